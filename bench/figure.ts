@@ -1,0 +1,13 @@
+/** One measured figure, printed as one JSON line (the format `npm run bench` promises). */
+export interface Figure {
+  bench: string;
+  metric: string;
+  value: number;
+  unit: string;
+  n?: number;
+}
+
+export function printFigure(figure: Figure): Figure {
+  console.log(JSON.stringify(figure));
+  return figure;
+}

@@ -1,0 +1,9 @@
+import { createDocumentClient } from '../lib/adapters/dynamodb/client.js';
+import { buildApiDeps } from '../lib/api/build-deps.js';
+import { createApiHandler } from '../lib/api/handler.js';
+import { loadConfig } from '../lib/config.js';
+
+// Cold start: configuration is validated and SDK clients are built once per container.
+const config = loadConfig();
+
+export const handler = createApiHandler(buildApiDeps(config, createDocumentClient()));

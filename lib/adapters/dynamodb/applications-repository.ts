@@ -1,0 +1,70 @@
+import { DeleteCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import type { Application } from '../../domain/application.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
+import type { ApplicationsRepository, Page, PageRequest, Upserted } from '../../ports.js';
+import { isConditionalCheckFailed, itemOnConditionFailure } from './conditions.js';
+import { keys, listingPartitions } from './keys.js';
+import type { TableClient } from './table-client.js';
+
+type Item = Record<string, NativeAttributeValue>;
+
+function toApplication(item: Item): Application {
+  return {
+    name: item.name,
+    description: item.description ?? '',
+    createdAt: item.createdAt,
+    updatedAt: item.updatedAt,
+  };
+}
+
+export class DynamoApplicationsRepository implements ApplicationsRepository {
+  constructor(private readonly table: TableClient) {}
+
+  async put(name: string, description: string, now: string): Promise<Upserted<Application>> {
+    const { created, item } = await this.table.upsert(
+      keys.application(name),
+      {
+        ...keys.applicationListing(name),
+        type: 'Application',
+        name,
+        description,
+        groupCount: 0,
+        createdAt: now,
+        updatedAt: now,
+      },
+      { description, updatedAt: now },
+    );
+    return { created, value: toApplication(item) };
+  }
+
+  async get(name: string): Promise<Application | undefined> {
+    const item = await this.table.get(keys.application(name));
+    return item && toApplication(item);
+  }
+
+  async list(page: PageRequest): Promise<Page<Application>> {
+    const result = await this.table.listingPage(listingPartitions.applications, page);
+    return { items: result.items.map(toApplication), nextToken: result.nextToken };
+  }
+
+  async delete(name: string): Promise<void> {
+    try {
+      await this.table.doc.send(
+        new DeleteCommand({
+          TableName: this.table.tableName,
+          Key: keys.application(name),
+          ConditionExpression: 'attribute_exists(PK) AND groupCount = :zero',
+          ExpressionAttributeValues: { ':zero': 0 },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = itemOnConditionFailure(error);
+      if (!existing) throw new NotFoundError(`Application "${name}" does not exist`);
+      throw new ConflictError(
+        `Application "${name}" still has ${String(existing.groupCount)} deployment group(s); delete them first`,
+      );
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import { type NativeAttributeValue, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeploymentGroup, DeploymentGroupSettings } from '../../domain/deployment-group.js';
+import { NotFoundError } from '../../errors.js';
+import type { DeploymentGroupsRepository, Page, PageRequest, Upserted } from '../../ports.js';
+import { cancellationReasons } from './conditions.js';
+import { keys } from './keys.js';
+import type { TableClient } from './table-client.js';
+
+type Item = Record<string, NativeAttributeValue>;
+
+function toGroup(item: Item): DeploymentGroup {
+  return {
+    application: item.application,
+    name: item.name,
+    id: item.id,
+    targets: item.targets,
+    deploymentConfig: item.deploymentConfig,
+    autoRollback: item.autoRollback,
+    fileExistsBehavior: item.fileExistsBehavior,
+    ignoreApplicationStopFailures: item.ignoreApplicationStopFailures,
+    hookRoleArn: item.hookRoleArn ?? null,
+    createdAt: item.createdAt,
+    updatedAt: item.updatedAt,
+  };
+}
+
+const applicationMissing = (app: string) => new NotFoundError(`Application "${app}" does not exist`);
+const groupMissing = (app: string, group: string) =>
+  new NotFoundError(`Deployment group "${group}" does not exist in application "${app}"`);
+
+export class DynamoDeploymentGroupsRepository implements DeploymentGroupsRepository {
+  constructor(private readonly table: TableClient) {}
+
+  /**
+   * A new group is written together with the application's group counter, on the
+   * condition that the application exists: no group can outlive its application.
+   */
+  async put(
+    application: string,
+    name: string,
+    settings: DeploymentGroupSettings,
+    now: string,
+    newId: () => string,
+  ): Promise<Upserted<DeploymentGroup>> {
+    const key = keys.group(application, name);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const item: Item = { ...key, type: 'DeploymentGroup', application, name, id: newId(), ...settings, createdAt: now, updatedAt: now };
+      try {
+        await this.table.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.table.tableName,
+                  Key: keys.application(application),
+                  UpdateExpression: 'ADD groupCount :one',
+                  ConditionExpression: 'attribute_exists(PK)',
+                  ExpressionAttributeValues: { ':one': 1 },
+                },
+              },
+              { Put: { TableName: this.table.tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
+            ],
+          }),
+        );
+        return { created: true, value: toGroup(item) };
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (!reasons) throw error;
+        if (reasons[0] === 'ConditionalCheckFailed') throw applicationMissing(application);
+        if (reasons[1] !== 'ConditionalCheckFailed') throw error;
+      }
+      const updated = await this.table.updateIfExists(key, { ...settings, updatedAt: now });
+      if (updated) return { created: false, value: toGroup(updated) };
+    }
+    throw new Error(`Deployment group ${application}/${name} kept changing while being written`);
+  }
+
+  async get(application: string, name: string): Promise<DeploymentGroup | undefined> {
+    const item = await this.table.get(keys.group(application, name));
+    return item && toGroup(item);
+  }
+
+  async list(application: string, page: PageRequest): Promise<Page<DeploymentGroup>> {
+    const { PK, skPrefix } = keys.groupPartition(application);
+    const result = await this.table.queryPage(
+      {
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix },
+      },
+      page,
+      { attributes: ['PK', 'SK'], partition: { attribute: 'PK', value: PK } },
+    );
+    return { items: result.items.map(toGroup), nextToken: result.nextToken };
+  }
+
+  async delete(application: string, name: string): Promise<void> {
+    try {
+      await this.table.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.table.tableName,
+                Key: keys.group(application, name),
+                ConditionExpression: 'attribute_exists(PK)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.table.tableName,
+                Key: keys.application(application),
+                UpdateExpression: 'ADD groupCount :minusOne',
+                ConditionExpression: 'attribute_exists(PK)',
+                ExpressionAttributeValues: { ':minusOne': -1 },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (reasons?.includes('ConditionalCheckFailed')) throw groupMissing(application, name);
+      throw error;
+    }
+  }
+}
+

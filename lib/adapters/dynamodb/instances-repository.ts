@@ -1,0 +1,58 @@
+import { DeleteCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import type { RegisteredInstance } from '../../domain/instance.js';
+import type { Tag } from '../../domain/tags.js';
+import { NotFoundError } from '../../errors.js';
+import type { InstancesRepository, Page, PageRequest, Upserted } from '../../ports.js';
+import { isConditionalCheckFailed } from './conditions.js';
+import { keys, listingPartitions } from './keys.js';
+import type { TableClient } from './table-client.js';
+
+type Item = Record<string, NativeAttributeValue>;
+
+function toInstance(item: Item): RegisteredInstance {
+  return {
+    instanceId: item.instanceId,
+    tags: item.tags ?? [],
+    iamArn: item.iamArn ?? null,
+    registeredAt: item.registeredAt,
+    updatedAt: item.updatedAt,
+  };
+}
+
+export class DynamoInstancesRepository implements InstancesRepository {
+  constructor(private readonly table: TableClient) {}
+
+  async put(instanceId: string, tags: Tag[], iamArn: string | null, now: string): Promise<Upserted<RegisteredInstance>> {
+    const { created, item } = await this.table.upsert(
+      keys.instance(instanceId),
+      { ...keys.instanceListing(instanceId), type: 'Instance', instanceId, tags, iamArn, registeredAt: now, updatedAt: now },
+      { tags, iamArn, updatedAt: now },
+    );
+    return { created, value: toInstance(item) };
+  }
+
+  async get(instanceId: string): Promise<RegisteredInstance | undefined> {
+    const item = await this.table.get(keys.instance(instanceId));
+    return item && toInstance(item);
+  }
+
+  async list(page: PageRequest): Promise<Page<RegisteredInstance>> {
+    const result = await this.table.listingPage(listingPartitions.instances, page);
+    return { items: result.items.map(toInstance), nextToken: result.nextToken };
+  }
+
+  async delete(instanceId: string): Promise<void> {
+    try {
+      await this.table.doc.send(
+        new DeleteCommand({
+          TableName: this.table.tableName,
+          Key: keys.instance(instanceId),
+          ConditionExpression: 'attribute_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new NotFoundError(`Instance "${instanceId}" is not registered`);
+      throw error;
+    }
+  }
+}

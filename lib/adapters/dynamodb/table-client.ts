@@ -1,0 +1,113 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  type NativeAttributeValue,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Page, PageRequest } from '../../ports.js';
+import { isConditionalCheckFailed } from './conditions.js';
+import { KEY_ATTRIBUTES, type TableKey } from './keys.js';
+import { decodeNextToken, encodeNextToken } from './pagination.js';
+
+type Item = Record<string, NativeAttributeValue>;
+
+/** The few table operations the repositories share. */
+export class TableClient {
+  constructor(
+    readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  async get(key: TableKey): Promise<Item | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key }));
+    return out.Item;
+  }
+
+  /**
+   * Creates the item, or when it exists applies `changes` to it. Both are
+   * conditional writes, so a concurrent delete or create is never overwritten blindly.
+   */
+  async upsert(key: TableKey, item: Item, changes: Item): Promise<{ created: boolean; item: Item }> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...key, ...item },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          }),
+        );
+        return { created: true, item: { ...key, ...item } };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+      const updated = await this.updateIfExists(key, changes);
+      if (updated) return { created: false, item: updated };
+    }
+    throw new Error(`Item ${key.PK}/${key.SK} kept changing while being written`);
+  }
+
+  /** SET every attribute of `changes` when the item exists; undefined when it does not. */
+  async updateIfExists(key: TableKey, changes: Item): Promise<Item | undefined> {
+    const names: Record<string, string> = {};
+    const values: Record<string, NativeAttributeValue> = {};
+    const sets = Object.entries(changes).map(([name, value], i) => {
+      names[`#a${i}`] = name;
+      values[`:v${i}`] = value;
+      return `#a${i} = :v${i}`;
+    });
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** One page of a GSI1 listing partition (all applications, all instances, …). */
+  listingPage(partition: string, page: PageRequest): Promise<Page<Item>> {
+    return this.queryPage(
+      { IndexName: 'GSI1', KeyConditionExpression: 'GSI1PK = :p', ExpressionAttributeValues: { ':p': partition } },
+      page,
+      { attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'], partition: { attribute: 'GSI1PK', value: partition } },
+    );
+  }
+
+  /** One page of a query; the token can only resume this same query (same partition). */
+  async queryPage(
+    input: Omit<QueryCommandInput, 'TableName' | 'Limit' | 'ExclusiveStartKey'>,
+    page: PageRequest,
+    tokenShape: { attributes: readonly string[]; partition: { attribute: string; value: string } },
+  ): Promise<Page<Item>> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        ...input,
+        TableName: this.tableName,
+        Limit: page.limit,
+        ExclusiveStartKey: decodeNextToken(page.nextToken, tokenShape.attributes, tokenShape.partition),
+      }),
+    );
+    return { items: out.Items ?? [], nextToken: encodeNextToken(out.LastEvaluatedKey) };
+  }
+}
+
+/** The domain object stored in an item, without the table's own attributes. */
+export function withoutKeys<T>(item: Item): T {
+  const copy: Item = { ...item };
+  for (const attribute of KEY_ATTRIBUTES) delete copy[attribute];
+  return copy as T;
+}

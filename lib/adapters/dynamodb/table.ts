@@ -1,0 +1,32 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/**
+ * The single table. serverless.yml declares the same schema for AWS; a test
+ * compares the two so local and deployed tables cannot drift apart.
+ */
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  const index = (n: number) => ({
+    IndexName: `GSI${n}`,
+    KeySchema: [
+      { AttributeName: `GSI${n}PK`, KeyType: 'HASH' as const },
+      { AttributeName: `GSI${n}SK`, KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: 'ALL' as const },
+  });
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'].map((name) => ({
+      AttributeName: name,
+      AttributeType: 'S' as const,
+    })),
+    KeySchema: [
+      { AttributeName: 'PK', KeyType: 'HASH' },
+      { AttributeName: 'SK', KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [index(1), index(2)],
+  };
+}
+
+/** Items with this attribute (epoch seconds) are removed by DynamoDB TTL. */
+export const TTL_ATTRIBUTE = 'expiresAt';

@@ -1,0 +1,45 @@
+import { applicationBodySchema } from '../domain/application.js';
+import { NotFoundError } from '../errors.js';
+import { route } from './deps.js';
+
+import { appParams, pageQuerySchema } from './schemas.js';
+
+export const applicationRoutes = [
+  route({
+    method: 'PUT',
+    path: '/applications/{app}',
+    params: appParams,
+    body: applicationBodySchema,
+    async handle({ params, body, deps }) {
+      const { created, value } = await deps.applications.put(params.app, body.description, deps.clock.now().toISOString());
+      return { statusCode: created ? 201 : 200, body: value };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/applications',
+    query: pageQuerySchema,
+    async handle({ query, deps }) {
+      return { statusCode: 200, body: await deps.applications.list(query) };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/applications/{app}',
+    params: appParams,
+    async handle({ params, deps }) {
+      const application = await deps.applications.get(params.app);
+      if (!application) throw new NotFoundError(`Application "${params.app}" does not exist`);
+      return { statusCode: 200, body: application };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/applications/{app}',
+    params: appParams,
+    async handle({ params, deps }) {
+      await deps.applications.delete(params.app);
+      return { statusCode: 204 };
+    },
+  }),
+];

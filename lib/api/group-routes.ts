@@ -1,0 +1,58 @@
+import { deploymentGroupBodySchema, toDeploymentGroupSettings } from '../domain/deployment-group.js';
+import { NotFoundError } from '../errors.js';
+import { type ApiDeps, route } from './deps.js';
+
+import { appParams, groupParams, pageQuerySchema } from './schemas.js';
+
+async function requireApplication(deps: ApiDeps, app: string): Promise<void> {
+  if (!(await deps.applications.get(app))) throw new NotFoundError(`Application "${app}" does not exist`);
+}
+
+export const groupRoutes = [
+  route({
+    method: 'PUT',
+    path: '/applications/{app}/groups/{group}',
+    params: groupParams,
+    body: deploymentGroupBodySchema,
+    async handle({ params, body, deps }) {
+      const settings = toDeploymentGroupSettings(body);
+      const now = deps.clock.now().toISOString();
+      const { created, value } = await deps.groups.put(params.app, params.group, settings, now, deps.newId);
+      return { statusCode: created ? 201 : 200, body: value };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/applications/{app}/groups',
+    params: appParams,
+    query: pageQuerySchema,
+    async handle({ params, query, deps }) {
+      // An empty page must still tell "no groups" from "no such application".
+      const page = await deps.groups.list(params.app, query);
+      if (page.items.length === 0 && !query.nextToken) await requireApplication(deps, params.app);
+      return { statusCode: 200, body: page };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/applications/{app}/groups/{group}',
+    params: groupParams,
+    async handle({ params, deps }) {
+      const group = await deps.groups.get(params.app, params.group);
+      if (!group) {
+        await requireApplication(deps, params.app);
+        throw new NotFoundError(`Deployment group "${params.group}" does not exist in application "${params.app}"`);
+      }
+      return { statusCode: 200, body: group };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/applications/{app}/groups/{group}',
+    params: groupParams,
+    async handle({ params, deps }) {
+      await deps.groups.delete(params.app, params.group);
+      return { statusCode: 204 };
+    },
+  }),
+];

@@ -1,0 +1,29 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { logger } from '../logger.js';
+import { httpErrorHandler } from '../http/middleware/error-handler.js';
+import { jsonBody } from '../http/middleware/json-body.js';
+import { requestLogging } from '../http/middleware/request-logging.js';
+import { matchRoute } from '../http/router.js';
+import { type ApiEvent, type ApiResult, type ParsedApiEvent, toApiResult } from '../http/types.js';
+import { applicationRoutes } from './application-routes.js';
+import type { ApiDeps } from './deps.js';
+import { groupRoutes } from './group-routes.js';
+import { healthRoutes } from './health-routes.js';
+import { instanceRoutes } from './instance-routes.js';
+
+export const apiRoutes = [...healthRoutes, ...applicationRoutes, ...groupRoutes, ...instanceRoutes];
+
+/** The HTTP API's Lambda handler over the given dependencies. */
+export function createApiHandler(deps: ApiDeps) {
+  return middy<ApiEvent, ApiResult>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(requestLogging())
+    .use(jsonBody())
+    .use(httpErrorHandler())
+    .handler(async (event) => {
+      const parsed = event as unknown as ParsedApiEvent;
+      const { route, params } = matchRoute(apiRoutes, event.requestContext.http.method, event.rawPath);
+      return toApiResult(await route.dispatch(parsed, params, deps));
+    });
+}

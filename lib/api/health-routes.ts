@@ -1,0 +1,12 @@
+import { route } from './deps.js';
+
+export const healthRoutes = [
+  route({
+    method: 'GET',
+    path: '/health',
+    public: true,
+    async handle() {
+      return { statusCode: 200, body: { status: 'ok' } };
+    },
+  }),
+];

@@ -1,0 +1,46 @@
+import { instanceBodySchema } from '../domain/instance.js';
+import { NotFoundError } from '../errors.js';
+import { route } from './deps.js';
+
+import { instanceParams, pageQuerySchema } from './schemas.js';
+
+export const instanceRoutes = [
+  route({
+    method: 'PUT',
+    path: '/instances/{instanceId}',
+    params: instanceParams,
+    body: instanceBodySchema,
+    async handle({ params, body, deps }) {
+      const now = deps.clock.now().toISOString();
+      const { created, value } = await deps.instances.put(params.instanceId, body.tags, body.iamArn, now);
+      return { statusCode: created ? 201 : 200, body: value };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/instances',
+    query: pageQuerySchema,
+    async handle({ query, deps }) {
+      return { statusCode: 200, body: await deps.instances.list(query) };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/instances/{instanceId}',
+    params: instanceParams,
+    async handle({ params, deps }) {
+      const instance = await deps.instances.get(params.instanceId);
+      if (!instance) throw new NotFoundError(`Instance "${params.instanceId}" is not registered`);
+      return { statusCode: 200, body: instance };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/instances/{instanceId}',
+    params: instanceParams,
+    async handle({ params, deps }) {
+      await deps.instances.delete(params.instanceId);
+      return { statusCode: 204 };
+    },
+  }),
+];

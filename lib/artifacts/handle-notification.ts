@@ -1,0 +1,33 @@
+import { type ArtifactUpload, parseS3Record } from '../domain/artifact-upload.js';
+import { logger } from '../logger.js';
+
+export interface NotificationOutcome {
+  accepted: ArtifactUpload[];
+  skipped: { index: number; reason: string }[];
+}
+
+/**
+ * Reads every record of an S3 notification. A malformed record is logged and
+ * skipped without failing the others; records for other buckets are ignored.
+ */
+export function readNotification(event: unknown, artifactBucket: string): NotificationOutcome {
+  const records = (event as { Records?: unknown })?.Records;
+  const outcome: NotificationOutcome = { accepted: [], skipped: [] };
+  if (!Array.isArray(records)) {
+    logger.warn('Notification has no Records array; nothing to do');
+    return outcome;
+  }
+  records.forEach((record, index) => {
+    const parsed = parseS3Record(record);
+    if (!parsed.ok) {
+      logger.warn('Skipping malformed S3 record', { index, reason: parsed.reason });
+      outcome.skipped.push({ index, reason: parsed.reason });
+    } else if (parsed.upload.bucket !== artifactBucket) {
+      logger.info('Ignoring record for another bucket', { index, bucket: parsed.upload.bucket });
+      outcome.skipped.push({ index, reason: `bucket ${parsed.upload.bucket} is not the artifact bucket` });
+    } else {
+      outcome.accepted.push(parsed.upload);
+    }
+  });
+  return outcome;
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { type DeploymentConfig, deploymentConfigSchema, resolveDeploymentConfig } from './deployment-config.js';
+import { regionSchema, roleArnSchema } from './names.js';
+import { type TagSet, tagSetSchema } from './tags.js';
+
+export const FILE_EXISTS_BEHAVIORS = ['DISALLOW', 'OVERWRITE', 'RETAIN'] as const;
+export type FileExistsBehavior = (typeof FILE_EXISTS_BEHAVIORS)[number];
+
+export const ROLLBACK_EVENTS = ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST'] as const;
+export type RollbackEvent = (typeof ROLLBACK_EVENTS)[number];
+
+export const fileExistsBehaviorSchema = z.enum(FILE_EXISTS_BEHAVIORS, {
+  error: `must be one of ${FILE_EXISTS_BEHAVIORS.join(', ')}`,
+});
+
+export interface Targets {
+  ec2TagSet: TagSet;
+  onPremisesTagSet: TagSet;
+  region?: string | undefined;
+  targetRoleArn?: string | undefined;
+}
+
+export interface AutoRollback {
+  enabled: boolean;
+  events: RollbackEvent[];
+}
+
+/** What a client may set on a deployment group. */
+export interface DeploymentGroupSettings {
+  targets: Targets;
+  deploymentConfig: DeploymentConfig;
+  autoRollback: AutoRollback;
+  fileExistsBehavior: FileExistsBehavior;
+  ignoreApplicationStopFailures: boolean;
+  hookRoleArn: string | null;
+}
+
+export interface DeploymentGroup extends DeploymentGroupSettings {
+  application: string;
+  name: string;
+  /** Stable ID handed to hooks as DEPLOYMENT_GROUP_ID. */
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const autoRollbackSchema = z
+  .strictObject({
+    enabled: z.boolean({ error: 'must be true or false' }),
+    events: z
+      .array(z.enum(ROLLBACK_EVENTS, { error: `must be one of ${ROLLBACK_EVENTS.join(', ')}` }))
+      .default([]),
+  })
+  .superRefine((rollback, ctx) => {
+    if (rollback.enabled && rollback.events.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['events'], message: 'must name at least one event when rollback is enabled' });
+    }
+    if (new Set(rollback.events).size !== rollback.events.length) {
+      ctx.addIssue({ code: 'custom', path: ['events'], message: 'must not repeat an event' });
+    }
+  });
+
+export const deploymentGroupBodySchema = z.strictObject({
+  targets: z.strictObject({
+    ec2TagSet: tagSetSchema.default([]),
+    onPremisesTagSet: tagSetSchema.default([]),
+    region: regionSchema.optional(),
+    targetRoleArn: roleArnSchema.optional(),
+  }),
+  deploymentConfig: deploymentConfigSchema.default('OneAtATime'),
+  autoRollback: autoRollbackSchema.default({ enabled: false, events: [] }),
+  fileExistsBehavior: fileExistsBehaviorSchema.default('DISALLOW'),
+  ignoreApplicationStopFailures: z.boolean({ error: 'must be true or false' }).default(false),
+  hookRoleArn: roleArnSchema.nullable().default(null),
+});
+
+/** Turns a shape-valid body into settings, rejecting meanings we cannot honour (422). */
+export function toDeploymentGroupSettings(body: z.output<typeof deploymentGroupBodySchema>): DeploymentGroupSettings {
+  return { ...body, deploymentConfig: resolveDeploymentConfig(body.deploymentConfig) };
+}

@@ -1,0 +1,74 @@
+/**
+ * Domain errors. Each maps to one HTTP status; the API shows `message` and
+ * `details` only for statuses below 500 (see lib/http/error-handler.ts).
+ */
+export interface ErrorDetail {
+  /** JSON path of the offending value, e.g. `$.targets.ec2TagSet[0][1].type`. */
+  path: string;
+  message: string;
+}
+
+export abstract class FleetlineError extends Error {
+  abstract readonly statusCode: number;
+  readonly details: ErrorDetail[];
+
+  constructor(message: string, details: ErrorDetail[] = []) {
+    super(message);
+    this.name = new.target.name;
+    this.details = details;
+  }
+
+  /** The machine-readable code clients switch on. */
+  get code(): string {
+    return this.name;
+  }
+}
+
+export class ValidationError extends FleetlineError {
+  readonly statusCode = 400;
+}
+
+export class UnauthorizedError extends FleetlineError {
+  readonly statusCode = 401;
+}
+
+export class ForbiddenError extends FleetlineError {
+  readonly statusCode = 403;
+}
+
+export class NotFoundError extends FleetlineError {
+  readonly statusCode = 404;
+}
+
+export class MethodNotAllowedError extends FleetlineError {
+  readonly statusCode = 405;
+}
+
+export class ConflictError extends FleetlineError {
+  readonly statusCode = 409;
+}
+
+export class PayloadTooLargeError extends FleetlineError {
+  readonly statusCode = 413;
+}
+
+export class UnsupportedMediaTypeError extends FleetlineError {
+  readonly statusCode = 415;
+}
+
+/** Valid JSON whose meaning cannot be honoured (unknown deployment config, …). */
+export class UnprocessableError extends FleetlineError {
+  readonly statusCode = 422;
+}
+
+export class ThrottledError extends FleetlineError {
+  readonly statusCode = 429;
+}
+
+/** Configuration missing or invalid at cold start. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,120 @@
+import type { Context, S3Event, ScheduledEvent } from 'aws-lambda';
+import { join } from 'node:path';
+import { type DevServer, startDevServer } from './dev-server.js';
+import { type DynamoDbLocal, LOCAL_CREDENTIALS, ensureTable, startDynamoDbLocal } from './dynamodb-local.js';
+import { lambdaContext } from './lambda-context.js';
+import { type S3Local, startS3Local } from './s3-local.js';
+import { scheduledEvent } from './scheduled-event.js';
+
+export interface LocalStackOptions {
+  apiPort: number;
+  s3Port: number;
+  dynamoDbPort: number;
+  /** Where DynamoDB and S3 keep their data; DynamoDB runs in memory when `persist` is false. */
+  stateDir: string;
+  persist: boolean;
+  tableName?: string;
+  bucket?: string;
+  /** How often the reconcile function runs (the deployed schedule is every minute). */
+  scheduleMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  apiUrl: string;
+  s3Endpoint: string;
+  dynamoDbEndpoint: string;
+  tableName: string;
+  bucket: string;
+  /** Runs the reconcile function once, as the schedule would. */
+  reconcile(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+type Handler<E> = (event: E, context: Context) => Promise<unknown>;
+
+let started = false;
+
+/**
+ * DynamoDB Local, s3rver, the API behind a local API Gateway stand-in, S3
+ * notifications forwarded to the artifacts function, and the schedule. The
+ * functions read their configuration at import, as in Lambda, so one process
+ * hosts one stack.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  if (started) throw new Error('A local stack is already running in this process');
+  started = true;
+  const log = options.log ?? (() => undefined);
+  const tableName = options.tableName ?? 'fleetline-local';
+  const bucket = options.bucket ?? 'fleetline-artifacts';
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const fn of stops.splice(0).reverse()) {
+      await fn().catch((error) => log(`error while stopping: ${String(error)}`));
+    }
+    started = false;
+  };
+
+  try {
+    const dynamo: DynamoDbLocal = await startDynamoDbLocal(
+      options.dynamoDbPort,
+      options.persist ? join(options.stateDir, 'dynamodb') : undefined,
+    );
+    stops.push(dynamo.stop);
+    await ensureTable(dynamo.client, tableName);
+    log(`DynamoDB Local  ${dynamo.endpoint} (table ${tableName})`);
+
+    const s3Endpoint = `http://127.0.0.1:${options.s3Port}`;
+    Object.assign(process.env, {
+      TABLE_NAME: tableName,
+      ARTIFACT_BUCKET: bucket,
+      STAGE: 'local',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_S3: s3Endpoint,
+    });
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+
+    const api = (await import('../functions/api.js')).handler;
+    const artifacts = (await import('../functions/artifacts.js')).handler as Handler<S3Event>;
+    const reconcileHandler = (await import('../functions/reconcile.js')).handler as Handler<ScheduledEvent>;
+
+    const s3: S3Local = await startS3Local({
+      port: options.s3Port,
+      directory: join(options.stateDir, 's3'),
+      buckets: [bucket],
+      onEvent: async (event) => {
+        await artifacts(event, lambdaContext('artifacts'));
+      },
+      onError: (error) => log(`artifacts function failed: ${String(error)}`),
+    });
+    stops.push(s3.stop);
+    log(`S3 (s3rver)     ${s3.endpoint} (bucket ${bucket})`);
+
+    const server: DevServer = await startDevServer(api, options.apiPort);
+    stops.push(server.stop);
+    log(`HTTP API        ${server.url}`);
+
+    const reconcile = () => reconcileHandler(scheduledEvent(), lambdaContext('reconcile'));
+    const timer = setInterval(() => {
+      reconcile().catch((error) => log(`reconcile failed: ${String(error)}`));
+    }, options.scheduleMs ?? 60_000);
+    stops.push(async () => clearInterval(timer));
+
+    return {
+      apiUrl: server.url,
+      s3Endpoint: s3.endpoint,
+      dynamoDbEndpoint: dynamo.endpoint,
+      tableName,
+      bucket,
+      reconcile,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,48 @@
+import { fileURLToPath } from 'node:url';
+import { startLocalStack } from './stack.js';
+
+/** `npm start`: the whole of Fleetline on this machine, state kept under .fleetline/. */
+const root = fileURLToPath(new URL('..', import.meta.url));
+const port = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} must be a TCP port number`);
+  return value;
+};
+
+async function main(): Promise<void> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  const stack = await startLocalStack({
+    apiPort: port('PORT', 3000),
+    s3Port: port('S3_PORT', 4569),
+    dynamoDbPort: port('DYNAMODB_PORT', 8000),
+    stateDir: process.env.FLEETLINE_STATE_DIR ?? `${root}.fleetline`,
+    persist: true,
+    log: (line) => console.log(`  ${line}`),
+  });
+  console.log(`
+Fleetline is running locally (state in .fleetline/, wipe it with npm run reset).
+  Try:  curl -s -X PUT ${stack.apiUrl}/applications/web -H 'content-type: application/json' -d '{"description":"my first app"}'
+        curl -s ${stack.apiUrl}/applications
+  Stop with Ctrl-C.
+`);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping Fleetline…`);
+    stack.stop().then(
+      () => process.exit(0),
+      (error) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error) => {
+  console.error(`Fleetline could not start: ${(error as Error).message}`);
+  process.exit(1);
+});

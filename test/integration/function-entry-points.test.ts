@@ -1,0 +1,42 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { lambdaContext } from '../../local/lambda-context.js';
+import { loadEvent } from '../support/api-events.js';
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.resetModules();
+});
+
+function configure() {
+  vi.stubEnv('TABLE_NAME', 'fleetline-dev');
+  vi.stubEnv('ARTIFACT_BUCKET', 'fleetline-dev-artifacts');
+}
+
+describe('function entry points', () => {
+  it('fail at cold start, naming what is missing, when configuration is absent', async () => {
+    vi.stubEnv('TABLE_NAME', '');
+    vi.stubEnv('ARTIFACT_BUCKET', '');
+    await expect(import('../../functions/api.js')).rejects.toThrow(/configuration is incomplete: TABLE_NAME/);
+  });
+
+  it('artifacts: accepts every record of a multi-record notification', async () => {
+    configure();
+    const { handler } = await import('../../functions/artifacts.js');
+    expect(await handler(loadEvent('s3-object-created-multi.json'), lambdaContext('artifacts'))).toEqual({ accepted: 3, skipped: 0 });
+  });
+
+  it('artifacts: skips a malformed record and one for another bucket without failing the rest', async () => {
+    configure();
+    const { handler } = await import('../../functions/artifacts.js');
+    const event = loadEvent<{ Records: any[] }>('s3-object-created-multi.json');
+    event.Records[0].s3.object.key = 'bad%ZZ';
+    event.Records[1].s3.bucket.name = 'someone-elses-bucket';
+    expect(await handler(event, lambdaContext('artifacts'))).toEqual({ accepted: 1, skipped: 2 });
+  });
+
+  it('reconcile: runs on the scheduled event', async () => {
+    configure();
+    const { handler } = await import('../../functions/reconcile.js');
+    expect(await handler(loadEvent('scheduled.json'), lambdaContext('reconcile'))).toEqual({ reconciled: 0 });
+  });
+});

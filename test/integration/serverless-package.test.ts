@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tableDefinition } from '../../lib/adapters/dynamodb/table.js';
+import { type PackagedStack, packageStack } from '../support/packaged-template.js';
+
+let stack: PackagedStack;
+beforeAll(async () => {
+  stack = await packageStack();
+}, 180_000);
+afterAll(() => stack?.remove());
+
+const ofType = (type: string) => Object.entries(stack.template.Resources).filter(([, r]) => r.Type === type);
+
+describe('the packaged CloudFormation stack (osls package, offline)', () => {
+  it('holds the three functions on nodejs22.x, each with its own role', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions.map(([id]) => id).sort()).toEqual(['ApiLambdaFunction', 'ArtifactsLambdaFunction', 'ReconcileLambdaFunction']);
+    const roles = functions.map(([, f]) => {
+      expect(f.Properties.Runtime).toBe('nodejs22.x');
+      expect(f.Properties.Environment.Variables.TABLE_NAME).toBe('fleetline-test');
+      return f.Properties.Role['Fn::GetAtt'][0];
+    });
+    expect(new Set(roles).size).toBe(3);
+  });
+
+  it('declares the same table as local mode, with TTL and point-in-time recovery', () => {
+    const [, table] = ofType('AWS::DynamoDB::Table')[0] ?? [];
+    const local = tableDefinition('fleetline-test');
+    const sortByName = <T extends { AttributeName?: string; IndexName?: string }>(xs: T[]) =>
+      [...xs].sort((a, b) => String(a.AttributeName ?? a.IndexName).localeCompare(String(b.AttributeName ?? b.IndexName)));
+    expect(table?.Properties.TableName).toBe('fleetline-test');
+    expect(table?.Properties.BillingMode).toBe(local.BillingMode);
+    expect(table?.Properties.KeySchema).toEqual(local.KeySchema);
+    expect(sortByName(table?.Properties.AttributeDefinitions)).toEqual(sortByName(local.AttributeDefinitions ?? []));
+    expect(sortByName(table?.Properties.GlobalSecondaryIndexes)).toEqual(sortByName(local.GlobalSecondaryIndexes ?? []));
+    expect(table?.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(table?.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+
+  it('creates a versioned, encrypted, private artifact bucket that notifies the artifacts function', () => {
+    const [, bucket] = ofType('AWS::S3::Bucket').find(([id]) => id !== 'ServerlessDeploymentBucket') ?? [];
+    expect(bucket?.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(Object.values(bucket?.Properties.PublicAccessBlockConfiguration)).toEqual([true, true, true, true]);
+    expect(bucket?.Properties.BucketEncryption).toBeDefined();
+    expect(bucket?.Properties.NotificationConfiguration.LambdaConfigurations).toEqual([
+      { Event: 's3:ObjectCreated:*', Function: { 'Fn::GetAtt': ['ArtifactsLambdaFunction', 'Arn'] } },
+    ]);
+  });
+
+  it('requires IAM authorization on every route but GET /health', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(['ANY /{proxy+}', 'GET /health']);
+    for (const route of routes) {
+      expect(route.AuthorizationType).toBe(route.RouteKey === 'GET /health' ? undefined : 'AWS_IAM');
+    }
+  });
+
+  it('runs the reconciler every minute', () => {
+    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
+    expect(rules).toEqual(['rate(1 minute)']);
+  });
+});

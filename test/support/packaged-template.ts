@@ -1,0 +1,31 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface PackagedStack {
+  dir: string;
+  template: { Resources: Record<string, { Type: string; Properties: any; DependsOn?: unknown }> };
+  remove(): void;
+}
+
+/** Runs `osls package` offline into a temp dir and reads the CloudFormation template it wrote. */
+export async function packageStack(stage = 'test'): Promise<PackagedStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetline-package-'));
+  try {
+    await promisify(execFile)(
+      process.execPath,
+      [join(repoRoot, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', stage, '--package', dir],
+      { cwd: repoRoot, env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' }, timeout: 120_000 },
+    );
+    const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+    return { dir, template, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
