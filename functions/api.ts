@@ -1,4 +1,4 @@
-import { createDocumentClient } from '../lib/adapters/dynamodb/client.js';
+import { createAwsClients } from '../lib/adapters/aws/clients.js';
 import { buildApiDeps } from '../lib/api/build-deps.js';
 import { createApiHandler } from '../lib/api/handler.js';
 import { loadConfig } from '../lib/config.js';
@@ -6,4 +6,4 @@ import { loadConfig } from '../lib/config.js';
 // Cold start: configuration is validated and SDK clients are built once per container.
 const config = loadConfig();
 
-export const handler = createApiHandler(buildApiDeps(config, createDocumentClient()));
+export const handler = createApiHandler(buildApiDeps(config, createAwsClients(config)));

@@ -1,18 +1,20 @@
-import type { ScheduledEvent } from 'aws-lambda';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import type { ScheduledEvent } from 'aws-lambda';
+import { createAwsClients } from '../lib/adapters/aws/clients.js';
+import { buildEngineDeps } from '../lib/api/build-deps.js';
 import { loadConfig } from '../lib/config.js';
+import { reconcile } from '../lib/deployments/reconcile.js';
 import { logger } from '../lib/logger.js';
 
-loadConfig();
+const config = loadConfig();
+const deps = buildEngineDeps(config, createAwsClients(config));
 
-/**
- * Scheduled backstop (every minute). Progress is event-driven; this only moves
- * work whose deadlines have passed. The deployment engine plugs in here.
- */
+/** Scheduled backstop (every minute): deadlines, lost agents, interrupted creations. */
 export const handler = middy<ScheduledEvent>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (event) => {
-    logger.info('Reconcile tick', { scheduledAt: event?.time });
-    return { reconciled: 0 };
+    const summary = await reconcile(deps);
+    logger.info('Reconciled', { scheduledAt: event?.time, ...summary });
+    return summary;
   });

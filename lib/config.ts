@@ -5,12 +5,22 @@ const configSchema = z.object({
   TABLE_NAME: z.string().min(1),
   ARTIFACT_BUCKET: z.string().min(3),
   STAGE: z.string().min(1).default('dev'),
+  /** Comma-separated IAM role names whose EC2 sessions are Fleetline agents. */
+  AGENT_ROLE_NAMES: z.string().min(1).default('fleetline-agent'),
+  /** Path-style S3 URLs (local S3 servers need them). */
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+  AGENT_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(90),
+  AGENT_START_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(86400).default(300),
+  AGENT_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
 });
 
 export interface Config {
   tableName: string;
   artifactBucket: string;
   stage: string;
+  agentRoleNames: string[];
+  s3ForcePathStyle: boolean;
+  timings: { leaseSeconds: number; startTimeoutSeconds: number; pollIntervalSeconds: number };
 }
 
 /** Read once at cold start: a missing or bad variable stops the container with a clear message. */
@@ -24,5 +34,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tableName: parsed.data.TABLE_NAME,
     artifactBucket: parsed.data.ARTIFACT_BUCKET,
     stage: parsed.data.STAGE,
+    agentRoleNames: parsed.data.AGENT_ROLE_NAMES.split(',').map((n) => n.trim()).filter(Boolean),
+    s3ForcePathStyle: parsed.data.S3_FORCE_PATH_STYLE === 'true',
+    timings: {
+      leaseSeconds: parsed.data.AGENT_LEASE_SECONDS,
+      startTimeoutSeconds: parsed.data.AGENT_START_TIMEOUT_SECONDS,
+      pollIntervalSeconds: parsed.data.AGENT_POLL_INTERVAL_SECONDS,
+    },
   };
 }

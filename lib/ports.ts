@@ -1,7 +1,9 @@
 import type { Application } from './domain/application.js';
 import type { DeploymentGroup, DeploymentGroupSettings } from './domain/deployment-group.js';
 import type { RegisteredInstance } from './domain/instance.js';
-import type { Tag } from './domain/tags.js';
+import type { Deployment, EventRecord, InstanceDeployment, Revision } from './domain/deployment.js';
+import type { DeploymentStatus } from './domain/lifecycle.js';
+import type { Tag, TagSet } from './domain/tags.js';
 
 /** Interfaces the use cases depend on; lib/adapters implements them. */
 
@@ -46,9 +48,89 @@ export interface InstancesRepository {
   put(instanceId: string, tags: Tag[], iamArn: string | null, now: string): Promise<Upserted<RegisteredInstance>>;
   get(instanceId: string): Promise<RegisteredInstance | undefined>;
   list(page: PageRequest): Promise<Page<RegisteredInstance>>;
+  /** Every registered instance (target resolution). */
+  listAll(): Promise<RegisteredInstance[]>;
   delete(instanceId: string): Promise<void>;
 }
 
 export interface Clock {
   now(): Date;
+}
+
+export interface DeploymentFilter {
+  application?: string | undefined;
+  group?: string | undefined;
+  status?: DeploymentStatus | undefined;
+}
+
+export type CreateResult = { kind: 'created'; deployment: Deployment } | { kind: 'existing'; deploymentId: string };
+
+export interface DeploymentsRepository {
+  /**
+   * Writes a new deployment. With `lockGroup`, atomically takes the group's
+   * single active-deployment slot (ConflictError naming the active one when taken,
+   * NotFoundError when the group is gone). An idempotency token already used
+   * returns the deployment it created instead.
+   */
+  create(deployment: Deployment, options: { lockGroup: boolean; idempotencyToken?: string | undefined }): Promise<CreateResult>;
+  get(deploymentId: string): Promise<Deployment | undefined>;
+  list(filter: DeploymentFilter, page: PageRequest): Promise<Page<Deployment>>;
+  /** Created → InProgress; false when it was not Created. */
+  startRollout(deploymentId: string, now: string): Promise<boolean>;
+  /** Records a stop request once; false when the deployment had already finished or was stopping. */
+  requestStop(deploymentId: string, stop: NonNullable<Deployment['stopRequested']>): Promise<boolean>;
+  /**
+   * Ends an unfinished deployment and frees its group; on success the group
+   * remembers the revision for rollbacks. False when it had already ended.
+   */
+  finalize(
+    deployment: Deployment,
+    outcome: { status: 'Succeeded' | 'Failed' | 'Stopped'; error?: { code: string; message: string } | undefined; now: string },
+  ): Promise<boolean>;
+  linkRollback(originalId: string, rollbackId: string): Promise<void>;
+  listActive(): Promise<Deployment[]>;
+  lastSuccessfulRevision(application: string, group: string): Promise<{ deploymentId: string; revision: Revision } | undefined>;
+}
+
+export type InstanceTransition = 'Succeeded' | 'Failed' | 'Unknown' | 'Skipped';
+
+export interface InstanceDeploymentsRepository {
+  /** Writes the frozen target list (BatchWriteItem, unprocessed items retried with backoff). */
+  putAll(items: InstanceDeployment[]): Promise<void>;
+  get(deploymentId: string, instanceId: string): Promise<InstanceDeployment | undefined>;
+  list(deploymentId: string, page: PageRequest): Promise<Page<InstanceDeployment>>;
+  countAll(deploymentId: string): Promise<number>;
+  /** Pending instances, possibly stale (index reads are eventually consistent). */
+  pendingCandidates(deploymentId: string, limit: number): Promise<string[]>;
+  /**
+   * Pending → InProgress, atomically with the deployment's counters and only while
+   * fewer than `maxOffline` hosts are offline. 'busy' when no room is left or the
+   * deployment is not rolling out; 'taken' when the instance was no longer pending.
+   */
+  dispatch(deploymentId: string, instanceId: string, maxOffline: number, now: string, watchAt: string): Promise<'dispatched' | 'busy' | 'taken'>;
+  /** The assignment waiting for this instance, if any. */
+  findAssignment(instanceId: string): Promise<{ deploymentId: string } | undefined>;
+  /**
+   * Writes new event records conditionally on `expectedVersion`; a terminal
+   * `transition` also moves the deployment's counters in the same transaction.
+   * ConflictError when the item changed since it was read.
+   */
+  update(
+    instance: InstanceDeployment,
+    changes: { events: EventRecord[]; transition?: InstanceTransition | undefined; now: string; leaseExpiresAt?: string; watchAt?: string; acknowledgedAt?: string },
+  ): Promise<InstanceDeployment>;
+  /** Instances the reconciler must look at: dispatched, and due at or before `now`. */
+  due(deploymentId: string, now: string): Promise<string[]>;
+}
+
+/** EC2 instances matching a tag set, `running` only (DescribeInstances, paginated). */
+export interface Ec2TargetLookup {
+  findInstanceIds(query: { tagSet: TagSet; region?: string | undefined; roleArn?: string | undefined }): Promise<string[]>;
+}
+
+/** Presigned S3 URLs handed to agents. */
+export interface BundleUrls {
+  bundleDownloadUrl(revision: Revision): Promise<string>;
+  logUploadUrl(deploymentId: string, instanceId: string): Promise<string>;
+  logDownloadUrl(deploymentId: string, instanceId: string): Promise<string>;
 }

@@ -1,22 +1,42 @@
-import { randomUUID } from 'node:crypto';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AwsClients } from '../adapters/aws/clients.js';
+import { Ec2TargetLookupAdapter } from '../adapters/aws/ec2-targets.js';
+import { S3BundleUrls } from '../adapters/aws/s3-bundle-urls.js';
 import { DynamoApplicationsRepository } from '../adapters/dynamodb/applications-repository.js';
+import { DynamoDeploymentsRepository } from '../adapters/dynamodb/deployments-repository.js';
 import { DynamoDeploymentGroupsRepository } from '../adapters/dynamodb/groups-repository.js';
+import { DynamoInstanceDeploymentsRepository } from '../adapters/dynamodb/instance-deployments-repository.js';
 import { DynamoInstancesRepository } from '../adapters/dynamodb/instances-repository.js';
 import { TableClient } from '../adapters/dynamodb/table-client.js';
 import type { Config } from '../config.js';
+import type { EngineDeps } from '../deployments/engine.js';
 import type { ApiDeps } from './deps.js';
 
 export const systemClock = { now: () => new Date() };
 
-/** Wires the API's dependencies onto real adapters. */
-export function buildApiDeps(config: Config, doc: DynamoDBDocumentClient): ApiDeps {
-  const table = new TableClient(doc, config.tableName);
+/** Wires the deployment engine onto real adapters. */
+export function buildEngineDeps(config: Config, clients: AwsClients): EngineDeps {
+  const table = new TableClient(clients.doc, config.tableName);
   return {
-    applications: new DynamoApplicationsRepository(table),
+    deployments: new DynamoDeploymentsRepository(table),
+    instanceDeployments: new DynamoInstanceDeploymentsRepository(table),
     groups: new DynamoDeploymentGroupsRepository(table),
     instances: new DynamoInstancesRepository(table),
+    ec2: new Ec2TargetLookupAdapter(clients.sts, process.env.AWS_REGION),
+    bundles: new S3BundleUrls(clients.s3, config.artifactBucket),
     clock: systemClock,
+    randomBytes: (n) => randomBytes(n),
+    timings: config.timings,
+    agentRoleNames: config.agentRoleNames,
+  };
+}
+
+/** Wires the API's dependencies onto real adapters. */
+export function buildApiDeps(config: Config, clients: AwsClients): ApiDeps {
+  const table = new TableClient(clients.doc, config.tableName);
+  return {
+    ...buildEngineDeps(config, clients),
+    applications: new DynamoApplicationsRepository(table),
     newId: randomUUID,
   };
 }

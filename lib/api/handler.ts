@@ -6,13 +6,22 @@ import { jsonBody } from '../http/middleware/json-body.js';
 import { requestLogging } from '../http/middleware/request-logging.js';
 import { matchRoute } from '../http/router.js';
 import { type ApiEvent, type ApiResult, type ParsedApiEvent, toApiResult } from '../http/types.js';
+import { agentRoutes } from './agent-routes.js';
 import { applicationRoutes } from './application-routes.js';
 import type { ApiDeps } from './deps.js';
+import { deploymentRoutes } from './deployment-routes.js';
 import { groupRoutes } from './group-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { instanceRoutes } from './instance-routes.js';
 
-export const apiRoutes = [...healthRoutes, ...applicationRoutes, ...groupRoutes, ...instanceRoutes];
+export const apiRoutes = [
+  ...healthRoutes,
+  ...applicationRoutes,
+  ...groupRoutes,
+  ...instanceRoutes,
+  ...deploymentRoutes,
+  ...agentRoutes,
+];
 
 /** The HTTP API's Lambda handler over the given dependencies. */
 export function createApiHandler(deps: ApiDeps) {

@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { LOCAL_CREDENTIALS } from '../../local/dynamodb-local.js';
+import { createTestTable } from '../support/dynamo.js';
 import { lambdaContext } from '../../local/lambda-context.js';
 import { loadEvent } from '../support/api-events.js';
 
@@ -34,9 +36,24 @@ describe('function entry points', () => {
     expect(await handler(event, lambdaContext('artifacts'))).toEqual({ accepted: 1, skipped: 2 });
   });
 
-  it('reconcile: runs on the scheduled event', async () => {
-    configure();
-    const { handler } = await import('../../functions/reconcile.js');
-    expect(await handler(loadEvent('scheduled.json'), lambdaContext('reconcile'))).toEqual({ reconciled: 0 });
+  it('reconcile: runs on the scheduled event against the table', async () => {
+    const table = await createTestTable();
+    try {
+      configure();
+      vi.stubEnv('TABLE_NAME', table.tableName);
+      vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', inject('dynamoDbEndpoint'));
+      vi.stubEnv('AWS_ACCESS_KEY_ID', LOCAL_CREDENTIALS.accessKeyId);
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', LOCAL_CREDENTIALS.secretAccessKey);
+      const { handler } = await import('../../functions/reconcile.js');
+      expect(await handler(loadEvent('scheduled.json'), lambdaContext('reconcile'))).toEqual({
+        deployments: 0,
+        timedOut: 0,
+        lost: 0,
+        neverStarted: 0,
+        resumed: 0,
+      });
+    } finally {
+      await table.drop();
+    }
   });
 });

@@ -1,24 +1,46 @@
-import { randomUUID } from 'node:crypto';
+import { S3Client } from '@aws-sdk/client-s3';
+import { STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll } from 'vitest';
 import { buildApiDeps } from '../../lib/api/build-deps.js';
 import type { ApiDeps } from '../../lib/api/deps.js';
 import { createApiHandler } from '../../lib/api/handler.js';
+import { loadConfig } from '../../lib/config.js';
+import { LOCAL_CREDENTIALS } from '../../local/dynamodb-local.js';
 import { apiClient } from './api-events.js';
 import { type TestTable, createTestTable } from './dynamo.js';
+
+/** A clock tests can move forward (the reconciler acts on deadlines). */
+export class TestClock {
+  offsetMs = 0;
+  now = () => new Date(Date.now() + this.offsetMs);
+  advance(seconds: number) {
+    this.offsetMs += seconds * 1000;
+  }
+}
 
 /**
  * The API handler over a fresh DynamoDB Local table, for one test file.
  * `overrides` replaces dependencies (e.g. a repository that fails on purpose).
  */
 export function useApi(overrides: (deps: ApiDeps) => Partial<ApiDeps> = () => ({})) {
-  const state = {} as { table: TestTable; call: ReturnType<typeof apiClient>; deps: ApiDeps };
+  const state = {} as { table: TestTable; call: ReturnType<typeof apiClient>; deps: ApiDeps; clock: TestClock };
   beforeAll(async () => {
     state.table = await createTestTable();
-    const deps = buildApiDeps(
-      { tableName: state.table.tableName, artifactBucket: 'fleetline-test-artifacts', stage: 'test' },
-      state.table.doc,
-    );
-    state.deps = { ...deps, newId: randomUUID, ...overrides(deps) };
+    state.clock = new TestClock();
+    const config = loadConfig({
+      TABLE_NAME: state.table.tableName,
+      ARTIFACT_BUCKET: 'fleetline-test-artifacts',
+      STAGE: 'test',
+      S3_FORCE_PATH_STYLE: 'true',
+    });
+    // Presigning needs no network; STS and EC2 are never reached unless a test mocks them.
+    const clients = {
+      doc: state.table.doc,
+      s3: new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: LOCAL_CREDENTIALS, forcePathStyle: true }),
+      sts: new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS }),
+    };
+    const deps = { ...buildApiDeps(config, clients), clock: state.clock };
+    state.deps = { ...deps, ...overrides(deps) };
     state.call = apiClient(createApiHandler(state.deps));
   });
   afterAll(async () => {

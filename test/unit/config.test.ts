@@ -8,7 +8,16 @@ describe('configuration at cold start', () => {
       tableName: 'fleetline-dev',
       artifactBucket: 'fleetline-dev-artifacts',
       stage: 'dev',
+      agentRoleNames: ['fleetline-agent'],
+      s3ForcePathStyle: false,
+      timings: { leaseSeconds: 90, startTimeoutSeconds: 300, pollIntervalSeconds: 10 },
     });
+  });
+
+  it('reads agent role names as a list and rejects a lease outside its range', () => {
+    const base = { TABLE_NAME: 't', ARTIFACT_BUCKET: 'bucket' };
+    expect(loadConfig({ ...base, AGENT_ROLE_NAMES: 'a, b' }).agentRoleNames).toEqual(['a', 'b']);
+    expect(() => loadConfig({ ...base, AGENT_LEASE_SECONDS: '5' })).toThrow(/AGENT_LEASE_SECONDS/);
   });
 
   it('names every missing variable in one clear error', () => {

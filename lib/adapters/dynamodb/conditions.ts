@@ -23,3 +23,9 @@ export function itemOnConditionFailure(error: unknown): Record<string, NativeAtt
   const raw = (error as { Item?: Record<string, AttributeValue> }).Item;
   return raw ? unmarshall(raw) : undefined;
 }
+
+/** In a cancelled transaction, the item operation `index` saw (with ReturnValuesOnConditionCheckFailure: ALL_OLD). */
+export function cancelledItem(error: unknown, index: number): Record<string, NativeAttributeValue> | undefined {
+  const raw = (error as { CancellationReasons?: { Item?: Record<string, AttributeValue> }[] }).CancellationReasons?.[index]?.Item;
+  return raw ? unmarshall(raw) : undefined;
+}

@@ -1,8 +1,8 @@
 import { type NativeAttributeValue, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeploymentGroup, DeploymentGroupSettings } from '../../domain/deployment-group.js';
-import { NotFoundError } from '../../errors.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
 import type { DeploymentGroupsRepository, Page, PageRequest, Upserted } from '../../ports.js';
-import { cancellationReasons } from './conditions.js';
+import { cancellationReasons, cancelledItem } from './conditions.js';
 import { keys } from './keys.js';
 import type { TableClient } from './table-client.js';
 
@@ -102,7 +102,8 @@ export class DynamoDeploymentGroupsRepository implements DeploymentGroupsReposit
               Delete: {
                 TableName: this.table.tableName,
                 Key: keys.group(application, name),
-                ConditionExpression: 'attribute_exists(PK)',
+                ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(activeDeploymentId)',
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
             {
@@ -119,6 +120,11 @@ export class DynamoDeploymentGroupsRepository implements DeploymentGroupsReposit
       );
     } catch (error) {
       const reasons = cancellationReasons(error);
+      if (reasons?.[0] === 'ConditionalCheckFailed') {
+        const active = cancelledItem(error, 0)?.activeDeploymentId;
+        if (active) throw new ConflictError(`Deployment group "${name}" has an active deployment (${String(active)}); stop it first`);
+        throw groupMissing(application, name);
+      }
       if (reasons?.includes('ConditionalCheckFailed')) throw groupMissing(application, name);
       throw error;
     }

@@ -41,6 +41,17 @@ export class DynamoInstancesRepository implements InstancesRepository {
     return { items: result.items.map(toInstance), nextToken: result.nextToken };
   }
 
+  async listAll(): Promise<RegisteredInstance[]> {
+    const all: RegisteredInstance[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.list({ limit: 1000, nextToken });
+      all.push(...page.items);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return all;
+  }
+
   async delete(instanceId: string): Promise<void> {
     try {
       await this.table.doc.send(

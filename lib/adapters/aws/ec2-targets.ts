@@ -1,0 +1,86 @@
+import { DescribeInstancesCommand, EC2Client, type Filter } from '@aws-sdk/client-ec2';
+import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
+import type { Tag, TagFilter, TagSet } from '../../domain/tags.js';
+import { matchesTagSet } from '../../domain/tags.js';
+import type { Ec2TargetLookup } from '../../ports.js';
+
+function toEc2Filter(filter: TagFilter): Filter {
+  switch (filter.type) {
+    case 'KEY_ONLY':
+      return { Name: 'tag-key', Values: [filter.key as string] };
+    case 'VALUE_ONLY':
+      return { Name: 'tag-value', Values: [filter.value as string] };
+    case 'KEY_AND_VALUE':
+      return { Name: `tag:${filter.key as string}`, Values: [filter.value as string] };
+  }
+}
+
+/**
+ * Running EC2 instances matching a tag set. EC2's own filters narrow the search
+ * (one query per filter of the first tag group, which every match must satisfy);
+ * the full AND/OR rule is then applied by the domain's matchesTagSet.
+ */
+export class Ec2TargetLookupAdapter implements Ec2TargetLookup {
+  private readonly clients = new Map<string, EC2Client>();
+
+  constructor(
+    private readonly sts: STSClient,
+    private readonly defaultRegion: string | undefined,
+  ) {}
+
+  async findInstanceIds(query: { tagSet: TagSet; region?: string | undefined; roleArn?: string | undefined }): Promise<string[]> {
+    const [firstGroup] = query.tagSet;
+    if (!firstGroup) return [];
+    const ec2 = await this.client(query.region, query.roleArn);
+    const tagsById = new Map<string, Tag[]>();
+    try {
+      for (const filter of firstGroup) {
+        let NextToken: string | undefined;
+        do {
+          const out = await ec2.send(
+            new DescribeInstancesCommand({
+              Filters: [{ Name: 'instance-state-name', Values: ['running'] }, toEc2Filter(filter)],
+              MaxResults: 1000,
+              NextToken,
+            }),
+          );
+          for (const instance of (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+            if (!instance.InstanceId) continue;
+            const tags = (instance.Tags ?? []).map((t) => ({ key: t.Key ?? '', value: t.Value ?? '' }));
+            tagsById.set(instance.InstanceId, tags);
+          }
+          NextToken = out.NextToken;
+        } while (NextToken);
+      }
+    } finally {
+      if (query.roleArn) ec2.destroy();
+    }
+    return [...tagsById].filter(([, tags]) => matchesTagSet(query.tagSet, tags)).map(([id]) => id).sort();
+  }
+
+  /** One client per region for our own account; a short-lived one per lookup in another account. */
+  private async client(region: string | undefined, roleArn: string | undefined): Promise<EC2Client> {
+    const resolvedRegion = region ?? this.defaultRegion;
+    if (roleArn) {
+      const { Credentials } = await this.sts.send(
+        new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'fleetline-target-lookup', DurationSeconds: 900 }),
+      );
+      if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+      return new EC2Client({
+        region: resolvedRegion,
+        credentials: {
+          accessKeyId: Credentials.AccessKeyId,
+          secretAccessKey: Credentials.SecretAccessKey,
+          sessionToken: Credentials.SessionToken,
+        },
+      });
+    }
+    const key = resolvedRegion ?? '';
+    let client = this.clients.get(key);
+    if (!client) {
+      client = new EC2Client(resolvedRegion ? { region: resolvedRegion } : {});
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+}

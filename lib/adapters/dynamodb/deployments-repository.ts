@@ -1,0 +1,266 @@
+import {
+  GetCommand,
+  type NativeAttributeValue,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Deployment, Revision } from '../../domain/deployment.js';
+import type { InstanceCounts } from '../../domain/minimum-healthy.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
+import type { CreateResult, DeploymentFilter, DeploymentsRepository, Page, PageRequest } from '../../ports.js';
+import { cancellationReasons, cancelledItem, isConditionalCheckFailed } from './conditions.js';
+import { keys, listingPartitions } from './keys.js';
+import type { TableClient } from './table-client.js';
+
+type Item = Record<string, NativeAttributeValue>;
+
+/** Counters live as top-level numbers so one update can move several atomically. */
+export const COUNTER = {
+  pending: 'countPending',
+  inProgress: 'countInProgress',
+  succeeded: 'countSucceeded',
+  failed: 'countFailed',
+  skipped: 'countSkipped',
+  unknown: 'countUnknown',
+} as const satisfies Record<keyof InstanceCounts, string>;
+/** In progress + failed + unknown: the hosts not serving, which the batch guard caps. */
+export const OFFLINE = 'countOffline';
+
+const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
+const UNFINISHED = { ':created': 'Created', ':inProgress': 'InProgress' };
+
+export function toDeployment(item: Item): Deployment {
+  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, offline, ...rest } = item;
+  const counts = Object.fromEntries(
+    Object.entries(COUNTER).map(([name, attribute]) => [name, Number(rest[attribute] ?? 0)]),
+  ) as unknown as InstanceCounts;
+  for (const attribute of Object.values(COUNTER)) delete rest[attribute];
+  return { ...(rest as Omit<Deployment, 'counts'>), counts };
+}
+
+function toItem(d: Deployment): Item {
+  const { counts, ...rest } = d;
+  const unfinished = d.status === 'Created' || d.status === 'InProgress';
+  return {
+    ...keys.deployment(d.deploymentId),
+    ...keys.deploymentListing(d.createdAt, d.deploymentId),
+    ...(unfinished ? keys.activeDeployment(d.deploymentId) : {}),
+    type: 'Deployment',
+    ...rest,
+    ...Object.fromEntries(Object.entries(COUNTER).map(([name, attribute]) => [attribute, counts[name as keyof InstanceCounts]])),
+    [OFFLINE]: counts.inProgress + counts.failed + counts.unknown,
+  };
+}
+
+export class DynamoDeploymentsRepository implements DeploymentsRepository {
+  constructor(private readonly table: TableClient) {}
+
+  async create(
+    deployment: Deployment,
+    options: { lockGroup: boolean; idempotencyToken?: string | undefined },
+  ): Promise<CreateResult> {
+    const { tableName } = this.table;
+    const { application, group, deploymentId } = deployment;
+    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [];
+    if (options.lockGroup) {
+      items.push({
+        Update: {
+          TableName: tableName,
+          Key: keys.group(application, group),
+          UpdateExpression: 'SET activeDeploymentId = :id',
+          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(activeDeploymentId)',
+          ExpressionAttributeValues: { ':id': deploymentId },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      });
+    }
+    items.push({ Put: { TableName: tableName, Item: toItem(deployment), ConditionExpression: 'attribute_not_exists(PK)' } });
+    if (options.idempotencyToken) {
+      items.push({
+        Put: {
+          TableName: tableName,
+          Item: {
+            ...keys.idempotency(application, group, options.idempotencyToken),
+            type: 'IdempotencyToken',
+            deploymentId,
+            expiresAt: Math.floor(Date.parse(deployment.createdAt) / 1000) + IDEMPOTENCY_TTL_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      });
+    }
+    try {
+      await this.table.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      return { kind: 'created', deployment };
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (!reasons) throw error;
+      const tokenIndex = options.idempotencyToken ? items.length - 1 : -1;
+      if (tokenIndex >= 0 && reasons[tokenIndex] === 'ConditionalCheckFailed') {
+        const existing = cancelledItem(error, tokenIndex);
+        if (existing) return { kind: 'existing', deploymentId: String(existing.deploymentId) };
+      }
+      if (options.lockGroup && reasons[0] === 'ConditionalCheckFailed') {
+        const groupItem = cancelledItem(error, 0);
+        if (!groupItem) throw new NotFoundError(`Deployment group "${group}" does not exist in application "${application}"`);
+        throw new ConflictError(
+          `Deployment group "${group}" already has an active deployment (${String(groupItem.activeDeploymentId)})`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  async get(deploymentId: string): Promise<Deployment | undefined> {
+    const out = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.tableName, Key: keys.deployment(deploymentId), ConsistentRead: true }),
+    );
+    return out.Item && toDeployment(out.Item);
+  }
+
+  async list(filter: DeploymentFilter, page: PageRequest): Promise<Page<Deployment>> {
+    const conditions: string[] = [];
+    const values: Item = { ':p': listingPartitions.deployments };
+    const names: Record<string, string> = {};
+    for (const field of ['application', 'group', 'status'] as const) {
+      if (filter[field] === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = filter[field];
+      conditions.push(`#${field} = :${field}`);
+    }
+    const result = await this.table.queryPage(
+      {
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :p',
+        ScanIndexForward: false,
+        ...(conditions.length > 0 ? { FilterExpression: conditions.join(' AND '), ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
+      },
+      page,
+      { attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'], partition: { attribute: 'GSI1PK', value: listingPartitions.deployments } },
+    );
+    return { items: result.items.map(toDeployment), nextToken: result.nextToken };
+  }
+
+  async startRollout(deploymentId: string, now: string): Promise<boolean> {
+    return this.conditionalUpdate(deploymentId, 'SET #status = :inProgress, startedAt = :now', '#status = :created', {
+      ':now': now,
+      ...UNFINISHED,
+    });
+  }
+
+  async requestStop(deploymentId: string, stop: NonNullable<Deployment['stopRequested']>): Promise<boolean> {
+    return this.conditionalUpdate(
+      deploymentId,
+      'SET stopRequested = :stop',
+      '#status IN (:created, :inProgress) AND attribute_not_exists(stopRequested)',
+      { ':stop': stop, ...UNFINISHED },
+    );
+  }
+
+  async finalize(
+    deployment: Deployment,
+    outcome: { status: 'Succeeded' | 'Failed' | 'Stopped'; error?: { code: string; message: string } | undefined; now: string },
+  ): Promise<boolean> {
+    const { tableName } = this.table;
+    const rememberRevision = outcome.status === 'Succeeded';
+    try {
+      await this.table.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: tableName,
+                Key: keys.deployment(deployment.deploymentId),
+                UpdateExpression: `SET #status = :status, completedAt = :now${outcome.error ? ', #error = :error' : ''} REMOVE GSI2PK, GSI2SK`,
+                ConditionExpression: '#status IN (:created, :inProgress)',
+                ExpressionAttributeNames: { '#status': 'status', ...(outcome.error ? { '#error': 'error' } : {}) },
+                ExpressionAttributeValues: {
+                  ':status': outcome.status,
+                  ':now': outcome.now,
+                  ...UNFINISHED,
+                  ...(outcome.error ? { ':error': outcome.error } : {}),
+                },
+              },
+            },
+            {
+              Update: {
+                TableName: tableName,
+                Key: keys.group(deployment.application, deployment.group),
+                UpdateExpression: rememberRevision
+                  ? 'REMOVE activeDeploymentId SET lastSuccessful = :last'
+                  : 'REMOVE activeDeploymentId',
+                ConditionExpression: 'activeDeploymentId = :id OR (attribute_exists(PK) AND attribute_not_exists(activeDeploymentId))',
+                ExpressionAttributeValues: {
+                  ':id': deployment.deploymentId,
+                  ...(rememberRevision ? { ':last': { deploymentId: deployment.deploymentId, revision: deployment.revision } } : {}),
+                },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (reasons?.[0] === 'ConditionalCheckFailed') return false;
+      throw error;
+    }
+  }
+
+  async linkRollback(originalId: string, rollbackId: string): Promise<void> {
+    await this.table.doc.send(
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: keys.deployment(originalId),
+        UpdateExpression: 'SET rolledBackBy = :r',
+        ExpressionAttributeValues: { ':r': rollbackId },
+      }),
+    );
+  }
+
+  async listActive(): Promise<Deployment[]> {
+    const deployments: Deployment[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.table.doc.send(
+        new QueryCommand({
+          TableName: this.table.tableName,
+          IndexName: 'GSI2',
+          KeyConditionExpression: 'GSI2PK = :p',
+          ExpressionAttributeValues: { ':p': listingPartitions.activeDeployments },
+          ExclusiveStartKey: start,
+        }),
+      );
+      deployments.push(...(out.Items ?? []).map(toDeployment));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return deployments;
+  }
+
+  async lastSuccessfulRevision(application: string, group: string): Promise<{ deploymentId: string; revision: Revision } | undefined> {
+    const item = await this.table.get(keys.group(application, group));
+    return item?.lastSuccessful;
+  }
+
+  private async conditionalUpdate(deploymentId: string, update: string, condition: string, values: Item): Promise<boolean> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: keys.deployment(deploymentId),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+}

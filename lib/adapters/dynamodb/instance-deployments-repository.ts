@@ -1,0 +1,249 @@
+import {
+  type NativeAttributeValue,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { EventRecord, InstanceDeployment } from '../../domain/deployment.js';
+import { ConflictError } from '../../errors.js';
+import type { InstanceDeploymentsRepository, InstanceTransition, Page, PageRequest } from '../../ports.js';
+import { batchPut } from './batch-write.js';
+import { cancellationReasons, isConditionalCheckFailed } from './conditions.js';
+import { COUNTER, OFFLINE } from './deployments-repository.js';
+import { keys } from './keys.js';
+import { type TableClient, withoutKeys } from './table-client.js';
+
+type Item = Record<string, NativeAttributeValue>;
+type Status = InstanceDeployment['status'];
+
+const isOffline = (status: Status) => (status === 'InProgress' || status === 'Failed' || status === 'Unknown' ? 1 : 0);
+const counterOf = (status: Status) =>
+  COUNTER[({ Pending: 'pending', InProgress: 'inProgress', Succeeded: 'succeeded', Failed: 'failed', Skipped: 'skipped', Unknown: 'unknown' } as const)[status]];
+
+function toItem(instance: InstanceDeployment): Item {
+  return {
+    ...keys.instanceDeployment(instance.deploymentId, instance.instanceId),
+    ...(instance.status === 'Pending' ? keys.pendingInstance(instance.deploymentId, instance.instanceId) : {}),
+    type: 'InstanceDeployment',
+    ...instance,
+  };
+}
+
+export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsRepository {
+  constructor(private readonly table: TableClient) {}
+
+  async putAll(items: InstanceDeployment[]): Promise<void> {
+    await batchPut(this.table.doc, this.table.tableName, items.map(toItem));
+  }
+
+  async get(deploymentId: string, instanceId: string): Promise<InstanceDeployment | undefined> {
+    const item = await this.table.get(keys.instanceDeployment(deploymentId, instanceId));
+    return item && withoutKeys<InstanceDeployment>(item);
+  }
+
+  async list(deploymentId: string, page: PageRequest): Promise<Page<InstanceDeployment>> {
+    const { PK, skPrefix } = keys.instanceDeploymentPartition(deploymentId);
+    const result = await this.table.queryPage(
+      { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)', ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix } },
+      page,
+      { attributes: ['PK', 'SK'], partition: { attribute: 'PK', value: PK } },
+    );
+    return { items: result.items.map((i) => withoutKeys<InstanceDeployment>(i)), nextToken: result.nextToken };
+  }
+
+  async countAll(deploymentId: string): Promise<number> {
+    const { PK, skPrefix } = keys.instanceDeploymentPartition(deploymentId);
+    let count = 0;
+    let start: Item | undefined;
+    do {
+      const out = await this.table.doc.send(
+        new QueryCommand({
+          TableName: this.table.tableName,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return count;
+  }
+
+  async pendingCandidates(deploymentId: string, limit: number): Promise<string[]> {
+    return this.gsi2Ids(`PENDING#${deploymentId}`, limit);
+  }
+
+  async due(deploymentId: string, now: string): Promise<string[]> {
+    const out = await this.table.doc.send(
+      new QueryCommand({
+        TableName: this.table.tableName,
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'GSI2PK = :p AND GSI2SK <= :now',
+        ExpressionAttributeValues: { ':p': keys.runningInstance(deploymentId, now).GSI2PK, ':now': now },
+        ProjectionExpression: 'instanceId',
+      }),
+    );
+    return (out.Items ?? []).map((i) => String(i.instanceId));
+  }
+
+  async findAssignment(instanceId: string): Promise<{ deploymentId: string } | undefined> {
+    const out = await this.table.doc.send(
+      new QueryCommand({
+        TableName: this.table.tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :p',
+        ExpressionAttributeValues: { ':p': keys.agentInbox(instanceId, '').GSI1PK },
+        ProjectionExpression: 'deploymentId',
+        Limit: 1,
+      }),
+    );
+    const item = out.Items?.[0];
+    return item ? { deploymentId: String(item.deploymentId) } : undefined;
+  }
+
+  async dispatch(
+    deploymentId: string,
+    instanceId: string,
+    maxOffline: number,
+    now: string,
+    watchAt: string,
+  ): Promise<'dispatched' | 'busy' | 'taken'> {
+    const { tableName } = this.table;
+    const inbox = keys.agentInbox(instanceId, deploymentId);
+    const running = keys.runningInstance(deploymentId, watchAt);
+    try {
+      await this.table.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: tableName,
+                Key: keys.instanceDeployment(deploymentId, instanceId),
+                UpdateExpression:
+                  'SET #status = :inProgress, dispatchedAt = :now, GSI1PK = :g1pk, GSI1SK = :g1sk, GSI2PK = :g2pk, GSI2SK = :g2sk ADD version :one',
+                ConditionExpression: '#status = :pending',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':inProgress': 'InProgress',
+                  ':pending': 'Pending',
+                  ':now': now,
+                  ':g1pk': inbox.GSI1PK,
+                  ':g1sk': inbox.GSI1SK,
+                  ':g2pk': running.GSI2PK,
+                  ':g2sk': running.GSI2SK,
+                  ':one': 1,
+                },
+              },
+            },
+            {
+              Update: {
+                TableName: tableName,
+                Key: keys.deployment(deploymentId),
+                UpdateExpression: `ADD ${COUNTER.pending} :minus, ${COUNTER.inProgress} :one, ${OFFLINE} :one`,
+                ConditionExpression: '#status = :inProgress AND attribute_not_exists(stopRequested) AND #offline < :max',
+                ExpressionAttributeNames: { '#status': 'status', '#offline': OFFLINE },
+                ExpressionAttributeValues: { ':inProgress': 'InProgress', ':one': 1, ':minus': -1, ':max': maxOffline },
+              },
+            },
+          ],
+        }),
+      );
+      return 'dispatched';
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (reasons?.[0] === 'ConditionalCheckFailed') return 'taken';
+      if (reasons?.[1] === 'ConditionalCheckFailed') return 'busy';
+      throw error;
+    }
+  }
+
+  async update(
+    instance: InstanceDeployment,
+    changes: {
+      events: EventRecord[];
+      transition?: InstanceTransition | undefined;
+      now: string;
+      leaseExpiresAt?: string;
+      watchAt?: string;
+      acknowledgedAt?: string;
+    },
+  ): Promise<InstanceDeployment> {
+    const { tableName } = this.table;
+    const key = keys.instanceDeployment(instance.deploymentId, instance.instanceId);
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Item = { ':v': instance.version, ':one': 1, ':events': changes.events };
+    const sets = ['events = :events'];
+    const removes: string[] = [];
+    const next: InstanceDeployment = { ...instance, events: changes.events, version: instance.version + 1 };
+    if (changes.transition) {
+      sets.push('#status = :to', 'endedAt = :now');
+      values[':to'] = changes.transition;
+      values[':now'] = changes.now;
+      removes.push('GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK');
+      Object.assign(next, { status: changes.transition, endedAt: changes.now });
+    } else {
+      for (const field of ['leaseExpiresAt', 'acknowledgedAt'] as const) {
+        if (changes[field] === undefined) continue;
+        sets.push(`${field} = :${field}`);
+        values[`:${field}`] = changes[field];
+        next[field] = changes[field];
+      }
+      if (changes.watchAt !== undefined && instance.status === 'InProgress') {
+        sets.push('GSI2SK = :watchAt');
+        values[':watchAt'] = changes.watchAt;
+      }
+    }
+    const instanceUpdate = {
+      TableName: tableName,
+      Key: key,
+      UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''} ADD version :one`,
+      ConditionExpression: 'version = :v',
+      ExpressionAttributeNames: changes.transition ? names : undefined,
+      ExpressionAttributeValues: values,
+    };
+    try {
+      if (!changes.transition) {
+        await this.table.doc.send(new UpdateCommand(instanceUpdate));
+        return next;
+      }
+      const offlineDelta = isOffline(changes.transition) - isOffline(instance.status);
+      await this.table.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Update: instanceUpdate },
+            {
+              Update: {
+                TableName: tableName,
+                Key: keys.deployment(instance.deploymentId),
+                UpdateExpression: `ADD ${counterOf(instance.status)} :minus, ${counterOf(changes.transition)} :one, ${OFFLINE} :delta`,
+                ExpressionAttributeValues: { ':minus': -1, ':one': 1, ':delta': offlineDelta },
+              },
+            },
+          ],
+        }),
+      );
+      return next;
+    } catch (error) {
+      if (isConditionalCheckFailed(error) || cancellationReasons(error)?.[0] === 'ConditionalCheckFailed') {
+        throw new ConflictError(`Instance ${instance.instanceId} changed while this report was being recorded`);
+      }
+      throw error;
+    }
+  }
+
+  private async gsi2Ids(partition: string, limit: number): Promise<string[]> {
+    const out = await this.table.doc.send(
+      new QueryCommand({
+        TableName: this.table.tableName,
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'GSI2PK = :p',
+        ExpressionAttributeValues: { ':p': partition },
+        ProjectionExpression: 'instanceId',
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((i) => String(i.instanceId));
+  }
+}

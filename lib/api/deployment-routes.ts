@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { createDeploymentBodySchema, DEPLOYMENT_ID_PATTERN } from '../domain/deployment.js';
+import { DEPLOYMENT_STATUSES } from '../domain/lifecycle.js';
+import { nameSchema } from '../domain/names.js';
+import { createDeployment } from '../deployments/create-deployment.js';
+import { stopDeployment } from '../deployments/stop-deployment.js';
+import { NotFoundError } from '../errors.js';
+import { type ApiDeps, route } from './deps.js';
+import { pageQuerySchema } from './schemas.js';
+
+const deploymentParams = z.strictObject({ id: z.string().regex(DEPLOYMENT_ID_PATTERN, 'must be a deployment ID (d-XXXXXXXXX)') });
+const instanceParams = deploymentParams.extend({ instanceId: nameSchema });
+
+async function requireDeployment(deps: ApiDeps, id: string) {
+  const deployment = await deps.deployments.get(id);
+  if (!deployment) throw new NotFoundError(`Deployment ${id} does not exist`);
+  return deployment;
+}
+
+export const deploymentRoutes = [
+  route({
+    method: 'POST',
+    path: '/deployments',
+    body: createDeploymentBodySchema,
+    async handle({ body, principal, deps }) {
+      const result = await createDeployment(body, principal, deps);
+      return { statusCode: result.created ? 201 : 200, body: { deploymentId: result.deploymentId, status: result.status } };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/deployments',
+    query: pageQuerySchema.extend({
+      application: nameSchema.optional(),
+      group: nameSchema.optional(),
+      status: z.enum(DEPLOYMENT_STATUSES, { error: `must be one of ${DEPLOYMENT_STATUSES.join(', ')}` }).optional(),
+    }),
+    async handle({ query, deps }) {
+      const { limit, nextToken, ...filter } = query;
+      return { statusCode: 200, body: await deps.deployments.list(filter, { limit, nextToken }) };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/deployments/{id}',
+    params: deploymentParams,
+    async handle({ params, deps }) {
+      return { statusCode: 200, body: await requireDeployment(deps, params.id) };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/deployments/{id}/instances',
+    params: deploymentParams,
+    query: pageQuerySchema,
+    async handle({ params, query, deps }) {
+      await requireDeployment(deps, params.id);
+      const page = await deps.instanceDeployments.list(params.id, query);
+      const items = page.items.map(({ events, ...instance }) => ({
+        ...instance,
+        lastEvent: [...events].reverse().find((e) => e.status !== 'Pending' && e.status !== 'Skipped')?.name ?? null,
+      }));
+      return { statusCode: 200, body: { items, nextToken: page.nextToken } };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/deployments/{id}/instances/{instanceId}',
+    params: instanceParams,
+    async handle({ params, deps }) {
+      const instance = await deps.instanceDeployments.get(params.id, params.instanceId);
+      if (!instance) throw new NotFoundError(`Instance ${params.instanceId} is not a target of deployment ${params.id}`);
+      const started = instance.status !== 'Pending' && instance.status !== 'Skipped';
+      const logUrl = started ? await deps.bundles.logDownloadUrl(params.id, params.instanceId) : null;
+      return { statusCode: 200, body: { ...instance, logUrl } };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/deployments/{id}/stop',
+    params: deploymentParams,
+    body: z.strictObject({ rollback: z.boolean({ error: 'must be true or false' }).optional() }).default({}),
+    async handle({ params, body, principal, deps }) {
+      const deployment = await stopDeployment(params.id, { rollback: body.rollback, by: principal }, deps);
+      return { statusCode: 200, body: deployment };
+    },
+  }),
+];

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { type AgentReport, applyReport, skipRemaining } from '../domain/agent-report.js';
+import type { Deployment, InstanceDeployment } from '../domain/deployment.js';
+import { mayActAsAgent } from '../domain/identity.js';
+import { isDeploymentFinished } from '../domain/lifecycle.js';
+import { nameSchema } from '../domain/names.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
+import { type EngineDeps, plusSeconds } from './engine.js';
+import { advance } from './rollout.js';
+
+export const pollBodySchema = z.strictObject({ instanceId: nameSchema });
+
+export type AgentAction = 'continue' | 'stop';
+
+export interface Assignment {
+  deploymentId: string;
+  applicationName: string;
+  deploymentGroupName: string;
+  deploymentGroupId: string;
+  revision: Deployment['revision'];
+  bundle: { url: string; bundleType: string; eTag?: string | undefined };
+  logUpload: { url: string };
+  events: InstanceDeployment['events'];
+  fileExistsBehavior: Deployment['fileExistsBehavior'];
+  ignoreApplicationStopFailures: boolean;
+  environment: Record<string, string>;
+  leaseSeconds: number;
+}
+
+export type PollAnswer =
+  | { assignment: null; pollAfterSeconds: number }
+  | { assignment: Assignment; action: AgentAction; heartbeatSeconds: number };
+
+/** The caller must be this instance's agent: its EC2 session, or the principal bound at registration. */
+async function authorizeAgent(callerArn: string, instanceId: string, deps: EngineDeps): Promise<void> {
+  const registered = await deps.instances.get(instanceId);
+  if (!mayActAsAgent(callerArn, instanceId, registered?.iamArn, deps.agentRoleNames)) {
+    throw new ForbiddenError(`${callerArn} may not act as the agent of instance ${instanceId}`);
+  }
+}
+
+function actionFor(deployment: Deployment): AgentAction {
+  return deployment.stopRequested || isDeploymentFinished(deployment.status) ? 'stop' : 'continue';
+}
+
+/** The watch time the reconciler uses: the lease, or the running event's deadline if sooner. */
+function watchAt(instance: InstanceDeployment, leaseExpiresAt: string): string {
+  const deadlines = instance.events.filter((e) => e.status === 'InProgress' && e.deadline).map((e) => e.deadline as string);
+  return [leaseExpiresAt, ...deadlines].sort()[0] as string;
+}
+
+/**
+ * One round trip gives an agent its whole assignment (every lifecycle event),
+ * and renews its lease. With nothing to do, the agent sleeps `pollAfterSeconds`.
+ */
+export async function poll(callerArn: string, instanceId: string, deps: EngineDeps): Promise<PollAnswer> {
+  await authorizeAgent(callerArn, instanceId, deps);
+  const idle = { assignment: null, pollAfterSeconds: deps.timings.pollIntervalSeconds } as const;
+  const found = await deps.instanceDeployments.findAssignment(instanceId);
+  if (!found) return idle;
+  const [instance, deployment] = await Promise.all([
+    deps.instanceDeployments.get(found.deploymentId, instanceId),
+    deps.deployments.get(found.deploymentId),
+  ]);
+  if (!instance || !deployment || instance.status !== 'InProgress') return idle; // the index lags a finished instance
+
+  const now = deps.clock.now();
+  const leaseExpiresAt = plusSeconds(now, deps.timings.leaseSeconds);
+  try {
+    await deps.instanceDeployments.update(instance, {
+      events: instance.events,
+      now: now.toISOString(),
+      leaseExpiresAt,
+      watchAt: watchAt(instance, leaseExpiresAt),
+      ...(instance.acknowledgedAt ? {} : { acknowledgedAt: now.toISOString() }),
+    });
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error; // a concurrent report renewed it anyway
+  }
+  const { revision } = deployment;
+  const [bundleUrl, logUrl] = await Promise.all([
+    deps.bundles.bundleDownloadUrl(revision),
+    deps.bundles.logUploadUrl(deployment.deploymentId, instanceId),
+  ]);
+  return {
+    action: actionFor(deployment),
+    heartbeatSeconds: Math.max(5, Math.floor(deps.timings.leaseSeconds / 4)),
+    assignment: {
+      deploymentId: deployment.deploymentId,
+      applicationName: deployment.application,
+      deploymentGroupName: deployment.group,
+      deploymentGroupId: deployment.groupId,
+      revision,
+      bundle: { url: bundleUrl, bundleType: revision.bundleType, eTag: revision.eTag },
+      logUpload: { url: logUrl },
+      events: instance.events,
+      fileExistsBehavior: deployment.fileExistsBehavior,
+      ignoreApplicationStopFailures: deployment.ignoreApplicationStopFailures,
+      leaseSeconds: deps.timings.leaseSeconds,
+      environment: {
+        DEPLOYMENT_ID: deployment.deploymentId,
+        APPLICATION_NAME: deployment.application,
+        DEPLOYMENT_GROUP_NAME: deployment.group,
+        DEPLOYMENT_GROUP_ID: deployment.groupId,
+        BUNDLE_BUCKET: revision.bucket,
+        BUNDLE_KEY: revision.key,
+        BUNDLE_VERSION: revision.version ?? '',
+        BUNDLE_ETAG: revision.eTag ?? '',
+      },
+    },
+  };
+}
+
+export interface ReportAnswer {
+  action: AgentAction;
+  instanceStatus: InstanceDeployment['status'];
+  duplicate: boolean;
+}
+
+/**
+ * Records one event of one instance. A repeat is answered without change; a
+ * report out of order, or for an instance already ended, is a 409. When the
+ * report ends the instance, the next batch is dispatched before answering.
+ */
+export async function report(callerArn: string, input: AgentReport, deps: EngineDeps): Promise<ReportAnswer> {
+  await authorizeAgent(callerArn, input.instanceId, deps);
+  const deployment = await deps.deployments.get(input.deploymentId);
+  if (!deployment) throw new NotFoundError(`Deployment ${input.deploymentId} does not exist`);
+
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const instance = await deps.instanceDeployments.get(input.deploymentId, input.instanceId);
+    if (!instance) throw new NotFoundError(`Instance ${input.instanceId} is not a target of ${input.deploymentId}`);
+    const now = deps.clock.now();
+    const outcome = applyReport(instance, input, now, deployment.ignoreApplicationStopFailures);
+    if (outcome.kind === 'duplicate') {
+      return { action: actionFor(deployment), instanceStatus: instance.status, duplicate: true };
+    }
+    if (outcome.kind === 'conflict') throw new ConflictError(outcome.reason);
+
+    const finished = outcome.instanceStatus !== 'InProgress';
+    const leaseExpiresAt = plusSeconds(now, deps.timings.leaseSeconds);
+    try {
+      await deps.instanceDeployments.update(instance, {
+        events: outcome.instanceStatus === 'Failed' ? skipRemaining(outcome.events) : outcome.events,
+        now: now.toISOString(),
+        ...(finished
+          ? { transition: outcome.instanceStatus as 'Succeeded' | 'Failed' }
+          : { leaseExpiresAt, watchAt: watchAt({ ...instance, events: outcome.events }, leaseExpiresAt) }),
+        ...(instance.acknowledgedAt ? {} : { acknowledgedAt: now.toISOString() }),
+      });
+    } catch (error) {
+      if (error instanceof ConflictError) continue; // another writer got there first: read again and re-apply
+      throw error;
+    }
+    const current = finished ? ((await advance(input.deploymentId, deps)) ?? deployment) : deployment;
+    return { action: actionFor(current), instanceStatus: outcome.instanceStatus, duplicate: false };
+  }
+  throw new ConflictError(`Instance ${input.instanceId} kept changing; report again`);
+}

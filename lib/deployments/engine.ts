@@ -1,0 +1,39 @@
+import type {
+  BundleUrls,
+  Clock,
+  DeploymentGroupsRepository,
+  DeploymentsRepository,
+  Ec2TargetLookup,
+  InstanceDeploymentsRepository,
+  InstancesRepository,
+} from '../ports.js';
+
+export interface EngineTimings {
+  /** How long an agent's lease lasts without a poll or report. */
+  leaseSeconds: number;
+  /** How long a dispatched instance may wait for its agent to pick the work up. */
+  startTimeoutSeconds: number;
+  /** How often an idle agent polls. */
+  pollIntervalSeconds: number;
+}
+
+export const DEFAULT_TIMINGS: EngineTimings = { leaseSeconds: 90, startTimeoutSeconds: 300, pollIntervalSeconds: 10 };
+
+/** What the deployment engine's use cases work with. */
+export interface EngineDeps {
+  deployments: DeploymentsRepository;
+  instanceDeployments: InstanceDeploymentsRepository;
+  groups: DeploymentGroupsRepository;
+  instances: InstancesRepository;
+  ec2: Ec2TargetLookup;
+  bundles: BundleUrls;
+  clock: Clock;
+  randomBytes: (n: number) => Uint8Array;
+  timings: EngineTimings;
+  /** IAM role names whose EC2 sessions (session name = instance ID) are agents. */
+  agentRoleNames: readonly string[];
+}
+
+export function plusSeconds(date: Date, seconds: number): string {
+  return new Date(date.getTime() + seconds * 1000).toISOString();
+}

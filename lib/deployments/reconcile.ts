@@ -1,0 +1,93 @@
+import { skipRemaining } from '../domain/agent-report.js';
+import type { Deployment, EventRecord, InstanceDeployment } from '../domain/deployment.js';
+import type { ErrorCode } from '../domain/lifecycle.js';
+import { ConflictError } from '../errors.js';
+import { logger } from '../logger.js';
+import { resumeCreation } from './create-deployment.js';
+import type { EngineDeps } from './engine.js';
+import { advance } from './rollout.js';
+
+/** A deployment still in Created after this long lost its creator. */
+const CREATION_GRACE_MS = 2 * 60 * 1000;
+
+export interface ReconcileSummary {
+  deployments: number;
+  timedOut: number;
+  lost: number;
+  neverStarted: number;
+  resumed: number;
+}
+
+/**
+ * The scheduled backstop. Progress is event-driven; this only acts on what
+ * stopped moving: hook deadlines, expired agent leases, instances nobody
+ * picked up, interrupted creations. Every write is conditional, so it may race
+ * reports and itself.
+ */
+export async function reconcile(deps: EngineDeps): Promise<ReconcileSummary> {
+  const summary: ReconcileSummary = { deployments: 0, timedOut: 0, lost: 0, neverStarted: 0, resumed: 0 };
+  const now = deps.clock.now();
+  for (const deployment of await deps.deployments.listActive()) {
+    summary.deployments++;
+    if (deployment.status === 'Created') {
+      if (now.getTime() - Date.parse(deployment.createdAt) >= CREATION_GRACE_MS) {
+        await resumeCreation(deployment, deps);
+        summary.resumed++;
+      }
+      continue;
+    }
+    for (const instanceId of await deps.instanceDeployments.due(deployment.deploymentId, now.toISOString())) {
+      const verdict = await expire(deployment, instanceId, now, deps);
+      if (verdict) summary[verdict]++;
+    }
+    await advance(deployment.deploymentId, deps);
+  }
+  return summary;
+}
+
+type Verdict = 'timedOut' | 'lost' | 'neverStarted';
+
+function judge(instance: InstanceDeployment, now: Date, startTimeoutSeconds: number): { verdict: Verdict; code: ErrorCode; message: string } | undefined {
+  const at = now.getTime();
+  if (!instance.acknowledgedAt) {
+    const since = Date.parse(instance.dispatchedAt ?? '');
+    if (at - since >= startTimeoutSeconds * 1000) {
+      return { verdict: 'neverStarted', code: 'AgentLost', message: `The agent did not pick up the deployment within ${startTimeoutSeconds} s` };
+    }
+    return undefined;
+  }
+  const running = instance.events.find((e) => e.status === 'InProgress');
+  if (running?.deadline && Date.parse(running.deadline) <= at) {
+    return { verdict: 'timedOut', code: 'ScriptTimedOut', message: `${running.name} ran past its timeout` };
+  }
+  if (instance.leaseExpiresAt && Date.parse(instance.leaseExpiresAt) <= at) {
+    return { verdict: 'lost', code: 'AgentLost', message: 'The agent stopped reporting (lease expired)' };
+  }
+  return undefined;
+}
+
+async function expire(deployment: Deployment, instanceId: string, now: Date, deps: EngineDeps): Promise<Verdict | undefined> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const instance = await deps.instanceDeployments.get(deployment.deploymentId, instanceId);
+    if (!instance || instance.status !== 'InProgress') return undefined;
+    const found = judge(instance, now, deps.timings.startTimeoutSeconds);
+    if (!found) return undefined;
+    const iso = now.toISOString();
+    const failCurrent = (e: EventRecord, i: number, all: EventRecord[]): EventRecord => {
+      const isCurrent = e.status === 'InProgress' || (e.status === 'Pending' && all.slice(0, i).every((p) => p.status !== 'Pending' && p.status !== 'InProgress'));
+      return isCurrent ? { ...e, status: 'Failed', endedAt: iso, errorCode: found.code, message: found.message, deadline: undefined } : e;
+    };
+    try {
+      await deps.instanceDeployments.update(instance, {
+        events: skipRemaining(instance.events.map(failCurrent)),
+        transition: found.verdict === 'lost' ? 'Unknown' : 'Failed',
+        now: iso,
+      });
+      logger.warn('Instance expired', { deploymentId: deployment.deploymentId, instanceId, verdict: found.verdict });
+      return found.verdict;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error; // a report raced us: judge the new state
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,32 @@
+import type { DeploymentGroup } from '../domain/deployment-group.js';
+import { matchesTagSet } from '../domain/tags.js';
+import type { Ec2TargetLookup, InstancesRepository } from '../ports.js';
+
+export interface Target {
+  instanceId: string;
+  source: 'ec2' | 'registered';
+}
+
+/**
+ * The group's instances at this moment: running EC2 instances matching the EC2
+ * tag set (in the group's region/account when set) and registered instances
+ * matching the on-premises tag set. An instance matched both ways counts once.
+ */
+export async function resolveTargets(
+  group: DeploymentGroup,
+  deps: { ec2: Ec2TargetLookup; instances: InstancesRepository },
+): Promise<Target[]> {
+  const { ec2TagSet, onPremisesTagSet, region, targetRoleArn } = group.targets;
+  const [ec2Ids, registered] = await Promise.all([
+    ec2TagSet.length > 0 ? deps.ec2.findInstanceIds({ tagSet: ec2TagSet, region, roleArn: targetRoleArn }) : [],
+    onPremisesTagSet.length > 0 ? deps.instances.listAll() : [],
+  ]);
+  const targets = new Map<string, Target>();
+  for (const instanceId of ec2Ids) targets.set(instanceId, { instanceId, source: 'ec2' });
+  for (const instance of registered) {
+    if (!targets.has(instance.instanceId) && matchesTagSet(onPremisesTagSet, instance.tags)) {
+      targets.set(instance.instanceId, { instanceId: instance.instanceId, source: 'registered' });
+    }
+  }
+  return [...targets.values()].sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+}

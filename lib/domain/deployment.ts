@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { type DeploymentConfig, deploymentConfigSchema } from './deployment-config.js';
+import { type FileExistsBehavior, fileExistsBehaviorSchema } from './deployment-group.js';
+import type { DeploymentStatus, ErrorCode } from './lifecycle.js';
+import type { InstanceCounts } from './minimum-healthy.js';
+import { nameSchema } from './names.js';
+
+export const BUNDLE_TYPES = ['zip', 'tar', 'tgz'] as const;
+export type BundleType = (typeof BUNDLE_TYPES)[number];
+
+export interface Revision {
+  bucket: string;
+  key: string;
+  version?: string | undefined;
+  eTag?: string | undefined;
+  bundleType: BundleType;
+}
+
+export const revisionSchema = z.strictObject({
+  bucket: z.string({ error: 'is required' }).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+  key: z.string({ error: 'is required' }).min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'),
+  version: z.string().min(1).max(1024).optional(),
+  eTag: z.string().min(1).max(256).optional(),
+  bundleType: z.enum(BUNDLE_TYPES, { error: `must be one of ${BUNDLE_TYPES.join(', ')}` }).optional(),
+});
+
+/** The bundle type named, or the one the key's extension implies (zip by default, as CodeDeploy). */
+export function withBundleType(revision: z.output<typeof revisionSchema>): Revision {
+  const inferred: BundleType = /\.(tgz|tar\.gz)$/i.test(revision.key) ? 'tgz' : /\.tar$/i.test(revision.key) ? 'tar' : 'zip';
+  return { ...revision, bundleType: revision.bundleType ?? inferred };
+}
+
+export const createDeploymentBodySchema = z.strictObject({
+  application: nameSchema,
+  group: nameSchema,
+  revision: revisionSchema,
+  deploymentConfig: deploymentConfigSchema.optional(),
+  description: z.string().max(1024, 'must be at most 1024 characters').optional(),
+  idempotencyToken: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 printable ASCII characters').optional(),
+  fileExistsBehavior: fileExistsBehaviorSchema.optional(),
+});
+
+export interface Deployment {
+  deploymentId: string;
+  application: string;
+  group: string;
+  groupId: string;
+  revision: Revision;
+  deploymentConfig: DeploymentConfig;
+  minimumHealthyHosts: number;
+  fleetSize: number;
+  status: DeploymentStatus;
+  counts: InstanceCounts;
+  fileExistsBehavior: FileExistsBehavior;
+  ignoreApplicationStopFailures: boolean;
+  description: string;
+  creator: string;
+  createdAt: string;
+  startedAt?: string | undefined;
+  completedAt?: string | undefined;
+  error?: { code: string; message: string } | undefined;
+  stopRequested?: { at: string; by: string; rollback: boolean } | undefined;
+  rollbackOf?: string | undefined;
+  rolledBackBy?: string | undefined;
+  hookRoleArn: string | null;
+}
+
+export interface EventRecord {
+  name: string;
+  status: 'Pending' | 'InProgress' | 'Succeeded' | 'Failed' | 'Skipped';
+  startedAt?: string | undefined;
+  endedAt?: string | undefined;
+  exitCode?: number | undefined;
+  errorCode?: ErrorCode | undefined;
+  message?: string | undefined;
+  outputTail?: string | undefined;
+  /** When the server stops waiting for this event (sum of its scripts' timeouts). */
+  deadline?: string | undefined;
+}
+
+export interface InstanceDeployment {
+  deploymentId: string;
+  instanceId: string;
+  /** 'ec2' targets come from DescribeInstances, 'registered' from PUT /instances. */
+  source: 'ec2' | 'registered';
+  status: 'Pending' | 'InProgress' | 'Succeeded' | 'Failed' | 'Skipped' | 'Unknown';
+  events: EventRecord[];
+  dispatchedAt?: string | undefined;
+  acknowledgedAt?: string | undefined;
+  leaseExpiresAt?: string | undefined;
+  endedAt?: string | undefined;
+  /** Bumped by every write, so each write is conditional on the state it read. */
+  version: number;
+}
+
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** CodeDeploy's deployment ID format: `d-` and 9 uppercase alphanumerics. */
+export function newDeploymentId(randomBytes: (n: number) => Uint8Array): string {
+  // 252 is the largest multiple of 36 below 256: rejecting above it keeps every character equally likely.
+  let id = 'd-';
+  while (id.length < 11) {
+    for (const byte of randomBytes(16)) {
+      if (byte < 252 && id.length < 11) id += ID_ALPHABET[byte % 36];
+    }
+  }
+  return id;
+}
+
+export const DEPLOYMENT_ID_PATTERN = /^d-[A-Z0-9]{9}$/;

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { reconcile } from '../../lib/deployments/reconcile.js';
+import { useApi } from '../support/api-harness.js';
+import { useFleets } from '../support/fleet.js';
+import type { ScriptedAgent } from '../support/scripted-agent.js';
+
+const api = useApi();
+const { fleet, getDeployment, runFleet } = useFleets(api);
+
+describe('the reconciler', () => {
+  it('fails a hook past its deadline, marks a silent agent Unknown and fails work nobody picked up', async () => {
+    const { agents, deploy } = await fleet(3, { deploymentConfig: 'AllAtOnce' });
+    const { body } = await deploy();
+    const [hung, silent, absent] = agents as [ScriptedAgent, ScriptedAgent, ScriptedAgent];
+    await hung.runOnce({ hangAt: 'BeforeInstall' }); // InProgress with a 60 s timeout: deadline in 120 s
+    await silent.poll(); // acknowledged, then never heard from again: lease ends in 90 s
+    void absent; // never polls: its start window is 300 s
+
+    api.clock.advance(80);
+    expect((await hung.poll()).body.action).toBe('continue'); // the hung agent still heartbeats
+    api.clock.advance(50);
+    expect(await reconcile(api.deps)).toMatchObject({ timedOut: 1, lost: 1, neverStarted: 0 });
+    api.clock.advance(200);
+    expect(await reconcile(api.deps)).toMatchObject({ timedOut: 0, lost: 0, neverStarted: 1 });
+
+    const deployment = await getDeployment(body.deploymentId);
+    expect(deployment.status).toBe('Failed');
+    expect(deployment.counts).toMatchObject({ failed: 2, unknown: 1, inProgress: 0 });
+    const hungDetail = await api.call('GET', `/deployments/${body.deploymentId}/instances/${hung.instanceId}`);
+    expect(hungDetail.body.events.find((e: { name: string }) => e.name === 'BeforeInstall')).toMatchObject({ status: 'Failed', errorCode: 'ScriptTimedOut' });
+    const late = await hung.report(body.deploymentId, 'BeforeInstall', 'Succeeded');
+    expect(late.status).toBe(409);
+    expect(await reconcile(api.deps)).toMatchObject({ timedOut: 0, lost: 0, neverStarted: 0 });
+  });
+
+  it('racing a report, loses nothing and counts nothing twice', async () => {
+    const { agents, deploy } = await fleet(5, { deploymentConfig: 'AllAtOnce' });
+    const { body } = await deploy();
+    await Promise.all(agents.map((a) => a.poll()));
+    api.clock.advance(95); // leases lapse while the agents report
+    await Promise.all([...agents.map((a) => a.runOnce()), reconcile(api.deps), reconcile(api.deps)]);
+    await runFleet(agents);
+    await reconcile(api.deps);
+    const d = await getDeployment(body.deploymentId);
+    const c = d.counts;
+    expect(c.pending + c.inProgress + c.succeeded + c.failed + c.skipped + c.unknown).toBe(5);
+    expect(c.inProgress).toBe(0);
+    expect(['Succeeded', 'Failed']).toContain(d.status);
+    const instances = (await api.call('GET', `/deployments/${body.deploymentId}/instances`)).body.items;
+    const tally = (s: string) => instances.filter((i: { status: string }) => i.status === s).length;
+    expect({ succeeded: tally('Succeeded'), unknown: tally('Unknown') }).toEqual({ succeeded: c.succeeded, unknown: c.unknown });
+  });
+
+  it('recovers a deployment whose creator died between writing it and its instances', async () => {
+    const { app, deploy } = await fleet(2);
+    const original = api.deps.instanceDeployments.putAll;
+    api.deps.instanceDeployments.putAll = async () => {
+      throw new Error('Lambda timed out');
+    };
+    try {
+      expect((await deploy()).status).toBe(500);
+    } finally {
+      api.deps.instanceDeployments.putAll = original;
+    }
+    const [stuck] = (await api.call('GET', '/deployments', { query: { application: app } })).body.items;
+    expect(stuck.status).toBe('Created');
+    expect((await deploy('web/other.zip')).status).toBe(409); // still holds the group
+    api.clock.advance(180);
+    expect((await reconcile(api.deps)).resumed).toBeGreaterThanOrEqual(1);
+    const after = await getDeployment(stuck.deploymentId);
+    expect(after).toMatchObject({ status: 'Failed', error: { code: 'CreationInterrupted' } });
+    expect((await deploy('web/other.zip')).status).toBe(201);
+  });
+});

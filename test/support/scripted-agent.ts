@@ -1,0 +1,59 @@
+import type { ApiResponse, RequestOptions } from './api-events.js';
+
+type Call = <T = any>(method: string, path: string, options?: RequestOptions) => Promise<ApiResponse<T>>;
+
+export const agentPrincipal = (instanceId: string) => `arn:aws:sts::000000000000:assumed-role/fleetline-agent/${instanceId}`;
+
+export interface Script {
+  /** The event to fail, if any, with its error code. */
+  failAt?: { event: string; errorCode?: string; exitCode?: number };
+  /** Stop after reporting this event InProgress (to simulate a hung or lost agent). */
+  hangAt?: string;
+}
+
+/**
+ * An in-process stand-in for the agent: polls once and, if it has work,
+ * reports every runnable event of it in order as the real agent would.
+ */
+export class ScriptedAgent {
+  readonly reports: ApiResponse[] = [];
+
+  constructor(
+    private readonly call: Call,
+    readonly instanceId: string,
+  ) {}
+
+  async poll(): Promise<ApiResponse> {
+    return this.call('POST', '/agent/v1/poll', { body: { instanceId: this.instanceId }, principal: agentPrincipal(this.instanceId) });
+  }
+
+  async report(deploymentId: string, event: string, status: string, extra: Record<string, unknown> = {}): Promise<ApiResponse> {
+    const res = await this.call('POST', '/agent/v1/report', {
+      body: { instanceId: this.instanceId, deploymentId, event, status, ...extra },
+      principal: agentPrincipal(this.instanceId),
+    });
+    this.reports.push(res);
+    return res;
+  }
+
+  /** Polls and runs one assignment; returns its deployment ID, or undefined when there was none. */
+  async runOnce(script: Script = {}): Promise<string | undefined> {
+    const polled = await this.poll();
+    if (polled.status !== 200) throw new Error(`poll failed: ${polled.status} ${JSON.stringify(polled.body)}`);
+    const assignment = polled.body.assignment;
+    if (!assignment) return undefined;
+    for (const event of assignment.events as { name: string; status: string }[]) {
+      if (event.status !== 'Pending') continue;
+      const started = await this.report(assignment.deploymentId, event.name, 'InProgress', { timeoutSeconds: 60 });
+      if (started.body?.action === 'stop') return assignment.deploymentId;
+      if (script.hangAt === event.name) return assignment.deploymentId;
+      const failed = script.failAt?.event === event.name;
+      const done = await this.report(assignment.deploymentId, event.name, failed ? 'Failed' : 'Succeeded', {
+        exitCode: failed ? (script.failAt?.exitCode ?? 1) : 0,
+        ...(failed ? { errorCode: script.failAt?.errorCode ?? 'ScriptFailed', message: 'hook exited 1', outputTail: 'boom\n' } : {}),
+      });
+      if (failed || done.body?.action === 'stop') return assignment.deploymentId;
+    }
+    return assignment.deploymentId;
+  }
+}
