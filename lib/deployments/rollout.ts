@@ -30,24 +30,26 @@ export async function advance(deploymentId: string, deps: EngineDeps): Promise<D
   return deps.deployments.get(deploymentId);
 }
 
+const DISPATCH_CONCURRENCY = 16;
+
 async function dispatchBatch(deployment: Deployment, count: number, deps: EngineDeps): Promise<number> {
   const candidates = await deps.instanceDeployments.pendingCandidates(deployment.deploymentId, count + 10);
   const now = deps.clock.now();
   const watchAt = plusSeconds(now, deps.timings.startTimeoutSeconds);
   const maxOffline = deployment.fleetSize - deployment.minimumHealthyHosts;
   let dispatched = 0;
-  for (const instanceId of candidates) {
-    if (dispatched >= count) break;
-    const result = await deps.instanceDeployments.dispatch(
-      deployment.deploymentId,
-      instanceId,
-      maxOffline,
-      now.toISOString(),
-      watchAt,
-    );
-    if (result === 'busy') break;
-    if (result === 'dispatched') dispatched++;
-  }
+  let busy = false;
+  let next = 0;
+  // A few dispatches at a time: each is one small transaction, and a wide first batch should not wait in line.
+  const worker = async () => {
+    while (!busy && dispatched < count && next < candidates.length) {
+      const instanceId = candidates[next++] as string;
+      const result = await deps.instanceDeployments.dispatch(deployment.deploymentId, instanceId, maxOffline, now.toISOString(), watchAt);
+      if (result === 'busy') busy = true;
+      if (result === 'dispatched') dispatched++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DISPATCH_CONCURRENCY, count) }, worker));
   return dispatched;
 }
 

@@ -234,7 +234,11 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
           ExclusiveStartKey: start,
         }),
       );
-      deployments.push(...(out.Items ?? []).map(toDeployment));
+      // The index holds IDs only: read each deployment itself, consistently.
+      for (const item of out.Items ?? []) {
+        const deployment = await this.get(String(item.deploymentId));
+        if (deployment) deployments.push(deployment);
+      }
       start = out.LastEvaluatedKey;
     } while (start);
     return deployments;

@@ -89,13 +89,13 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
   }
 
   async findAssignment(instanceId: string): Promise<{ deploymentId: string } | undefined> {
+    const { PK, skPrefix } = keys.agentInboxPartition(instanceId);
     const out = await this.table.doc.send(
       new QueryCommand({
         TableName: this.table.tableName,
-        IndexName: 'GSI1',
-        KeyConditionExpression: 'GSI1PK = :p',
-        ExpressionAttributeValues: { ':p': keys.agentInbox(instanceId, '').GSI1PK },
-        ProjectionExpression: 'deploymentId',
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix },
+        ConsistentRead: true,
         Limit: 1,
       }),
     );
@@ -122,21 +122,20 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
                 TableName: tableName,
                 Key: keys.instanceDeployment(deploymentId, instanceId),
                 UpdateExpression:
-                  'SET #status = :inProgress, dispatchedAt = :now, GSI1PK = :g1pk, GSI1SK = :g1sk, GSI2PK = :g2pk, GSI2SK = :g2sk ADD version :one',
+                  'SET #status = :inProgress, dispatchedAt = :now, GSI2PK = :g2pk, GSI2SK = :g2sk ADD version :one',
                 ConditionExpression: '#status = :pending',
                 ExpressionAttributeNames: { '#status': 'status' },
                 ExpressionAttributeValues: {
                   ':inProgress': 'InProgress',
                   ':pending': 'Pending',
                   ':now': now,
-                  ':g1pk': inbox.GSI1PK,
-                  ':g1sk': inbox.GSI1SK,
                   ':g2pk': running.GSI2PK,
                   ':g2sk': running.GSI2SK,
                   ':one': 1,
                 },
               },
             },
+            { Put: { TableName: tableName, Item: { ...inbox, type: 'AgentAssignment', deploymentId, instanceId } } },
             {
               Update: {
                 TableName: tableName,
@@ -154,7 +153,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
     } catch (error) {
       const reasons = cancellationReasons(error);
       if (reasons?.[0] === 'ConditionalCheckFailed') return 'taken';
-      if (reasons?.[1] === 'ConditionalCheckFailed') return 'busy';
+      if (reasons?.[2] === 'ConditionalCheckFailed') return 'busy';
       throw error;
     }
   }
@@ -181,7 +180,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
       sets.push('#status = :to', 'endedAt = :now');
       values[':to'] = changes.transition;
       values[':now'] = changes.now;
-      removes.push('GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK');
+      removes.push('GSI2PK', 'GSI2SK');
       Object.assign(next, { status: changes.transition, endedAt: changes.now });
     } else {
       for (const field of ['leaseExpiresAt', 'acknowledgedAt'] as const) {
@@ -213,6 +212,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
         new TransactWriteCommand({
           TransactItems: [
             { Update: instanceUpdate },
+            { Delete: { TableName: tableName, Key: keys.agentInbox(instance.instanceId, instance.deploymentId) } },
             {
               Update: {
                 TableName: tableName,

@@ -38,8 +38,12 @@ export const keys = {
   pendingInstance: (deploymentId: string, instanceId: string) => ({ GSI2PK: `PENDING#${deploymentId}`, GSI2SK: instanceId }),
   /** GSI2 (sparse): dispatched instances, by the time the reconciler must look at them. */
   runningInstance: (deploymentId: string, watchAt: string) => ({ GSI2PK: `RUNNING#${deploymentId}`, GSI2SK: watchAt }),
-  /** GSI1 (sparse): the assignment an instance's agent picks up when it polls. */
-  agentInbox: (instanceId: string, deploymentId: string) => ({ GSI1PK: `AGENT#${instanceId}`, GSI1SK: deploymentId }),
+  /**
+   * A small item per dispatched, unfinished instance deployment: what the agent
+   * picks up when it polls (a strongly consistent Query on its own partition).
+   */
+  agentInbox: (instanceId: string, deploymentId: string): TableKey => ({ PK: `AGENT#${instanceId}`, SK: `ASSIGNMENT#${deploymentId}` }),
+  agentInboxPartition: (instanceId: string) => ({ PK: `AGENT#${instanceId}`, skPrefix: 'ASSIGNMENT#' }),
 } as const;
 
 export const listingPartitions = {

@@ -5,13 +5,13 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  * compares the two so local and deployed tables cannot drift apart.
  */
 export function tableDefinition(tableName: string): CreateTableCommandInput {
-  const index = (n: number) => ({
+  const index = (n: number, Projection: { ProjectionType: 'ALL' | 'INCLUDE'; NonKeyAttributes?: string[] }) => ({
     IndexName: `GSI${n}`,
     KeySchema: [
       { AttributeName: `GSI${n}PK`, KeyType: 'HASH' as const },
       { AttributeName: `GSI${n}SK`, KeyType: 'RANGE' as const },
     ],
-    Projection: { ProjectionType: 'ALL' as const },
+    Projection,
   });
   return {
     TableName: tableName,
@@ -24,7 +24,13 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
       { AttributeName: 'PK', KeyType: 'HASH' },
       { AttributeName: 'SK', KeyType: 'RANGE' },
     ],
-    GlobalSecondaryIndexes: [index(1), index(2)],
+    GlobalSecondaryIndexes: [
+      // GSI1 serves listings, which need whole items.
+      index(1, { ProjectionType: 'ALL' }),
+      // GSI2 only finds things (pending/running instances, active deployments): projecting
+      // two IDs keeps the frequent updates of those items from being written to it again.
+      index(2, { ProjectionType: 'INCLUDE', NonKeyAttributes: ['deploymentId', 'instanceId'] }),
+    ],
   };
 }
 

@@ -1,0 +1,35 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { STSClient } from '@aws-sdk/client-sts';
+import { buildApiDeps } from '../lib/api/build-deps.js';
+import { createApiHandler } from '../lib/api/handler.js';
+import { createDocumentClient } from '../lib/adapters/dynamodb/client.js';
+import { loadConfig } from '../lib/config.js';
+import { LOCAL_CREDENTIALS, ensureTable, startDynamoDbLocal } from '../local/dynamodb-local.js';
+import { freePort } from '../local/ports.js';
+import { apiClient } from '../test/support/api-events.js';
+import { meterCapacity } from './capacity-meter.js';
+
+/** An in-memory DynamoDB Local with the API's handler and use cases over it, metered. */
+export async function startBenchStack() {
+  const dynamo = await startDynamoDbLocal(await freePort());
+  const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+  const meter = meterCapacity(client);
+  const tableName = 'fleetline-bench';
+  await ensureTable(dynamo.client, tableName);
+  const config = loadConfig({ TABLE_NAME: tableName, ARTIFACT_BUCKET: 'fleetline-bench-artifacts', S3_FORCE_PATH_STYLE: 'true' });
+  const deps = buildApiDeps(config, {
+    doc: createDocumentClient(client),
+    s3: new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: LOCAL_CREDENTIALS, forcePathStyle: true }),
+    sts: new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS }),
+  });
+  return {
+    deps,
+    meter,
+    call: apiClient(createApiHandler(deps)),
+    async stop() {
+      client.destroy();
+      await dynamo.stop();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Ec2TargetLookupAdapter } from '../../lib/adapters/aws/ec2-targets.js';
+import type { TagSet } from '../../lib/domain/tags.js';
+
+const ec2 = mockClient(EC2Client);
+const sts = mockClient(STSClient);
+afterEach(() => {
+  ec2.reset();
+  sts.reset();
+});
+
+const instance = (id: string, tags: Record<string, string>) => ({
+  InstanceId: id,
+  Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+});
+
+describe('EC2 target lookup', () => {
+  it('asks EC2 for running instances per filter of the first tag group, follows pages, and applies the whole tag set', async () => {
+    ec2
+      .on(DescribeInstancesCommand, { Filters: [{ Name: 'instance-state-name', Values: ['running'] }, { Name: 'tag:app', Values: ['web'] }] })
+      .resolvesOnce({ Reservations: [{ Instances: [instance('i-1', { app: 'web', env: 'prod' }), instance('i-2', { app: 'web', env: 'dev' })] }], NextToken: 'p2' })
+      .resolvesOnce({ Reservations: [{ Instances: [instance('i-3', { app: 'web', env: 'prod' })] }] });
+    ec2
+      .on(DescribeInstancesCommand, { Filters: [{ Name: 'instance-state-name', Values: ['running'] }, { Name: 'tag-key', Values: ['canary'] }] })
+      .resolves({ Reservations: [{ Instances: [instance('i-4', { canary: '', env: 'prod' })] }] });
+    const tagSet: TagSet = [
+      [{ type: 'KEY_AND_VALUE', key: 'app', value: 'web' }, { type: 'KEY_ONLY', key: 'canary' }],
+      [{ type: 'VALUE_ONLY', value: 'prod' }],
+    ];
+    const ids = await new Ec2TargetLookupAdapter(new STSClient({}), 'eu-west-1').findInstanceIds({ tagSet });
+    expect(ids).toEqual(['i-1', 'i-3', 'i-4']);
+    const pages = ec2.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input.NextToken);
+    expect(pages).toEqual([undefined, 'p2', undefined]);
+  });
+
+  it('looks up another account through the group target role', async () => {
+    sts.on(AssumeRoleCommand).resolves({
+      Credentials: { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date() },
+    });
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [instance('i-9', { app: 'web' })] }] });
+    const roleArn = 'arn:aws:iam::444455556666:role/fleetline/target-reader';
+    const ids = await new Ec2TargetLookupAdapter(new STSClient({}), 'eu-west-1').findInstanceIds({
+      tagSet: [[{ type: 'KEY_ONLY', key: 'app' }]],
+      region: 'us-west-2',
+      roleArn,
+    });
+    expect(ids).toEqual(['i-9']);
+    expect(sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input).toEqual({
+      RoleArn: roleArn,
+      RoleSessionName: 'fleetline-target-lookup',
+      DurationSeconds: 900,
+    });
+  });
+
+  it('returns nothing for an empty tag set without calling EC2', async () => {
+    expect(await new Ec2TargetLookupAdapter(new STSClient({}), 'eu-west-1').findInstanceIds({ tagSet: [] })).toEqual([]);
+    expect(ec2.calls()).toHaveLength(0);
+  });
+});
