@@ -27,9 +27,9 @@ export function parsePrincipal(arn: string): Principal | undefined {
 }
 
 /**
- * May this caller act as the agent of `instanceId`? Either it is the instance's
- * own EC2 instance-profile session (an agent role, session name = instance ID),
- * or it is exactly the principal bound to the registered instance.
+ * May this caller act as the agent of `instanceId`? A registered instance bound
+ * to a principal answers to that principal alone; otherwise only the instance's
+ * own EC2 instance-profile session (an agent role, session name = instance ID).
  */
 export function mayActAsAgent(
   callerArn: string,
@@ -37,7 +37,7 @@ export function mayActAsAgent(
   registeredIamArn: string | null | undefined,
   agentRoleNames: readonly string[],
 ): boolean {
-  if (registeredIamArn && registeredIamArn === callerArn) return true;
+  if (registeredIamArn) return registeredIamArn === callerArn;
   const caller = parsePrincipal(callerArn);
   return Boolean(
     caller?.kind === 'assumed-role' && caller.session === instanceId && agentRoleNames.includes(caller.name),

@@ -193,3 +193,37 @@ describe('stopping and rolling back', () => {
     expect((await getDeployment(rollback.deploymentId)).status).toBe('Succeeded');
   });
 });
+
+describe('agent registration', () => {
+  it('lets an agent session register its own instance, bound to its principal, and never take over another', async () => {
+    const me = agentPrincipal('onprem-7');
+    const registered = await api.call('POST', '/agent/v1/register', { body: { instanceId: 'onprem-7', tags: [{ key: 'env', value: 'lab' }] }, principal: me });
+    expect(registered.status).toBe(201);
+    expect(registered.body).toMatchObject({ instanceId: 'onprem-7', iamArn: me, tags: [{ key: 'env', value: 'lab' }] });
+
+    const other = await api.call('POST', '/agent/v1/register', { body: { instanceId: 'onprem-7' }, principal: agentPrincipal('onprem-8') });
+    expect(other.status).toBe(403);
+    const human = await api.call('POST', '/agent/v1/register', { body: { instanceId: 'onprem-9' } });
+    expect(human.status).toBe(403);
+    expect((await api.call('GET', '/instances/onprem-9')).status).toBe(404);
+
+    const bound = 'arn:aws:iam::111122223333:user/rack-12';
+    await api.call('PUT', '/instances/rack-12', { body: { tags: [], iamArn: bound } });
+    expect((await api.call('POST', '/agent/v1/poll', { body: { instanceId: 'rack-12' }, principal: bound })).status).toBe(200);
+    expect((await api.call('POST', '/agent/v1/poll', { body: { instanceId: 'rack-12' }, principal: agentPrincipal('rack-12') })).status).toBe(403);
+  });
+});
+
+describe('stop with rollback', () => {
+  it('stops, skips what never started and redeploys the last good revision', async () => {
+    const { agents, deploy } = await fleet(2, { deploymentConfig: 'OneAtATime' });
+    const good = await deploy('web/good.zip');
+    await runFleet(agents);
+    expect((await getDeployment(good.body.deploymentId)).status).toBe('Succeeded');
+    const next = await deploy('web/next.zip');
+    const stopped = await api.call('POST', `/deployments/${next.body.deploymentId}/stop`, { body: { rollback: true } });
+    expect(stopped.body).toMatchObject({ status: 'Stopped', rolledBackBy: expect.stringMatching(/^d-/) });
+    const rollback = await getDeployment(stopped.body.rolledBackBy);
+    expect(rollback).toMatchObject({ rollbackOf: next.body.deploymentId, revision: { key: 'web/good.zip' } });
+  });
+});
