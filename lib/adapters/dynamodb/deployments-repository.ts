@@ -1,7 +1,6 @@
 import {
   GetCommand,
   type NativeAttributeValue,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -223,24 +222,20 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
 
   async listActive(): Promise<Deployment[]> {
     const deployments: Deployment[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.table.doc.send(
-        new QueryCommand({
-          TableName: this.table.tableName,
-          IndexName: 'GSI2',
-          KeyConditionExpression: 'GSI2PK = :p',
-          ExpressionAttributeValues: { ':p': listingPartitions.activeDeployments },
-          ExclusiveStartKey: start,
-        }),
-      );
-      // The index holds IDs only: read each deployment itself, consistently.
-      for (const item of out.Items ?? []) {
-        const deployment = await this.get(String(item.deploymentId));
-        if (deployment) deployments.push(deployment);
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    await this.table.queryEach(
+      {
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'GSI2PK = :p',
+        ExpressionAttributeValues: { ':p': listingPartitions.activeDeployments },
+      },
+      async (page) => {
+        // The index holds IDs only: read each deployment itself, consistently.
+        for (const item of page.Items ?? []) {
+          const deployment = await this.get(String(item.deploymentId));
+          if (deployment) deployments.push(deployment);
+        }
+      },
+    );
     return deployments;
   }
 

@@ -54,20 +54,16 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
   async countAll(deploymentId: string): Promise<number> {
     const { PK, skPrefix } = keys.instanceDeploymentPartition(deploymentId);
     let count = 0;
-    let start: Item | undefined;
-    do {
-      const out = await this.table.doc.send(
-        new QueryCommand({
-          TableName: this.table.tableName,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix },
-          Select: 'COUNT',
-          ExclusiveStartKey: start,
-        }),
-      );
-      count += out.Count ?? 0;
-      start = out.LastEvaluatedKey;
-    } while (start);
+    await this.table.queryEach(
+      {
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix },
+        Select: 'COUNT',
+      },
+      (page) => {
+        count += page.Count ?? 0;
+      },
+    );
     return count;
   }
 

@@ -78,6 +78,19 @@ export class TableClient {
     }
   }
 
+  /** Runs a query to its last page, handing each page's output to `onPage`. */
+  async queryEach(
+    input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+    onPage: (out: { Items?: Item[]; Count?: number }) => Promise<void> | void,
+  ): Promise<void> {
+    let start: Item | undefined;
+    do {
+      const out = await this.doc.send(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: start }));
+      await onPage(out);
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+
   /** One page of a GSI1 listing partition (all applications, all instances, …). */
   listingPage(partition: string, page: PageRequest): Promise<Page<Item>> {
     return this.queryPage(
