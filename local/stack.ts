@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { type DevServer, startDevServer } from './dev-server.js';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, ensureTable, startDynamoDbLocal } from './dynamodb-local.js';
 import { lambdaContext } from './lambda-context.js';
+import { startLocalFleet } from './local-fleet.js';
+import { waitFor } from './ports.js';
 import { type S3Local, startS3Local } from './s3-local.js';
 import { scheduledEvent } from './scheduled-event.js';
 
@@ -17,6 +19,8 @@ export interface LocalStackOptions {
   bucket?: string;
   /** How often the reconcile function runs (the deployed schedule is every minute). */
   scheduleMs?: number;
+  /** How many local agent processes to run (design: FLEETLINE_LOCAL_AGENTS, default 3). */
+  agents?: number;
   log?: (line: string) => void;
 }
 
@@ -26,6 +30,7 @@ export interface LocalStack {
   dynamoDbEndpoint: string;
   tableName: string;
   bucket: string;
+  agentIds: string[];
   /** Runs the reconcile function once, as the schedule would. */
   reconcile(): Promise<unknown>;
   stop(): Promise<void>;
@@ -75,6 +80,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_S3: s3Endpoint,
       S3_FORCE_PATH_STYLE: 'true',
+      // Local agents poll often so a deployment starts at once; AWS keeps the production default.
+      AGENT_POLL_INTERVAL_SECONDS: process.env.AGENT_POLL_INTERVAL_SECONDS ?? '1',
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
@@ -99,6 +106,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stops.push(server.stop);
     log(`HTTP API        ${server.url}`);
 
+    const fleet = startLocalFleet({ count: options.agents ?? 3, apiUrl: server.url, stateDir: options.stateDir });
+    stops.push(fleet.stop);
+    if (fleet.instanceIds.length > 0) {
+      await waitFor('the local agents to register', async () => {
+        const res = await fetch(`${server.url}/instances?limit=100`);
+        const ids = new Set(((await res.json()) as { items: { instanceId: string }[] }).items.map((i) => i.instanceId));
+        return fleet.instanceIds.every((id) => ids.has(id));
+      }, { timeoutMs: 60_000, intervalMs: 200 });
+      log(`Local agents    ${fleet.instanceIds.join(', ')} (tags env=local, fleet=local)`);
+    }
+
     const reconcile = () => reconcileHandler(scheduledEvent(), lambdaContext('reconcile'));
     const timer = setInterval(() => {
       reconcile().catch((error) => log(`reconcile failed: ${String(error)}`));
@@ -111,6 +129,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamoDbEndpoint: dynamo.endpoint,
       tableName,
       bucket,
+      agentIds: fleet.instanceIds,
       reconcile,
       stop,
     };

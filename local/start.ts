@@ -9,6 +9,12 @@ const port = (name: string, fallback: number) => {
   return value;
 };
 
+const countOf = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 0 || value > 50) throw new Error(`${name} must be a whole number from 0 to 50`);
+  return value;
+};
+
 async function main(): Promise<void> {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   const stack = await startLocalStack({
@@ -17,6 +23,7 @@ async function main(): Promise<void> {
     dynamoDbPort: port('DYNAMODB_PORT', 8000),
     stateDir: process.env.FLEETLINE_STATE_DIR ?? `${root}.fleetline`,
     persist: true,
+    agents: countOf('FLEETLINE_LOCAL_AGENTS', 3),
     log: (line) => console.log(`  ${line}`),
   });
   console.log(`

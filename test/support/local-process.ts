@@ -18,7 +18,11 @@ export async function pickPorts() {
 }
 
 /** Runs `npm start`'s entry point as its own process, on the given ports and state dir. */
-export async function startLocalFleetline(stateDir: string, ports: LocalFleetline['ports']): Promise<LocalFleetline> {
+export async function startLocalFleetline(
+  stateDir: string,
+  ports: LocalFleetline['ports'],
+  env: Record<string, string> = { FLEETLINE_LOCAL_AGENTS: '0' },
+): Promise<LocalFleetline> {
   const child = spawn(process.execPath, [join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'local/start.ts'], {
     cwd: repoRoot,
     env: {
@@ -27,6 +31,7 @@ export async function startLocalFleetline(stateDir: string, ports: LocalFleetlin
       S3_PORT: String(ports.s3),
       DYNAMODB_PORT: String(ports.dynamoDb),
       FLEETLINE_STATE_DIR: stateDir,
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

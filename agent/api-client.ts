@@ -1,0 +1,59 @@
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+export interface ApiAnswer<T = any> {
+  status: number;
+  body: T;
+}
+
+/** How requests prove who the agent is: SigV4 in AWS, the local principal header on a laptop. */
+export type Identity = { kind: 'local'; principal: string } | { kind: 'sigv4'; region: string };
+
+export class ApiClient {
+  private readonly signer?: SignatureV4;
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly identity: Identity,
+    private readonly timeoutMs = 15_000,
+  ) {
+    if (identity.kind === 'sigv4') {
+      this.signer = new SignatureV4({ service: 'execute-api', region: identity.region, credentials: defaultProvider(), sha256: Sha256 });
+    }
+  }
+
+  async post<T = any>(path: string, body: unknown): Promise<ApiAnswer<T>> {
+    const url = new URL(path, this.baseUrl);
+    const payload = JSON.stringify(body);
+    let headers: Record<string, string> = { 'content-type': 'application/json', host: url.host };
+    if (this.identity.kind === 'local') headers['x-fleetline-principal'] = this.identity.principal;
+    if (this.signer) {
+      const signed = await this.signer.sign({
+        method: 'POST',
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: url.port ? Number(url.port) : undefined,
+        path: url.pathname,
+        headers,
+        body: payload,
+      });
+      headers = signed.headers as Record<string, string>;
+    }
+    const { host: _host, ...sent } = headers;
+    const response = await fetch(url, { method: 'POST', headers: sent, body: payload, signal: AbortSignal.timeout(this.timeoutMs) });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  }
+}
+
+/** IMDSv2: the instance ID and region of the EC2 instance the agent runs on. */
+export async function ec2Identity(): Promise<{ instanceId: string; region: string }> {
+  const base = 'http://169.254.169.254/latest';
+  const token = await (
+    await fetch(`${base}/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '300' }, signal: AbortSignal.timeout(2000) })
+  ).text();
+  const get = async (path: string) =>
+    (await fetch(`${base}/meta-data/${path}`, { headers: { 'x-aws-ec2-metadata-token': token }, signal: AbortSignal.timeout(2000) })).text();
+  return { instanceId: await get('instance-id'), region: await get('placement/region') };
+}

@@ -1,0 +1,74 @@
+import { parseArgs } from 'node:util';
+
+export interface AgentOptions {
+  api: string;
+  instanceId?: string | undefined;
+  tags: { key: string; value: string }[];
+  stateDir: string;
+  /** Install destinations under this folder instead of / (the local fleet). */
+  root?: string | undefined;
+  /** Local mode: sign requests with this principal header instead of SigV4. */
+  principal?: string | undefined;
+  region?: string | undefined;
+  heartbeatMs: number;
+  maxBundleBytes: number;
+  once: boolean;
+}
+
+export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [--tags k=v,...] [--state-dir DIR]
+                           [--root DIR] [--principal ARN] [--region REGION] [--heartbeat-ms N]
+
+  --api          Fleetline's API base URL
+  --instance-id  this machine's name (on EC2 it is read from the instance metadata)
+  --tags         register this machine with these tags (on-premises instances)
+  --state-dir    where the agent keeps bundles, logs and state (default /var/lib/fleetline-agent)
+  --root         install appspec destinations under this folder (local fleets)
+  --principal    local mode only: the principal ARN to send instead of signing with SigV4
+  --region       the API's region for SigV4 (default: AWS_REGION or the instance's region)`;
+
+/** Parses `fleetline-agent run …`; throws with a message naming the bad option. */
+export function parseAgentArgs(argv: string[]): AgentOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      api: { type: 'string' },
+      'instance-id': { type: 'string' },
+      tags: { type: 'string' },
+      'state-dir': { type: 'string' },
+      root: { type: 'string' },
+      principal: { type: 'string' },
+      region: { type: 'string' },
+      'heartbeat-ms': { type: 'string' },
+      'max-bundle-bytes': { type: 'string' },
+      once: { type: 'boolean' },
+    },
+  });
+  if (positionals[0] !== 'run') throw new Error(`unknown command ${positionals[0] ?? '(none)'}\n${USAGE}`);
+  if (!values.api || !/^https?:\/\//.test(values.api)) throw new Error(`--api must be an http(s) URL\n${USAGE}`);
+  const tags = (values.tags ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((pair) => {
+      const [key, ...rest] = pair.split('=');
+      if (!key) throw new Error(`--tags: "${pair}" is not key=value`);
+      return { key, value: rest.join('=') };
+    });
+  const number = (name: string, raw: string | undefined, fallback: number) => {
+    const n = raw === undefined ? fallback : Number(raw);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive whole number`);
+    return n;
+  };
+  return {
+    api: values.api,
+    instanceId: values['instance-id'],
+    tags,
+    stateDir: values['state-dir'] ?? '/var/lib/fleetline-agent',
+    root: values.root,
+    principal: values.principal,
+    region: values.region ?? process.env.AWS_REGION,
+    heartbeatMs: number('heartbeat-ms', values['heartbeat-ms'], 1000),
+    maxBundleBytes: number('max-bundle-bytes', values['max-bundle-bytes'], 2 * 1024 ** 3),
+    once: values.once ?? false,
+  };
+}

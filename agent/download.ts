@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BundleIntegrityError } from './archive.js';
+
+export interface Expected {
+  eTag?: string | undefined;
+  size?: number | undefined;
+  sha256?: string | undefined;
+}
+
+const unquote = (tag: string) => tag.replace(/^W\//, '').replace(/^"|"$/g, '');
+
+/**
+ * Downloads the bundle through its presigned URL to `file` and verifies it
+ * before anything is unpacked: size, the ETag (an MD5 for single-part uploads;
+ * the expected one, else the one S3 sent) and the SHA-256 when known.
+ */
+export async function downloadBundle(url: string, file: string, expected: Expected, maxBytes: number): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    throw new Error(`could not download the bundle: ${(error as Error).message}`);
+  }
+  if (!response.ok || !response.body) throw new Error(`could not download the bundle: HTTP ${response.status}`);
+  await mkdir(dirname(file), { recursive: true });
+  const md5 = createHash('md5');
+  const sha256 = createHash('sha256');
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      size += chunk.length;
+      if (size > maxBytes) return done(new BundleIntegrityError(`the bundle is larger than ${maxBytes} bytes`));
+      md5.update(chunk);
+      sha256.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(Readable.fromWeb(response.body as never), meter, createWriteStream(file));
+
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared !== size) {
+    throw new BundleIntegrityError(`the bundle is truncated: ${size} of ${declared} bytes arrived`);
+  }
+  if (expected.size !== undefined && expected.size !== size) {
+    throw new BundleIntegrityError(`the bundle is ${size} bytes; ${expected.size} were expected`);
+  }
+  const wantedTag = unquote(expected.eTag ?? response.headers.get('etag') ?? '');
+  if (wantedTag && !wantedTag.includes('-') && wantedTag !== md5.digest('hex')) {
+    throw new BundleIntegrityError(`the bundle does not match its ETag ${wantedTag}`);
+  }
+  if (expected.sha256 && expected.sha256.toLowerCase() !== sha256.digest('hex')) {
+    throw new BundleIntegrityError('the bundle does not match its SHA-256');
+  }
+}

@@ -1,0 +1,261 @@
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Appspec, AppspecError, type HookEvent, eventTimeoutSeconds, parseAppspec } from '../lib/domain/appspec.js';
+import type { ErrorCode } from '../lib/domain/lifecycle.js';
+import type { ApiClient } from './api-client.js';
+import { BundleIntegrityError, extractBundle } from './archive.js';
+import { downloadBundle } from './download.js';
+import { type HookOptions, runScripts } from './hooks.js';
+import { type DestinationMap, InstallError, applyPermissions, copyFiles, removePrevious } from './install.js';
+import { OutputLog } from './output-buffer.js';
+import type { AgentState } from './state.js';
+
+/** The assignment as the API hands it out (see lib/deployments/agent-protocol.ts). */
+export interface Assignment {
+  deploymentId: string;
+  deploymentGroupId: string;
+  revision: { bucket: string; key: string; version?: string; eTag?: string; bundleType: 'zip' | 'tar' | 'tgz' };
+  bundle: { url: string; bundleType: 'zip' | 'tar' | 'tgz'; eTag?: string; size?: number; sha256?: string };
+  logUpload: { url: string };
+  events: { name: string; status: string }[];
+  fileExistsBehavior: 'DISALLOW' | 'OVERWRITE' | 'RETAIN';
+  ignoreApplicationStopFailures: boolean;
+  environment: Record<string, string>;
+}
+
+export interface ExecutorContext {
+  api: ApiClient;
+  instanceId: string;
+  state: AgentState;
+  map: DestinationMap;
+  /** How often the agent checks in while a hook runs (stop requests arrive this way). */
+  heartbeatMs: number;
+  maxBundleBytes: number;
+  log?: (line: string) => void;
+}
+
+interface Outcome {
+  status: 'Succeeded' | 'Failed' | 'Skipped';
+  errorCode?: ErrorCode;
+  exitCode?: number | null;
+  message?: string;
+}
+
+const DEFAULT_STEP_TIMEOUT_SECONDS = 3600;
+
+/** Marks the hook process group in flight, so a restarted agent can end what a crash left running. */
+const hookFile = (state: AgentState) => join(state.dir, 'running-hook.json');
+
+export async function killLeftoverHook(state: AgentState): Promise<void> {
+  const leftover = await state.readJson<{ pgid?: number } | undefined>(hookFile(state), undefined);
+  if (leftover?.pgid) {
+    try {
+      process.kill(-leftover.pgid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await rm(hookFile(state), { force: true });
+}
+
+/**
+ * Runs one assignment: every pending lifecycle event in order, each reported
+ * started and finished. A stop (from a heartbeat or a report answer) kills the
+ * running hook's process group. An event the server shows as already running
+ * was interrupted by this agent's own restart: it is reported Failed.
+ */
+export async function runAssignment(assignment: Assignment, ctx: ExecutorContext): Promise<void> {
+  const dir = ctx.state.deploymentDir(assignment.deploymentId);
+  await rm(join(dir, 'bundle'), { recursive: true, force: true }).catch(() => undefined);
+  await writeFile(join(await ensureDir(dir), '.keep'), '');
+  const log = new OutputLog(join(dir, 'log.txt'));
+  const abort = new AbortController();
+  const report = async (event: string, status: string, extra: Record<string, unknown> = {}) => {
+    const answer = await ctx.api.post('/agent/v1/report', {
+      instanceId: ctx.instanceId,
+      deploymentId: assignment.deploymentId,
+      event,
+      status,
+      ...extra,
+    });
+    if (answer.status === 409 || answer.body?.action === 'stop') abort.abort();
+    if (answer.status >= 400 && answer.status !== 409) throw new Error(`report ${event} ${status}: HTTP ${answer.status}`);
+    return answer;
+  };
+
+  const track: HookOptions['track'] = {
+    started: (pgid) => ctx.state.writeJson(hookFile(ctx.state), { pgid }),
+    ended: () => rm(hookFile(ctx.state), { force: true }),
+  };
+  const heartbeat = setInterval(() => {
+    ctx.api
+      .post('/agent/v1/poll', { instanceId: ctx.instanceId })
+      .then((answer) => {
+        const same = answer.body?.assignment?.deploymentId === assignment.deploymentId;
+        if (answer.status === 200 && (!same || answer.body.action === 'stop')) abort.abort();
+      })
+      .catch(() => undefined);
+  }, ctx.heartbeatMs);
+
+  let appspec: Appspec | undefined;
+  let bundleRoot = join(dir, 'bundle');
+  let allSucceeded = true;
+  try {
+    const interrupted = assignment.events.find((e) => e.status === 'InProgress');
+    if (interrupted) {
+      await report(interrupted.name, 'Failed', {
+        errorCode: 'UnknownError',
+        message: 'The agent restarted while this event was running',
+      });
+      allSucceeded = false;
+      return;
+    }
+    for (const event of assignment.events) {
+      if (event.status !== 'Pending') continue;
+      if (abort.signal.aborted) {
+        allSucceeded = false;
+        break;
+      }
+      log.resetTail();
+      log.line(`${event.name} started`);
+      const timeout = appspec && event.name in appspec.hooks ? eventTimeoutSeconds(appspec, event.name) : DEFAULT_STEP_TIMEOUT_SECONDS;
+      await report(event.name, 'InProgress', { startedAt: new Date().toISOString(), timeoutSeconds: Math.max(1, timeout) });
+      const started = new Date().toISOString();
+      const env = { ...assignment.environment, LIFECYCLE_EVENT: event.name };
+      let outcome: Outcome;
+      try {
+        switch (event.name) {
+          case 'ApplicationStop':
+            outcome = await applicationStop(assignment, ctx, env, log, abort.signal, track);
+            break;
+          case 'DownloadBundle': {
+            const fetched = await fetchBundle(assignment, dir, ctx, log);
+            appspec = fetched.appspec;
+            bundleRoot = fetched.root;
+            outcome = { status: 'Succeeded' };
+            break;
+          }
+          case 'Install':
+            outcome = await install(assignment, appspec as Appspec, bundleRoot, ctx, log);
+            break;
+          default:
+            outcome = await hooks(event.name, appspec as Appspec, bundleRoot, env, log, abort.signal, track);
+        }
+      } catch (error) {
+        outcome = failure(error);
+      }
+      log.line(`${event.name} ${outcome.status}${outcome.message ? `: ${outcome.message}` : ''}`);
+      const answer = await report(event.name, outcome.status, {
+        startedAt: started,
+        endedAt: new Date().toISOString(),
+        ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
+        ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}),
+        ...(outcome.message ? { message: outcome.message.slice(0, 2000) } : {}),
+        outputTail: log.lastBytes(),
+      });
+      const ignored = event.name === 'ApplicationStop' && assignment.ignoreApplicationStopFailures;
+      if (outcome.status === 'Failed' && !ignored) {
+        allSucceeded = false;
+        break;
+      }
+      if (answer.status === 409 || answer.body?.action === 'stop') {
+        allSucceeded = false;
+        break;
+      }
+    }
+  } finally {
+    clearInterval(heartbeat);
+    await log.close();
+    await uploadLog(assignment.logUpload.url, join(dir, 'log.txt')).catch((e) => ctx.log?.(`log upload failed: ${String(e)}`));
+    if (allSucceeded) await ctx.state.recordSuccess(assignment.deploymentGroupId, { deploymentId: assignment.deploymentId, bundleRoot });
+    await ctx.state.pruneFailed(assignment.deploymentId);
+  }
+}
+
+async function ensureDir(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+function failure(error: unknown): Outcome {
+  const message = (error as Error).message ?? String(error);
+  if (error instanceof BundleIntegrityError) return { status: 'Failed', errorCode: 'BundleIntegrity', message };
+  if (error instanceof AppspecError) {
+    const details = error.details.map((d) => `${d.path}: ${d.message}`).join('; ');
+    return { status: 'Failed', errorCode: 'UnknownError', message: `${message}: ${details}` };
+  }
+  if (error instanceof InstallError) return { status: 'Failed', errorCode: 'UnknownError', message };
+  return { status: 'Failed', errorCode: 'UnknownError', message };
+}
+
+async function applicationStop(
+  assignment: Assignment,
+  ctx: ExecutorContext,
+  env: Record<string, string>,
+  log: OutputLog,
+  signal: AbortSignal,
+  track: HookOptions['track'],
+): Promise<Outcome> {
+  const last = await ctx.state.lastSuccess(assignment.deploymentGroupId);
+  if (!last) {
+    log.line('no earlier revision on this instance: nothing to stop');
+    return { status: 'Skipped' };
+  }
+  const previous = parseAppspec(await readFile(join(last.bundleRoot, 'appspec.yml'), 'utf8'));
+  return hooks('ApplicationStop', previous, last.bundleRoot, env, log, signal, track);
+}
+
+async function hooks(
+  event: string,
+  appspec: Appspec,
+  bundleRoot: string,
+  env: Record<string, string>,
+  log: OutputLog,
+  signal: AbortSignal,
+  track?: HookOptions['track'],
+): Promise<Outcome> {
+  const scripts = appspec.hooks[event as HookEvent] ?? [];
+  if (scripts.length === 0) return { status: 'Skipped' };
+  const result = await runScripts(scripts, { bundleDir: bundleRoot, env, log, signal, track });
+  if (result.ok) return { status: 'Succeeded', exitCode: 0 };
+  return { status: 'Failed', errorCode: result.errorCode, exitCode: result.exitCode, message: result.message };
+}
+
+/** CodeDeploy accepts a bundle whose files sit in a single top folder: that folder is the root. */
+async function bundleRootOf(dir: string): Promise<string> {
+  const hasAppspec = async (d: string) => (await stat(join(d, 'appspec.yml')).catch(() => undefined))?.isFile() ?? false;
+  if (await hasAppspec(dir)) return dir;
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.name !== '__MACOSX');
+  const only = entries[0];
+  if (entries.length === 1 && only?.isDirectory() && (await hasAppspec(join(dir, only.name)))) return join(dir, only.name);
+  throw new AppspecError('The bundle has no appspec.yml at its root', [{ path: '$', message: 'appspec.yml is missing' }]);
+}
+
+async function fetchBundle(assignment: Assignment, dir: string, ctx: ExecutorContext, log: OutputLog) {
+  const type = assignment.bundle.bundleType;
+  const file = join(dir, `bundle.${type}`);
+  await downloadBundle(assignment.bundle.url, file, assignment.bundle, ctx.maxBundleBytes);
+  log.line(`downloaded and verified ${assignment.revision.key}`);
+  await extractBundle(file, type, join(dir, 'bundle'));
+  await rm(file, { force: true });
+  const root = await bundleRootOf(join(dir, 'bundle'));
+  const appspec = parseAppspec(await readFile(join(root, 'appspec.yml'), 'utf8'));
+  return { root, appspec };
+}
+
+async function install(assignment: Assignment, appspec: Appspec, bundleRoot: string, ctx: ExecutorContext, log: OutputLog): Promise<Outcome> {
+  const group = assignment.deploymentGroupId;
+  await removePrevious(await ctx.state.installedFiles(group), log);
+  await ctx.state.saveInstalledFiles(group, []);
+  const behavior = appspec.fileExistsBehavior ?? assignment.fileExistsBehavior;
+  const installed = await copyFiles(appspec, bundleRoot, behavior, ctx.map, log);
+  await ctx.state.saveInstalledFiles(group, installed);
+  await applyPermissions(appspec.permissions, ctx.map, log);
+  return { status: 'Succeeded' };
+}
+
+async function uploadLog(url: string, file: string): Promise<void> {
+  const body = await readFile(file);
+  const res = await fetch(url, { method: 'PUT', body, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+}

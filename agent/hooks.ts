@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { access, chmod, constants, stat } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { HookScript } from '../lib/domain/appspec.js';
+import type { ErrorCode } from '../lib/domain/lifecycle.js';
+import type { OutputLog } from './output-buffer.js';
+
+export interface HookResult {
+  ok: boolean;
+  errorCode?: ErrorCode;
+  exitCode?: number | null;
+  message?: string;
+}
+
+export const KILL_GRACE_MS = 2000;
+
+/**
+ * Runs one event's scripts in order, each in its own process group with its
+ * own timeout (TERM, then KILL after a grace period). `signal` aborts the
+ * running script the same way (a stop request).
+ */
+export async function runScripts(
+  scripts: HookScript[],
+  options: HookOptions,
+): Promise<HookResult> {
+  for (const script of scripts) {
+    const result = await runScript(script, options);
+    if (!result.ok) return result;
+  }
+  return { ok: true, exitCode: 0 };
+}
+
+export interface HookOptions {
+  bundleDir: string;
+  env: Record<string, string>;
+  log: OutputLog;
+  signal: AbortSignal;
+  /** Told each script's process group ID as it starts, and when it is gone (crash recovery). */
+  track?: { started(pgid: number): Promise<void>; ended(): Promise<void> };
+}
+
+async function runScript(script: HookScript, { bundleDir, env, log, signal, track }: HookOptions): Promise<HookResult> {
+  const path = resolve(bundleDir, script.location.replace(/^\/+/, ''));
+  if (relative(bundleDir, path).startsWith('..')) {
+    return { ok: false, errorCode: 'ScriptMissing', message: `${script.location} is outside the bundle` };
+  }
+  try {
+    if (!(await stat(path)).isFile()) throw new Error('not a file');
+  } catch {
+    return { ok: false, errorCode: 'ScriptMissing', message: `Script ${script.location} does not exist in the bundle` };
+  }
+  try {
+    await access(path, constants.X_OK);
+  } catch {
+    // CodeDeploy's agent makes hook scripts executable before running them; so do we.
+    try {
+      await chmod(path, 0o755);
+      log.line(`${script.location} was not executable; made it executable (chmod 755), as CodeDeploy does`);
+    } catch (error) {
+      return { ok: false, errorCode: 'ScriptNotExecutable', message: `${script.location} is not executable: ${(error as Error).message}` };
+    }
+  }
+  const identity = script.runas ? userIds(script.runas) : undefined;
+  if (script.runas && !identity) {
+    return { ok: false, errorCode: 'ScriptFailed', message: `runas: user "${script.runas}" does not exist` };
+  }
+  if (identity && process.getuid?.() !== 0 && process.getuid?.() !== identity.uid) {
+    return { ok: false, errorCode: 'ScriptFailed', message: `runas: ${script.runas} needs the agent to run as root` };
+  }
+
+  log.line(`running ${script.location} (timeout ${script.timeout} s${script.runas ? `, as ${script.runas}` : ''})`);
+  return new Promise<HookResult>((done) => {
+    const child = spawn(path, [], {
+      cwd: bundleDir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...env },
+      detached: true, // its own process group, so the whole tree can be signalled
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(identity ? { uid: identity.uid, gid: identity.gid } : {}),
+    });
+    if (child.pid) void track?.started(child.pid);
+    let verdict: HookResult | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    const killGroup = (why: HookResult) => {
+      if (verdict) return;
+      verdict = why;
+      signalGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+    };
+    const timer = setTimeout(
+      () => killGroup({ ok: false, errorCode: 'ScriptTimedOut', message: `${script.location} ran past its ${script.timeout} s timeout` }),
+      script.timeout * 1000,
+    );
+    const onAbort = () => killGroup({ ok: false, errorCode: 'ScriptFailed', message: `${script.location} was stopped: the deployment was stopped` });
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    child.stdout?.on('data', (d: Buffer) => log.write(d));
+    child.stderr?.on('data', (d: Buffer) => log.write(d));
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      done({ ok: false, errorCode: 'ScriptFailed', message: `${script.location} could not start: ${error.message}` });
+    });
+    child.once('close', (code, sig) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      // Whatever the script left behind in its group goes with it.
+      signalGroup(child.pid, 'SIGKILL');
+      if (killTimer) clearTimeout(killTimer);
+      void track?.ended();
+      if (verdict) return done({ ...verdict, exitCode: code });
+      if (code === 0) return done({ ok: true, exitCode: 0 });
+      done({ ok: false, errorCode: 'ScriptFailed', exitCode: code, message: `${script.location} ${code === null ? `was killed by ${sig}` : `exited with ${code}`}` });
+    });
+  });
+}
+
+function signalGroup(pid: number | undefined, sig: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // the group is already gone
+  }
+}
+
+function userIds(user: string): { uid: number; gid: number } | undefined {
+  try {
+    const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
+    return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+

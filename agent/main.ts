@@ -1,0 +1,92 @@
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ApiClient, type Identity, ec2Identity } from './api-client.js';
+import { type AgentOptions, parseAgentArgs } from './cli-options.js';
+import { type Assignment, killLeftoverHook, runAssignment } from './executor.js';
+import { identityMap, rootedMap } from './install.js';
+import { AgentState } from './state.js';
+
+const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((r) => {
+    const t = setTimeout(r, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      r();
+    }, { once: true });
+  });
+
+/** Poll, run, report, forever: the agent's whole life. */
+export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Promise<void> {
+  let instanceId = options.instanceId;
+  let region = options.region;
+  if (!instanceId) {
+    const ec2 = await ec2Identity();
+    instanceId = ec2.instanceId;
+    region ??= ec2.region;
+  }
+  const identity: Identity = options.principal ? { kind: 'local', principal: options.principal } : { kind: 'sigv4', region: region ?? 'us-east-1' };
+  const api = new ApiClient(options.api, identity);
+  const state = new AgentState(resolve(options.stateDir));
+  await mkdir(state.dir, { recursive: true });
+  await killLeftoverHook(state);
+
+  if (options.tags.length > 0) {
+    const registered = await api.post('/agent/v1/register', { instanceId, tags: options.tags });
+    if (registered.status >= 300) throw new Error(`registration refused: HTTP ${registered.status} ${JSON.stringify(registered.body)}`);
+    log(`registered ${instanceId}`);
+  }
+  const context = {
+    api,
+    instanceId,
+    state,
+    map: options.root ? rootedMap(resolve(options.root)) : identityMap,
+    heartbeatMs: options.heartbeatMs,
+    maxBundleBytes: options.maxBundleBytes,
+    log,
+  };
+  let failures = 0;
+  while (!shutdown.aborted) {
+    try {
+      const answer = await api.post('/agent/v1/poll', { instanceId });
+      if (answer.status !== 200) throw new Error(`poll: HTTP ${answer.status} ${JSON.stringify(answer.body?.error ?? '')}`);
+      failures = 0;
+      const assignment = answer.body.assignment as Assignment | null;
+      if (assignment) {
+        log(`deployment ${assignment.deploymentId}: starting`);
+        await runAssignment(assignment, context);
+        log(`deployment ${assignment.deploymentId}: done`);
+        if (options.once) return;
+        continue;
+      }
+      if (options.once) return;
+      const base = (answer.body.pollAfterSeconds ?? 10) * 1000;
+      await sleep(base * (0.8 + Math.random() * 0.4), shutdown); // jitter: a fleet must not poll in lockstep
+    } catch (error) {
+      failures++;
+      const backoff = Math.min(60_000, 500 * 2 ** Math.min(failures, 7)) * (0.5 + Math.random() / 2);
+      log(`error: ${(error as Error).message}; retrying in ${Math.round(backoff)} ms`);
+      await sleep(backoff, shutdown);
+    }
+  }
+}
+
+const isMain = process.argv[1] && /(main\.ts|fleetline-agent(\.mjs)?)$/.test(process.argv[1]);
+if (isMain) {
+  let options: AgentOptions;
+  try {
+    options = parseAgentArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+  const shutdown = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => shutdown.abort());
+  runAgent(options, shutdown.signal).then(
+    () => process.exit(0),
+    (error) => {
+      console.error(`fleetline-agent: ${(error as Error).message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,78 @@
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** How many revisions the agent keeps per deployment group. */
+export const KEPT_REVISIONS = 5;
+
+export interface LastSuccess {
+  deploymentId: string;
+  /** The bundle root of that revision (its appspec and scripts run ApplicationStop next time). */
+  bundleRoot: string;
+}
+
+/**
+ * The agent's state folder:
+ *   deployments/<id>/  the downloaded bundle, its extracted files, the full log
+ *   groups/<groupId>/  installed.json (files the last Install put in place),
+ *                      last-success.json, history.json (deployment IDs, oldest first)
+ */
+export class AgentState {
+  constructor(readonly dir: string) {}
+
+  deploymentDir(deploymentId: string): string {
+    return join(this.dir, 'deployments', deploymentId);
+  }
+
+  private groupFile(groupId: string, name: string): string {
+    return join(this.dir, 'groups', groupId, name);
+  }
+
+  async readJson<T>(path: string, fallback: T): Promise<T> {
+    try {
+      return JSON.parse(await readFile(path, 'utf8')) as T;
+    } catch {
+      return fallback;
+    }
+  }
+
+  /** Write-then-rename, so a crash never leaves a half-written file. */
+  async writeJson(path: string, value: unknown): Promise<void> {
+    await mkdir(join(path, '..'), { recursive: true });
+    const temp = `${path}.${process.pid}.tmp`;
+    await writeFile(temp, JSON.stringify(value, null, 2));
+    await rename(temp, path);
+  }
+
+  installedFiles(groupId: string): Promise<string[]> {
+    return this.readJson(this.groupFile(groupId, 'installed.json'), []);
+  }
+
+  saveInstalledFiles(groupId: string, files: string[]): Promise<void> {
+    return this.writeJson(this.groupFile(groupId, 'installed.json'), files);
+  }
+
+  lastSuccess(groupId: string): Promise<LastSuccess | undefined> {
+    return this.readJson<LastSuccess | undefined>(this.groupFile(groupId, 'last-success.json'), undefined);
+  }
+
+  /** Records a successful revision and removes all but the last few of the group's deployments. */
+  async recordSuccess(groupId: string, success: LastSuccess): Promise<void> {
+    await this.writeJson(this.groupFile(groupId, 'last-success.json'), success);
+    const history = await this.readJson<string[]>(this.groupFile(groupId, 'history.json'), []);
+    const kept = [...history.filter((id) => id !== success.deploymentId), success.deploymentId];
+    const dropped = kept.splice(0, Math.max(0, kept.length - KEPT_REVISIONS));
+    for (const id of dropped) await rm(this.deploymentDir(id), { recursive: true, force: true });
+    await this.writeJson(this.groupFile(groupId, 'history.json'), kept);
+  }
+
+  /** Deployment folders that are in no group's history any more (failed ones) are removed, but the current one. */
+  async pruneFailed(keep: string): Promise<void> {
+    const groups = await readdir(join(this.dir, 'groups')).catch(() => [] as string[]);
+    const wanted = new Set([keep]);
+    for (const group of groups) {
+      for (const id of await this.readJson<string[]>(this.groupFile(group, 'history.json'), [])) wanted.add(id);
+    }
+    const all = await readdir(join(this.dir, 'deployments')).catch(() => [] as string[]);
+    for (const id of all) if (!wanted.has(id)) await rm(this.deploymentDir(id), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,186 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../local/ports.js';
+import { type BundleFile, script, zipBundle } from '../support/bundles.js';
+import { type LocalFleetline, pickPorts, startLocalFleetline } from '../support/local-process.js';
+
+const stateDir = mkdtempSync(join(tmpdir(), 'fleetline-agents-'));
+let stack: LocalFleetline;
+let s3: S3Client;
+let groupCounter = 0;
+
+beforeAll(async () => {
+  const ports = await pickPorts();
+  stack = await startLocalFleetline(stateDir, ports, { FLEETLINE_LOCAL_AGENTS: '3' });
+  s3 = new S3Client({
+    endpoint: `http://127.0.0.1:${ports.s3}`,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  s3?.destroy();
+  await stack?.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+async function http(method: string, path: string, body?: unknown) {
+  const res = await fetch(`${stack.apiUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** A new group over the three local agents; uploads the bundle and deploys it. */
+async function deploy(files: BundleFile[], settings: Record<string, unknown> = {}, key = `web/app-${Date.now()}.zip`) {
+  const group = `g${++groupCounter}`;
+  await http('PUT', '/applications/e2e');
+  const put = await http('PUT', `/applications/e2e/groups/${group}`, {
+    targets: { onPremisesTagSet: [[{ key: 'fleet', value: 'local', type: 'KEY_AND_VALUE' }]] },
+    deploymentConfig: 'AllAtOnce',
+    ...settings,
+  });
+  expect(put.status).toBe(201);
+  return { group, ...(await deployTo(group, files, key)) };
+}
+
+async function deployTo(group: string, files: BundleFile[], key: string) {
+  await s3.send(new PutObjectCommand({ Bucket: 'fleetline-artifacts', Key: key, Body: await zipBundle(files) }));
+  const created = await http('POST', '/deployments', { application: 'e2e', group, revision: { bucket: 'fleetline-artifacts', key } });
+  expect(created.status).toBe(201);
+  return { deploymentId: created.body.deploymentId as string };
+}
+
+async function finished(deploymentId: string, timeoutMs = 30_000) {
+  let deployment: any;
+  await waitFor(`deployment ${deploymentId} to end`, async () => {
+    deployment = (await http('GET', `/deployments/${deploymentId}`)).body;
+    return ['Succeeded', 'Failed', 'Stopped'].includes(deployment.status);
+  }, { timeoutMs, intervalMs: 100 });
+  return deployment;
+}
+
+const host = (instanceId: string, path: string) => join(stateDir, 'hosts', instanceId, path);
+
+const appspec = (hooks: string, files = '  - source: /site\n    destination: /srv/site\n') =>
+  `version: 0.0\nos: linux\nfiles:\n${files}hooks:\n${hooks}`;
+
+describe('real agents running real hooks', () => {
+  it('deploys a bundle everywhere: files in place, hooks see their environment, logs retrievable', async () => {
+    const files: BundleFile[] = [
+      {
+        path: 'appspec.yml',
+        content: appspec(
+          '  AfterInstall:\n    - location: scripts/record-env.sh\n      timeout: 30\n  ValidateService:\n    - location: scripts/validate.sh\n',
+        ),
+      },
+      { path: 'site/index.html', content: '<h1>v1</h1>\n' },
+      { path: 'scripts/record-env.sh', mode: 0o755, content: script('echo "$LIFECYCLE_EVENT $DEPLOYMENT_ID $APPLICATION_NAME $DEPLOYMENT_GROUP_NAME $BUNDLE_KEY" > "$(pwd)/../env.txt"\necho recorded') },
+      { path: 'scripts/validate.sh', mode: 0o644, content: script('echo validating; test -f "$(pwd)/../env.txt"') },
+    ];
+    const { group, deploymentId } = await deploy(files);
+    const deployment = await finished(deploymentId);
+    expect(deployment.status).toBe('Succeeded');
+    expect(deployment.counts).toMatchObject({ succeeded: 3, failed: 0 });
+    for (const id of ['local-1', 'local-2', 'local-3']) {
+      expect(readFileSync(host(id, 'srv/site/index.html'), 'utf8')).toBe('<h1>v1</h1>\n');
+    }
+    const detail = (await http('GET', `/deployments/${deploymentId}/instances/local-1`)).body;
+    expect(detail.events.find((e: any) => e.name === 'AfterInstall')).toMatchObject({ status: 'Succeeded', exitCode: 0 });
+    expect(detail.events.find((e: any) => e.name === 'ValidateService').outputTail).toContain('made it executable');
+    const env = readFileSync(join(stateDir, 'agents', 'local-1', 'deployments', deploymentId, 'env.txt'), 'utf8').trim().split(' ');
+    expect(env.slice(0, 4)).toEqual(['AfterInstall', deploymentId, 'e2e', group]);
+    const log = await fetch(detail.logUrl);
+    expect(log.status).toBe(200);
+    expect(await log.text()).toContain('recorded');
+  });
+
+  it('a failing hook fails the instances, and rollback redeploys the previous revision', async () => {
+    const good: BundleFile[] = [
+      { path: 'appspec.yml', content: appspec('  ApplicationStart:\n    - location: start.sh\n') },
+      { path: 'site/version.txt', content: 'good\n' },
+      { path: 'start.sh', mode: 0o755, content: script('echo started') },
+    ];
+    const first = await deploy(good, { autoRollback: { enabled: true, events: ['DEPLOYMENT_FAILURE'] } });
+    expect((await finished(first.deploymentId)).status).toBe('Succeeded');
+    const bad: BundleFile[] = [
+      { path: 'appspec.yml', content: appspec('  ApplicationStart:\n    - location: start.sh\n') },
+      { path: 'site/version.txt', content: 'bad\n' },
+      { path: 'start.sh', mode: 0o755, content: script('echo "cannot start" >&2; exit 3') },
+    ];
+    const second = await deployTo(first.group, bad, `web/bad-${Date.now()}.zip`);
+    const failed = await finished(second.deploymentId);
+    expect(failed.status).toBe('Failed');
+    await waitFor('the rollback to be linked', async () => {
+      failed.rolledBackBy = (await http('GET', `/deployments/${second.deploymentId}`)).body.rolledBackBy;
+      return Boolean(failed.rolledBackBy);
+    });
+    const detail = (await http('GET', `/deployments/${second.deploymentId}/instances/local-2`)).body;
+    expect(detail.events.find((e: any) => e.name === 'ApplicationStart')).toMatchObject({
+      status: 'Failed', errorCode: 'ScriptFailed', exitCode: 3, outputTail: expect.stringContaining('cannot start'),
+    });
+    expect(failed.rolledBackBy).toMatch(/^d-/);
+    expect((await finished(failed.rolledBackBy)).status).toBe('Succeeded');
+    expect(readFileSync(host('local-2', 'srv/site/version.txt'), 'utf8')).toBe('good\n');
+  });
+
+  it('a hook past its timeout is killed with its children and reported ScriptTimedOut', async () => {
+    const marker = join(stateDir, `sleeper-${Date.now()}`);
+    const { deploymentId } = await deploy([
+      { path: 'appspec.yml', content: appspec('  BeforeInstall:\n    - location: slow.sh\n      timeout: 1\n') },
+      { path: 'site/a.txt', content: 'a' },
+      { path: 'slow.sh', mode: 0o755, content: script(`(sleep 30; touch ${marker}) &\nsleep 30`) },
+    ], { deploymentConfig: { minimumHealthyHosts: { type: 'HOST_COUNT', value: 2 } } });
+    const deployment = await finished(deploymentId);
+    expect(deployment.status).toBe('Failed');
+    const instance = (await http('GET', `/deployments/${deploymentId}/instances`)).body.items.find((i: any) => i.status === 'Failed');
+    const detail = (await http('GET', `/deployments/${deploymentId}/instances/${instance.instanceId}`)).body;
+    expect(detail.events.find((e: any) => e.name === 'BeforeInstall')).toMatchObject({ status: 'Failed', errorCode: 'ScriptTimedOut' });
+    const pgrep = await import('node:child_process').then((cp) => cp.spawnSync('pgrep', ['-f', marker]));
+    expect(pgrep.stdout.toString().trim()).toBe('');
+  });
+
+  it('stop during a long hook ends it within 2 seconds', async () => {
+    const { deploymentId } = await deploy([
+      { path: 'appspec.yml', content: appspec('  ApplicationStart:\n    - location: long.sh\n      timeout: 120\n') },
+      { path: 'site/a.txt', content: 'a' },
+      { path: 'long.sh', mode: 0o755, content: script('echo long-running; sleep 60') },
+    ]);
+    await waitFor('the long hook to start', async () => {
+      const items = (await http('GET', `/deployments/${deploymentId}/instances`)).body.items;
+      return items.some((i: any) => i.lastEvent === 'ApplicationStart');
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+    const asked = Date.now();
+    expect((await http('POST', `/deployments/${deploymentId}/stop`, {})).status).toBe(200);
+    await waitFor('every agent to report the stopped hook', async () => {
+      const d = (await http('GET', `/deployments/${deploymentId}`)).body;
+      return d.counts.inProgress === 0;
+    }, { timeoutMs: 10_000, intervalMs: 50 });
+    expect(Date.now() - asked).toBeLessThan(2000);
+    expect((await http('GET', `/deployments/${deploymentId}`)).body.status).toBe('Stopped');
+  });
+
+  it('a zip-slip bundle is rejected before anything is written', async () => {
+    const escapee = join(stateDir, 'hosts', 'escaped.txt');
+    const { deploymentId } = await deploy([
+      { path: 'appspec.yml', content: appspec('') },
+      { path: 'site/a.txt', content: 'a' },
+      { path: '../../../escaped.txt', content: 'owned' },
+    ]);
+    const deployment = await finished(deploymentId);
+    expect(deployment.status).toBe('Failed');
+    const detail = (await http('GET', `/deployments/${deploymentId}/instances/local-1`)).body;
+    expect(detail.events.find((e: any) => e.name === 'DownloadBundle')).toMatchObject({
+      status: 'Failed', errorCode: 'BundleIntegrity', message: expect.stringContaining('../../../escaped.txt'),
+    });
+    expect(existsSync(escapee)).toBe(false);
+  });
+});
