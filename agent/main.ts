@@ -63,6 +63,7 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
       const base = (answer.body.pollAfterSeconds ?? 10) * 1000;
       await sleep(base * (0.8 + Math.random() * 0.4), shutdown); // jitter: a fleet must not poll in lockstep
     } catch (error) {
+      if (options.once) throw error;
       failures++;
       const backoff = Math.min(60_000, 500 * 2 ** Math.min(failures, 7)) * (0.5 + Math.random() / 2);
       log(`error: ${(error as Error).message}; retrying in ${Math.round(backoff)} ms`);
@@ -71,7 +72,7 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
   }
 }
 
-const isMain = process.argv[1] && /(main\.ts|fleetline-agent(\.mjs)?)$/.test(process.argv[1]);
+const isMain = process.argv[1] && /(agent\/main\.ts|fleetline-agent(\.mjs)?)$/.test(process.argv[1]);
 if (isMain) {
   let options: AgentOptions;
   try {

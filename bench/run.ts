@@ -1,10 +1,14 @@
+import { benchAgentPoll } from './agent-poll.js';
 import { benchFanout } from './fanout.js';
 import { benchFunctionBundles } from './function-bundles.js';
+import { benchUploadToSuccess } from './upload-to-success.js';
 
 /** `npm run bench`: every benchmark in turn, one JSON line per figure. */
 const benches: [string, () => Promise<unknown>][] = [
   ['function-bundles', benchFunctionBundles],
   ['fanout', benchFanout],
+  ['agent-poll', benchAgentPoll],
+  ['upload-to-success', benchUploadToSuccess],
 ];
 
 const only = process.argv[2];
@@ -12,3 +16,5 @@ for (const [name, run] of benches) {
   if (only && only !== name) continue;
   await run();
 }
+// fetch keeps idle keep-alive sockets open for a while; the figures are printed, so leave now.
+process.exit(0);

@@ -31,7 +31,8 @@ export function startLocalFleet(options: { count: number; apiUrl: string; stateD
     const child = spawn(
       process.execPath,
       [
-        join(root, 'node_modules/tsx/dist/cli.mjs'),
+        '--import',
+        'tsx',
         join(root, 'agent/main.ts'),
         'run',
         '--api', options.apiUrl,

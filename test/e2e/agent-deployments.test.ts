@@ -5,6 +5,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../local/ports.js';
 import { type BundleFile, script, zipBundle } from '../support/bundles.js';
+import { startAgent } from '../support/agent-process.js';
 import { type LocalFleetline, pickPorts, startLocalFleetline } from '../support/local-process.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'fleetline-agents-'));
@@ -182,5 +183,42 @@ describe('real agents running real hooks', () => {
       status: 'Failed', errorCode: 'BundleIntegrity', message: expect.stringContaining('../../../escaped.txt'),
     });
     expect(existsSync(escapee)).toBe(false);
+  });
+
+  it('an agent killed mid-hook and restarted reports the event Failed, ends the old hook, and the deployment ends', async () => {
+    const marker = `survivor-${Date.now()}`;
+    let agent = startAgent({ apiUrl: stack.apiUrl, instanceId: 'solo-1', stateDir, tags: 'fleet=solo' });
+    try {
+      await waitFor('solo-1 to register', async () => (await http('GET', '/instances/solo-1')).status === 200, { timeoutMs: 30_000 });
+      const group = `crash${++groupCounter}`;
+      await http('PUT', '/applications/e2e');
+      await http('PUT', `/applications/e2e/groups/${group}`, {
+        targets: { onPremisesTagSet: [[{ key: 'fleet', value: 'solo', type: 'KEY_AND_VALUE' }]] },
+      });
+      const { deploymentId } = await deployTo(group, [
+        { path: 'appspec.yml', content: appspec('  ApplicationStart:\n    - location: long.sh\n      timeout: 300\n') },
+        { path: 'site/a.txt', content: 'a' },
+        { path: 'long.sh', mode: 0o755, content: script(`exec sleep 120 # ${marker}`) },
+      ], `web/crash-${Date.now()}.zip`);
+      await waitFor('the hook to run', async () => {
+        const detail = (await http('GET', `/deployments/${deploymentId}/instances/solo-1`)).body;
+        return detail.events?.some((e: any) => e.name === 'ApplicationStart' && e.status === 'InProgress');
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+
+      agent.child.kill('SIGKILL');
+      await agent.stop();
+      agent = startAgent({ apiUrl: stack.apiUrl, instanceId: 'solo-1', stateDir, tags: 'fleet=solo' });
+
+      const deployment = await finished(deploymentId);
+      expect(deployment.status).toBe('Failed');
+      const detail = (await http('GET', `/deployments/${deploymentId}/instances/solo-1`)).body;
+      expect(detail.events.find((e: any) => e.name === 'ApplicationStart')).toMatchObject({
+        status: 'Failed', message: 'The agent restarted while this event was running',
+      });
+      const { spawnSync } = await import('node:child_process');
+      expect(spawnSync('pgrep', ['-f', marker]).stdout.toString().trim()).toBe('');
+    } finally {
+      await agent.stop();
+    }
   });
 });

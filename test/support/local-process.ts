@@ -23,7 +23,7 @@ export async function startLocalFleetline(
   ports: LocalFleetline['ports'],
   env: Record<string, string> = { FLEETLINE_LOCAL_AGENTS: '0' },
 ): Promise<LocalFleetline> {
-  const child = spawn(process.execPath, [join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'local/start.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
     cwd: repoRoot,
     env: {
       ...process.env,
