@@ -3,6 +3,7 @@ import type { DeploymentGroup, DeploymentGroupSettings } from './domain/deployme
 import type { RegisteredInstance } from './domain/instance.js';
 import type { Deployment, EventRecord, InstanceDeployment, Revision } from './domain/deployment.js';
 import type { DeploymentStatus } from './domain/lifecycle.js';
+import type { Execution, Pipeline } from './domain/pipeline.js';
 import type { Tag, TagSet } from './domain/tags.js';
 
 /** Interfaces the use cases depend on; lib/adapters implements them. */
@@ -133,4 +134,32 @@ export interface BundleUrls {
   bundleDownloadUrl(revision: Revision): Promise<string>;
   logUploadUrl(deploymentId: string, instanceId: string): Promise<string>;
   logDownloadUrl(deploymentId: string, instanceId: string): Promise<string>;
+}
+
+export interface PipelinesRepository {
+  put(pipeline: Omit<Pipeline, 'createdAt' | 'updatedAt'>, now: string): Promise<Upserted<Pipeline>>;
+  get(name: string): Promise<Pipeline | undefined>;
+  list(page: PageRequest): Promise<Page<Pipeline>>;
+  bySourceBucket(bucket: string): Promise<Pipeline[]>;
+  delete(name: string): Promise<void>;
+}
+
+export interface ExecutionsRepository {
+  /** False when an execution with this ID exists already (a repeated notification). */
+  create(execution: Execution): Promise<boolean>;
+  get(executionId: string): Promise<Execution | undefined>;
+  listByPipeline(pipeline: string, page: PageRequest): Promise<Page<Execution>>;
+  /** Writes the execution if nobody changed it since it was read (ConflictError otherwise). */
+  save(execution: Execution): Promise<Execution>;
+  /** Executions waiting to enter a stage, oldest first. */
+  waiting(pipeline: string, stageIndex: number): Promise<string[]>;
+  acquireStage(pipeline: string, stageIndex: number, executionId: string): Promise<boolean>;
+  releaseStage(pipeline: string, stageIndex: number, executionId: string): Promise<void>;
+  listActive(): Promise<{ executionId: string; pipeline: string }[]>;
+  /** Puts a retried execution back on the active list. */
+  markActive(executionId: string, pipeline: string): Promise<void>;
+  addGroupWaiter(application: string, group: string, executionId: string): Promise<void>;
+  takeGroupWaiters(application: string, group: string): Promise<string[]>;
+  /** True unless a newer sequencer was already seen for this object key. */
+  recordSequencer(bucket: string, key: string, sequencer: string): Promise<boolean>;
 }

@@ -10,6 +10,10 @@ import { DynamoInstancesRepository } from '../adapters/dynamodb/instances-reposi
 import { TableClient } from '../adapters/dynamodb/table-client.js';
 import type { Config } from '../config.js';
 import type { EngineDeps } from '../deployments/engine.js';
+import { DynamoExecutionsRepository } from '../adapters/dynamodb/executions-repository.js';
+import { DynamoPipelinesRepository } from '../adapters/dynamodb/pipelines-repository.js';
+import { onDeploymentEnded } from '../pipelines/execution-engine.js';
+import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
 import type { ApiDeps } from './deps.js';
 
 export const systemClock = { now: () => new Date() };
@@ -31,12 +35,27 @@ export function buildEngineDeps(config: Config, clients: AwsClients): EngineDeps
   };
 }
 
+/** The engine plus pipelines; every deployment that ends moves its pipeline execution on. */
+export function buildPipelineDeps(config: Config, clients: AwsClients): PipelineDeps {
+  const table = new TableClient(clients.doc, config.tableName);
+  const deps: PipelineDeps = {
+    ...buildEngineDeps(config, clients),
+    pipelines: new DynamoPipelinesRepository(table),
+    executions: new DynamoExecutionsRepository(table),
+  };
+  return withPipelineHooks(deps);
+}
+
+/** Points the deployment engine's end-of-deployment hook at these very deps (call again after replacing any). */
+export function withPipelineHooks<D extends PipelineDeps>(deps: D): D {
+  deps.onDeploymentEnded = (deployment) => onDeploymentEnded(deployment, deps);
+  return deps;
+}
+
 /** Wires the API's dependencies onto real adapters. */
 export function buildApiDeps(config: Config, clients: AwsClients): ApiDeps {
   const table = new TableClient(clients.doc, config.tableName);
-  return {
-    ...buildEngineDeps(config, clients),
-    applications: new DynamoApplicationsRepository(table),
-    newId: randomUUID,
-  };
+  const deps = buildPipelineDeps(config, clients) as ApiDeps;
+  Object.assign(deps, { applications: new DynamoApplicationsRepository(table), newId: randomUUID });
+  return deps;
 }

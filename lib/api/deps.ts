@@ -1,9 +1,9 @@
 import { routeBuilder } from '../http/router.js';
-import type { EngineDeps } from '../deployments/engine.js';
+import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
 import type { ApplicationsRepository, Clock, DeploymentGroupsRepository, InstancesRepository } from '../ports.js';
 
 /** Everything the API's routes use, built once per container (functions/api.ts) or per test. */
-export interface ApiDeps extends EngineDeps {
+export interface ApiDeps extends PipelineDeps {
   applications: ApplicationsRepository;
   groups: DeploymentGroupsRepository;
   instances: InstancesRepository;

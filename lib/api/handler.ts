@@ -13,6 +13,7 @@ import { deploymentRoutes } from './deployment-routes.js';
 import { groupRoutes } from './group-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { instanceRoutes } from './instance-routes.js';
+import { pipelineRoutes } from './pipeline-routes.js';
 
 export const apiRoutes = [
   ...healthRoutes,
@@ -20,6 +21,7 @@ export const apiRoutes = [
   ...groupRoutes,
   ...instanceRoutes,
   ...deploymentRoutes,
+  ...pipelineRoutes,
   ...agentRoutes,
 ];
 

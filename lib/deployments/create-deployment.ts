@@ -40,7 +40,11 @@ export interface CreatedDeployment {
  * writes one item per instance and dispatches the first batch.
  */
 export async function createDeployment(
-  input: CreateDeploymentInput & { revision: Revision | CreateDeploymentInput['revision']; rollbackOf?: string },
+  input: CreateDeploymentInput & {
+    revision: Revision | CreateDeploymentInput['revision'];
+    rollbackOf?: string;
+    pipelineAction?: Deployment['pipelineAction'];
+  },
   creator: string,
   deps: EngineDeps,
 ): Promise<CreatedDeployment> {
@@ -82,6 +86,7 @@ export async function createDeployment(
         }
       : {}),
     ...(input.rollbackOf ? { rollbackOf: input.rollbackOf } : {}),
+    ...(input.pipelineAction ? { pipelineAction: input.pipelineAction } : {}),
     hookRoleArn: group.hookRoleArn,
   };
 

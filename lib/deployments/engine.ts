@@ -1,3 +1,4 @@
+import type { Deployment } from '../domain/deployment.js';
 import type {
   BundleUrls,
   Clock,
@@ -32,6 +33,8 @@ export interface EngineDeps {
   timings: EngineTimings;
   /** IAM role names whose EC2 sessions (session name = instance ID) are agents. */
   agentRoleNames: readonly string[];
+  /** Told of every deployment that ends (pipelines advance on it). */
+  onDeploymentEnded?: ((deployment: Deployment) => Promise<void>) | undefined;
 }
 
 export function plusSeconds(date: Date, seconds: number): string {

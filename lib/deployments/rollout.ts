@@ -69,6 +69,7 @@ export async function finish(
   if (outcome.rollback ?? (outcome.status === 'Failed' && (await rollbackWanted(deployment, 'DEPLOYMENT_FAILURE', deps)))) {
     await rollBack(deployment, deps);
   }
+  await deps.onDeploymentEnded?.({ ...deployment, status: outcome.status, error: outcome.error });
   return true;
 }
 

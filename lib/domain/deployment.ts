@@ -63,6 +63,8 @@ export interface Deployment {
   rollbackOf?: string | undefined;
   rolledBackBy?: string | undefined;
   hookRoleArn: string | null;
+  /** Set when a pipeline's deploy action created this deployment. */
+  pipelineAction?: { executionId: string; stageIndex: number; actionIndex: number } | undefined;
 }
 
 export interface EventRecord {

@@ -1,17 +1,26 @@
-import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../local/dynamodb-local.js';
-import { createTestTable } from '../support/dynamo.js';
 import { lambdaContext } from '../../local/lambda-context.js';
 import { loadEvent } from '../support/api-events.js';
+import { type TestTable, createTestTable } from '../support/dynamo.js';
 
+let table: TestTable;
+beforeAll(async () => {
+  table = await createTestTable();
+});
+afterAll(async () => table?.drop());
 afterEach(() => {
   vi.unstubAllEnvs();
   vi.resetModules();
 });
 
+/** The environment serverless.yml gives the functions, pointed at DynamoDB Local. */
 function configure() {
-  vi.stubEnv('TABLE_NAME', 'fleetline-dev');
+  vi.stubEnv('TABLE_NAME', table.tableName);
   vi.stubEnv('ARTIFACT_BUCKET', 'fleetline-dev-artifacts');
+  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', inject('dynamoDbEndpoint'));
+  vi.stubEnv('AWS_ACCESS_KEY_ID', LOCAL_CREDENTIALS.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', LOCAL_CREDENTIALS.secretAccessKey);
 }
 
 describe('function entry points', () => {
@@ -24,7 +33,7 @@ describe('function entry points', () => {
   it('artifacts: accepts every record of a multi-record notification', async () => {
     configure();
     const { handler } = await import('../../functions/artifacts.js');
-    expect(await handler(loadEvent('s3-object-created-multi.json'), lambdaContext('artifacts'))).toEqual({ accepted: 3, skipped: 0 });
+    expect(await handler(loadEvent('s3-object-created-multi.json'), lambdaContext('artifacts'))).toEqual({ accepted: 3, skipped: 0, started: 0 });
   });
 
   it('artifacts: skips a malformed record and one for another bucket without failing the rest', async () => {
@@ -33,27 +42,19 @@ describe('function entry points', () => {
     const event = loadEvent<{ Records: any[] }>('s3-object-created-multi.json');
     event.Records[0].s3.object.key = 'bad%ZZ';
     event.Records[1].s3.bucket.name = 'someone-elses-bucket';
-    expect(await handler(event, lambdaContext('artifacts'))).toEqual({ accepted: 1, skipped: 2 });
+    expect(await handler(event, lambdaContext('artifacts'))).toEqual({ accepted: 1, skipped: 2, started: 0 });
   });
 
   it('reconcile: runs on the scheduled event against the table', async () => {
-    const table = await createTestTable();
-    try {
-      configure();
-      vi.stubEnv('TABLE_NAME', table.tableName);
-      vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', inject('dynamoDbEndpoint'));
-      vi.stubEnv('AWS_ACCESS_KEY_ID', LOCAL_CREDENTIALS.accessKeyId);
-      vi.stubEnv('AWS_SECRET_ACCESS_KEY', LOCAL_CREDENTIALS.secretAccessKey);
-      const { handler } = await import('../../functions/reconcile.js');
-      expect(await handler(loadEvent('scheduled.json'), lambdaContext('reconcile'))).toEqual({
-        deployments: 0,
-        timedOut: 0,
-        lost: 0,
-        neverStarted: 0,
-        resumed: 0,
-      });
-    } finally {
-      await table.drop();
-    }
+    configure();
+    const { handler } = await import('../../functions/reconcile.js');
+    expect(await handler(loadEvent('scheduled.json'), lambdaContext('reconcile'))).toEqual({
+      deployments: 0,
+      timedOut: 0,
+      lost: 0,
+      neverStarted: 0,
+      resumed: 0,
+      executions: 0,
+    });
   });
 });

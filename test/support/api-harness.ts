@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll } from 'vitest';
-import { buildApiDeps } from '../../lib/api/build-deps.js';
+import { buildApiDeps, withPipelineHooks } from '../../lib/api/build-deps.js';
 import type { ApiDeps } from '../../lib/api/deps.js';
 import { createApiHandler } from '../../lib/api/handler.js';
 import { loadConfig } from '../../lib/config.js';
@@ -40,7 +40,7 @@ export function useApi(overrides: (deps: ApiDeps) => Partial<ApiDeps> = () => ({
       sts: new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS }),
     };
     const deps = { ...buildApiDeps(config, clients), clock: state.clock };
-    state.deps = { ...deps, ...overrides(deps) };
+    state.deps = withPipelineHooks({ ...deps, ...overrides(deps) });
     state.call = apiClient(createApiHandler(state.deps));
   });
   afterAll(async () => {

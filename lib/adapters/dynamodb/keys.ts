@@ -44,6 +44,38 @@ export const keys = {
    */
   agentInbox: (instanceId: string, deploymentId: string): TableKey => ({ PK: `AGENT#${instanceId}`, SK: `ASSIGNMENT#${deploymentId}` }),
   agentInboxPartition: (instanceId: string) => ({ PK: `AGENT#${instanceId}`, skPrefix: 'ASSIGNMENT#' }),
+
+  pipeline: (name: string): TableKey => ({ PK: `PIPELINE#${name}`, SK: 'PIPELINE' }),
+  /** GSI1: every pipeline, by name. */
+  pipelineListing: (name: string) => ({ GSI1PK: 'PIPELINES', GSI1SK: name }),
+  /** GSI2: pipelines by source bucket (the artifact function's lookup; the name is the sort key). */
+  pipelineSource: (bucket: string, name: string) => ({ GSI2PK: `SOURCE#${bucket}`, GSI2SK: name }),
+  /** Which execution holds a stage: one at a time. */
+  stageSlot: (pipeline: string, stageIndex: number): TableKey => ({
+    PK: `PIPELINE#${pipeline}`,
+    SK: `STAGE#${String(stageIndex).padStart(3, '0')}`,
+  }),
+
+  execution: (id: string): TableKey => ({ PK: `EXECUTION#${id}`, SK: 'EXECUTION' }),
+  /** GSI1: a pipeline's executions, newest last. */
+  executionListing: (pipeline: string, createdAt: string, id: string) => ({
+    GSI1PK: `EXECUTIONS#${pipeline}`,
+    GSI1SK: `${createdAt}#${id}`,
+  }),
+  /** GSI2 (sparse): executions waiting to enter a stage, oldest first. */
+  waitingExecution: (pipeline: string, stageIndex: number, createdAt: string, id: string) => ({
+    GSI2PK: `WAITING#${pipeline}#${stageIndex}`,
+    GSI2SK: `${createdAt}#${id}`,
+  }),
+  /** Marker items: executions not yet ended (the reconciler's list). */
+  activeExecution: (id: string): TableKey => ({ PK: 'ACTIVE_EXECUTIONS', SK: id }),
+  /** Marker items: executions whose deploy action waits for a busy group. */
+  groupWaiter: (application: string, group: string, executionId: string): TableKey => ({
+    PK: `GROUP_WAIT#${application}#${group}`,
+    SK: executionId,
+  }),
+  /** The newest S3 sequencer seen for an object key (bucket names hold no '#'). */
+  objectSequencer: (bucket: string, key: string): TableKey => ({ PK: `OBJECT#${bucket}#${key}`, SK: 'SEQUENCER' }),
 } as const;
 
 export const listingPartitions = {
@@ -51,6 +83,7 @@ export const listingPartitions = {
   instances: 'INSTANCES',
   deployments: 'DEPLOYMENTS',
   activeDeployments: 'ACTIVE_DEPLOYMENTS',
+  pipelines: 'PIPELINES',
 } as const;
 
 /** Attributes that belong to the table, not to the domain object. */

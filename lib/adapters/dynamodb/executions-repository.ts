@@ -1,0 +1,183 @@
+import { DeleteCommand, type NativeAttributeValue, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Execution } from '../../domain/pipeline.js';
+import { ConflictError } from '../../errors.js';
+import type { ExecutionsRepository, Page, PageRequest } from '../../ports.js';
+import { cancellationReasons, isConditionalCheckFailed } from './conditions.js';
+import { keys } from './keys.js';
+import { type TableClient, withoutKeys } from './table-client.js';
+
+type Item = Record<string, NativeAttributeValue>;
+
+/** S3 sequencers compare as hex numbers; a fixed width lets DynamoDB compare them as strings. */
+const SEQUENCER_WIDTH = 40;
+
+function toItem(ex: Execution): Item {
+  const waiting = ex.status === 'InProgress' && ex.waiting;
+  return {
+    ...keys.execution(ex.executionId),
+    ...keys.executionListing(ex.pipeline, ex.createdAt, ex.executionId),
+    ...(waiting ? keys.waitingExecution(ex.pipeline, ex.stageIndex, ex.createdAt, ex.executionId) : {}),
+    type: 'Execution',
+    ...ex,
+  };
+}
+
+export class DynamoExecutionsRepository implements ExecutionsRepository {
+  constructor(private readonly table: TableClient) {}
+
+  async create(ex: Execution): Promise<boolean> {
+    try {
+      await this.table.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.table.tableName, Item: toItem(ex), ConditionExpression: 'attribute_not_exists(PK)' } },
+            { Put: { TableName: this.table.tableName, Item: { ...keys.activeExecution(ex.executionId), pipeline: ex.pipeline } } },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (cancellationReasons(error)?.[0] === 'ConditionalCheckFailed') return false;
+      throw error;
+    }
+  }
+
+  async get(executionId: string): Promise<Execution | undefined> {
+    const item = await this.table.get(keys.execution(executionId));
+    return item && withoutKeys<Execution>(item);
+  }
+
+  async listByPipeline(pipeline: string, page: PageRequest): Promise<Page<Execution>> {
+    const partition = `EXECUTIONS#${pipeline}`;
+    const result = await this.table.queryPage(
+      { IndexName: 'GSI1', KeyConditionExpression: 'GSI1PK = :p', ExpressionAttributeValues: { ':p': partition }, ScanIndexForward: false },
+      page,
+      { attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'], partition: { attribute: 'GSI1PK', value: partition } },
+    );
+    return { items: result.items.map((i) => withoutKeys<Execution>(i)), nextToken: result.nextToken };
+  }
+
+  async save(ex: Execution): Promise<Execution> {
+    const next = { ...ex, version: ex.version + 1 };
+    const ended = ex.status !== 'InProgress';
+    const put = {
+      TableName: this.table.tableName,
+      Item: toItem(next),
+      ConditionExpression: 'version = :v',
+      ExpressionAttributeValues: { ':v': ex.version },
+    };
+    try {
+      if (!ended) await this.table.doc.send(new PutCommand(put));
+      else {
+        await this.table.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [{ Put: put }, { Delete: { TableName: this.table.tableName, Key: keys.activeExecution(ex.executionId) } }],
+          }),
+        );
+      }
+      return next;
+    } catch (error) {
+      if (isConditionalCheckFailed(error) || cancellationReasons(error)?.[0] === 'ConditionalCheckFailed') {
+        throw new ConflictError(`Execution ${ex.executionId} changed concurrently`);
+      }
+      throw error;
+    }
+  }
+
+  async waiting(pipeline: string, stageIndex: number): Promise<string[]> {
+    const ids: string[] = [];
+    await this.table.queryEach(
+      {
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'GSI2PK = :p',
+        ExpressionAttributeValues: { ':p': keys.waitingExecution(pipeline, stageIndex, '', '').GSI2PK },
+      },
+      (page) => {
+        for (const item of page.Items ?? []) ids.push(String(item.GSI2SK).split('#').pop() as string);
+      },
+    );
+    return ids;
+  }
+
+  async acquireStage(pipeline: string, stageIndex: number, executionId: string): Promise<boolean> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: keys.stageSlot(pipeline, stageIndex),
+          UpdateExpression: 'SET holder = :me',
+          ConditionExpression: 'attribute_not_exists(holder) OR holder = :me',
+          ExpressionAttributeValues: { ':me': executionId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async releaseStage(pipeline: string, stageIndex: number, executionId: string): Promise<void> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: keys.stageSlot(pipeline, stageIndex),
+          UpdateExpression: 'REMOVE holder',
+          ConditionExpression: 'holder = :me',
+          ExpressionAttributeValues: { ':me': executionId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error; // not ours (any more): nothing to release
+    }
+  }
+
+  async listActive(): Promise<{ executionId: string; pipeline: string }[]> {
+    const active: { executionId: string; pipeline: string }[] = [];
+    const { PK } = keys.activeExecution('');
+    await this.table.queryEach({ KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': PK } }, (page) => {
+      for (const item of page.Items ?? []) active.push({ executionId: String(item.SK), pipeline: String(item.pipeline) });
+    });
+    return active;
+  }
+
+  async markActive(executionId: string, pipeline: string): Promise<void> {
+    await this.table.doc.send(new PutCommand({ TableName: this.table.tableName, Item: { ...keys.activeExecution(executionId), pipeline } }));
+  }
+
+  async addGroupWaiter(application: string, group: string, executionId: string): Promise<void> {
+    await this.table.doc.send(new PutCommand({ TableName: this.table.tableName, Item: keys.groupWaiter(application, group, executionId) }));
+  }
+
+  async takeGroupWaiters(application: string, group: string): Promise<string[]> {
+    const { PK } = keys.groupWaiter(application, group, '');
+    const ids: string[] = [];
+    await this.table.queryEach({ KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': PK } }, (page) => {
+      for (const item of page.Items ?? []) ids.push(String(item.SK));
+    });
+    for (const id of ids) {
+      await this.table.doc.send(new DeleteCommand({ TableName: this.table.tableName, Key: keys.groupWaiter(application, group, id) }));
+    }
+    return ids;
+  }
+
+  async recordSequencer(bucket: string, key: string, sequencer: string): Promise<boolean> {
+    const padded = sequencer.toUpperCase().padStart(SEQUENCER_WIDTH, '0');
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: keys.objectSequencer(bucket, key),
+          UpdateExpression: 'SET latest = :s',
+          ConditionExpression: 'attribute_not_exists(latest) OR latest <= :s',
+          ExpressionAttributeValues: { ':s': padded },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+}

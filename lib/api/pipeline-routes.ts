@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { revisionSchema } from '../domain/deployment.js';
+import { nameSchema } from '../domain/names.js';
+import { normalizePipeline, pipelineBodySchema } from '../domain/pipeline.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
+import { newManualExecutionId, requireExecution, startExecution } from '../pipelines/execution-engine.js';
+import { decideApproval, retryExecution, stopExecution } from '../pipelines/execution-commands.js';
+import { type ApiDeps, route } from './deps.js';
+import { pageQuerySchema } from './schemas.js';
+
+const pipelineParams = z.strictObject({ name: nameSchema });
+const executionParams = z.strictObject({ id: z.string().regex(/^e-[0-9a-f]{16}$/, 'must be an execution ID (e-…)') });
+const commentBody = z.strictObject({ comment: z.string().max(1024, 'must be at most 1024 characters').default('') }).default({ comment: '' });
+
+async function requirePipeline(deps: ApiDeps, name: string) {
+  const pipeline = await deps.pipelines.get(name);
+  if (!pipeline) throw new NotFoundError(`Pipeline "${name}" does not exist`);
+  return pipeline;
+}
+
+export const pipelineRoutes = [
+  route({
+    method: 'PUT',
+    path: '/pipelines/{name}',
+    params: pipelineParams,
+    body: pipelineBodySchema,
+    async handle({ params, body, deps }) {
+      const definition = normalizePipeline(body);
+      const missing: { path: string; message: string }[] = [];
+      for (const [s, stage] of definition.stages.entries()) {
+        for (const [a, action] of stage.actions.entries()) {
+          if (action.type === 'deploy' && !(await deps.groups.get(action.application, action.group))) {
+            missing.push({ path: `$.stages[${s}].actions[${a}]`, message: `deployment group ${action.application}/${action.group} does not exist` });
+          }
+        }
+      }
+      if (missing.length > 0) throw new UnprocessableError('The pipeline deploys to groups that do not exist', missing);
+      const { created, value } = await deps.pipelines.put({ name: params.name, ...definition }, deps.clock.now().toISOString());
+      return { statusCode: created ? 201 : 200, body: value };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/pipelines',
+    query: pageQuerySchema,
+    async handle({ query, deps }) {
+      return { statusCode: 200, body: await deps.pipelines.list(query) };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/pipelines/{name}',
+    params: pipelineParams,
+    async handle({ params, deps }) {
+      return { statusCode: 200, body: await requirePipeline(deps, params.name) };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/pipelines/{name}',
+    params: pipelineParams,
+    async handle({ params, deps }) {
+      const running = (await deps.executions.listActive()).filter((e) => e.pipeline === params.name);
+      if (running.length > 0) {
+        throw new ConflictError(`Pipeline "${params.name}" has ${running.length} execution(s) in progress; stop them first`);
+      }
+      await deps.pipelines.delete(params.name);
+      return { statusCode: 204 };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/pipelines/{name}/executions',
+    params: pipelineParams,
+    body: z.strictObject({ revision: revisionSchema.omit({ bundleType: true }) }),
+    async handle({ params, body, principal, deps }) {
+      const pipeline = await requirePipeline(deps, params.name);
+      const { executionId } = await startExecution(pipeline, body.revision, { type: 'Manual', by: principal }, newManualExecutionId(), deps);
+      const execution = await requireExecution(executionId, deps);
+      return { statusCode: 201, body: { executionId, status: execution.status } };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/pipelines/{name}/executions',
+    params: pipelineParams,
+    query: pageQuerySchema,
+    async handle({ params, query, deps }) {
+      await requirePipeline(deps, params.name);
+      return { statusCode: 200, body: await deps.executions.listByPipeline(params.name, query) };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/executions/{id}',
+    params: executionParams,
+    async handle({ params, deps }) {
+      return { statusCode: 200, body: await requireExecution(params.id, deps) };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/executions/{id}/approve',
+    params: executionParams,
+    body: commentBody,
+    async handle({ params, body, principal, deps }) {
+      return { statusCode: 200, body: await decideApproval(params.id, { approved: true, by: principal, comment: body.comment }, deps) };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/executions/{id}/reject',
+    params: executionParams,
+    body: commentBody,
+    async handle({ params, body, principal, deps }) {
+      return { statusCode: 200, body: await decideApproval(params.id, { approved: false, by: principal, comment: body.comment }, deps) };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/executions/{id}/stop',
+    params: executionParams,
+    async handle({ params, principal, deps }) {
+      return { statusCode: 200, body: await stopExecution(params.id, principal, deps) };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/executions/{id}/retry',
+    params: executionParams,
+    async handle({ params, deps }) {
+      return { statusCode: 200, body: await retryExecution(params.id, deps) };
+    },
+  }),
+];

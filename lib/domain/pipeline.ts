@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import { nameSchema } from './names.js';
+
+export const EXECUTION_MODES = ['SUPERSEDED', 'QUEUED'] as const;
+export type ExecutionMode = (typeof EXECUTION_MODES)[number];
+
+const MAX_STAGES = 50;
+const MAX_ACTIONS = 50;
+
+const deployAction = z.strictObject({
+  type: z.literal('deploy'),
+  name: nameSchema.optional(),
+  application: nameSchema,
+  group: nameSchema,
+});
+const approvalAction = z.strictObject({
+  type: z.literal('approval'),
+  name: nameSchema.optional(),
+  timeoutMinutes: z.number({ error: 'must be a number of minutes' }).int('must be whole minutes').min(1).max(7 * 24 * 60, 'must be at most 10080 (7 days)').default(1440),
+});
+
+export const pipelineBodySchema = z
+  .strictObject({
+    source: z.strictObject({
+      bucket: z.string({ error: 'is required' }).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+      prefix: z.string().max(1024).default(''),
+      suffix: z.string().max(1024).default(''),
+    }),
+    executionMode: z.enum(EXECUTION_MODES, { error: 'must be SUPERSEDED or QUEUED' }).default('SUPERSEDED'),
+    stages: z
+      .array(
+        z.strictObject({
+          name: nameSchema,
+          actions: z
+            .array(z.discriminatedUnion('type', [deployAction, approvalAction], { error: 'type must be deploy or approval' }))
+            .min(1, 'a stage needs at least one action')
+            .max(MAX_ACTIONS, `a stage holds at most ${MAX_ACTIONS} actions`),
+        }),
+        { error: 'must be a list of stages' },
+      )
+      .min(1, 'a pipeline needs at least one stage')
+      .max(MAX_STAGES, `a pipeline holds at most ${MAX_STAGES} stages`),
+  })
+  .superRefine((p, ctx) => {
+    const stageNames = new Set<string>();
+    p.stages.forEach((stage, s) => {
+      if (stageNames.has(stage.name)) ctx.addIssue({ code: 'custom', path: ['stages', s, 'name'], message: `repeats the stage name "${stage.name}"` });
+      stageNames.add(stage.name);
+      const actionNames = new Set<string>();
+      stage.actions.forEach((action, a) => {
+        const name = action.name ?? `${action.type}-${a + 1}`;
+        if (actionNames.has(name)) ctx.addIssue({ code: 'custom', path: ['stages', s, 'actions', a, 'name'], message: `repeats the action name "${name}"` });
+        actionNames.add(name);
+      });
+    });
+  });
+
+export type PipelineBody = z.output<typeof pipelineBodySchema>;
+export type ActionDefinition =
+  | { type: 'deploy'; name: string; application: string; group: string }
+  | { type: 'approval'; name: string; timeoutMinutes: number };
+
+export interface Pipeline {
+  name: string;
+  source: { bucket: string; prefix: string; suffix: string };
+  executionMode: ExecutionMode;
+  stages: { name: string; actions: ActionDefinition[] }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Names every action (deploy-1, approval-2, … when not named). */
+export function normalizePipeline(body: PipelineBody): Pick<Pipeline, 'source' | 'executionMode' | 'stages'> {
+  return {
+    source: body.source,
+    executionMode: body.executionMode,
+    stages: body.stages.map((stage) => ({
+      name: stage.name,
+      actions: stage.actions.map((a, i) => ({ ...a, name: a.name ?? `${a.type}-${i + 1}` }) as ActionDefinition),
+    })),
+  };
+}
+
+export function matchesSource(pipeline: Pick<Pipeline, 'source'>, bucket: string, key: string): boolean {
+  const { source } = pipeline;
+  return source.bucket === bucket && key.startsWith(source.prefix) && key.endsWith(source.suffix);
+}
+
+export type ExecutionStatus = 'InProgress' | 'Succeeded' | 'Failed' | 'Stopped' | 'Superseded';
+export type StageStatus = 'Pending' | 'InProgress' | 'Succeeded' | 'Failed' | 'Stopped';
+export type ActionStatus = 'Pending' | 'InProgress' | 'Succeeded' | 'Failed' | 'Stopped';
+
+export interface ActionState {
+  name: string;
+  type: 'deploy' | 'approval';
+  status: ActionStatus;
+  startedAt?: string | undefined;
+  endedAt?: string | undefined;
+  deploymentId?: string | undefined;
+  /** Approval actions: when they time out, and who decided. */
+  deadline?: string | undefined;
+  decision?: { by: string; approved: boolean; comment: string; at: string } | undefined;
+  error?: string | undefined;
+  /** Deploy actions: the group was busy; the action waits for it. */
+  waitingForGroup?: boolean | undefined;
+  /** How often the action was retried (keeps each try's deployment distinct). */
+  attempt?: number | undefined;
+}
+
+export interface StageState {
+  name: string;
+  status: StageStatus;
+  startedAt?: string | undefined;
+  endedAt?: string | undefined;
+  actions: ActionState[];
+}
+
+export interface ExecutionRevision {
+  bucket: string;
+  key: string;
+  version?: string | undefined;
+  eTag?: string | undefined;
+  size?: number | undefined;
+  sequencer?: string | undefined;
+  uploader?: string | undefined;
+}
+
+export interface Execution {
+  executionId: string;
+  pipeline: string;
+  /** The pipeline's stages as they were when the execution started. */
+  definition: Pipeline['stages'];
+  revision: ExecutionRevision;
+  trigger: { type: 'S3' | 'Manual'; by: string };
+  status: ExecutionStatus;
+  /** The stage the execution is in or waiting to enter. */
+  stageIndex: number;
+  /** Waiting for the stage's slot (another execution is in it). */
+  waiting: boolean;
+  stages: StageState[];
+  createdAt: string;
+  updatedAt: string;
+  endedAt?: string | undefined;
+  error?: string | undefined;
+  version: number;
+}
+
+export function initialStages(pipeline: Pick<Pipeline, 'stages'>): StageState[] {
+  return pipeline.stages.map((stage) => ({
+    name: stage.name,
+    status: 'Pending',
+    actions: stage.actions.map((a) => ({ name: a.name, type: a.type, status: 'Pending' })),
+  }));
+}

@@ -1,0 +1,255 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { isDeploymentFinished } from '../domain/lifecycle.js';
+import {
+  type ActionState,
+  type Execution,
+  type ExecutionRevision,
+  type Pipeline,
+  initialStages,
+} from '../domain/pipeline.js';
+import { createDeployment } from '../deployments/create-deployment.js';
+import { ConflictError, FleetlineError, NotFoundError } from '../errors.js';
+import { logger } from '../logger.js';
+import type { PipelineDeps } from './pipeline-deps.js';
+
+/** The same pipeline and object version always give the same execution ID: a repeated notification starts nothing. */
+export function executionIdFor(pipeline: string, revision: ExecutionRevision): string {
+  const identity = [pipeline, revision.bucket, revision.key, revision.version ?? `${revision.eTag ?? ''}@${revision.sequencer ?? ''}`].join('\n');
+  return `e-${createHash('sha256').update(identity).digest('hex').slice(0, 16)}`;
+}
+
+export function newManualExecutionId(): string {
+  return `e-${randomBytes(8).toString('hex')}`;
+}
+
+/** Creates an execution (unless that ID exists) and moves it as far as it can go. */
+export async function startExecution(
+  pipeline: Pipeline,
+  revision: ExecutionRevision,
+  trigger: Execution['trigger'],
+  executionId: string,
+  deps: PipelineDeps,
+): Promise<{ executionId: string; created: boolean }> {
+  const now = deps.clock.now().toISOString();
+  const created = await deps.executions.create({
+    executionId,
+    pipeline: pipeline.name,
+    definition: pipeline.stages,
+    revision,
+    trigger,
+    status: 'InProgress',
+    stageIndex: 0,
+    waiting: false,
+    stages: initialStages(pipeline),
+    createdAt: now,
+    updatedAt: now,
+    version: 0,
+  });
+  if (created) {
+    logger.info('Execution started', { executionId, pipeline: pipeline.name, key: revision.key });
+    await advanceExecution(executionId, deps);
+  }
+  return { executionId, created };
+}
+
+type Step = 'continue' | 'stop';
+
+/**
+ * Moves an execution forward: enter the next stage when its slot is free (or
+ * wait, superseding older waiters in SUPERSEDED mode), run each action in
+ * order, end the stage, end the execution. Every write is conditional on the
+ * version read, so reports, approvals and the reconciler may all call it at once.
+ */
+export async function advanceExecution(executionId: string, deps: PipelineDeps): Promise<Execution | undefined> {
+  for (let round = 0; round < 50; round++) {
+    const ex = await deps.executions.get(executionId);
+    if (!ex || ex.status !== 'InProgress') return ex;
+    try {
+      if ((await step(ex, deps)) === 'stop') return deps.executions.get(executionId);
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error; // someone else moved it: look again
+    }
+  }
+  return deps.executions.get(executionId);
+}
+
+async function step(ex: Execution, deps: PipelineDeps): Promise<Step> {
+  const now = deps.clock.now().toISOString();
+  const i = ex.stageIndex;
+  const stage = ex.stages[i];
+  if (!stage) {
+    await deps.executions.save({ ...ex, status: 'Succeeded', endedAt: now, updatedAt: now, waiting: false });
+    logger.info('Execution succeeded', { executionId: ex.executionId });
+    return 'stop';
+  }
+  if (stage.status === 'Pending') return enterStage(ex, deps, now);
+
+  const a = stage.actions.findIndex((action) => action.status !== 'Succeeded');
+  if (a === -1) {
+    const stages = ex.stages.map((s, k) => (k === i ? { ...s, status: 'Succeeded' as const, endedAt: now } : s));
+    await deps.executions.save({ ...ex, stages, stageIndex: i + 1, updatedAt: now });
+    await leaveStage(ex, i, deps);
+    return 'continue';
+  }
+  const action = stage.actions[a] as ActionState;
+  if (action.status === 'Failed' || action.status === 'Stopped') return failExecution(ex, action.error ?? `${action.name} failed`, deps);
+  const definition = ex.definition[i]?.actions[a];
+  if (!definition) return failExecution(ex, `stage ${stage.name} has no action ${a + 1}`, deps);
+
+  if (definition.type === 'approval') {
+    if (action.status === 'Pending') {
+      const deadline = new Date(Date.parse(now) + definition.timeoutMinutes * 60_000).toISOString();
+      await saveAction(ex, i, a, { status: 'InProgress', startedAt: now, deadline }, deps);
+      return 'stop';
+    }
+    if (action.deadline && action.deadline <= now) {
+      await saveAction(ex, i, a, { status: 'Failed', endedAt: now, error: `Approval timed out after ${definition.timeoutMinutes} minute(s)` }, deps);
+      return 'continue';
+    }
+    return 'stop';
+  }
+
+  if (action.status === 'InProgress' && action.deploymentId) {
+    // Normally the deployment's end is pushed here; this catches one whose notification was lost.
+    const deployment = await deps.deployments.get(action.deploymentId);
+    if (!deployment || !isDeploymentFinished(deployment.status)) return 'stop';
+    await saveAction(ex, i, a, deploymentOutcome(deployment.status, deployment.error?.message, now), deps);
+    return 'continue';
+  }
+  return startDeployAction(ex, i, a, definition, deps, now);
+}
+
+function deploymentOutcome(status: string, message: string | undefined, now: string): Partial<ActionState> {
+  return status === 'Succeeded'
+    ? { status: 'Succeeded', endedAt: now }
+    : { status: 'Failed', endedAt: now, error: `Deployment ${status}${message ? `: ${message}` : ''}` };
+}
+
+async function startDeployAction(
+  ex: Execution,
+  i: number,
+  a: number,
+  definition: { application: string; group: string },
+  deps: PipelineDeps,
+  now: string,
+): Promise<Step> {
+  const action = ex.stages[i]?.actions[a] as ActionState;
+  const attempt = action.attempt ?? 0;
+  try {
+    const result = await createDeployment(
+      {
+        application: definition.application,
+        group: definition.group,
+        revision: { bucket: ex.revision.bucket, key: ex.revision.key, version: ex.revision.version, eTag: ex.revision.eTag },
+        description: `Pipeline ${ex.pipeline}, execution ${ex.executionId}, stage ${ex.stages[i]?.name}`,
+        idempotencyToken: `${ex.executionId}.${i}.${a}.${attempt}`,
+        pipelineAction: { executionId: ex.executionId, stageIndex: i, actionIndex: a },
+      },
+      `fleetline:pipeline/${ex.pipeline}`,
+      deps,
+    );
+    const finished = isDeploymentFinished(result.status);
+    const deployment = finished ? await deps.deployments.get(result.deploymentId) : undefined;
+    await saveAction(
+      ex,
+      i,
+      a,
+      {
+        deploymentId: result.deploymentId,
+        startedAt: action.startedAt ?? now,
+        waitingForGroup: false,
+        ...(finished ? deploymentOutcome(result.status, deployment?.error?.message, now) : { status: 'InProgress' }),
+      },
+      deps,
+    );
+    return finished ? 'continue' : 'stop';
+  } catch (error) {
+    if (error instanceof ConflictError && /active deployment/.test(error.message)) {
+      // The group is busy: wait for it, never fail for it. Its next deployment's end wakes us.
+      // (If the group frees up in between, the reconciler's next pass starts the action.)
+      await deps.executions.addGroupWaiter(definition.application, definition.group, ex.executionId);
+      if (!action.waitingForGroup) await saveAction(ex, i, a, { waitingForGroup: true }, deps);
+      return 'stop';
+    }
+    if (error instanceof FleetlineError && error.statusCode < 500) {
+      await saveAction(ex, i, a, { status: 'Failed', endedAt: now, error: error.message }, deps);
+      return 'continue';
+    }
+    throw error;
+  }
+}
+
+async function saveAction(ex: Execution, i: number, a: number, changes: Partial<ActionState>, deps: PipelineDeps): Promise<Execution> {
+  const stages = ex.stages.map((s, k) =>
+    k === i ? { ...s, actions: s.actions.map((act, j) => (j === a ? { ...act, ...changes } : act)) } : s,
+  );
+  return deps.executions.save({ ...ex, stages, updatedAt: deps.clock.now().toISOString() });
+}
+
+async function enterStage(ex: Execution, deps: PipelineDeps, now: string): Promise<Step> {
+  const i = ex.stageIndex;
+  if (await deps.executions.acquireStage(ex.pipeline, i, ex.executionId)) {
+    const stages = ex.stages.map((s, k) => (k === i ? { ...s, status: 'InProgress' as const, startedAt: now } : s));
+    await deps.executions.save({ ...ex, stages, waiting: false, updatedAt: now });
+    return 'continue';
+  }
+  const waiting = ex.waiting ? ex : await deps.executions.save({ ...ex, waiting: true, updatedAt: now });
+  const pipeline = await deps.pipelines.get(ex.pipeline);
+  if (pipeline?.executionMode !== 'QUEUED') await supersedeOlderWaiters(waiting, deps);
+  // The holder may have left between our attempt and our wait; holding the slot, the next round enters.
+  return (await deps.executions.acquireStage(ex.pipeline, i, ex.executionId)) ? 'continue' : 'stop';
+}
+
+/** SUPERSEDED: a newer execution waiting for a stage replaces every older one waiting for it. */
+async function supersedeOlderWaiters(me: Execution, deps: PipelineDeps): Promise<void> {
+  const now = deps.clock.now().toISOString();
+  for (const id of await deps.executions.waiting(me.pipeline, me.stageIndex)) {
+    if (id === me.executionId) continue;
+    const other = await deps.executions.get(id);
+    if (!other || other.status !== 'InProgress' || !other.waiting || other.stageIndex !== me.stageIndex) continue;
+    if (`${other.createdAt}#${other.executionId}` > `${me.createdAt}#${me.executionId}`) continue;
+    try {
+      await deps.executions.save({ ...other, status: 'Superseded', waiting: false, endedAt: now, updatedAt: now, error: `Superseded by ${me.executionId}` });
+      logger.info('Execution superseded', { executionId: other.executionId, by: me.executionId });
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+    }
+  }
+}
+
+/** Frees a stage's slot and lets the next waiting execution (oldest first) in. */
+async function leaveStage(ex: Execution, stageIndex: number, deps: PipelineDeps): Promise<void> {
+  await deps.executions.releaseStage(ex.pipeline, stageIndex, ex.executionId);
+  for (const id of await deps.executions.waiting(ex.pipeline, stageIndex)) {
+    const next = await advanceExecution(id, deps);
+    if (next?.status === 'InProgress' && !next.waiting) return;
+  }
+}
+
+async function failExecution(ex: Execution, reason: string, deps: PipelineDeps): Promise<Step> {
+  const now = deps.clock.now().toISOString();
+  const i = ex.stageIndex;
+  const stages = ex.stages.map((s, k) => (k === i ? { ...s, status: 'Failed' as const, endedAt: now } : s));
+  await deps.executions.save({ ...ex, stages, status: 'Failed', endedAt: now, updatedAt: now, error: reason });
+  logger.info('Execution failed', { executionId: ex.executionId, reason });
+  await leaveStage(ex, i, deps);
+  return 'stop';
+}
+
+/** Pushed by the deployment engine whenever a deployment ends. */
+export async function onDeploymentEnded(
+  deployment: { deploymentId: string; application: string; group: string; status: string; error?: { message: string } | undefined; pipelineAction?: { executionId: string } | undefined },
+  deps: PipelineDeps,
+): Promise<void> {
+  if (deployment.pipelineAction) await advanceExecution(deployment.pipelineAction.executionId, deps);
+  // The group is free again: deploy actions that waited for it may start.
+  for (const id of await deps.executions.takeGroupWaiters(deployment.application, deployment.group)) {
+    await advanceExecution(id, deps);
+  }
+}
+
+export async function requireExecution(executionId: string, deps: PipelineDeps): Promise<Execution> {
+  const ex = await deps.executions.get(executionId);
+  if (!ex) throw new NotFoundError(`Execution ${executionId} does not exist`);
+  return ex;
+}

@@ -1,0 +1,7 @@
+import type { EngineDeps } from '../deployments/engine.js';
+import type { ExecutionsRepository, PipelinesRepository } from '../ports.js';
+
+export interface PipelineDeps extends EngineDeps {
+  pipelines: PipelinesRepository;
+  executions: ExecutionsRepository;
+}

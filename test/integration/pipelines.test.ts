@@ -1,0 +1,210 @@
+import { describe, expect, it } from 'vitest';
+import { startPipelinesFor } from '../../lib/artifacts/start-pipelines.js';
+import { type ArtifactUpload, parseS3Record } from '../../lib/domain/artifact-upload.js';
+import { reconcileExecutions } from '../../lib/pipelines/reconcile-executions.js';
+import { loadEvent } from '../support/api-events.js';
+import { useApi } from '../support/api-harness.js';
+import { ScriptedAgent } from '../support/scripted-agent.js';
+
+const api = useApi();
+let counter = 0;
+const BUCKET = 'fleetline-dev-artifacts';
+
+/** An application with a staging and a prod group of one instance each, and a pipeline over them. */
+async function setup(options: { executionMode?: 'SUPERSEDED' | 'QUEUED'; approval?: boolean; prefix?: string } = {}) {
+  const n = ++counter;
+  const app = `shop-${n}`;
+  await api.call('PUT', `/applications/${app}`);
+  const agents: Record<string, ScriptedAgent> = {};
+  for (const group of ['staging', 'prod']) {
+    const tag = { key: 'stage', value: `${app}-${group}` };
+    await api.call('PUT', `/applications/${app}/groups/${group}`, { body: { targets: { onPremisesTagSet: [[{ ...tag, type: 'KEY_AND_VALUE' }]] } } });
+    await api.call('PUT', `/instances/${app}-${group}-1`, { body: { tags: [tag] } });
+    agents[group] = new ScriptedAgent(api.call, `${app}-${group}-1`);
+  }
+  const prefix = options.prefix ?? `p${n}/`;
+  const stages = [
+    { name: 'Staging', actions: [{ type: 'deploy', application: app, group: 'staging' }] },
+    ...(options.approval === false ? [] : [{ name: 'Approve', actions: [{ type: 'approval', timeoutMinutes: 60 }] }]),
+    { name: 'Prod', actions: [{ type: 'deploy', application: app, group: 'prod' }] },
+  ];
+  const pipeline = `pipe-${n}`;
+  const put = await api.call('PUT', `/pipelines/${pipeline}`, {
+    body: { source: { bucket: BUCKET, prefix, suffix: '.zip' }, executionMode: options.executionMode ?? 'SUPERSEDED', stages },
+  });
+  expect(put.status).toBe(201);
+  let sequence = 0x1000;
+  const upload = (key: string, extra: Partial<ArtifactUpload> = {}): ArtifactUpload => ({
+    bucket: BUCKET,
+    key: `${prefix}${key}`,
+    versionId: `v-${key}`,
+    eTag: 'abc',
+    size: 10,
+    sequencer: (sequence++).toString(16).toUpperCase().padStart(18, '0'),
+    eventName: 'ObjectCreated:Put',
+    eventTime: new Date().toISOString(),
+    uploader: 'AWS:ci',
+    ...extra,
+  });
+  return { app, pipeline, agents, upload };
+}
+
+const execution = async (id: string) => (await api.call('GET', `/executions/${id}`)).body;
+const stageStatuses = (ex: any) => ex.stages.map((s: any) => `${s.name}:${s.status}`);
+
+describe('pipelines API', () => {
+  it('rejects a pipeline that deploys to a group that does not exist with 422, naming the action', async () => {
+    const res = await api.call('PUT', '/pipelines/ghost', {
+      body: { source: { bucket: BUCKET }, stages: [{ name: 'A', actions: [{ type: 'deploy', application: 'nope', group: 'prod' }] }] },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([{ path: '$.stages[0].actions[0]', message: 'deployment group nope/prod does not exist' }]);
+  });
+
+  it('names every structural problem with 400', async () => {
+    const res = await api.call('PUT', '/pipelines/bad', {
+      body: {
+        source: { bucket: 'Not_A_Bucket' },
+        executionMode: 'PARALLEL',
+        stages: [{ name: 'A', actions: [] }, { name: 'A', actions: [{ type: 'lambda' }] }],
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.map((d: any) => d.path)).toEqual(
+      expect.arrayContaining(['$.source.bucket', '$.executionMode', '$.stages[0].actions', '$.stages[1].actions[0].type']),
+    );
+  });
+
+  it('refuses to delete a pipeline while an execution runs', async () => {
+    const { pipeline, upload } = await setup();
+    const { started } = await startPipelinesFor(upload('a.zip'), api.deps);
+    expect(started).toHaveLength(1);
+    expect((await api.call('DELETE', `/pipelines/${pipeline}`)).status).toBe(409);
+    await api.call('POST', `/executions/${started[0]}/stop`);
+    expect((await api.call('DELETE', `/pipelines/${pipeline}`)).status).toBe(204);
+  });
+});
+
+describe('from upload to prod', () => {
+  it('deploys to staging, waits for approval, then deploys to prod', async () => {
+    const { agents, upload, pipeline } = await setup();
+    const [id] = (await startPipelinesFor(upload('app-1.zip'), api.deps)).started;
+    expect(stageStatuses(await execution(id!))).toEqual(['Staging:InProgress', 'Approve:Pending', 'Prod:Pending']);
+    await agents.staging!.runOnce();
+    let ex = await execution(id!);
+    expect(stageStatuses(ex)).toEqual(['Staging:Succeeded', 'Approve:InProgress', 'Prod:Pending']);
+    expect(await agents.prod!.runOnce()).toBeUndefined(); // nothing reaches prod before the approval
+
+    const approved = await api.call('POST', `/executions/${id}/approve`, { body: { comment: 'looks good' } });
+    expect(approved.status).toBe(200);
+    await agents.prod!.runOnce();
+    ex = await execution(id!);
+    expect(ex.status).toBe('Succeeded');
+    expect(ex.stages[1].actions[0].decision).toMatchObject({ approved: true, comment: 'looks good', by: expect.stringContaining('arn:aws') });
+    const prodDeployment = ex.stages[2].actions[0].deploymentId;
+    expect((await api.call('GET', `/deployments/${prodDeployment}`)).body).toMatchObject({ status: 'Succeeded', revision: { key: expect.stringContaining('app-1.zip') } });
+    const history = await api.call('GET', `/pipelines/${pipeline}/executions`);
+    expect(history.body.items.map((e: any) => e.executionId)).toEqual([id]);
+    expect((await api.call('POST', `/executions/${id}/approve`)).status).toBe(409);
+  });
+
+  it('a rejection fails the execution; an approval left too long times out', async () => {
+    const { agents, upload } = await setup();
+    const [rejected] = (await startPipelinesFor(upload('r.zip'), api.deps)).started;
+    await agents.staging!.runOnce();
+    await api.call('POST', `/executions/${rejected}/reject`, { body: { comment: 'not today' } });
+    expect(await execution(rejected!)).toMatchObject({ status: 'Failed', error: expect.stringContaining('not today') });
+
+    const [late] = (await startPipelinesFor(upload('t.zip'), api.deps)).started;
+    await agents.staging!.runOnce();
+    api.clock.advance(61 * 60);
+    await reconcileExecutions(api.deps);
+    expect(await execution(late!)).toMatchObject({ status: 'Failed', error: 'Approval timed out after 60 minute(s)' });
+  });
+
+  it('a failed stage can be retried without starting over', async () => {
+    const { agents, upload } = await setup({ approval: false });
+    const [id] = (await startPipelinesFor(upload('f.zip'), api.deps)).started;
+    await agents.staging!.runOnce();
+    await agents.prod!.runOnce({ failAt: { event: 'ApplicationStart' } });
+    expect((await execution(id!)).status).toBe('Failed');
+    const retried = await api.call('POST', `/executions/${id}/retry`);
+    expect(retried.status).toBe(200);
+    expect(stageStatuses(retried.body)).toEqual(['Staging:Succeeded', 'Prod:InProgress']);
+    await agents.prod!.runOnce();
+    const ex = await execution(id!);
+    expect(ex.status).toBe('Succeeded');
+    expect(ex.stages[0].actions[0].attempt).toBeUndefined(); // staging did not run again
+  });
+});
+
+describe('exactly once, in order', () => {
+  it('the same notification delivered 5 times among others starts one execution per object version', async () => {
+    const { upload } = await setup();
+    const a = upload('a.zip');
+    const b = upload('b.zip');
+    const deliveries = [a, b, a, a, b, a, a].sort(() => Math.random() - 0.5);
+    const results = await Promise.all(deliveries.map((u) => startPipelinesFor(u, api.deps)));
+    const started = results.flatMap((r) => r.started);
+    expect(new Set(started).size).toBe(2);
+    expect(started).toHaveLength(2);
+  });
+
+  it('an older sequencer arriving after a newer one for the same key is ignored', async () => {
+    const { upload } = await setup();
+    const older = upload('same.zip', { versionId: 'v1' });
+    const newer = upload('same.zip', { versionId: 'v2' });
+    expect((await startPipelinesFor(newer, api.deps)).started).toHaveLength(1);
+    expect(await startPipelinesFor(older, api.deps)).toMatchObject({ stale: true, started: [] });
+  });
+
+  it('matches prefix and suffix on the decoded key', async () => {
+    const { upload } = await setup({ prefix: 'web/release candidate/' });
+    const [record] = loadEvent<{ Records: unknown[] }>('s3-object-created-encoded-key.json').Records;
+    const parsed = parseS3Record(record);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    expect((await startPipelinesFor(parsed.upload, api.deps)).started).toHaveLength(1);
+    expect((await startPipelinesFor(upload('x.tgz'), api.deps)).started).toHaveLength(0); // wrong suffix
+  });
+
+  it('SUPERSEDED: of three quick uploads while staging is busy, the middle one is superseded', async () => {
+    const { agents, upload } = await setup({ approval: false, executionMode: 'SUPERSEDED' });
+    const ids = [];
+    for (const key of ['1.zip', '2.zip', '3.zip']) ids.push(...(await startPipelinesFor(upload(key), api.deps)).started);
+    expect((await execution(ids[1]!)).status).toBe('Superseded');
+    for (let i = 0; i < 4; i++) await Promise.all([agents.staging!.runOnce(), agents.prod!.runOnce()]);
+    expect((await execution(ids[0]!)).status).toBe('Succeeded');
+    expect((await execution(ids[2]!)).status).toBe('Succeeded');
+    expect((await execution(ids[1]!)).error).toBe(`Superseded by ${ids[2]}`);
+  });
+
+  it('QUEUED: all three run, in order', async () => {
+    const { agents, upload } = await setup({ approval: false, executionMode: 'QUEUED' });
+    const ids: string[] = [];
+    for (const key of ['1.zip', '2.zip', '3.zip']) ids.push(...(await startPipelinesFor(upload(key), api.deps)).started);
+    const order: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const ran = await agents.staging!.runOnce();
+      if (ran) order.push(ran);
+      await agents.prod!.runOnce();
+    }
+    const executions = await Promise.all(ids.map(execution));
+    expect(executions.map((e) => e.status)).toEqual(['Succeeded', 'Succeeded', 'Succeeded']);
+    expect(order).toEqual(executions.map((e) => e.stages[0].actions[0].deploymentId));
+  });
+
+  it('a deploy action waits for a busy group instead of failing', async () => {
+    const { app, agents, upload } = await setup({ approval: false });
+    const manual = await api.call('POST', '/deployments', {
+      body: { application: app, group: 'staging', revision: { bucket: BUCKET, key: 'manual.zip' } },
+    });
+    const [id] = (await startPipelinesFor(upload('w.zip'), api.deps)).started;
+    expect((await execution(id!)).stages[0].actions[0]).toMatchObject({ status: 'Pending', waitingForGroup: true });
+    await agents.staging!.runOnce(); // finishes the manual deployment; the pipeline's starts at once
+    expect((await api.call('GET', `/deployments/${manual.body.deploymentId}`)).body.status).toBe('Succeeded');
+    expect((await execution(id!)).stages[0].actions[0].status).toBe('InProgress');
+    await agents.staging!.runOnce();
+    await agents.prod!.runOnce();
+    expect((await execution(id!)).status).toBe('Succeeded');
+  });
+});
