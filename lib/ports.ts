@@ -163,3 +163,8 @@ export interface ExecutionsRepository {
   /** True unless a newer sequencer was already seen for this object key. */
   recordSequencer(bucket: string, key: string, sequencer: string): Promise<boolean>;
 }
+
+/** Reads a revision's appspec.yml straight from S3 (pipeline preflight). */
+export interface AppspecSource {
+  read(revision: Revision): Promise<{ appspec: string } | { problem: string }>;
+}

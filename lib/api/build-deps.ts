@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AwsClients } from '../adapters/aws/clients.js';
 import { Ec2TargetLookupAdapter } from '../adapters/aws/ec2-targets.js';
+import { S3AppspecReader } from '../adapters/aws/s3-appspec-reader.js';
 import { S3BundleUrls } from '../adapters/aws/s3-bundle-urls.js';
 import { DynamoApplicationsRepository } from '../adapters/dynamodb/applications-repository.js';
 import { DynamoDeploymentsRepository } from '../adapters/dynamodb/deployments-repository.js';
@@ -42,6 +43,7 @@ export function buildPipelineDeps(config: Config, clients: AwsClients): Pipeline
     ...buildEngineDeps(config, clients),
     pipelines: new DynamoPipelinesRepository(table),
     executions: new DynamoExecutionsRepository(table),
+    appspecs: new S3AppspecReader(clients.s3),
   };
   return withPipelineHooks(deps);
 }

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { AppspecError, parseAppspec } from '../domain/appspec.js';
+import { withBundleType } from '../domain/deployment.js';
 import { isDeploymentFinished } from '../domain/lifecycle.js';
 import {
   type ActionState,
@@ -82,6 +84,7 @@ async function step(ex: Execution, deps: PipelineDeps): Promise<Step> {
     logger.info('Execution succeeded', { executionId: ex.executionId });
     return 'stop';
   }
+  if (!ex.preflight) return preflight(ex, deps, now);
   if (stage.status === 'Pending') return enterStage(ex, deps, now);
 
   const a = stage.actions.findIndex((action) => action.status !== 'Succeeded');
@@ -233,6 +236,40 @@ async function failExecution(ex: Execution, reason: string, deps: PipelineDeps):
   await deps.executions.save({ ...ex, stages, status: 'Failed', endedAt: now, updatedAt: now, error: reason });
   logger.info('Execution failed', { executionId: ex.executionId, reason });
   await leaveStage(ex, i, deps);
+  return 'stop';
+}
+
+/**
+ * Reads appspec.yml from the bundle in S3 and validates it with the agent's own
+ * model: an invalid one fails the execution, with every problem, before any
+ * instance is touched.
+ */
+async function preflight(ex: Execution, deps: PipelineDeps, now: string): Promise<Step> {
+  const read = await deps.appspecs.read(withBundleType(ex.revision));
+  let problems: { path: string; message: string }[] = [];
+  if ('problem' in read) problems = [{ path: 'appspec.yml', message: read.problem }];
+  else {
+    try {
+      parseAppspec(read.appspec);
+    } catch (error) {
+      if (!(error instanceof AppspecError)) throw error;
+      problems = error.details.map((d) => ({ path: `appspec.yml ${d.path}`, message: d.message }));
+    }
+  }
+  if (problems.length === 0) {
+    await deps.executions.save({ ...ex, preflight: { ok: true, problems }, updatedAt: now });
+    return 'continue';
+  }
+  const summary = problems.map((p) => `${p.path}: ${p.message}`).join('; ');
+  await deps.executions.save({
+    ...ex,
+    preflight: { ok: false, problems },
+    status: 'Failed',
+    endedAt: now,
+    updatedAt: now,
+    error: `The revision's appspec.yml is not valid: ${summary}`,
+  });
+  logger.info('Execution failed preflight', { executionId: ex.executionId, problems: problems.length });
   return 'stop';
 }
 

@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startPipelinesFor } from '../../lib/artifacts/start-pipelines.js';
 import { type ArtifactUpload, parseS3Record } from '../../lib/domain/artifact-upload.js';
 import { reconcileExecutions } from '../../lib/pipelines/reconcile-executions.js';
 import { loadEvent } from '../support/api-events.js';
 import { useApi } from '../support/api-harness.js';
+import { zipBundle } from '../support/bundles.js';
 import { ScriptedAgent } from '../support/scripted-agent.js';
 
 const api = useApi();
 let counter = 0;
 const BUCKET = 'fleetline-dev-artifacts';
+const VALID_APPSPEC = 'version: 0.0\nos: linux\n';
 
 /** An application with a staging and a prod group of one instance each, and a pipeline over them. */
 async function setup(options: { executionMode?: 'SUPERSEDED' | 'QUEUED'; approval?: boolean; prefix?: string } = {}) {
@@ -34,7 +37,12 @@ async function setup(options: { executionMode?: 'SUPERSEDED' | 'QUEUED'; approva
   });
   expect(put.status).toBe(201);
   let sequence = 0x1000;
-  const upload = (key: string, extra: Partial<ArtifactUpload> = {}): ArtifactUpload => ({
+  /** Puts a bundle (a valid one unless `appspec` says otherwise) and returns its notification. */
+  const upload = async (key: string, extra: Partial<ArtifactUpload> = {}, appspec = VALID_APPSPEC): Promise<ArtifactUpload> => {
+    await api.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}${key}`, Body: await zipBundle([{ path: 'appspec.yml', content: appspec }]) }));
+    return notification(key, extra);
+  };
+  const notification = (key: string, extra: Partial<ArtifactUpload> = {}): ArtifactUpload => ({
     bucket: BUCKET,
     key: `${prefix}${key}`,
     versionId: `v-${key}`,
@@ -46,7 +54,7 @@ async function setup(options: { executionMode?: 'SUPERSEDED' | 'QUEUED'; approva
     uploader: 'AWS:ci',
     ...extra,
   });
-  return { app, pipeline, agents, upload };
+  return { app, pipeline, agents, upload, notification };
 }
 
 const execution = async (id: string) => (await api.call('GET', `/executions/${id}`)).body;
@@ -77,7 +85,7 @@ describe('pipelines API', () => {
 
   it('refuses to delete a pipeline while an execution runs', async () => {
     const { pipeline, upload } = await setup();
-    const { started } = await startPipelinesFor(upload('a.zip'), api.deps);
+    const { started } = await startPipelinesFor(await upload('a.zip'), api.deps);
     expect(started).toHaveLength(1);
     expect((await api.call('DELETE', `/pipelines/${pipeline}`)).status).toBe(409);
     await api.call('POST', `/executions/${started[0]}/stop`);
@@ -88,7 +96,7 @@ describe('pipelines API', () => {
 describe('from upload to prod', () => {
   it('deploys to staging, waits for approval, then deploys to prod', async () => {
     const { agents, upload, pipeline } = await setup();
-    const [id] = (await startPipelinesFor(upload('app-1.zip'), api.deps)).started;
+    const [id] = (await startPipelinesFor(await upload('app-1.zip'), api.deps)).started;
     expect(stageStatuses(await execution(id!))).toEqual(['Staging:InProgress', 'Approve:Pending', 'Prod:Pending']);
     await agents.staging!.runOnce();
     let ex = await execution(id!);
@@ -110,12 +118,12 @@ describe('from upload to prod', () => {
 
   it('a rejection fails the execution; an approval left too long times out', async () => {
     const { agents, upload } = await setup();
-    const [rejected] = (await startPipelinesFor(upload('r.zip'), api.deps)).started;
+    const [rejected] = (await startPipelinesFor(await upload('r.zip'), api.deps)).started;
     await agents.staging!.runOnce();
     await api.call('POST', `/executions/${rejected}/reject`, { body: { comment: 'not today' } });
     expect(await execution(rejected!)).toMatchObject({ status: 'Failed', error: expect.stringContaining('not today') });
 
-    const [late] = (await startPipelinesFor(upload('t.zip'), api.deps)).started;
+    const [late] = (await startPipelinesFor(await upload('t.zip'), api.deps)).started;
     await agents.staging!.runOnce();
     api.clock.advance(61 * 60);
     await reconcileExecutions(api.deps);
@@ -124,7 +132,7 @@ describe('from upload to prod', () => {
 
   it('a failed stage can be retried without starting over', async () => {
     const { agents, upload } = await setup({ approval: false });
-    const [id] = (await startPipelinesFor(upload('f.zip'), api.deps)).started;
+    const [id] = (await startPipelinesFor(await upload('f.zip'), api.deps)).started;
     await agents.staging!.runOnce();
     await agents.prod!.runOnce({ failAt: { event: 'ApplicationStart' } });
     expect((await execution(id!)).status).toBe('Failed');
@@ -141,8 +149,8 @@ describe('from upload to prod', () => {
 describe('exactly once, in order', () => {
   it('the same notification delivered 5 times among others starts one execution per object version', async () => {
     const { upload } = await setup();
-    const a = upload('a.zip');
-    const b = upload('b.zip');
+    const a = await upload('a.zip');
+    const b = await upload('b.zip');
     const deliveries = [a, b, a, a, b, a, a].sort(() => Math.random() - 0.5);
     const results = await Promise.all(deliveries.map((u) => startPipelinesFor(u, api.deps)));
     const started = results.flatMap((r) => r.started);
@@ -152,8 +160,8 @@ describe('exactly once, in order', () => {
 
   it('an older sequencer arriving after a newer one for the same key is ignored', async () => {
     const { upload } = await setup();
-    const older = upload('same.zip', { versionId: 'v1' });
-    const newer = upload('same.zip', { versionId: 'v2' });
+    const older = await upload('same.zip', { versionId: 'v1' });
+    const newer = await upload('same.zip', { versionId: 'v2' });
     expect((await startPipelinesFor(newer, api.deps)).started).toHaveLength(1);
     expect(await startPipelinesFor(older, api.deps)).toMatchObject({ stale: true, started: [] });
   });
@@ -163,14 +171,15 @@ describe('exactly once, in order', () => {
     const [record] = loadEvent<{ Records: unknown[] }>('s3-object-created-encoded-key.json').Records;
     const parsed = parseS3Record(record);
     if (!parsed.ok) throw new Error(parsed.reason);
+    await api.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: parsed.upload.key, Body: await zipBundle([{ path: 'appspec.yml', content: VALID_APPSPEC }]) }));
     expect((await startPipelinesFor(parsed.upload, api.deps)).started).toHaveLength(1);
-    expect((await startPipelinesFor(upload('x.tgz'), api.deps)).started).toHaveLength(0); // wrong suffix
+    expect((await startPipelinesFor(await upload('x.tgz'), api.deps)).started).toHaveLength(0); // wrong suffix
   });
 
   it('SUPERSEDED: of three quick uploads while staging is busy, the middle one is superseded', async () => {
     const { agents, upload } = await setup({ approval: false, executionMode: 'SUPERSEDED' });
     const ids = [];
-    for (const key of ['1.zip', '2.zip', '3.zip']) ids.push(...(await startPipelinesFor(upload(key), api.deps)).started);
+    for (const key of ['1.zip', '2.zip', '3.zip']) ids.push(...(await startPipelinesFor(await upload(key), api.deps)).started);
     expect((await execution(ids[1]!)).status).toBe('Superseded');
     for (let i = 0; i < 4; i++) await Promise.all([agents.staging!.runOnce(), agents.prod!.runOnce()]);
     expect((await execution(ids[0]!)).status).toBe('Succeeded');
@@ -181,7 +190,7 @@ describe('exactly once, in order', () => {
   it('QUEUED: all three run, in order', async () => {
     const { agents, upload } = await setup({ approval: false, executionMode: 'QUEUED' });
     const ids: string[] = [];
-    for (const key of ['1.zip', '2.zip', '3.zip']) ids.push(...(await startPipelinesFor(upload(key), api.deps)).started);
+    for (const key of ['1.zip', '2.zip', '3.zip']) ids.push(...(await startPipelinesFor(await upload(key), api.deps)).started);
     const order: string[] = [];
     for (let i = 0; i < 8; i++) {
       const ran = await agents.staging!.runOnce();
@@ -198,7 +207,7 @@ describe('exactly once, in order', () => {
     const manual = await api.call('POST', '/deployments', {
       body: { application: app, group: 'staging', revision: { bucket: BUCKET, key: 'manual.zip' } },
     });
-    const [id] = (await startPipelinesFor(upload('w.zip'), api.deps)).started;
+    const [id] = (await startPipelinesFor(await upload('w.zip'), api.deps)).started;
     expect((await execution(id!)).stages[0].actions[0]).toMatchObject({ status: 'Pending', waitingForGroup: true });
     await agents.staging!.runOnce(); // finishes the manual deployment; the pipeline's starts at once
     expect((await api.call('GET', `/deployments/${manual.body.deploymentId}`)).body.status).toBe('Succeeded');
@@ -206,5 +215,16 @@ describe('exactly once, in order', () => {
     await agents.staging!.runOnce();
     await agents.prod!.runOnce();
     expect((await execution(id!)).status).toBe('Succeeded');
+  });
+
+  it('an invalid appspec.yml fails the execution with its problems before any instance is touched', async () => {
+    const { app, upload } = await setup();
+    const bad = await upload('bad.zip', {}, 'version: 0.0\nos: windows\nhooks:\n  Install:\n    - location: x.sh\n');
+    const [id] = (await startPipelinesFor(bad, api.deps)).started;
+    const ex = await execution(id!);
+    expect(ex.status).toBe('Failed');
+    expect(ex.error).toMatch(/appspec.yml \$\.os: windows is not supported by this agent/);
+    expect(ex.preflight.problems.map((p: any) => p.path)).toEqual(['appspec.yml $.os', 'appspec.yml $.hooks.Install']);
+    expect((await api.call('GET', '/deployments', { query: { application: app } })).body.items).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { buildApiDeps, withPipelineHooks } from '../../lib/api/build-deps.js';
 import type { ApiDeps } from '../../lib/api/deps.js';
 import { createApiHandler } from '../../lib/api/handler.js';
@@ -23,7 +23,7 @@ export class TestClock {
  * `overrides` replaces dependencies (e.g. a repository that fails on purpose).
  */
 export function useApi(overrides: (deps: ApiDeps) => Partial<ApiDeps> = () => ({})) {
-  const state = {} as { table: TestTable; call: ReturnType<typeof apiClient>; deps: ApiDeps; clock: TestClock };
+  const state = {} as { table: TestTable; call: ReturnType<typeof apiClient>; deps: ApiDeps; clock: TestClock; s3: S3Client };
   beforeAll(async () => {
     state.table = await createTestTable();
     state.clock = new TestClock();
@@ -33,17 +33,19 @@ export function useApi(overrides: (deps: ApiDeps) => Partial<ApiDeps> = () => ({
       STAGE: 'test',
       S3_FORCE_PATH_STYLE: 'true',
     });
-    // Presigning needs no network; STS and EC2 are never reached unless a test mocks them.
+    // S3 is the run's s3rver; STS and EC2 are never reached unless a test mocks them.
     const clients = {
       doc: state.table.doc,
-      s3: new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: LOCAL_CREDENTIALS, forcePathStyle: true }),
+      s3: new S3Client({ region: 'us-east-1', endpoint: inject('s3Endpoint'), credentials: LOCAL_CREDENTIALS, forcePathStyle: true }),
       sts: new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS }),
     };
+    state.s3 = clients.s3;
     const deps = { ...buildApiDeps(config, clients), clock: state.clock };
     state.deps = withPipelineHooks({ ...deps, ...overrides(deps) });
     state.call = apiClient(createApiHandler(state.deps));
   });
   afterAll(async () => {
+    state.s3?.destroy();
     await state.table?.drop();
   });
   return state;

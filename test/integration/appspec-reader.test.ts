@@ -1,0 +1,40 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { S3AppspecReader } from '../../lib/adapters/aws/s3-appspec-reader.js';
+import { LOCAL_CREDENTIALS } from '../../local/dynamodb-local.js';
+import { tgzBundle, zipBundle } from '../support/bundles.js';
+
+const s3 = new S3Client({ region: 'us-east-1', endpoint: inject('s3Endpoint'), credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+afterAll(() => s3.destroy());
+const reader = new S3AppspecReader(s3);
+const Bucket = 'fleetline-test-artifacts';
+const big = 'x'.repeat(200_000);
+
+async function put(Key: string, Body: Buffer) {
+  await s3.send(new PutObjectCommand({ Bucket, Key, Body }));
+  return { bucket: Bucket, key: Key };
+}
+
+describe('reading appspec.yml from a bundle in S3 (preflight)', () => {
+  it('finds it at the root of a zip, reading ranges around a large file', async () => {
+    const rev = await put('r/root.zip', await zipBundle([{ path: 'big.bin', content: big }, { path: 'appspec.yml', content: 'version: 0.0\n' }]));
+    expect(await reader.read({ ...rev, bundleType: 'zip' })).toEqual({ appspec: 'version: 0.0\n' });
+  });
+
+  it('finds it inside a single top folder', async () => {
+    const rev = await put('r/folder.zip', await zipBundle([{ path: 'app/appspec.yml', content: 'os: linux\n' }, { path: 'app/x.sh', content: '' }]));
+    expect(await reader.read({ ...rev, bundleType: 'zip' })).toEqual({ appspec: 'os: linux\n' });
+  });
+
+  it('streams a tgz until it finds it', async () => {
+    const rev = await put('r/b.tgz', await tgzBundle([{ path: 'appspec.yml', content: 'version: 0.0\n' }, { path: 'site/big', content: big }]));
+    expect(await reader.read({ ...rev, bundleType: 'tgz' })).toEqual({ appspec: 'version: 0.0\n' });
+  });
+
+  it('says so when there is none, or when the object is not an archive', async () => {
+    const none = await put('r/none.zip', await zipBundle([{ path: 'deep/er/appspec.yml', content: 'x' }]));
+    expect(await reader.read({ ...none, bundleType: 'zip' })).toEqual({ problem: 'the bundle has no appspec.yml at its root' });
+    const junk = await put('r/junk.tgz', Buffer.from('not an archive at all'));
+    expect(await reader.read({ ...junk, bundleType: 'tgz' })).toEqual({ problem: expect.stringMatching(/could not be read/) });
+  });
+});
