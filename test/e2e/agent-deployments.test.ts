@@ -221,4 +221,47 @@ describe('real agents running real hooks', () => {
       await agent.stop();
     }
   });
+
+  it('upload to prod: an S3 upload deploys to staging, waits for approval, then deploys to prod', async () => {
+    for (const [id, stage] of [['local-1', 'staging'], ['local-2', 'prod'], ['local-3', 'prod']]) {
+      const tags = [{ key: 'env', value: 'local' }, { key: 'fleet', value: 'local' }, { key: 'stage', value: stage }];
+      await http('PUT', `/instances/${id}`, { tags, iamArn: `arn:aws:sts::000000000000:assumed-role/fleetline-agent/${id}` });
+    }
+    await http('PUT', '/applications/shop');
+    for (const stage of ['staging', 'prod']) {
+      await http('PUT', `/applications/shop/groups/${stage}`, {
+        targets: { onPremisesTagSet: [[{ key: 'stage', value: stage, type: 'KEY_AND_VALUE' }]] },
+      });
+    }
+    const pipeline = await http('PUT', '/pipelines/shop', {
+      source: { bucket: 'fleetline-artifacts', prefix: 'shop/', suffix: '.zip' },
+      stages: [
+        { name: 'Staging', actions: [{ type: 'deploy', application: 'shop', group: 'staging' }] },
+        { name: 'Approve', actions: [{ type: 'approval', timeoutMinutes: 30 }] },
+        { name: 'Prod', actions: [{ type: 'deploy', application: 'shop', group: 'prod' }] },
+      ],
+    });
+    expect(pipeline.status).toBe(201);
+    const bundle = await zipBundle([
+      { path: 'appspec.yml', content: 'version: 0.0\nos: linux\nfiles:\n  - source: /site\n    destination: /srv/shop\n' },
+      { path: 'site/index.html', content: 'shop v1\n' },
+    ]);
+    await s3.send(new PutObjectCommand({ Bucket: 'fleetline-artifacts', Key: 'shop/app-1.zip', Body: bundle }));
+
+    let execution: any;
+    await waitFor('staging to be deployed and the approval to wait', async () => {
+      const [latest] = (await http('GET', '/pipelines/shop/executions')).body.items;
+      execution = latest;
+      return latest?.stages[1].status === 'InProgress';
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+    expect(readFileSync(host('local-1', 'srv/shop/index.html'), 'utf8')).toBe('shop v1\n');
+    expect(existsSync(host('local-2', 'srv/shop/index.html'))).toBe(false);
+
+    expect((await http('POST', `/executions/${execution.executionId}/approve`, { comment: 'ship it' })).status).toBe(200);
+    await waitFor('prod to be deployed', async () => (await http('GET', `/executions/${execution.executionId}`)).body.status === 'Succeeded', {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+    for (const id of ['local-2', 'local-3']) expect(readFileSync(host(id, 'srv/shop/index.html'), 'utf8')).toBe('shop v1\n');
+  });
 });
