@@ -17,7 +17,12 @@ export async function startBenchStack() {
   const meter = meterCapacity(client);
   const tableName = 'fleetline-bench';
   await ensureTable(dynamo.client, tableName);
-  const config = loadConfig({ TABLE_NAME: tableName, ARTIFACT_BUCKET: 'fleetline-bench-artifacts', S3_FORCE_PATH_STYLE: 'true' });
+  const config = loadConfig({
+    TABLE_NAME: tableName,
+    ARTIFACT_BUCKET: 'fleetline-bench-artifacts',
+    S3_FORCE_PATH_STYLE: 'true',
+    ADMIN_PRINCIPALS: 'arn:aws:iam::111122223333:role/platform-engineer',
+  });
   const deps = buildApiDeps(config, {
     doc: createDocumentClient(client),
     s3: new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: LOCAL_CREDENTIALS, forcePathStyle: true }),

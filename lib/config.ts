@@ -12,6 +12,10 @@ const configSchema = z.object({
   AGENT_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(90),
   AGENT_START_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(86400).default(300),
   AGENT_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
+  /** Comma-separated principal ARN patterns that administer Fleetline (the deploy parameter adminPrincipals). */
+  ADMIN_PRINCIPALS: z.string().default(''),
+  /** Roles POST /credentials may hand out must live under this IAM path. */
+  ASSUMABLE_ROLE_PATH: z.string().regex(/^\/([\w+=,.@-]+\/)*$/, 'must be an IAM path such as /fleetline/').default('/fleetline/'),
 });
 
 export interface Config {
@@ -21,6 +25,8 @@ export interface Config {
   agentRoleNames: string[];
   s3ForcePathStyle: boolean;
   timings: { leaseSeconds: number; startTimeoutSeconds: number; pollIntervalSeconds: number };
+  adminPrincipals: string[];
+  assumableRolePath: string;
 }
 
 /** Read once at cold start: a missing or bad variable stops the container with a clear message. */
@@ -36,10 +42,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stage: parsed.data.STAGE,
     agentRoleNames: parsed.data.AGENT_ROLE_NAMES.split(',').map((n) => n.trim()).filter(Boolean),
     s3ForcePathStyle: parsed.data.S3_FORCE_PATH_STYLE === 'true',
+    adminPrincipals: parsed.data.ADMIN_PRINCIPALS.split(',').map((p) => p.trim()).filter(Boolean),
+    assumableRolePath: parsed.data.ASSUMABLE_ROLE_PATH,
     timings: {
       leaseSeconds: parsed.data.AGENT_LEASE_SECONDS,
       startTimeoutSeconds: parsed.data.AGENT_START_TIMEOUT_SECONDS,
       pollIntervalSeconds: parsed.data.AGENT_POLL_INTERVAL_SECONDS,
     },
   };
+}
+
+/** The API cannot run without an administrator: nobody could ever grant anything. */
+export function requireAdmins(config: Config): Config {
+  if (config.adminPrincipals.length === 0) {
+    throw new ConfigError('ADMIN_PRINCIPALS names no administrator; deploy with --param="adminPrincipals=arn:aws:iam::<account>:role/<admin role>"');
+  }
+  return config;
 }

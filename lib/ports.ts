@@ -1,3 +1,4 @@
+import type { AccessRule } from './domain/access.js';
 import type { Application } from './domain/application.js';
 import type { DeploymentGroup, DeploymentGroupSettings } from './domain/deployment-group.js';
 import type { RegisteredInstance } from './domain/instance.js';
@@ -167,4 +168,12 @@ export interface ExecutionsRepository {
 /** Reads a revision's appspec.yml straight from S3 (pipeline preflight). */
 export interface AppspecSource {
   read(revision: Revision): Promise<{ appspec: string } | { problem: string }>;
+}
+
+export interface AccessRulesRepository {
+  /** True when the rule is new. */
+  put(rule: AccessRule): Promise<boolean>;
+  get(id: string): Promise<AccessRule | undefined>;
+  list(): Promise<AccessRule[]>;
+  delete(id: string): Promise<void>;
 }

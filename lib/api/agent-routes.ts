@@ -12,6 +12,7 @@ export const agentRoutes = [
   route({
     method: 'POST',
     path: '/agent/v1/poll',
+    access: 'agent',
     body: pollBodySchema,
     async handle({ body, principal, deps }) {
       return { statusCode: 200, body: await poll(principal, body.instanceId, deps) };
@@ -20,6 +21,7 @@ export const agentRoutes = [
   route({
     method: 'POST',
     path: '/agent/v1/report',
+    access: 'agent',
     body: agentReportSchema,
     async handle({ body, principal, deps }) {
       return { statusCode: 200, body: await report(principal, body, deps) };
@@ -28,6 +30,7 @@ export const agentRoutes = [
   route({
     method: 'POST',
     path: '/agent/v1/register',
+    access: 'agent',
     body: z.strictObject({ instanceId: nameSchema, tags: instanceTagsSchema.default([]) }),
     async handle({ body, principal, deps }) {
       const existing = await deps.instances.get(body.instanceId);

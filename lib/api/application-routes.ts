@@ -8,6 +8,7 @@ export const applicationRoutes = [
   route({
     method: 'PUT',
     path: '/applications/{app}',
+    access: ({ params }) => ({ action: 'applications:put', resource: `application/${params.app}` }),
     params: appParams,
     body: applicationBodySchema,
     async handle({ params, body, deps }) {
@@ -18,6 +19,7 @@ export const applicationRoutes = [
   route({
     method: 'GET',
     path: '/applications',
+    access: () => ({ action: 'applications:list', resource: 'application/*' }),
     query: pageQuerySchema,
     async handle({ query, deps }) {
       return { statusCode: 200, body: await deps.applications.list(query) };
@@ -26,6 +28,7 @@ export const applicationRoutes = [
   route({
     method: 'GET',
     path: '/applications/{app}',
+    access: ({ params }) => ({ action: 'applications:get', resource: `application/${params.app}` }),
     params: appParams,
     async handle({ params, deps }) {
       const application = await deps.applications.get(params.app);
@@ -36,6 +39,7 @@ export const applicationRoutes = [
   route({
     method: 'DELETE',
     path: '/applications/{app}',
+    access: ({ params }) => ({ action: 'applications:delete', resource: `application/${params.app}` }),
     params: appParams,
     async handle({ params, deps }) {
       await deps.applications.delete(params.app);

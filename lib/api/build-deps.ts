@@ -3,6 +3,8 @@ import type { AwsClients } from '../adapters/aws/clients.js';
 import { Ec2TargetLookupAdapter } from '../adapters/aws/ec2-targets.js';
 import { S3AppspecReader } from '../adapters/aws/s3-appspec-reader.js';
 import { S3BundleUrls } from '../adapters/aws/s3-bundle-urls.js';
+import { Authorizer } from '../access/authorizer.js';
+import { DynamoAccessRulesRepository } from '../adapters/dynamodb/access-rules-repository.js';
 import { DynamoApplicationsRepository } from '../adapters/dynamodb/applications-repository.js';
 import { DynamoDeploymentsRepository } from '../adapters/dynamodb/deployments-repository.js';
 import { DynamoDeploymentGroupsRepository } from '../adapters/dynamodb/groups-repository.js';
@@ -57,7 +59,12 @@ export function withPipelineHooks<D extends PipelineDeps>(deps: D): D {
 /** Wires the API's dependencies onto real adapters. */
 export function buildApiDeps(config: Config, clients: AwsClients): ApiDeps {
   const table = new TableClient(clients.doc, config.tableName);
-  const deps = buildPipelineDeps(config, clients) as ApiDeps;
-  Object.assign(deps, { applications: new DynamoApplicationsRepository(table), newId: randomUUID });
-  return deps;
+  const accessRules = new DynamoAccessRulesRepository(table);
+  return withPipelineHooks({
+    ...buildPipelineDeps(config, clients),
+    applications: new DynamoApplicationsRepository(table),
+    newId: randomUUID,
+    accessRules,
+    authorizer: new Authorizer(accessRules, config.adminPrincipals),
+  });
 }

@@ -12,6 +12,7 @@ export const groupRoutes = [
   route({
     method: 'PUT',
     path: '/applications/{app}/groups/{group}',
+    access: ({ params }) => ({ action: 'groups:put', resource: `application/${params.app}/group/${params.group}` }),
     params: groupParams,
     body: deploymentGroupBodySchema,
     async handle({ params, body, deps }) {
@@ -24,6 +25,7 @@ export const groupRoutes = [
   route({
     method: 'GET',
     path: '/applications/{app}/groups',
+    access: ({ params }) => ({ action: 'groups:list', resource: `application/${params.app}/group/*` }),
     params: appParams,
     query: pageQuerySchema,
     async handle({ params, query, deps }) {
@@ -36,6 +38,7 @@ export const groupRoutes = [
   route({
     method: 'GET',
     path: '/applications/{app}/groups/{group}',
+    access: ({ params }) => ({ action: 'groups:get', resource: `application/${params.app}/group/${params.group}` }),
     params: groupParams,
     async handle({ params, deps }) {
       const group = await deps.groups.get(params.app, params.group);
@@ -49,6 +52,7 @@ export const groupRoutes = [
   route({
     method: 'DELETE',
     path: '/applications/{app}/groups/{group}',
+    access: ({ params }) => ({ action: 'groups:delete', resource: `application/${params.app}/group/${params.group}` }),
     params: groupParams,
     async handle({ params, deps }) {
       await deps.groups.delete(params.app, params.group);

@@ -4,7 +4,7 @@ export const healthRoutes = [
   route({
     method: 'GET',
     path: '/health',
-    public: true,
+    access: 'public',
     async handle() {
       return { statusCode: 200, body: { status: 'ok' } };
     },

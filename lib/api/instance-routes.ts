@@ -8,6 +8,7 @@ export const instanceRoutes = [
   route({
     method: 'PUT',
     path: '/instances/{instanceId}',
+    access: ({ params }) => ({ action: 'instances:put', resource: `instance/${params.instanceId}` }),
     params: instanceParams,
     body: instanceBodySchema,
     async handle({ params, body, deps }) {
@@ -19,6 +20,7 @@ export const instanceRoutes = [
   route({
     method: 'GET',
     path: '/instances',
+    access: () => ({ action: 'instances:list', resource: 'instance/*' }),
     query: pageQuerySchema,
     async handle({ query, deps }) {
       return { statusCode: 200, body: await deps.instances.list(query) };
@@ -27,6 +29,7 @@ export const instanceRoutes = [
   route({
     method: 'GET',
     path: '/instances/{instanceId}',
+    access: ({ params }) => ({ action: 'instances:get', resource: `instance/${params.instanceId}` }),
     params: instanceParams,
     async handle({ params, deps }) {
       const instance = await deps.instances.get(params.instanceId);
@@ -37,6 +40,7 @@ export const instanceRoutes = [
   route({
     method: 'DELETE',
     path: '/instances/{instanceId}',
+    access: ({ params }) => ({ action: 'instances:delete', resource: `instance/${params.instanceId}` }),
     params: instanceParams,
     async handle({ params, deps }) {
       await deps.instances.delete(params.instanceId);

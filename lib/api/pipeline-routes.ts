@@ -5,7 +5,7 @@ import { normalizePipeline, pipelineBodySchema } from '../domain/pipeline.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import { newManualExecutionId, requireExecution, startExecution } from '../pipelines/execution-engine.js';
 import { decideApproval, retryExecution, stopExecution } from '../pipelines/execution-commands.js';
-import { type ApiDeps, route } from './deps.js';
+import { type ApiDeps, deploymentResource, executionResource, route } from './deps.js';
 import { pageQuerySchema } from './schemas.js';
 
 const pipelineParams = z.strictObject({ name: nameSchema });
@@ -22,6 +22,7 @@ export const pipelineRoutes = [
   route({
     method: 'PUT',
     path: '/pipelines/{name}',
+    access: ({ params }) => ({ action: 'pipelines:put', resource: `pipeline/${params.name}` }),
     params: pipelineParams,
     body: pipelineBodySchema,
     async handle({ params, body, deps }) {
@@ -42,6 +43,7 @@ export const pipelineRoutes = [
   route({
     method: 'GET',
     path: '/pipelines',
+    access: () => ({ action: 'pipelines:list', resource: 'pipeline/*' }),
     query: pageQuerySchema,
     async handle({ query, deps }) {
       return { statusCode: 200, body: await deps.pipelines.list(query) };
@@ -50,6 +52,7 @@ export const pipelineRoutes = [
   route({
     method: 'GET',
     path: '/pipelines/{name}',
+    access: ({ params }) => ({ action: 'pipelines:get', resource: `pipeline/${params.name}` }),
     params: pipelineParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await requirePipeline(deps, params.name) };
@@ -58,6 +61,7 @@ export const pipelineRoutes = [
   route({
     method: 'DELETE',
     path: '/pipelines/{name}',
+    access: ({ params }) => ({ action: 'pipelines:delete', resource: `pipeline/${params.name}` }),
     params: pipelineParams,
     async handle({ params, deps }) {
       const running = (await deps.executions.listActive()).filter((e) => e.pipeline === params.name);
@@ -71,6 +75,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/pipelines/{name}/executions',
+    access: ({ params }) => ({ action: 'pipelines:start', resource: `pipeline/${params.name}` }),
     params: pipelineParams,
     body: z.strictObject({ revision: revisionSchema.omit({ bundleType: true }) }),
     async handle({ params, body, principal, deps }) {
@@ -83,6 +88,7 @@ export const pipelineRoutes = [
   route({
     method: 'GET',
     path: '/pipelines/{name}/executions',
+    access: ({ params }) => ({ action: 'pipelines:get', resource: `pipeline/${params.name}` }),
     params: pipelineParams,
     query: pageQuerySchema,
     async handle({ params, query, deps }) {
@@ -93,6 +99,7 @@ export const pipelineRoutes = [
   route({
     method: 'GET',
     path: '/executions/{id}',
+    access: async ({ params, deps }) => ({ action: 'pipelines:get', resource: await executionResource(deps, params.id) }),
     params: executionParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await requireExecution(params.id, deps) };
@@ -101,6 +108,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/executions/{id}/approve',
+    access: async ({ params, deps }) => ({ action: 'pipelines:approve', resource: await executionResource(deps, params.id) }),
     params: executionParams,
     body: commentBody,
     async handle({ params, body, principal, deps }) {
@@ -110,6 +118,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/executions/{id}/reject',
+    access: async ({ params, deps }) => ({ action: 'pipelines:approve', resource: await executionResource(deps, params.id) }),
     params: executionParams,
     body: commentBody,
     async handle({ params, body, principal, deps }) {
@@ -119,6 +128,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/executions/{id}/stop',
+    access: async ({ params, deps }) => ({ action: 'pipelines:stop', resource: await executionResource(deps, params.id) }),
     params: executionParams,
     async handle({ params, principal, deps }) {
       return { statusCode: 200, body: await stopExecution(params.id, principal, deps) };
@@ -127,6 +137,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/executions/{id}/retry',
+    access: async ({ params, deps }) => ({ action: 'pipelines:retry', resource: await executionResource(deps, params.id) }),
     params: executionParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await retryExecution(params.id, deps) };

@@ -15,12 +15,26 @@ export interface RouteInput<P, Q, B, D> {
   event: ParsedApiEvent;
 }
 
+/** What a route does, for access rules: one action on one resource. */
+export interface AccessTarget {
+  action: string;
+  resource: string;
+}
+
+export interface Authorizing {
+  authorizer: { authorize(principal: string, action: string, resource: string): Promise<unknown> };
+}
+
 export interface RouteDefinition<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, D> {
   method: HttpMethod;
   /** Path template, e.g. `/applications/{app}/groups/{group}`. */
   path: string;
-  /** Public routes skip the caller check (only /health). */
-  public?: boolean;
+  /**
+   * Who may call it: `public` (only /health), `agent` (the use case checks the
+   * caller is the instance's own agent), `self` (the use case checks a rule
+   * itself, e.g. credentials), or the action and resource the access rules decide on.
+   */
+  access: 'public' | 'agent' | 'self' | ((input: { params: z.output<PS>; query: z.output<QS>; body: z.output<BS>; deps: D }) => AccessTarget | Promise<AccessTarget>);
   params?: PS;
   query?: QS;
   /** Without a body schema, any body is rejected. */
@@ -31,6 +45,9 @@ export interface RouteDefinition<PS extends z.ZodType, QS extends z.ZodType, BS 
 export interface Route<D> {
   method: HttpMethod;
   path: string;
+  access: 'public' | 'agent' | 'self' | 'rules';
+  /** The action and resource for a request (rules routes only). */
+  target?: (input: { params: unknown; query: unknown; body: unknown; deps: D }) => AccessTarget | Promise<AccessTarget>;
   segments: string[];
   dispatch(event: ParsedApiEvent, params: Record<string, string>, deps: D): Promise<HttpResult>;
 }
@@ -44,13 +61,16 @@ export function routeBuilder<D>() {
 function buildRoute<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, D>(
   def: RouteDefinition<PS, QS, BS, D>,
 ): Route<D> {
+  const target = typeof def.access === 'function' ? (def.access as Route<D>['target']) : undefined;
   return {
     method: def.method,
     path: def.path,
+    access: typeof def.access === 'function' ? 'rules' : def.access,
+    target,
     segments: def.path.split('/').filter(Boolean),
     async dispatch(event, rawParams, deps) {
       const principal = event.requestContext.authorizer?.iam?.userArn;
-      if (!def.public && !principal) throw new UnauthorizedError('The request is not signed by an IAM principal');
+      if (def.access !== 'public' && !principal) throw new UnauthorizedError('The request is not signed by an IAM principal');
       const params = def.params ? parseOrThrow(def.params, rawParams, 'path', 'path') : rawParams;
       const query = def.query ? parseOrThrow(def.query, event.queryStringParameters ?? {}, 'query string', 'query') : {};
       let body: unknown;
@@ -59,6 +79,10 @@ function buildRoute<PS extends z.ZodType, QS extends z.ZodType, BS extends z.Zod
         throw new ValidationError('This request takes no body', [
           { path: '$', message: 'must be empty' },
         ]);
+      }
+      if (target && principal) {
+        const { action, resource } = await target({ params, query, body, deps });
+        await (deps as unknown as Authorizing).authorizer.authorize(principal, action, resource);
       }
       return def.handle({ params, query, body, principal: principal ?? '', deps, event } as never);
     },

@@ -7,6 +7,9 @@ import { createApiHandler } from '../../lib/api/handler.js';
 import { loadConfig } from '../../lib/config.js';
 import { LOCAL_CREDENTIALS } from '../../local/dynamodb-local.js';
 import { apiClient } from './api-events.js';
+
+/** The sample events' caller (alice) assumes this role; tests make it the administrator. */
+export const SAMPLE_ADMIN_ROLE = 'arn:aws:iam::111122223333:role/platform-engineer';
 import { type TestTable, createTestTable } from './dynamo.js';
 
 /** A clock tests can move forward (the reconciler acts on deadlines). */
@@ -32,6 +35,7 @@ export function useApi(overrides: (deps: ApiDeps) => Partial<ApiDeps> = () => ({
       ARTIFACT_BUCKET: 'fleetline-test-artifacts',
       STAGE: 'test',
       S3_FORCE_PATH_STYLE: 'true',
+      ADMIN_PRINCIPALS: SAMPLE_ADMIN_ROLE,
     });
     // S3 is the run's s3rver; STS and EC2 are never reached unless a test mocks them.
     const clients = {

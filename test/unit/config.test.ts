@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lib/config.js';
+import { loadConfig, requireAdmins } from '../../lib/config.js';
 import { ConfigError } from '../../lib/errors.js';
 
 describe('configuration at cold start', () => {
@@ -11,7 +11,18 @@ describe('configuration at cold start', () => {
       agentRoleNames: ['fleetline-agent'],
       s3ForcePathStyle: false,
       timings: { leaseSeconds: 90, startTimeoutSeconds: 300, pollIntervalSeconds: 10 },
+      adminPrincipals: [],
+      assumableRolePath: '/fleetline/',
     });
+  });
+
+  it('refuses to run the API without an administrator', () => {
+    const base = { TABLE_NAME: 't', ARTIFACT_BUCKET: 'bucket' };
+    expect(() => requireAdmins(loadConfig(base))).toThrow(/ADMIN_PRINCIPALS names no administrator/);
+    expect(requireAdmins(loadConfig({ ...base, ADMIN_PRINCIPALS: 'arn:aws:iam::1:role/a, arn:aws:iam::1:role/b' })).adminPrincipals).toEqual([
+      'arn:aws:iam::1:role/a',
+      'arn:aws:iam::1:role/b',
+    ]);
   });
 
   it('reads agent role names as a list and rejects a lease outside its range', () => {

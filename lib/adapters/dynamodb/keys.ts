@@ -74,6 +74,11 @@ export const keys = {
     PK: `GROUP_WAIT#${application}#${group}`,
     SK: executionId,
   }),
+  /** All access rules live in one partition: every authorization reads them together. */
+  accessRule: (id: string): TableKey => ({ PK: 'ACCESS_RULES', SK: `RULE#${id}` }),
+  /** Credential issuances, by time (audit; expire by TTL). */
+  credentialAudit: (at: string, id: string): TableKey => ({ PK: 'CREDENTIAL_AUDIT', SK: `${at}#${id}` }),
+
   /** The newest S3 sequencer seen for an object key (bucket names hold no '#'). */
   objectSequencer: (bucket: string, key: string): TableKey => ({ PK: `OBJECT#${bucket}#${key}`, SK: 'SEQUENCER' }),
 } as const;
