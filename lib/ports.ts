@@ -1,5 +1,6 @@
 import type { AccessRule } from './domain/access.js';
 import type { Application } from './domain/application.js';
+import type { IssuedCredentials } from './domain/credentials.js';
 import type { DeploymentGroup, DeploymentGroupSettings } from './domain/deployment-group.js';
 import type { RegisteredInstance } from './domain/instance.js';
 import type { Deployment, EventRecord, InstanceDeployment, Revision } from './domain/deployment.js';
@@ -176,4 +177,33 @@ export interface AccessRulesRepository {
   get(id: string): Promise<AccessRule | undefined>;
   list(): Promise<AccessRule[]>;
   delete(id: string): Promise<void>;
+}
+
+export interface CredentialIssuer {
+  assumeRole(input: {
+    roleArn: string;
+    sessionName: string;
+    sourceIdentity: string;
+    durationSeconds: number;
+    policy?: string | undefined;
+    externalId?: string | undefined;
+    tags: { key: string; value: string }[];
+  }): Promise<IssuedCredentials>;
+}
+
+/** Who obtained which role's credentials, when, until when, from where: never the secret. */
+export interface CredentialAuditEntry {
+  id: string;
+  caller: string;
+  roleArn: string;
+  sessionName: string;
+  issuedAt: string;
+  expiration: string;
+  sourceIp: string;
+  durationSeconds: number;
+}
+
+export interface CredentialAuditLog {
+  record(entry: CredentialAuditEntry): Promise<void>;
+  list(page: PageRequest): Promise<Page<CredentialAuditEntry>>;
 }

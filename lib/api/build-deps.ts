@@ -3,6 +3,8 @@ import type { AwsClients } from '../adapters/aws/clients.js';
 import { Ec2TargetLookupAdapter } from '../adapters/aws/ec2-targets.js';
 import { S3AppspecReader } from '../adapters/aws/s3-appspec-reader.js';
 import { S3BundleUrls } from '../adapters/aws/s3-bundle-urls.js';
+import { StsCredentialIssuer } from '../adapters/aws/sts-issuer.js';
+import { DynamoCredentialAuditLog } from '../adapters/dynamodb/credential-audit-log.js';
 import { Authorizer } from '../access/authorizer.js';
 import { DynamoAccessRulesRepository } from '../adapters/dynamodb/access-rules-repository.js';
 import { DynamoApplicationsRepository } from '../adapters/dynamodb/applications-repository.js';
@@ -66,5 +68,8 @@ export function buildApiDeps(config: Config, clients: AwsClients): ApiDeps {
     newId: randomUUID,
     accessRules,
     authorizer: new Authorizer(accessRules, config.adminPrincipals),
+    issuer: new StsCredentialIssuer(clients.sts),
+    audit: new DynamoCredentialAuditLog(table),
+    assumableRolePath: config.assumableRolePath,
   });
 }

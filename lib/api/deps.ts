@@ -1,17 +1,16 @@
-import type { Authorizer } from '../access/authorizer.js';
+import type { CredentialDeps } from '../credentials/issue-credentials.js';
 import { NotFoundError } from '../errors.js';
 import { routeBuilder } from '../http/router.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
 import type { AccessRulesRepository, ApplicationsRepository, Clock, DeploymentGroupsRepository, InstancesRepository } from '../ports.js';
 
 /** Everything the API's routes use, built once per container (functions/api.ts) or per test. */
-export interface ApiDeps extends PipelineDeps {
+export interface ApiDeps extends PipelineDeps, CredentialDeps {
   applications: ApplicationsRepository;
   groups: DeploymentGroupsRepository;
   instances: InstancesRepository;
   clock: Clock;
   newId: () => string;
-  authorizer: Authorizer;
   accessRules: AccessRulesRepository;
 }
 

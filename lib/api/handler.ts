@@ -6,7 +6,9 @@ import { jsonBody } from '../http/middleware/json-body.js';
 import { requestLogging } from '../http/middleware/request-logging.js';
 import { matchRoute } from '../http/router.js';
 import { type ApiEvent, type ApiResult, type ParsedApiEvent, toApiResult } from '../http/types.js';
+import { accessRuleRoutes } from './access-rule-routes.js';
 import { agentRoutes } from './agent-routes.js';
+import { credentialRoutes } from './credential-routes.js';
 import { applicationRoutes } from './application-routes.js';
 import type { ApiDeps } from './deps.js';
 import { deploymentRoutes } from './deployment-routes.js';
@@ -22,6 +24,8 @@ export const apiRoutes = [
   ...instanceRoutes,
   ...deploymentRoutes,
   ...pipelineRoutes,
+  ...accessRuleRoutes,
+  ...credentialRoutes,
   ...agentRoutes,
 ];
 

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinition } from '../../lib/adapters/dynamodb/table.js';
 import { type PackagedStack, packageStack } from '../support/packaged-template.js';
@@ -57,5 +58,49 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
   it('runs the reconciler every minute', () => {
     const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
     expect(rules).toEqual(['rate(1 minute)']);
+  });
+
+  it('gives each function least privilege: no wildcard actions, resource * only where AWS requires it', () => {
+    const statements = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
+      (r.Properties.Policies as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } }[]).flatMap((p) =>
+        p.PolicyDocument.Statement.map((st) => ({ role, ...st })),
+      ),
+    );
+    expect(statements.length).toBeGreaterThan(5);
+    for (const st of statements) {
+      for (const action of st.Action) expect(action, `${st.role}: ${action}`).not.toMatch(/\*/);
+      if (st.Resource === '*') expect(st.Action, st.role).toEqual(['ec2:DescribeInstances']);
+    }
+    const assume = statements.filter((st) => st.Action.includes('sts:AssumeRole'));
+    expect(assume.map((st) => st.role).sort()).toEqual(['ApiRole', 'ArtifactsRole', 'ReconcileRole']);
+    for (const st of assume) expect(JSON.stringify(st.Resource)).toContain('role/fleetline/');
+    // Only the API issues credentials, so only it may tag sessions and set SourceIdentity.
+    expect(statements.filter((st) => st.Action.includes('sts:TagSession')).map((st) => st.role)).toEqual(['ApiRole']);
+    const logWriters = statements.filter((st) => st.Action.includes('s3:PutObject'));
+    expect(logWriters.map((st) => st.role)).toEqual(['ApiRole']);
+    expect(JSON.stringify(logWriters[0]?.Resource)).toContain('/fleetline-logs/*');
+  });
+
+  it('cannot switch local identity on: no function bundle contains the local principal header or dev server', async () => {
+    const { default: yauzl } = await import('yauzl');
+    for (const fn of ['api', 'artifacts', 'reconcile']) {
+      const zip = await yauzl.openPromise(join(stack.dir, `${fn}.zip`));
+      const text = await new Promise<string>((resolve, reject) => {
+        zip.on('entry', (entry) => {
+          if (!entry.fileName.endsWith('.mjs')) return zip.readEntry();
+          zip.openReadStream(entry, (err, stream) => {
+            if (err || !stream) return reject(err);
+            const chunks: Buffer[] = [];
+            stream.on('data', (c: Buffer) => chunks.push(c));
+            stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+          });
+        });
+        zip.readEntry();
+      });
+      zip.close();
+      expect(text.length).toBeGreaterThan(1000);
+      expect(text.toLowerCase()).not.toContain('x-fleetline-principal');
+      expect(text).not.toContain('local-admin');
+    }
   });
 });

@@ -1,0 +1,178 @@
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { apiRoutes } from '../../lib/api/handler.js';
+import { useApi } from '../support/api-harness.js';
+import { agentPrincipal } from '../support/scripted-agent.js';
+
+const api = useApi();
+const sts = mockClient(STSClient);
+afterEach(() => sts.reset());
+
+const BOB = 'arn:aws:sts::111122223333:assumed-role/deployer/bob';
+const BOB_ROLE = 'arn:aws:iam::111122223333:role/deployer';
+const ROLE = 'arn:aws:iam::111122223333:role/fleetline/deploy-tools';
+let deploymentId = '';
+let executionId = '';
+
+beforeAll(async () => {
+  await api.call('PUT', '/applications/web');
+  await api.call('PUT', '/applications/web/groups/prod', { body: { targets: { onPremisesTagSet: [[{ key: 'k', type: 'KEY_ONLY' }]] } } });
+  await api.call('PUT', '/instances/i-1', { body: { tags: [{ key: 'k', value: 'v' }] } });
+  await api.call('PUT', '/pipelines/p', { body: { source: { bucket: 'fleetline-test-artifacts' }, stages: [{ name: 'A', actions: [{ type: 'approval' }] }] } });
+  deploymentId = (await api.call('POST', '/deployments', { body: { application: 'web', group: 'prod', revision: { bucket: 'fleetline-test-artifacts', key: 'a.zip' } } })).body.deploymentId;
+  executionId = (await api.call('POST', '/pipelines/p/executions', { body: { revision: { bucket: 'fleetline-test-artifacts', key: 'missing.zip' } } })).body.executionId;
+});
+
+/** A concrete request for every route the access rules govern. */
+function sampleRequest(method: string, path: string): { path: string; body?: unknown; query?: Record<string, string> } {
+  const concrete = path
+    .replace('{app}', 'web')
+    .replace('{group}', 'prod')
+    .replace('{instanceId}', 'i-1')
+    .replace('{name}', 'p')
+    .replace('{id}', path.startsWith('/deployments') ? deploymentId : path.startsWith('/executions') ? executionId : 'r1');
+  const bodies: Record<string, unknown> = {
+    'PUT /applications/{app}': { description: 'x' },
+    'PUT /applications/{app}/groups/{group}': { targets: {} },
+    'PUT /instances/{instanceId}': { tags: [] },
+    'POST /deployments': { application: 'web', group: 'prod', revision: { bucket: 'fleetline-test-artifacts', key: 'b.zip' } },
+    'POST /deployments/{id}/stop': {},
+    'PUT /pipelines/{name}': { source: { bucket: 'fleetline-test-artifacts' }, stages: [{ name: 'A', actions: [{ type: 'approval' }] }] },
+    'POST /pipelines/{name}/executions': { revision: { bucket: 'fleetline-test-artifacts', key: 'c.zip' } },
+    'POST /executions/{id}/approve': {},
+    'POST /executions/{id}/reject': {},
+    'PUT /access-rules/{id}': { effect: 'Allow', principals: ['*'], actions: ['x:y'], resources: ['*'] },
+  };
+  return { path: concrete, body: bodies[`${method} ${path}`] };
+}
+
+describe('every route is one action on one resource', () => {
+  const governed = apiRoutes.filter((r) => r.access === 'rules');
+
+  it('declares who may call each route', () => {
+    expect(apiRoutes.filter((r) => r.access === 'public').map((r) => r.path)).toEqual(['/health']);
+    expect(apiRoutes.filter((r) => r.access === 'agent').map((r) => r.path)).toEqual(['/agent/v1/poll', '/agent/v1/report', '/agent/v1/register']);
+    expect(apiRoutes.filter((r) => r.access === 'self').map((r) => r.path)).toEqual(['/credentials']);
+    expect(governed.length).toBe(apiRoutes.length - 5);
+  });
+
+  it.each(governed.map((r) => [`${r.method} ${r.path}`, r] as const))('%s: denied without a grant, allowed with exactly one', async (_key, route) => {
+    const request = sampleRequest(route.method, route.path);
+    const denied = await api.call(route.method, request.path, { body: request.body, principal: BOB });
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.code).toBe('ForbiddenError');
+
+    const { action, resource } = await route.target!({
+      params: Object.fromEntries((route.path.match(/\{(\w+)\}/g) ?? []).map((p) => [p.slice(1, -1), request.path.split('/')[route.path.split('/').indexOf(p)]])),
+      query: {},
+      body: request.body,
+      deps: api.deps,
+    });
+    const ruleId = `grant-${route.method}-${route.path.replace(/[^\w]/g, '_')}`.slice(0, 100);
+    await api.deps.accessRules.put({ id: ruleId, effect: 'Allow', principals: [BOB_ROLE], actions: [action], resources: [resource] });
+    try {
+      const allowed = await api.call(route.method, request.path, { body: request.body, principal: BOB });
+      expect(allowed.status, JSON.stringify(allowed.body)).not.toBe(403);
+    } finally {
+      await api.deps.accessRules.delete(ruleId);
+    }
+  });
+
+  it('lets an administrator manage rules, and a Deny beat an Allow', async () => {
+    const put = await api.call('PUT', '/access-rules/bob-deploys', {
+      body: { effect: 'Allow', principals: [BOB_ROLE], actions: ['deployments:*'], resources: ['application/web/group/*'] },
+    });
+    expect(put.status).toBe(201);
+    expect((await api.call('GET', `/deployments/${deploymentId}`, { principal: BOB })).status).toBe(200);
+    await api.call('PUT', '/access-rules/bob-no-prod', {
+      body: { effect: 'Deny', principals: [BOB], actions: ['deployments:get'], resources: ['application/web/group/prod'] },
+    });
+    const denied = await api.call('GET', `/deployments/${deploymentId}`, { principal: BOB });
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.message).toContain('denied by rule bob-no-prod');
+    expect((await api.call('PUT', '/access-rules/x', { principal: BOB, body: { effect: 'Allow', principals: ['*'], actions: ['*'], resources: ['*'] } })).status).toBe(403);
+    await api.call('DELETE', '/access-rules/bob-no-prod');
+    await api.call('DELETE', '/access-rules/bob-deploys');
+  });
+
+  it('keeps agent routes to the instance itself, whatever the rules say', async () => {
+    await api.deps.accessRules.put({ id: 'everything', effect: 'Allow', principals: ['*'], actions: ['*'], resources: ['*'] });
+    try {
+      expect((await api.call('POST', '/agent/v1/poll', { body: { instanceId: 'i-1' }, principal: BOB })).status).toBe(403);
+      expect((await api.call('POST', '/agent/v1/poll', { body: { instanceId: 'i-1' }, principal: agentPrincipal('i-2') })).status).toBe(403);
+      expect((await api.call('POST', '/agent/v1/poll', { body: { instanceId: 'i-1' }, principal: agentPrincipal('i-1') })).status).toBe(200);
+    } finally {
+      await api.deps.accessRules.delete('everything');
+    }
+  });
+});
+
+describe('POST /credentials', () => {
+  const expiration = new Date('2026-11-22T12:00:00Z');
+  const grant = (extra: Record<string, unknown> = {}) =>
+    api.deps.accessRules.put({ id: 'bob-tools', effect: 'Allow', principals: [BOB_ROLE], actions: ['credentials:issue'], resources: [ROLE], ...extra });
+
+  it('issues credentials for a granted role, with the caller in the session and the duration clamped to the rule', async () => {
+    await grant({ maxSessionSeconds: 1800, externalId: 'ext-123' });
+    sts.on(AssumeRoleCommand).resolves({
+      Credentials: { AccessKeyId: 'ASIAISSUED', SecretAccessKey: 'very-secret', SessionToken: 'token', Expiration: expiration },
+      AssumedRoleUser: { Arn: 'arn:aws:sts::111122223333:assumed-role/deploy-tools/fl-deployer@bob', AssumedRoleId: 'AROA:x' },
+    });
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
+    const res = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE, durationSeconds: 7200, policy } });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      accessKeyId: 'ASIAISSUED',
+      secretAccessKey: 'very-secret',
+      sessionToken: 'token',
+      expiration: expiration.toISOString(),
+      assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/deploy-tools/fl-deployer@bob',
+    });
+    expect(sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input).toEqual({
+      RoleArn: ROLE,
+      RoleSessionName: 'fl-deployer@bob',
+      SourceIdentity: 'deployer@bob',
+      DurationSeconds: 1800,
+      Policy: policy,
+      ExternalId: 'ext-123',
+      Tags: [{ Key: 'fleetline-caller', Value: BOB }],
+    });
+    const audit = await api.call('GET', '/credentials/audit');
+    expect(audit.body.items[0]).toMatchObject({ caller: BOB, roleArn: ROLE, durationSeconds: 1800, expiration: expiration.toISOString() });
+    expect(JSON.stringify(audit.body)).not.toContain('very-secret');
+    await api.deps.accessRules.delete('bob-tools');
+  });
+
+  it('refuses roles no rule grants, and roles outside the Fleetline path, without calling STS', async () => {
+    expect((await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE } })).status).toBe(403);
+    await api.deps.accessRules.put({ id: 'too-wide', effect: 'Allow', principals: [BOB_ROLE], actions: ['credentials:issue'], resources: ['*'] });
+    const outside = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: 'arn:aws:iam::111122223333:role/admin' } });
+    expect(outside.status).toBe(403);
+    expect(outside.body.error.message).toContain('outside /fleetline/');
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+    await api.deps.accessRules.delete('too-wide');
+  });
+
+  it('maps STS refusals to clear answers', async () => {
+    await grant();
+    const fail = (name: string) => Object.assign(new Error(`${name} from STS`), { name });
+    sts.on(AssumeRoleCommand).rejectsOnce(fail('AccessDenied')).rejectsOnce(fail('MalformedPolicyDocumentException')).rejectsOnce(fail('ThrottlingException'));
+    const denied = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE } });
+    expect([denied.status, denied.body.error.message]).toEqual([403, expect.stringContaining(ROLE)]);
+    const malformed = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE, policy: '{}' } });
+    expect([malformed.status, malformed.body.error.details[0].path]).toEqual([400, '$.policy']);
+    const throttled = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE } });
+    expect([throttled.status, throttled.body.error.message]).toEqual([429, expect.stringMatching(/retry/)]);
+    await api.deps.accessRules.delete('bob-tools');
+  });
+
+  it('names each bad field', async () => {
+    const res = await api.call('POST', '/credentials', {
+      principal: BOB,
+      body: { roleArn: 'role/x', durationSeconds: 60, sessionName: 'has spaces', policy: 'not json' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual(['$.roleArn', '$.durationSeconds', '$.sessionName', '$.policy']);
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { type AccessRule, evaluateAccess, principalNames } from '../../lib/domain/access.js';
+import { callerIdentity, clampDuration, underRolePath } from '../../lib/domain/credentials.js';
+
+const bob = 'arn:aws:sts::111122223333:assumed-role/deployer/bob';
+const rule = (id: string, effect: 'Allow' | 'Deny', actions: string[], resources: string[], principals = ['arn:aws:iam::111122223333:role/deployer']): AccessRule => ({
+  id,
+  effect,
+  principals,
+  actions,
+  resources,
+});
+
+describe('access evaluation (IAM-style)', () => {
+  const rules = [
+    rule('deploy-web', 'Allow', ['deployments:*'], ['application/web/group/*']),
+    rule('no-prod', 'Deny', ['deployments:create'], ['application/web/group/prod']),
+    rule('approve', 'Allow', ['pipelines:approve'], ['pipeline/web-?']),
+  ];
+  const cases: [string, string, string, boolean][] = [
+    ['allowed by a wildcard action and resource', 'deployments:create', 'application/web/group/staging', true],
+    ['explicit deny beats the allow', 'deployments:create', 'application/web/group/prod', false],
+    ['the deny is only for its action', 'deployments:stop', 'application/web/group/prod', true],
+    ['default deny elsewhere', 'deployments:create', 'application/api/group/staging', false],
+    ['? matches one character', 'pipelines:approve', 'pipeline/web-1', true],
+    ['? does not match two', 'pipelines:approve', 'pipeline/web-12', false],
+    ['no rule for the action', 'pipelines:put', 'pipeline/web-1', false],
+  ];
+  it.each(cases)('%s', (_name, action, resource, allowed) => {
+    expect(evaluateAccess({ principal: bob, action, resource }, rules, []).allowed).toBe(allowed);
+  });
+
+  it('lets admins do anything a Deny does not forbid, and always manage rules', () => {
+    const admins = ['arn:aws:iam::111122223333:role/deployer'];
+    expect(evaluateAccess({ principal: bob, action: 'pipelines:put', resource: 'pipeline/x' }, rules, admins)).toEqual({ allowed: true, rule: 'admin' });
+    expect(evaluateAccess({ principal: bob, action: 'deployments:create', resource: 'application/web/group/prod' }, rules, admins).allowed).toBe(false);
+    const lockout = [rule('lock', 'Deny', ['*'], ['*'])];
+    expect(evaluateAccess({ principal: bob, action: 'access:delete', resource: 'access-rule/lock' }, lockout, admins).allowed).toBe(true);
+  });
+
+  it('matches an assumed-role session by its role ARN as well as its own', () => {
+    expect(principalNames(bob)).toEqual([bob, 'arn:aws:iam::111122223333:role/deployer']);
+    expect(principalNames('arn:aws:iam::111122223333:user/carol')).toEqual(['arn:aws:iam::111122223333:user/carol']);
+  });
+});
+
+describe('credential requests', () => {
+  it('clamps durations to 900-43200 s and to the granting rule', () => {
+    expect(clampDuration(undefined, undefined)).toBe(3600);
+    expect(clampDuration(100, undefined)).toBe(900);
+    expect(clampDuration(50_000, undefined)).toBe(43_200);
+    expect(clampDuration(7200, 1800)).toBe(1800);
+  });
+
+  it('derives STS-safe session names and source identities from the caller', () => {
+    expect(callerIdentity(bob)).toEqual({ sessionName: 'fl-deployer@bob', sourceIdentity: 'deployer@bob' });
+    expect(callerIdentity('arn:aws:iam::111122223333:user/ops/carol')).toEqual({ sessionName: 'fl-carol', sourceIdentity: 'carol' });
+  });
+
+  it('only hands out roles under the configured path', () => {
+    expect(underRolePath('arn:aws:iam::111122223333:role/fleetline/deploy', '/fleetline/')).toBe(true);
+    expect(underRolePath('arn:aws:iam::111122223333:role/admin', '/fleetline/')).toBe(false);
+    expect(underRolePath('arn:aws:iam::111122223333:role/fleetline-evil/x', '/fleetline/')).toBe(false);
+  });
+});
