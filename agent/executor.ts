@@ -21,6 +21,8 @@ export interface Assignment {
   fileExistsBehavior: 'DISALLOW' | 'OVERWRITE' | 'RETAIN';
   ignoreApplicationStopFailures: boolean;
   environment: Record<string, string>;
+  /** Credentials of the group's hook role, handed to hooks as the standard AWS_* variables. */
+  hookCredentials?: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
 }
 
 export interface ExecutorContext {
@@ -89,7 +91,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
   };
   const heartbeat = setInterval(() => {
     ctx.api
-      .post('/agent/v1/poll', { instanceId: ctx.instanceId })
+      .post('/agent/v1/poll', { instanceId: ctx.instanceId, heartbeat: true })
       .then((answer) => {
         const same = answer.body?.assignment?.deploymentId === assignment.deploymentId;
         if (answer.status === 200 && (!same || answer.body.action === 'stop')) abort.abort();
@@ -121,7 +123,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       const timeout = appspec && event.name in appspec.hooks ? eventTimeoutSeconds(appspec, event.name) : DEFAULT_STEP_TIMEOUT_SECONDS;
       await report(event.name, 'InProgress', { startedAt: new Date().toISOString(), timeoutSeconds: Math.max(1, timeout) });
       const started = new Date().toISOString();
-      const env = { ...assignment.environment, LIFECYCLE_EVENT: event.name };
+      const env = { ...assignment.environment, ...hookCredentialEnv(assignment), LIFECYCLE_EVENT: event.name };
       let outcome: Outcome;
       try {
         switch (event.name) {
@@ -170,6 +172,11 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
     if (allSucceeded) await ctx.state.recordSuccess(assignment.deploymentGroupId, { deploymentId: assignment.deploymentId, bundleRoot });
     await ctx.state.pruneFailed(assignment.deploymentId);
   }
+}
+
+function hookCredentialEnv(assignment: Assignment): Record<string, string> {
+  const c = assignment.hookCredentials;
+  return c ? { AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SESSION_TOKEN: c.sessionToken } : {};
 }
 
 async function ensureDir(dir: string): Promise<string> {

@@ -15,7 +15,7 @@ export const agentRoutes = [
     access: 'agent',
     body: pollBodySchema,
     async handle({ body, principal, deps }) {
-      return { statusCode: 200, body: await poll(principal, body.instanceId, deps) };
+      return { statusCode: 200, body: await poll(principal, body.instanceId, deps, body.heartbeat ?? false) };
     },
   }),
   route({

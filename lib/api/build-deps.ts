@@ -37,6 +37,8 @@ export function buildEngineDeps(config: Config, clients: AwsClients): EngineDeps
     randomBytes: (n) => randomBytes(n),
     timings: config.timings,
     agentRoleNames: config.agentRoleNames,
+    issuer: new StsCredentialIssuer(clients.sts),
+    assumableRolePath: config.assumableRolePath,
   };
 }
 
@@ -70,6 +72,5 @@ export function buildApiDeps(config: Config, clients: AwsClients): ApiDeps {
     authorizer: new Authorizer(accessRules, config.adminPrincipals),
     issuer: new StsCredentialIssuer(clients.sts),
     audit: new DynamoCredentialAuditLog(table),
-    assumableRolePath: config.assumableRolePath,
   });
 }

@@ -1,5 +1,6 @@
 import { deploymentGroupBodySchema, toDeploymentGroupSettings } from '../domain/deployment-group.js';
-import { NotFoundError } from '../errors.js';
+import { underRolePath } from '../domain/credentials.js';
+import { NotFoundError, UnprocessableError } from '../errors.js';
 import { type ApiDeps, route } from './deps.js';
 
 import { appParams, groupParams, pageQuerySchema } from './schemas.js';
@@ -17,6 +18,16 @@ export const groupRoutes = [
     body: deploymentGroupBodySchema,
     async handle({ params, body, deps }) {
       const settings = toDeploymentGroupSettings(body);
+      const outside = [
+        ['$.hookRoleArn', settings.hookRoleArn],
+        ['$.targets.targetRoleArn', settings.targets.targetRoleArn],
+      ].filter(([, arn]) => arn && !underRolePath(arn, deps.assumableRolePath));
+      if (outside.length > 0) {
+        throw new UnprocessableError(`Fleetline only assumes roles under ${deps.assumableRolePath}`, outside.map(([path]) => ({
+          path: path as string,
+          message: `must be a role under ${deps.assumableRolePath}`,
+        })));
+      }
       const now = deps.clock.now().toISOString();
       const { created, value } = await deps.groups.put(params.app, params.group, settings, now, deps.newId);
       return { statusCode: created ? 201 : 200, body: value };

@@ -7,7 +7,7 @@ import type { Clock, CredentialAuditLog, CredentialIssuer } from '../ports.js';
 
 export interface CredentialDeps {
   authorizer: Authorizer;
-  issuer: CredentialIssuer;
+  issuer?: CredentialIssuer | undefined;
   audit: CredentialAuditLog;
   clock: Clock;
   assumableRolePath: string;
@@ -32,6 +32,7 @@ export async function issueCredentials(
   const rule = grant === 'admin' ? undefined : grant;
   const identity = callerIdentity(caller);
   const durationSeconds = clampDuration(request.durationSeconds, rule?.maxSessionSeconds);
+  if (!deps.issuer) throw new Error('No credential issuer is configured');
   const credentials = await deps.issuer.assumeRole({
     roleArn: request.roleArn,
     sessionName: request.sessionName ?? identity.sessionName,

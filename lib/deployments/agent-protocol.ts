@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type AgentReport, applyReport, skipRemaining } from '../domain/agent-report.js';
 import type { Deployment, InstanceDeployment } from '../domain/deployment.js';
+import { underRolePath } from '../domain/credentials.js';
 import { mayActAsAgent } from '../domain/identity.js';
 import { isDeploymentFinished } from '../domain/lifecycle.js';
 import { nameSchema } from '../domain/names.js';
@@ -8,7 +9,11 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import { type EngineDeps, plusSeconds } from './engine.js';
 import { advance } from './rollout.js';
 
-export const pollBodySchema = z.strictObject({ instanceId: nameSchema });
+export const pollBodySchema = z.strictObject({
+  instanceId: nameSchema,
+  /** A check-in while a hook runs: renews the lease and carries stop requests, nothing more. */
+  heartbeat: z.boolean({ error: 'must be true or false' }).optional(),
+});
 
 export type AgentAction = 'continue' | 'stop';
 
@@ -25,11 +30,53 @@ export interface Assignment {
   ignoreApplicationStopFailures: boolean;
   environment: Record<string, string>;
   leaseSeconds: number;
+  hookCredentials?: HookCredentials;
 }
 
 export type PollAnswer =
   | { assignment: null; pollAfterSeconds: number }
-  | { assignment: Assignment; action: AgentAction; heartbeatSeconds: number };
+  | { assignment: Assignment | { deploymentId: string }; action: AgentAction; heartbeatSeconds: number };
+
+/** Temporary credentials for hooks, when the group names a hookRoleArn. */
+export interface HookCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: string;
+}
+
+/**
+ * Hooks act with the group's hook role, not the instance's: the session is tagged
+ * with the deployment and instance, and its session policy forbids IAM, STS and
+ * Organizations calls whatever the role allows.
+ */
+export const HOOK_SESSION_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Action: '*', Resource: '*' },
+    { Effect: 'Deny', Action: ['iam:*', 'sts:*', 'organizations:*'], Resource: '*' },
+  ],
+});
+
+async function hookCredentials(deployment: Deployment, instanceId: string, deps: EngineDeps): Promise<HookCredentials | undefined> {
+  const roleArn = deployment.hookRoleArn;
+  if (!roleArn || !deps.issuer) return undefined;
+  if (!underRolePath(roleArn, deps.assumableRolePath)) {
+    throw new ForbiddenError(`hookRoleArn ${roleArn} is outside ${deps.assumableRolePath}, the only path Fleetline assumes roles from`);
+  }
+  const issued = await deps.issuer.assumeRole({
+    roleArn,
+    sessionName: `fl-${deployment.deploymentId}-${instanceId}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64),
+    sourceIdentity: 'fleetline-hooks',
+    durationSeconds: 3600,
+    policy: HOOK_SESSION_POLICY,
+    tags: [
+      { key: 'fleetline-deployment', value: deployment.deploymentId },
+      { key: 'fleetline-instance', value: instanceId },
+    ],
+  });
+  return { accessKeyId: issued.accessKeyId, secretAccessKey: issued.secretAccessKey, sessionToken: issued.sessionToken, expiration: issued.expiration };
+}
 
 /** The caller must be this instance's agent: its EC2 session, or the principal bound at registration. */
 async function authorizeAgent(callerArn: string, instanceId: string, deps: EngineDeps): Promise<void> {
@@ -53,7 +100,7 @@ function watchAt(instance: InstanceDeployment, leaseExpiresAt: string): string {
  * One round trip gives an agent its whole assignment (every lifecycle event),
  * and renews its lease. With nothing to do, the agent sleeps `pollAfterSeconds`.
  */
-export async function poll(callerArn: string, instanceId: string, deps: EngineDeps): Promise<PollAnswer> {
+export async function poll(callerArn: string, instanceId: string, deps: EngineDeps, heartbeat = false): Promise<PollAnswer> {
   await authorizeAgent(callerArn, instanceId, deps);
   const idle = { assignment: null, pollAfterSeconds: deps.timings.pollIntervalSeconds } as const;
   const found = await deps.instanceDeployments.findAssignment(instanceId);
@@ -77,14 +124,17 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error; // a concurrent report renewed it anyway
   }
+  const heartbeatSeconds = Math.max(5, Math.floor(deps.timings.leaseSeconds / 4));
+  if (heartbeat) return { action: actionFor(deployment), heartbeatSeconds, assignment: { deploymentId: deployment.deploymentId } };
   const { revision } = deployment;
-  const [bundleUrl, logUrl] = await Promise.all([
+  const [bundleUrl, logUrl, credentials] = await Promise.all([
     deps.bundles.bundleDownloadUrl(revision),
     deps.bundles.logUploadUrl(deployment.deploymentId, instanceId),
+    hookCredentials(deployment, instanceId, deps),
   ]);
   return {
     action: actionFor(deployment),
-    heartbeatSeconds: Math.max(5, Math.floor(deps.timings.leaseSeconds / 4)),
+    heartbeatSeconds,
     assignment: {
       deploymentId: deployment.deploymentId,
       applicationName: deployment.application,
@@ -97,6 +147,7 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
       fileExistsBehavior: deployment.fileExistsBehavior,
       ignoreApplicationStopFailures: deployment.ignoreApplicationStopFailures,
       leaseSeconds: deps.timings.leaseSeconds,
+      ...(credentials ? { hookCredentials: credentials } : {}),
       environment: {
         DEPLOYMENT_ID: deployment.deploymentId,
         APPLICATION_NAME: deployment.application,

@@ -1,6 +1,7 @@
 import type { Deployment } from '../domain/deployment.js';
 import type {
   BundleUrls,
+  CredentialIssuer,
   Clock,
   DeploymentGroupsRepository,
   DeploymentsRepository,
@@ -33,6 +34,10 @@ export interface EngineDeps {
   timings: EngineTimings;
   /** IAM role names whose EC2 sessions (session name = instance ID) are agents. */
   agentRoleNames: readonly string[];
+  /** Issues hook credentials when a group sets hookRoleArn. */
+  issuer?: CredentialIssuer | undefined;
+  /** Roles Fleetline may assume live under this IAM path. */
+  assumableRolePath: string;
   /** Told of every deployment that ends (pipelines advance on it). */
   onDeploymentEnded?: ((deployment: Deployment) => Promise<void>) | undefined;
 }

@@ -176,3 +176,44 @@ describe('POST /credentials', () => {
     expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual(['$.roleArn', '$.durationSeconds', '$.sessionName', '$.policy']);
   });
 });
+
+describe('hook credentials (hookRoleArn)', () => {
+  it('hands hooks temporary credentials of the group role, tagged with the deployment and instance; heartbeats get none', async () => {
+    const hookRole = 'arn:aws:iam::111122223333:role/fleetline/web-hooks';
+    await api.call('PUT', '/applications/hooked');
+    const group = await api.call('PUT', '/applications/hooked/groups/g', {
+      body: { targets: { onPremisesTagSet: [[{ key: 'hooked', type: 'KEY_ONLY' }]] }, hookRoleArn: hookRole },
+    });
+    expect(group.status).toBe(201);
+    await api.call('PUT', '/instances/hooked-1', { body: { tags: [{ key: 'hooked', value: '' }] } });
+    const { deploymentId: id } = (await api.call('POST', '/deployments', {
+      body: { application: 'hooked', group: 'g', revision: { bucket: 'fleetline-test-artifacts', key: 'h.zip' } },
+    })).body;
+    sts.on(AssumeRoleCommand).resolves({
+      Credentials: { AccessKeyId: 'ASIAHOOK', SecretAccessKey: 'hook-secret', SessionToken: 'hook-token', Expiration: new Date('2026-11-22T13:00:00Z') },
+    });
+    const polled = await api.call('POST', '/agent/v1/poll', { body: { instanceId: 'hooked-1' }, principal: agentPrincipal('hooked-1') });
+    expect(polled.body.assignment.hookCredentials).toEqual({
+      accessKeyId: 'ASIAHOOK', secretAccessKey: 'hook-secret', sessionToken: 'hook-token', expiration: '2026-11-22T13:00:00.000Z',
+    });
+    const input = sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      RoleArn: hookRole,
+      RoleSessionName: `fl-${id}-hooked-1`,
+      Tags: [{ Key: 'fleetline-deployment', Value: id }, { Key: 'fleetline-instance', Value: 'hooked-1' }],
+    });
+    expect(JSON.parse(input?.Policy ?? '{}').Statement[1]).toEqual({ Effect: 'Deny', Action: ['iam:*', 'sts:*', 'organizations:*'], Resource: '*' });
+    const beat = await api.call('POST', '/agent/v1/poll', { body: { instanceId: 'hooked-1', heartbeat: true }, principal: agentPrincipal('hooked-1') });
+    expect(beat.body).toEqual({ action: 'continue', heartbeatSeconds: expect.any(Number), assignment: { deploymentId: id } });
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(1);
+  });
+
+  it('refuses a hook or target role outside the assumable path with 422', async () => {
+    await api.call('PUT', '/applications/outside');
+    const res = await api.call('PUT', '/applications/outside/groups/g', {
+      body: { targets: { targetRoleArn: 'arn:aws:iam::444455556666:role/admin' }, hookRoleArn: 'arn:aws:iam::111122223333:role/root-ish' },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual(['$.hookRoleArn', '$.targets.targetRoleArn']);
+  });
+});
