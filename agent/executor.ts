@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Appspec, AppspecError, type HookEvent, eventTimeoutSeconds, parseAppspec } from '../lib/domain/appspec.js';
 import type { ErrorCode } from '../lib/domain/lifecycle.js';
@@ -69,7 +69,7 @@ export async function killLeftoverHook(state: AgentState): Promise<void> {
 export async function runAssignment(assignment: Assignment, ctx: ExecutorContext): Promise<void> {
   const dir = ctx.state.deploymentDir(assignment.deploymentId);
   await rm(join(dir, 'bundle'), { recursive: true, force: true }).catch(() => undefined);
-  await writeFile(join(await ensureDir(dir), '.keep'), '');
+  await mkdir(dir, { recursive: true });
   const log = new OutputLog(join(dir, 'log.txt'));
   const abort = new AbortController();
   const report = async (event: string, status: string, extra: Record<string, unknown> = {}) => {
@@ -177,11 +177,6 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
 function hookCredentialEnv(assignment: Assignment): Record<string, string> {
   const c = assignment.hookCredentials;
   return c ? { AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SESSION_TOKEN: c.sessionToken } : {};
-}
-
-async function ensureDir(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  return dir;
 }
 
 function failure(error: unknown): Outcome {

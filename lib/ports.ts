@@ -179,16 +179,18 @@ export interface AccessRulesRepository {
   delete(id: string): Promise<void>;
 }
 
+export interface AssumeRoleInput {
+  roleArn: string;
+  sessionName: string;
+  sourceIdentity: string;
+  durationSeconds: number;
+  policy?: string | undefined;
+  externalId?: string | undefined;
+  tags: { key: string; value: string }[];
+}
+
 export interface CredentialIssuer {
-  assumeRole(input: {
-    roleArn: string;
-    sessionName: string;
-    sourceIdentity: string;
-    durationSeconds: number;
-    policy?: string | undefined;
-    externalId?: string | undefined;
-    tags: { key: string; value: string }[];
-  }): Promise<IssuedCredentials>;
+  assumeRole(input: AssumeRoleInput): Promise<IssuedCredentials>;
 }
 
 /** Who obtained which role's credentials, when, until when, from where: never the secret. */

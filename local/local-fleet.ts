@@ -43,7 +43,7 @@ export function startLocalFleet(options: { count: number; apiUrl: string; stateD
         '--principal', localAgentPrincipal(instanceId),
         '--heartbeat-ms', '500',
       ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);

@@ -5,7 +5,7 @@ import { nameSchema } from '../domain/names.js';
 import { createDeployment } from '../deployments/create-deployment.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { NotFoundError } from '../errors.js';
-import { type ApiDeps, deploymentResource, executionResource, route } from './deps.js';
+import { type ApiDeps, deploymentResource, route } from './deps.js';
 import { pageQuerySchema } from './schemas.js';
 
 const deploymentParams = z.strictObject({ id: z.string().regex(DEPLOYMENT_ID_PATTERN, 'must be a deployment ID (d-XXXXXXXXX)') });

@@ -5,7 +5,7 @@ import { normalizePipeline, pipelineBodySchema } from '../domain/pipeline.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import { newManualExecutionId, requireExecution, startExecution } from '../pipelines/execution-engine.js';
 import { decideApproval, retryExecution, stopExecution } from '../pipelines/execution-commands.js';
-import { type ApiDeps, deploymentResource, executionResource, route } from './deps.js';
+import { type ApiDeps, executionResource, route } from './deps.js';
 import { pageQuerySchema } from './schemas.js';
 
 const pipelineParams = z.strictObject({ name: nameSchema });

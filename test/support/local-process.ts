@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
-import { join } from 'node:path';
 import { freePort, waitFor } from '../../local/ports.js';
 import { repoRoot } from './packaged-template.js';
 

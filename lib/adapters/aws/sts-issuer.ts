@@ -1,21 +1,13 @@
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { IssuedCredentials } from '../../domain/credentials.js';
 import { ForbiddenError, ThrottledError, ValidationError } from '../../errors.js';
-import type { CredentialIssuer } from '../../ports.js';
+import type { AssumeRoleInput, CredentialIssuer } from '../../ports.js';
 
 /** STS AssumeRole, with its errors turned into answers a caller can act on. */
 export class StsCredentialIssuer implements CredentialIssuer {
   constructor(private readonly sts: STSClient) {}
 
-  async assumeRole(input: {
-    roleArn: string;
-    sessionName: string;
-    sourceIdentity: string;
-    durationSeconds: number;
-    policy?: string | undefined;
-    externalId?: string | undefined;
-    tags: { key: string; value: string }[];
-  }): Promise<IssuedCredentials> {
+  async assumeRole(input: AssumeRoleInput): Promise<IssuedCredentials> {
     try {
       const out = await this.sts.send(
         new AssumeRoleCommand({
