@@ -160,7 +160,8 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
         allSucceeded = false;
         break;
       }
-      if (answer.status === 409 || answer.body?.action === 'stop') {
+      const moreToRun = assignment.events.slice(assignment.events.indexOf(event) + 1).some((e) => e.status === 'Pending');
+      if ((answer.status === 409 || answer.body?.action === 'stop') && moreToRun) {
         allSucceeded = false;
         break;
       }

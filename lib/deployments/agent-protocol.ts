@@ -3,7 +3,6 @@ import { type AgentReport, applyReport, skipRemaining } from '../domain/agent-re
 import type { Deployment, InstanceDeployment } from '../domain/deployment.js';
 import { underRolePath } from '../domain/credentials.js';
 import { mayActAsAgent } from '../domain/identity.js';
-import { isDeploymentFinished } from '../domain/lifecycle.js';
 import { nameSchema } from '../domain/names.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import { type EngineDeps, plusSeconds } from './engine.js';
@@ -86,8 +85,9 @@ async function authorizeAgent(callerArn: string, instanceId: string, deps: Engin
   }
 }
 
+/** Stop when the deployment was stopped or failed; one that just succeeded leaves nothing to stop. */
 function actionFor(deployment: Deployment): AgentAction {
-  return deployment.stopRequested || isDeploymentFinished(deployment.status) ? 'stop' : 'continue';
+  return deployment.stopRequested || deployment.status === 'Failed' || deployment.status === 'Stopped' ? 'stop' : 'continue';
 }
 
 /** The watch time the reconciler uses: the lease, or the running event's deadline if sooner. */

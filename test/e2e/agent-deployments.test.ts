@@ -105,10 +105,12 @@ describe('real agents running real hooks', () => {
   });
 
   it('a failing hook fails the instances, and rollback redeploys the previous revision', async () => {
+    const stops = join(stateDir, `stops-${Date.now()}.txt`);
     const good: BundleFile[] = [
-      { path: 'appspec.yml', content: appspec('  ApplicationStart:\n    - location: start.sh\n') },
+      { path: 'appspec.yml', content: appspec('  ApplicationStop:\n    - location: stop.sh\n  ApplicationStart:\n    - location: start.sh\n') },
       { path: 'site/version.txt', content: 'good\n' },
       { path: 'start.sh', mode: 0o755, content: script('echo started') },
+      { path: 'stop.sh', mode: 0o755, content: script(`echo "stopped good for $DEPLOYMENT_ID" >> ${stops}`) },
     ];
     const first = await deploy(good, { autoRollback: { enabled: true, events: ['DEPLOYMENT_FAILURE'] } });
     expect((await finished(first.deploymentId)).status).toBe('Succeeded');
@@ -120,6 +122,8 @@ describe('real agents running real hooks', () => {
     const second = await deployTo(first.group, bad, `web/bad-${Date.now()}.zip`);
     const failed = await finished(second.deploymentId);
     expect(failed.status).toBe('Failed');
+    // ApplicationStop of the new deployment ran the scripts of the revision that was running.
+    expect(readFileSync(stops, "utf8").split('\n').filter((l) => l === `stopped good for ${second.deploymentId}`)).toHaveLength(3);
     await waitFor('the rollback to be linked', async () => {
       failed.rolledBackBy = (await http('GET', `/deployments/${second.deploymentId}`)).body.rolledBackBy;
       return Boolean(failed.rolledBackBy);
