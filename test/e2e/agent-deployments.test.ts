@@ -163,13 +163,12 @@ describe('real agents running real hooks', () => {
       const items = (await http('GET', `/deployments/${deploymentId}/instances`)).body.items;
       return items.some((i: any) => i.lastEvent === 'ApplicationStart');
     }, { timeoutMs: 30_000, intervalMs: 100 });
-    const asked = Date.now();
     expect((await http('POST', `/deployments/${deploymentId}/stop`, {})).status).toBe(200);
+    // The contract is a deadline: every running hook is ended and reported within 2 s of the stop.
     await waitFor('every agent to report the stopped hook', async () => {
       const d = (await http('GET', `/deployments/${deploymentId}`)).body;
       return d.counts.inProgress === 0;
-    }, { timeoutMs: 10_000, intervalMs: 50 });
-    expect(Date.now() - asked).toBeLessThan(2000);
+    }, { timeoutMs: 2000, intervalMs: 50 });
     expect((await http('GET', `/deployments/${deploymentId}`)).body.status).toBe('Stopped');
   });
 
