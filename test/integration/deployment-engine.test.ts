@@ -14,6 +14,7 @@ describe('creating a deployment', () => {
     const deployment = await getDeployment(created.body.deploymentId);
     expect(deployment).toMatchObject({ status: 'InProgress', fleetSize: 9, minimumHealthyHosts: 6, creator: expect.any(String) });
     expect(deployment.counts).toEqual({ pending: 6, inProgress: 3, succeeded: 0, failed: 0, skipped: 0, unknown: 0 });
+    expect(Object.keys(deployment).filter((k) => /^(count[A-Z]|GSI|PK$|SK$|type$)/.test(k))).toEqual([]); // table internals stay inside
     const polls = await Promise.all(agents.map((a) => a.poll()));
     expect(polls.filter((p) => p.body.assignment !== null)).toHaveLength(3);
   });

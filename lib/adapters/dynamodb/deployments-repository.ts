@@ -30,7 +30,7 @@ const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
 const UNFINISHED = { ':created': 'Created', ':inProgress': 'InProgress' };
 
 export function toDeployment(item: Item): Deployment {
-  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, offline, ...rest } = item;
+  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, [OFFLINE]: offline, ...rest } = item;
   const counts = Object.fromEntries(
     Object.entries(COUNTER).map(([name, attribute]) => [name, Number(rest[attribute] ?? 0)]),
   ) as unknown as InstanceCounts;
