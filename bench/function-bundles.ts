@@ -43,6 +43,7 @@ async function initMillis(bundle: string): Promise<number> {
       ARTIFACT_BUCKET: 'fleetline-bench-artifacts',
       AWS_REGION: 'us-east-1',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
+      ADMIN_PRINCIPALS: 'arn:aws:iam::111122223333:role/platform-admin',
     },
   });
   return Math.round(Number(stdout.trim().split('\n').pop()) * 10) / 10;

@@ -1,4 +1,4 @@
-import { DescribeInstancesCommand, EC2Client, type Filter } from '@aws-sdk/client-ec2';
+import type { EC2Client, Filter } from '@aws-sdk/client-ec2';
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { Tag, TagFilter, TagSet } from '../../domain/tags.js';
 import { matchesTagSet } from '../../domain/tags.js';
@@ -14,6 +14,12 @@ function toEc2Filter(filter: TagFilter): Filter {
       return { Name: `tag:${filter.key as string}`, Values: [filter.value as string] };
   }
 }
+
+/**
+ * The EC2 client is large and most invocations never resolve EC2 targets: it is
+ * loaded on first use, keeping it out of every function's cold start.
+ */
+const loadEc2 = () => import('@aws-sdk/client-ec2');
 
 /**
  * Running EC2 instances matching a tag set. EC2's own filters narrow the search
@@ -32,6 +38,7 @@ export class Ec2TargetLookupAdapter implements Ec2TargetLookup {
     const [firstGroup] = query.tagSet;
     if (!firstGroup) return [];
     const ec2 = await this.client(query.region, query.roleArn);
+    const { DescribeInstancesCommand } = await loadEc2();
     const tagsById = new Map<string, Tag[]>();
     try {
       for (const filter of firstGroup) {
@@ -60,6 +67,7 @@ export class Ec2TargetLookupAdapter implements Ec2TargetLookup {
 
   /** One client per region for our own account; a short-lived one per lookup in another account. */
   private async client(region: string | undefined, roleArn: string | undefined): Promise<EC2Client> {
+    const { EC2Client } = await loadEc2();
     const resolvedRegion = region ?? this.defaultRegion;
     if (roleArn) {
       const { Credentials } = await this.sts.send(
