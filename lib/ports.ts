@@ -122,6 +122,10 @@ export interface InstanceDeploymentsRepository {
     instance: InstanceDeployment,
     changes: { events: EventRecord[]; transition?: InstanceTransition | undefined; now: string; leaseExpiresAt?: string; watchAt?: string; acknowledgedAt?: string },
   ): Promise<InstanceDeployment>;
+  /** Keeps an event's output tail in an item of its own (instance items stay small: every report rewrites them). */
+  saveOutput(deploymentId: string, instanceId: string, event: string, outputTail: string): Promise<void>;
+  /** Output tails by event name. */
+  outputs(deploymentId: string, instanceId: string): Promise<Record<string, string>>;
   /** Instances the reconciler must look at: dispatched, and due at or before `now`. */
   due(deploymentId: string, now: string): Promise<string[]>;
 }

@@ -76,8 +76,12 @@ export const deploymentRoutes = [
       const instance = await deps.instanceDeployments.get(params.id, params.instanceId);
       if (!instance) throw new NotFoundError(`Instance ${params.instanceId} is not a target of deployment ${params.id}`);
       const started = instance.status !== 'Pending' && instance.status !== 'Skipped';
-      const logUrl = started ? await deps.bundles.logDownloadUrl(params.id, params.instanceId) : null;
-      return { statusCode: 200, body: { ...instance, logUrl } };
+      const [logUrl, outputs] = await Promise.all([
+        started ? deps.bundles.logDownloadUrl(params.id, params.instanceId) : null,
+        deps.instanceDeployments.outputs(params.id, params.instanceId),
+      ]);
+      const events = instance.events.map((e) => (outputs[e.name] ? { ...e, outputTail: outputs[e.name] } : e));
+      return { statusCode: 200, body: { ...instance, events, logUrl } };
     },
   }),
   route({

@@ -178,16 +178,18 @@ export async function report(callerArn: string, input: AgentReport, deps: Engine
   const deployment = await deps.deployments.get(input.deploymentId);
   if (!deployment) throw new NotFoundError(`Deployment ${input.deploymentId} does not exist`);
 
+  const { outputTail, ...eventReport } = input;
   for (let attempt = 0; attempt < 5; attempt++) {
     const instance = await deps.instanceDeployments.get(input.deploymentId, input.instanceId);
     if (!instance) throw new NotFoundError(`Instance ${input.instanceId} is not a target of ${input.deploymentId}`);
     const now = deps.clock.now();
-    const outcome = applyReport(instance, input, now, deployment.ignoreApplicationStopFailures);
+    const outcome = applyReport(instance, eventReport, now, deployment.ignoreApplicationStopFailures);
     if (outcome.kind === 'duplicate') {
       return { action: actionFor(deployment), instanceStatus: instance.status, duplicate: true };
     }
     if (outcome.kind === 'conflict') throw new ConflictError(outcome.reason);
 
+    if (outputTail) await deps.instanceDeployments.saveOutput(input.deploymentId, input.instanceId, input.event, outputTail);
     const finished = outcome.instanceStatus !== 'InProgress';
     const leaseExpiresAt = plusSeconds(now, deps.timings.leaseSeconds);
     try {

@@ -1,5 +1,6 @@
 import {
   type NativeAttributeValue,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -65,6 +66,24 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
       },
     );
     return count;
+  }
+
+  async saveOutput(deploymentId: string, instanceId: string, event: string, outputTail: string): Promise<void> {
+    await this.table.doc.send(
+      new PutCommand({ TableName: this.table.tableName, Item: { ...keys.eventOutput(deploymentId, instanceId, event), event, outputTail } }),
+    );
+  }
+
+  async outputs(deploymentId: string, instanceId: string): Promise<Record<string, string>> {
+    const { PK, SK } = keys.eventOutput(deploymentId, instanceId, '');
+    const outputs: Record<string, string> = {};
+    await this.table.queryEach(
+      { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)', ExpressionAttributeValues: { ':pk': PK, ':prefix': SK } },
+      (page) => {
+        for (const item of page.Items ?? []) outputs[String(item.event)] = String(item.outputTail);
+      },
+    );
+    return outputs;
   }
 
   async pendingCandidates(deploymentId: string, limit: number): Promise<string[]> {

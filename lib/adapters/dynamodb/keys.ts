@@ -34,6 +34,11 @@ export const keys = {
     SK: `INSTANCE#${instanceId}`,
   }),
   instanceDeploymentPartition: (deploymentId: string) => ({ PK: `DEPLOYMENT#${deploymentId}`, skPrefix: 'INSTANCE#' }),
+  /** The last 4 KB of one event's output, kept beside the instance item so reports do not rewrite it. */
+  eventOutput: (deploymentId: string, instanceId: string, event: string): TableKey => ({
+    PK: `DEPLOYMENT#${deploymentId}`,
+    SK: `OUTPUT#${instanceId}#${event}`,
+  }),
   /** GSI2 (sparse): instances waiting for a batch. */
   pendingInstance: (deploymentId: string, instanceId: string) => ({ GSI2PK: `PENDING#${deploymentId}`, GSI2SK: instanceId }),
   /** GSI2 (sparse): dispatched instances, by the time the reconciler must look at them. */
