@@ -122,6 +122,11 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       log.line(`${event.name} started`);
       const timeout = appspec && event.name in appspec.hooks ? eventTimeoutSeconds(appspec, event.name) : DEFAULT_STEP_TIMEOUT_SECONDS;
       await report(event.name, 'InProgress', { startedAt: new Date().toISOString(), timeoutSeconds: Math.max(1, timeout) });
+      if (abort.signal.aborted) {
+        // Stopped meanwhile, or the server already ended this instance (409): run nothing more.
+        allSucceeded = false;
+        break;
+      }
       const started = new Date().toISOString();
       const env = { ...assignment.environment, ...hookCredentialEnv(assignment), LIFECYCLE_EVENT: event.name };
       let outcome: Outcome;

@@ -112,17 +112,21 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
   if (!instance || !deployment || instance.status !== 'InProgress') return idle; // the index lags a finished instance
 
   const now = deps.clock.now();
-  const leaseExpiresAt = plusSeconds(now, deps.timings.leaseSeconds);
-  try {
-    await deps.instanceDeployments.update(instance, {
-      events: instance.events,
-      now: now.toISOString(),
-      leaseExpiresAt,
-      watchAt: watchAt(instance, leaseExpiresAt),
-      ...(instance.acknowledgedAt ? {} : { acknowledgedAt: now.toISOString() }),
-    });
-  } catch (error) {
-    if (!(error instanceof ConflictError)) throw error; // a concurrent report renewed it anyway
+  // Heartbeats come every second or so while a hook runs; the lease is written only when half of it is gone.
+  const leaseLeftMs = instance.leaseExpiresAt ? Date.parse(instance.leaseExpiresAt) - now.getTime() : 0;
+  if (!instance.acknowledgedAt || leaseLeftMs < (deps.timings.leaseSeconds * 1000) / 2) {
+    const leaseExpiresAt = plusSeconds(now, deps.timings.leaseSeconds);
+    try {
+      await deps.instanceDeployments.update(instance, {
+        events: instance.events,
+        now: now.toISOString(),
+        leaseExpiresAt,
+        watchAt: watchAt(instance, leaseExpiresAt),
+        ...(instance.acknowledgedAt ? {} : { acknowledgedAt: now.toISOString() }),
+      });
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error; // a concurrent report renewed it anyway
+    }
   }
   const heartbeatSeconds = Math.max(5, Math.floor(deps.timings.leaseSeconds / 4));
   if (heartbeat) return { action: actionFor(deployment), heartbeatSeconds, assignment: { deploymentId: deployment.deploymentId } };

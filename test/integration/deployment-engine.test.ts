@@ -125,6 +125,24 @@ describe('rolling out', () => {
     expect(deployment.counts).toMatchObject({ succeeded: 2, failed: 1 });
   });
 
+  it('heartbeats renew the lease only once half of it has gone, so a running hook costs no write per second', async () => {
+    const { agents, deploy } = await fleet(1);
+    const { body } = await deploy();
+    const agent = agents[0] as ScriptedAgent;
+    await agent.poll();
+    const detail = () => api.call('GET', `/deployments/${body.deploymentId}/instances/${agent.instanceId}`);
+    const first = (await detail()).body;
+    const beat = () => api.call('POST', '/agent/v1/poll', { body: { instanceId: agent.instanceId, heartbeat: true }, principal: agentPrincipal(agent.instanceId) });
+    await beat();
+    await beat();
+    expect((await detail()).body.version).toBe(first.version);
+    api.clock.advance(50); // more than half of the 90 s lease
+    await beat();
+    const renewed = (await detail()).body;
+    expect(renewed.version).toBe(first.version + 1);
+    expect(renewed.leaseExpiresAt > first.leaseExpiresAt).toBe(true);
+  });
+
   it('a duplicate report changes nothing; an out-of-order one gets 409', async () => {
     const { agents, deploy } = await fleet(1);
     const { body } = await deploy();
