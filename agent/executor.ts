@@ -119,6 +119,15 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
         break;
       }
       log.resetTail();
+      if (!(await hasWork(event.name, appspec, assignment, ctx))) {
+        // Nothing to run: one report instead of two.
+        const answer = await report(event.name, 'Skipped', { message: 'no scripts for this event' });
+        if (answer.status === 409 || answer.body?.action === 'stop') {
+          allSucceeded = !assignment.events.slice(assignment.events.indexOf(event) + 1).some((e) => e.status === 'Pending');
+          break;
+        }
+        continue;
+      }
       log.line(`${event.name} started`);
       const timeout = appspec && event.name in appspec.hooks ? eventTimeoutSeconds(appspec, event.name) : DEFAULT_STEP_TIMEOUT_SECONDS;
       await report(event.name, 'InProgress', { startedAt: new Date().toISOString(), timeoutSeconds: Math.max(1, timeout) });
@@ -183,6 +192,21 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
 function hookCredentialEnv(assignment: Assignment): Record<string, string> {
   const c = assignment.hookCredentials;
   return c ? { AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SESSION_TOKEN: c.sessionToken } : {};
+}
+
+/** Whether an event has anything to do on this host (events without scripts are reported Skipped at once). */
+async function hasWork(event: string, appspec: Appspec | undefined, assignment: Assignment, ctx: ExecutorContext): Promise<boolean> {
+  if (event === 'DownloadBundle' || event === 'Install') return true;
+  if (event === 'ApplicationStop') {
+    const last = await ctx.state.lastSuccess(assignment.deploymentGroupId);
+    if (!last) return false;
+    try {
+      return (parseAppspec(await readFile(join(last.bundleRoot, 'appspec.yml'), 'utf8')).hooks.ApplicationStop?.length ?? 0) > 0;
+    } catch {
+      return true; // let the event itself report what is wrong
+    }
+  }
+  return (appspec?.hooks[event as HookEvent]?.length ?? 0) > 0;
 }
 
 function failure(error: unknown): Outcome {
