@@ -1,9 +1,4 @@
-import {
-  GetCommand,
-  type NativeAttributeValue,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type NativeAttributeValue, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deployment, Revision } from '../../domain/deployment.js';
 import type { InstanceCounts } from '../../domain/minimum-healthy.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
@@ -61,7 +56,7 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
   ): Promise<CreateResult> {
     const { tableName } = this.table;
     const { application, group, deploymentId } = deployment;
-    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [];
+    const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [];
     if (options.lockGroup) {
       items.push({
         Update: {
@@ -91,7 +86,7 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
       });
     }
     try {
-      await this.table.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      await this.table.transactWrite({ TransactItems: items });
       return { kind: 'created', deployment };
     } catch (error) {
       const reasons = cancellationReasons(error);
@@ -166,8 +161,7 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
     const { tableName } = this.table;
     const rememberRevision = outcome.status === 'Succeeded';
     try {
-      await this.table.doc.send(
-        new TransactWriteCommand({
+      await this.table.transactWrite({
           TransactItems: [
             {
               Update: {
@@ -199,8 +193,7 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
               },
             },
           ],
-        }),
-      );
+        });
       return true;
     } catch (error) {
       const reasons = cancellationReasons(error);

@@ -1,4 +1,4 @@
-import { DeleteCommand, type NativeAttributeValue, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type NativeAttributeValue, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Execution } from '../../domain/pipeline.js';
 import { ConflictError } from '../../errors.js';
 import type { ExecutionsRepository, Page, PageRequest } from '../../ports.js';
@@ -27,14 +27,12 @@ export class DynamoExecutionsRepository implements ExecutionsRepository {
 
   async create(ex: Execution): Promise<boolean> {
     try {
-      await this.table.doc.send(
-        new TransactWriteCommand({
+      await this.table.transactWrite({
           TransactItems: [
             { Put: { TableName: this.table.tableName, Item: toItem(ex), ConditionExpression: 'attribute_not_exists(PK)' } },
             { Put: { TableName: this.table.tableName, Item: { ...keys.activeExecution(ex.executionId), pipeline: ex.pipeline } } },
           ],
-        }),
-      );
+        });
       return true;
     } catch (error) {
       if (cancellationReasons(error)?.[0] === 'ConditionalCheckFailed') return false;
@@ -69,11 +67,9 @@ export class DynamoExecutionsRepository implements ExecutionsRepository {
     try {
       if (!ended) await this.table.doc.send(new PutCommand(put));
       else {
-        await this.table.doc.send(
-          new TransactWriteCommand({
+        await this.table.transactWrite({
             TransactItems: [{ Put: put }, { Delete: { TableName: this.table.tableName, Key: keys.activeExecution(ex.executionId) } }],
-          }),
-        );
+          });
       }
       return next;
     } catch (error) {

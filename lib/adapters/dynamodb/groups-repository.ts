@@ -1,4 +1,4 @@
-import { type NativeAttributeValue, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import type { DeploymentGroup, DeploymentGroupSettings } from '../../domain/deployment-group.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type { DeploymentGroupsRepository, Page, PageRequest, Upserted } from '../../ports.js';
@@ -46,8 +46,7 @@ export class DynamoDeploymentGroupsRepository implements DeploymentGroupsReposit
     for (let attempt = 0; attempt < 3; attempt++) {
       const item: Item = { ...key, type: 'DeploymentGroup', application, name, id: newId(), ...settings, createdAt: now, updatedAt: now };
       try {
-        await this.table.doc.send(
-          new TransactWriteCommand({
+        await this.table.transactWrite({
             TransactItems: [
               {
                 Update: {
@@ -60,8 +59,7 @@ export class DynamoDeploymentGroupsRepository implements DeploymentGroupsReposit
               },
               { Put: { TableName: this.table.tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
             ],
-          }),
-        );
+          });
         return { created: true, value: toGroup(item) };
       } catch (error) {
         const reasons = cancellationReasons(error);
@@ -95,8 +93,7 @@ export class DynamoDeploymentGroupsRepository implements DeploymentGroupsReposit
 
   async delete(application: string, name: string): Promise<void> {
     try {
-      await this.table.doc.send(
-        new TransactWriteCommand({
+      await this.table.transactWrite({
           TransactItems: [
             {
               Delete: {
@@ -116,8 +113,7 @@ export class DynamoDeploymentGroupsRepository implements DeploymentGroupsReposit
               },
             },
           ],
-        }),
-      );
+        });
     } catch (error) {
       const reasons = cancellationReasons(error);
       if (reasons?.[0] === 'ConditionalCheckFailed') {

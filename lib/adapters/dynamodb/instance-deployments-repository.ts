@@ -1,10 +1,4 @@
-import {
-  type NativeAttributeValue,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type NativeAttributeValue, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventRecord, InstanceDeployment } from '../../domain/deployment.js';
 import { ConflictError } from '../../errors.js';
 import type { InstanceDeploymentsRepository, InstanceTransition, Page, PageRequest } from '../../ports.js';
@@ -129,8 +123,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
     const inbox = keys.agentInbox(instanceId, deploymentId);
     const running = keys.runningInstance(deploymentId, watchAt);
     try {
-      await this.table.doc.send(
-        new TransactWriteCommand({
+      await this.table.transactWrite({
           TransactItems: [
             {
               Update: {
@@ -162,8 +155,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
               },
             },
           ],
-        }),
-      );
+        });
       return 'dispatched';
     } catch (error) {
       const reasons = cancellationReasons(error);
@@ -223,8 +215,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
         return next;
       }
       const offlineDelta = isOffline(changes.transition) - isOffline(instance.status);
-      await this.table.doc.send(
-        new TransactWriteCommand({
+      await this.table.transactWrite({
           TransactItems: [
             { Update: instanceUpdate },
             { Delete: { TableName: tableName, Key: keys.agentInbox(instance.instanceId, instance.deploymentId) } },
@@ -237,8 +228,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
               },
             },
           ],
-        }),
-      );
+        });
       return next;
     } catch (error) {
       if (isConditionalCheckFailed(error) || cancellationReasons(error)?.[0] === 'ConditionalCheckFailed') {

@@ -5,10 +5,12 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Page, PageRequest } from '../../ports.js';
-import { isConditionalCheckFailed } from './conditions.js';
+import { cancellationReasons, isConditionalCheckFailed } from './conditions.js';
 import { KEY_ATTRIBUTES, type TableKey } from './keys.js';
 import { decodeNextToken, encodeNextToken } from './pagination.js';
 
@@ -89,6 +91,26 @@ export class TableClient {
       await onPage(out);
       start = out.LastEvaluatedKey;
     } while (start);
+  }
+
+  /**
+   * TransactWriteItems, retried with jittered backoff while DynamoDB cancels it
+   * only for a conflict with another transaction on the same items (the
+   * deployment's counters see many at once). A failed condition is final.
+   */
+  async transactWrite(input: TransactWriteCommandInput): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.doc.send(new TransactWriteCommand(input));
+        return;
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        const conflictOnly = reasons?.includes('TransactionConflict') && !reasons.includes('ConditionalCheckFailed');
+        const busy = error instanceof Error && error.name === 'TransactionConflictException';
+        if ((!conflictOnly && !busy) || attempt >= 8) throw error;
+        await new Promise((r) => setTimeout(r, Math.min(500, 10 * 2 ** attempt) * (0.5 + Math.random())));
+      }
+    }
   }
 
   /** One page of a GSI1 listing partition (all applications, all instances, …). */
