@@ -30,7 +30,8 @@ export async function advance(deploymentId: string, deps: EngineDeps): Promise<D
   return deps.deployments.get(deploymentId);
 }
 
-const DISPATCH_CONCURRENCY = 16;
+// Each dispatch also moves the deployment's counters, so more workers mostly buy transaction conflicts on that item.
+const DISPATCH_CONCURRENCY = 4;
 
 async function dispatchBatch(deployment: Deployment, count: number, deps: EngineDeps): Promise<number> {
   const candidates = await deps.instanceDeployments.pendingCandidates(deployment.deploymentId, count + 10);
