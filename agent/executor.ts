@@ -85,6 +85,11 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
     return answer;
   };
 
+  /** A stop (or a refusal) ends the assignment unless the event just reported was the last one to run. */
+  const stopsBefore = (answer: { status: number; body?: { action?: string } }, event: Assignment['events'][number]) =>
+    (answer.status === 409 || answer.body?.action === 'stop') &&
+    assignment.events.slice(assignment.events.indexOf(event) + 1).some((e) => e.status === 'Pending');
+
   const track: HookOptions['track'] = {
     started: (pgid) => ctx.state.writeJson(hookFile(ctx.state), { pgid }),
     ended: () => rm(hookFile(ctx.state), { force: true }),
@@ -103,6 +108,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
   let bundleRoot = join(dir, 'bundle');
   let allSucceeded = true;
   try {
+    const previous = await previousRevision(assignment, ctx);
     const interrupted = assignment.events.find((e) => e.status === 'InProgress');
     if (interrupted) {
       await report(interrupted.name, 'Failed', {
@@ -119,11 +125,11 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
         break;
       }
       log.resetTail();
-      if (!(await hasWork(event.name, appspec, assignment, ctx))) {
+      if (!hasWork(event.name, appspec, previous)) {
         // Nothing to run: one report instead of two.
         const answer = await report(event.name, 'Skipped', { message: 'no scripts for this event' });
-        if (answer.status === 409 || answer.body?.action === 'stop') {
-          allSucceeded = !assignment.events.slice(assignment.events.indexOf(event) + 1).some((e) => e.status === 'Pending');
+        if (stopsBefore(answer, event)) {
+          allSucceeded = false;
           break;
         }
         continue;
@@ -141,9 +147,13 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       let outcome: Outcome;
       try {
         switch (event.name) {
-          case 'ApplicationStop':
-            outcome = await applicationStop(assignment, ctx, env, log, abort.signal, track);
+          case 'ApplicationStop': {
+            // hasWork let us here, so there is an earlier revision on this host.
+            const { root, appspec: earlier, error } = previous as PreviousRevision;
+            if (error) throw error;
+            outcome = await hooks('ApplicationStop', earlier as Appspec, root, env, log, abort.signal, track);
             break;
+          }
           case 'DownloadBundle': {
             const fetched = await fetchBundle(assignment, dir, ctx, log);
             appspec = fetched.appspec;
@@ -174,8 +184,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
         allSucceeded = false;
         break;
       }
-      const moreToRun = assignment.events.slice(assignment.events.indexOf(event) + 1).some((e) => e.status === 'Pending');
-      if ((answer.status === 409 || answer.body?.action === 'stop') && moreToRun) {
+      if (stopsBefore(answer, event)) {
         allSucceeded = false;
         break;
       }
@@ -194,18 +203,28 @@ function hookCredentialEnv(assignment: Assignment): Record<string, string> {
   return c ? { AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SESSION_TOKEN: c.sessionToken } : {};
 }
 
-/** Whether an event has anything to do on this host (events without scripts are reported Skipped at once). */
-async function hasWork(event: string, appspec: Appspec | undefined, assignment: Assignment, ctx: ExecutorContext): Promise<boolean> {
-  if (event === 'DownloadBundle' || event === 'Install') return true;
-  if (event === 'ApplicationStop') {
-    const last = await ctx.state.lastSuccess(assignment.deploymentGroupId);
-    if (!last) return false;
-    try {
-      return (parseAppspec(await readFile(join(last.bundleRoot, 'appspec.yml'), 'utf8')).hooks.ApplicationStop?.length ?? 0) > 0;
-    } catch {
-      return true; // let the event itself report what is wrong
-    }
+/** The revision that last succeeded on this host for the group: its ApplicationStop scripts run first. */
+interface PreviousRevision {
+  root: string;
+  appspec?: Appspec;
+  /** Its appspec.yml could not be read: ApplicationStop fails with this. */
+  error?: unknown;
+}
+
+async function previousRevision(assignment: Assignment, ctx: ExecutorContext): Promise<PreviousRevision | undefined> {
+  const last = await ctx.state.lastSuccess(assignment.deploymentGroupId);
+  if (!last) return undefined;
+  try {
+    return { root: last.bundleRoot, appspec: parseAppspec(await readFile(join(last.bundleRoot, 'appspec.yml'), 'utf8')) };
+  } catch (error) {
+    return { root: last.bundleRoot, error };
   }
+}
+
+/** Whether an event has anything to do on this host (events without scripts are reported Skipped at once). */
+function hasWork(event: string, appspec: Appspec | undefined, previous: PreviousRevision | undefined): boolean {
+  if (event === 'DownloadBundle' || event === 'Install') return true;
+  if (event === 'ApplicationStop') return previous !== undefined && (previous.error !== undefined || (previous.appspec?.hooks.ApplicationStop?.length ?? 0) > 0);
   return (appspec?.hooks[event as HookEvent]?.length ?? 0) > 0;
 }
 
@@ -218,23 +237,6 @@ function failure(error: unknown): Outcome {
   }
   if (error instanceof InstallError) return { status: 'Failed', errorCode: 'UnknownError', message };
   return { status: 'Failed', errorCode: 'UnknownError', message };
-}
-
-async function applicationStop(
-  assignment: Assignment,
-  ctx: ExecutorContext,
-  env: Record<string, string>,
-  log: OutputLog,
-  signal: AbortSignal,
-  track: HookOptions['track'],
-): Promise<Outcome> {
-  const last = await ctx.state.lastSuccess(assignment.deploymentGroupId);
-  if (!last) {
-    log.line('no earlier revision on this instance: nothing to stop');
-    return { status: 'Skipped' };
-  }
-  const previous = parseAppspec(await readFile(join(last.bundleRoot, 'appspec.yml'), 'utf8'));
-  return hooks('ApplicationStop', previous, last.bundleRoot, env, log, signal, track);
 }
 
 async function hooks(

@@ -1,7 +1,7 @@
 import type { ActionState, Execution } from '../domain/pipeline.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { ConflictError } from '../errors.js';
-import { advanceExecution, requireExecution } from './execution-engine.js';
+import { advanceExecution, leaveStage, requireExecution } from './execution-engine.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 
 function runningAction(ex: Execution): { stage: number; action: number; state: ActionState } | undefined {
@@ -51,16 +51,12 @@ export async function stopExecution(executionId: string, by: string, deps: Pipel
       : s,
   );
   const saved = await deps.executions.save({ ...ex, stages, status: 'Stopped', waiting: false, endedAt: now, updatedAt: now, error: `Stopped by ${by}` });
-  await deps.executions.releaseStage(ex.pipeline, ex.stageIndex, ex.executionId);
   if (running?.state.deploymentId) {
     await stopDeployment(running.state.deploymentId, { by }, deps).catch((error) => {
       if (!(error instanceof ConflictError)) throw error; // it had ended already
     });
   }
-  for (const id of await deps.executions.waiting(ex.pipeline, ex.stageIndex)) {
-    const next = await advanceExecution(id, deps);
-    if (next?.status === 'InProgress' && !next.waiting) break;
-  }
+  await leaveStage(ex, ex.stageIndex, deps);
   return saved;
 }
 

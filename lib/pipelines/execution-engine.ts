@@ -221,7 +221,7 @@ async function supersedeOlderWaiters(me: Execution, deps: PipelineDeps): Promise
 }
 
 /** Frees a stage's slot and lets the next waiting execution (oldest first) in. */
-async function leaveStage(ex: Execution, stageIndex: number, deps: PipelineDeps): Promise<void> {
+export async function leaveStage(ex: Execution, stageIndex: number, deps: PipelineDeps): Promise<void> {
   await deps.executions.releaseStage(ex.pipeline, stageIndex, ex.executionId);
   for (const id of await deps.executions.waiting(ex.pipeline, stageIndex)) {
     const next = await advanceExecution(id, deps);

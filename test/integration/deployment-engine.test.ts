@@ -88,7 +88,6 @@ describe('rolling out', () => {
   it('OneAtATime: when an agent reports a failed hook, the next batch is not dispatched', async () => {
     const { agents, deploy } = await fleet(3, { deploymentConfig: 'OneAtATime' });
     const { body } = await deploy();
-    const [first, ...others] = agents as [ScriptedAgent, ...ScriptedAgent[]];
     const firstToRun = (await Promise.all(agents.map(async (a) => ((await a.poll()).body.assignment ? a : undefined)))).filter(Boolean);
     expect(firstToRun).toHaveLength(1);
     const runner = firstToRun[0] as ScriptedAgent;
@@ -103,8 +102,6 @@ describe('rolling out', () => {
     });
     expect(detail.body.events.find((e: { name: string }) => e.name === 'AfterInstall').status).toBe('Skipped');
     expect(detail.body.logUrl).toContain(`fleetline-logs/${body.deploymentId}/${runner.instanceId}.log`);
-    void first;
-    void others;
   });
 
   it('OneAtATime succeeds when only the last instance fails', async () => {
