@@ -1,24 +1,54 @@
-import { type AccessDecision, type AccessRule, evaluateAccess } from '../domain/access.js';
+import { type AccessDecision, type AccessRule, evaluateAccess, isAdmin, mayEverAllow } from '../domain/access.js';
 import { ForbiddenError } from '../errors.js';
 import { logger } from '../logger.js';
 import type { AccessRulesRepository } from '../ports.js';
 
-/** Checks one request against the stored rules and the admins from the deploy parameter. */
+/** Checks requests against the stored rules and the admins from the deploy parameter. */
 export class Authorizer {
   constructor(
     private readonly rules: AccessRulesRepository,
     private readonly admins: readonly string[],
   ) {}
 
-  async decide(principal: string, action: string, resource: string): Promise<AccessDecision> {
-    return evaluateAccess({ principal, action, resource }, await this.rules.list(), this.admins);
+  /** Admins are decided before any rule is read. */
+  private async rulesFor(principal: string): Promise<readonly AccessRule[]> {
+    return isAdmin(principal, this.admins) ? [] : this.rules.list();
   }
 
-  /** Throws ForbiddenError (logged, without anything secret) unless allowed; returns the granting rule. */
-  async authorize(principal: string, action: string, resource: string): Promise<AccessRule | 'admin'> {
+  async decide(principal: string, action: string, resource: string): Promise<AccessDecision> {
+    return evaluateAccess({ principal, action, resource }, await this.rulesFor(principal), this.admins);
+  }
+
+  /**
+   * Throws ForbiddenError (logged, without anything secret) unless allowed; returns
+   * the granting rule. `shownAs` names the resource in the answer when its real
+   * name (an item's application and group) must not be revealed.
+   */
+  async authorize(principal: string, action: string, resource: string, shownAs = resource): Promise<AccessRule | 'admin'> {
     const decision = await this.decide(principal, action, resource);
     if (decision.allowed) return decision.rule;
-    logger.warn('Access denied', { principal, action, resource, reason: decision.reason });
-    throw new ForbiddenError(`${principal} may not ${action} on ${resource} (${decision.reason})`);
+    throw denied(principal, action, resource, shownAs, decision.reason);
   }
+
+  /** 403 unless some rule could allow `action` to this principal at all. */
+  async gate(principal: string, action: string, shownAs: string): Promise<void> {
+    if (!mayEverAllow(principal, action, await this.rulesFor(principal), this.admins)) {
+      throw denied(principal, action, '(any)', shownAs, 'no rule allows it');
+    }
+  }
+
+  /**
+   * For list routes: 403 unless some rule could allow `action`; then a predicate
+   * that runs each item's resource through the same evaluation (a Deny hides it).
+   */
+  async visibility(principal: string, action: string, shownAs: string): Promise<(resource: string) => boolean> {
+    const rules = await this.rulesFor(principal);
+    if (!mayEverAllow(principal, action, rules, this.admins)) throw denied(principal, action, '(any)', shownAs, 'no rule allows it');
+    return (resource) => evaluateAccess({ principal, action, resource }, rules, this.admins).allowed;
+  }
+}
+
+function denied(principal: string, action: string, resource: string, shownAs: string, reason: string): ForbiddenError {
+  logger.warn('Access denied', { principal, action, resource, reason });
+  return new ForbiddenError(`${principal} may not ${action} on ${shownAs} (${reason})`);
 }

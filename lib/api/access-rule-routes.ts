@@ -10,7 +10,7 @@ export const accessRuleRoutes = [
   route({
     method: 'PUT',
     path: '/access-rules/{id}',
-    access: ({ params }) => ({ action: 'access:put', resource: `access-rule/${params.id}` }),
+    access: { action: 'access:put', resource: ({ params }) => `access-rule/${params.id}` },
     params: ruleParams,
     body: accessRuleBodySchema,
     async handle({ params, body, deps }) {
@@ -22,7 +22,7 @@ export const accessRuleRoutes = [
   route({
     method: 'GET',
     path: '/access-rules',
-    access: () => ({ action: 'access:list', resource: 'access-rule/*' }),
+    access: { action: 'access:list', list: true },
     async handle({ deps }) {
       return { statusCode: 200, body: { items: await deps.accessRules.list() } };
     },
@@ -30,7 +30,7 @@ export const accessRuleRoutes = [
   route({
     method: 'GET',
     path: '/access-rules/{id}',
-    access: ({ params }) => ({ action: 'access:get', resource: `access-rule/${params.id}` }),
+    access: { action: 'access:get', resource: ({ params }) => `access-rule/${params.id}` },
     params: ruleParams,
     async handle({ params, deps }) {
       const rule = await deps.accessRules.get(params.id);
@@ -41,7 +41,7 @@ export const accessRuleRoutes = [
   route({
     method: 'DELETE',
     path: '/access-rules/{id}',
-    access: ({ params }) => ({ action: 'access:delete', resource: `access-rule/${params.id}` }),
+    access: { action: 'access:delete', resource: ({ params }) => `access-rule/${params.id}` },
     params: ruleParams,
     async handle({ params, deps }) {
       await deps.accessRules.delete(params.id);

@@ -1,6 +1,6 @@
 import { applicationBodySchema } from '../domain/application.js';
 import { NotFoundError } from '../errors.js';
-import { route } from './deps.js';
+import { route, visibleItems } from './deps.js';
 
 import { appParams, pageQuerySchema } from './schemas.js';
 
@@ -8,7 +8,7 @@ export const applicationRoutes = [
   route({
     method: 'PUT',
     path: '/applications/{app}',
-    access: ({ params }) => ({ action: 'applications:put', resource: `application/${params.app}` }),
+    access: { action: 'applications:put', resource: ({ params }) => `application/${params.app}` },
     params: appParams,
     body: applicationBodySchema,
     async handle({ params, body, deps }) {
@@ -19,16 +19,16 @@ export const applicationRoutes = [
   route({
     method: 'GET',
     path: '/applications',
-    access: () => ({ action: 'applications:list', resource: 'application/*' }),
+    access: { action: 'applications:list', list: true },
     query: pageQuerySchema,
-    async handle({ query, deps }) {
-      return { statusCode: 200, body: await deps.applications.list(query) };
+    async handle({ query, deps, visible }) {
+      return { statusCode: 200, body: visibleItems(await deps.applications.list(query), visible, (a) => `application/${a.name}`) };
     },
   }),
   route({
     method: 'GET',
     path: '/applications/{app}',
-    access: ({ params }) => ({ action: 'applications:get', resource: `application/${params.app}` }),
+    access: { action: 'applications:get', resource: ({ params }) => `application/${params.app}` },
     params: appParams,
     async handle({ params, deps }) {
       const application = await deps.applications.get(params.app);
@@ -39,7 +39,7 @@ export const applicationRoutes = [
   route({
     method: 'DELETE',
     path: '/applications/{app}',
-    access: ({ params }) => ({ action: 'applications:delete', resource: `application/${params.app}` }),
+    access: { action: 'applications:delete', resource: ({ params }) => `application/${params.app}` },
     params: appParams,
     async handle({ params, deps }) {
       await deps.applications.delete(params.app);

@@ -8,7 +8,7 @@ export const credentialRoutes = [
     method: 'POST',
     path: '/credentials',
     // The rule that grants the role also bounds the session, so the use case checks it itself.
-    access: 'self',
+    access: { action: 'credentials:issue', self: true },
     body: credentialsBodySchema,
     async handle({ body, principal, deps, event }) {
       const sourceIp = event.requestContext.http?.sourceIp ?? '';
@@ -18,7 +18,7 @@ export const credentialRoutes = [
   route({
     method: 'GET',
     path: '/credentials/audit',
-    access: () => ({ action: 'credentials:audit', resource: 'credentials/*' }),
+    access: { action: 'credentials:audit', resource: () => 'credentials/audit' },
     query: pageQuerySchema,
     async handle({ query, deps }) {
       return { statusCode: 200, body: await deps.audit.list(query) };

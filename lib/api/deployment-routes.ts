@@ -5,7 +5,7 @@ import { nameSchema } from '../domain/names.js';
 import { createDeployment } from '../deployments/create-deployment.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { NotFoundError } from '../errors.js';
-import { type ApiDeps, deploymentResource, route } from './deps.js';
+import { type ApiDeps, deploymentResource, route, visibleItems } from './deps.js';
 import { pageQuerySchema } from './schemas.js';
 
 const deploymentParams = z.strictObject({ id: z.string().regex(DEPLOYMENT_ID_PATTERN, 'must be a deployment ID (d-XXXXXXXXX)') });
@@ -21,7 +21,7 @@ export const deploymentRoutes = [
   route({
     method: 'POST',
     path: '/deployments',
-    access: ({ body }) => ({ action: 'deployments:create', resource: `application/${body.application}/group/${body.group}` }),
+    access: { action: 'deployments:create', resource: ({ body }) => `application/${body.application}/group/${body.group}` },
     body: createDeploymentBodySchema,
     async handle({ body, principal, deps }) {
       const result = await createDeployment(body, principal, deps);
@@ -31,21 +31,22 @@ export const deploymentRoutes = [
   route({
     method: 'GET',
     path: '/deployments',
-    access: ({ query }) => ({ action: 'deployments:list', resource: `application/${query.application ?? '*'}/group/${query.group ?? '*'}` }),
+    access: { action: 'deployments:list', list: true },
     query: pageQuerySchema.extend({
       application: nameSchema.optional(),
       group: nameSchema.optional(),
       status: z.enum(DEPLOYMENT_STATUSES, { error: `must be one of ${DEPLOYMENT_STATUSES.join(', ')}` }).optional(),
     }),
-    async handle({ query, deps }) {
+    async handle({ query, deps, visible }) {
       const { limit, nextToken, ...filter } = query;
-      return { statusCode: 200, body: await deps.deployments.list(filter, { limit, nextToken }) };
+      const page = await deps.deployments.list(filter, { limit, nextToken });
+      return { statusCode: 200, body: visibleItems(page, visible, (d) => `application/${d.application}/group/${d.group}`) };
     },
   }),
   route({
     method: 'GET',
     path: '/deployments/{id}',
-    access: async ({ params, deps }) => ({ action: 'deployments:get', resource: await deploymentResource(deps, params.id) }),
+    access: { action: 'deployments:get', resource: ({ params, deps }) => deploymentResource(deps, params.id) },
     params: deploymentParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await requireDeployment(deps, params.id) };
@@ -54,7 +55,7 @@ export const deploymentRoutes = [
   route({
     method: 'GET',
     path: '/deployments/{id}/instances',
-    access: async ({ params, deps }) => ({ action: 'deployments:get', resource: await deploymentResource(deps, params.id) }),
+    access: { action: 'deployments:get', resource: ({ params, deps }) => deploymentResource(deps, params.id) },
     params: deploymentParams,
     query: pageQuerySchema,
     async handle({ params, query, deps }) {
@@ -70,7 +71,7 @@ export const deploymentRoutes = [
   route({
     method: 'GET',
     path: '/deployments/{id}/instances/{instanceId}',
-    access: async ({ params, deps }) => ({ action: 'deployments:get', resource: await deploymentResource(deps, params.id) }),
+    access: { action: 'deployments:get', resource: ({ params, deps }) => deploymentResource(deps, params.id) },
     params: instanceParams,
     async handle({ params, deps }) {
       const instance = await deps.instanceDeployments.get(params.id, params.instanceId);
@@ -87,7 +88,7 @@ export const deploymentRoutes = [
   route({
     method: 'POST',
     path: '/deployments/{id}/stop',
-    access: async ({ params, deps }) => ({ action: 'deployments:stop', resource: await deploymentResource(deps, params.id) }),
+    access: { action: 'deployments:stop', resource: ({ params, deps }) => deploymentResource(deps, params.id) },
     params: deploymentParams,
     body: z.strictObject({ rollback: z.boolean({ error: 'must be true or false' }).optional() }).default({}),
     async handle({ params, body, principal, deps }) {

@@ -1,8 +1,7 @@
 import type { CredentialDeps } from '../credentials/issue-credentials.js';
-import { NotFoundError } from '../errors.js';
-import { routeBuilder } from '../http/router.js';
+import { type ResourceName, routeBuilder } from '../http/router.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
-import type { AccessRulesRepository, ApplicationsRepository, Clock, DeploymentGroupsRepository, InstancesRepository } from '../ports.js';
+import type { AccessRulesRepository, ApplicationsRepository, Clock, DeploymentGroupsRepository, InstancesRepository, Page } from '../ports.js';
 
 /** Everything the API's routes use, built once per container (functions/api.ts) or per test. */
 export interface ApiDeps extends PipelineDeps, CredentialDeps {
@@ -16,16 +15,28 @@ export interface ApiDeps extends PipelineDeps, CredentialDeps {
 
 export const route = routeBuilder<ApiDeps>();
 
-/** Access-rule resources are named by application and group; a deployment ID is looked up (404 when unknown). */
-export async function deploymentResource(deps: ApiDeps, id: string): Promise<string> {
+/**
+ * What an unknown ID is authorized against: only a grant covering every
+ * application and group (or every pipeline) matches it, so a caller without one
+ * gets the same 403 for an unknown ID as for an item it may not see.
+ */
+export const UNKNOWN_DEPLOYMENT_RESOURCE = 'application/*/group/*';
+export const UNKNOWN_EXECUTION_RESOURCE = 'pipeline/*';
+
+/** A deployment is governed by its application and group; a 403 names only the deployment. */
+export async function deploymentResource(deps: ApiDeps, id: string): Promise<ResourceName> {
   const deployment = await deps.deployments.get(id);
-  if (!deployment) throw new NotFoundError(`Deployment ${id} does not exist`);
-  return `application/${deployment.application}/group/${deployment.group}`;
+  const resource = deployment ? `application/${deployment.application}/group/${deployment.group}` : UNKNOWN_DEPLOYMENT_RESOURCE;
+  return { resource, shownAs: `deployment/${id}` };
 }
 
-/** Executions are governed by their pipeline's rules. */
-export async function executionResource(deps: ApiDeps, id: string): Promise<string> {
+/** Executions are governed by their pipeline's rules; a 403 names only the execution. */
+export async function executionResource(deps: ApiDeps, id: string): Promise<ResourceName> {
   const execution = await deps.executions.get(id);
-  if (!execution) throw new NotFoundError(`Execution ${id} does not exist`);
-  return `pipeline/${execution.pipeline}`;
+  return { resource: execution ? `pipeline/${execution.pipeline}` : UNKNOWN_EXECUTION_RESOURCE, shownAs: `execution/${id}` };
+}
+
+/** A page with only the items the caller may see (the next token still continues the listing). */
+export function visibleItems<T>(page: Page<T>, visible: (resource: string) => boolean, resourceOf: (item: T) => string): Page<T> {
+  return { ...page, items: page.items.filter((item) => visible(resourceOf(item))) };
 }

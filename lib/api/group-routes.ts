@@ -1,7 +1,7 @@
 import { deploymentGroupBodySchema, toDeploymentGroupSettings } from '../domain/deployment-group.js';
 import { underRolePath } from '../domain/credentials.js';
 import { NotFoundError, UnprocessableError } from '../errors.js';
-import { type ApiDeps, route } from './deps.js';
+import { type ApiDeps, route, visibleItems } from './deps.js';
 
 import { appParams, groupParams, pageQuerySchema } from './schemas.js';
 
@@ -13,7 +13,7 @@ export const groupRoutes = [
   route({
     method: 'PUT',
     path: '/applications/{app}/groups/{group}',
-    access: ({ params }) => ({ action: 'groups:put', resource: `application/${params.app}/group/${params.group}` }),
+    access: { action: 'groups:put', resource: ({ params }) => `application/${params.app}/group/${params.group}` },
     params: groupParams,
     body: deploymentGroupBodySchema,
     async handle({ params, body, deps }) {
@@ -36,20 +36,20 @@ export const groupRoutes = [
   route({
     method: 'GET',
     path: '/applications/{app}/groups',
-    access: ({ params }) => ({ action: 'groups:list', resource: `application/${params.app}/group/*` }),
+    access: { action: 'groups:list', list: true },
     params: appParams,
     query: pageQuerySchema,
-    async handle({ params, query, deps }) {
-      // An empty page must still tell "no groups" from "no such application".
+    async handle({ params, query, deps, visible }) {
       const page = await deps.groups.list(params.app, query);
-      if (page.items.length === 0 && !query.nextToken) await requireApplication(deps, params.app);
-      return { statusCode: 200, body: page };
+      // An empty page tells "no groups" from "no such application" only to a caller who may list all of its groups.
+      if (page.items.length === 0 && !query.nextToken && visible(`application/${params.app}/group/*`)) await requireApplication(deps, params.app);
+      return { statusCode: 200, body: visibleItems(page, visible, (g) => `application/${params.app}/group/${g.name}`) };
     },
   }),
   route({
     method: 'GET',
     path: '/applications/{app}/groups/{group}',
-    access: ({ params }) => ({ action: 'groups:get', resource: `application/${params.app}/group/${params.group}` }),
+    access: { action: 'groups:get', resource: ({ params }) => `application/${params.app}/group/${params.group}` },
     params: groupParams,
     async handle({ params, deps }) {
       const group = await deps.groups.get(params.app, params.group);
@@ -63,7 +63,7 @@ export const groupRoutes = [
   route({
     method: 'DELETE',
     path: '/applications/{app}/groups/{group}',
-    access: ({ params }) => ({ action: 'groups:delete', resource: `application/${params.app}/group/${params.group}` }),
+    access: { action: 'groups:delete', resource: ({ params }) => `application/${params.app}/group/${params.group}` },
     params: groupParams,
     async handle({ params, deps }) {
       await deps.groups.delete(params.app, params.group);

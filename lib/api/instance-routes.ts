@@ -1,6 +1,6 @@
 import { instanceBodySchema } from '../domain/instance.js';
 import { NotFoundError } from '../errors.js';
-import { route } from './deps.js';
+import { route, visibleItems } from './deps.js';
 
 import { instanceParams, pageQuerySchema } from './schemas.js';
 
@@ -8,7 +8,7 @@ export const instanceRoutes = [
   route({
     method: 'PUT',
     path: '/instances/{instanceId}',
-    access: ({ params }) => ({ action: 'instances:put', resource: `instance/${params.instanceId}` }),
+    access: { action: 'instances:put', resource: ({ params }) => `instance/${params.instanceId}` },
     params: instanceParams,
     body: instanceBodySchema,
     async handle({ params, body, deps }) {
@@ -20,16 +20,16 @@ export const instanceRoutes = [
   route({
     method: 'GET',
     path: '/instances',
-    access: () => ({ action: 'instances:list', resource: 'instance/*' }),
+    access: { action: 'instances:list', list: true },
     query: pageQuerySchema,
-    async handle({ query, deps }) {
-      return { statusCode: 200, body: await deps.instances.list(query) };
+    async handle({ query, deps, visible }) {
+      return { statusCode: 200, body: visibleItems(await deps.instances.list(query), visible, (i) => `instance/${i.instanceId}`) };
     },
   }),
   route({
     method: 'GET',
     path: '/instances/{instanceId}',
-    access: ({ params }) => ({ action: 'instances:get', resource: `instance/${params.instanceId}` }),
+    access: { action: 'instances:get', resource: ({ params }) => `instance/${params.instanceId}` },
     params: instanceParams,
     async handle({ params, deps }) {
       const instance = await deps.instances.get(params.instanceId);
@@ -40,7 +40,7 @@ export const instanceRoutes = [
   route({
     method: 'DELETE',
     path: '/instances/{instanceId}',
-    access: ({ params }) => ({ action: 'instances:delete', resource: `instance/${params.instanceId}` }),
+    access: { action: 'instances:delete', resource: ({ params }) => `instance/${params.instanceId}` },
     params: instanceParams,
     async handle({ params, deps }) {
       await deps.instances.delete(params.instanceId);

@@ -5,7 +5,7 @@ import { normalizePipeline, pipelineBodySchema } from '../domain/pipeline.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import { newManualExecutionId, requireExecution, startExecution } from '../pipelines/execution-engine.js';
 import { decideApproval, retryExecution, stopExecution } from '../pipelines/execution-commands.js';
-import { type ApiDeps, executionResource, route } from './deps.js';
+import { type ApiDeps, executionResource, route, visibleItems } from './deps.js';
 import { pageQuerySchema } from './schemas.js';
 
 const pipelineParams = z.strictObject({ name: nameSchema });
@@ -22,7 +22,7 @@ export const pipelineRoutes = [
   route({
     method: 'PUT',
     path: '/pipelines/{name}',
-    access: ({ params }) => ({ action: 'pipelines:put', resource: `pipeline/${params.name}` }),
+    access: { action: 'pipelines:put', resource: ({ params }) => `pipeline/${params.name}` },
     params: pipelineParams,
     body: pipelineBodySchema,
     async handle({ params, body, deps }) {
@@ -43,16 +43,16 @@ export const pipelineRoutes = [
   route({
     method: 'GET',
     path: '/pipelines',
-    access: () => ({ action: 'pipelines:list', resource: 'pipeline/*' }),
+    access: { action: 'pipelines:list', list: true },
     query: pageQuerySchema,
-    async handle({ query, deps }) {
-      return { statusCode: 200, body: await deps.pipelines.list(query) };
+    async handle({ query, deps, visible }) {
+      return { statusCode: 200, body: visibleItems(await deps.pipelines.list(query), visible, (p) => `pipeline/${p.name}`) };
     },
   }),
   route({
     method: 'GET',
     path: '/pipelines/{name}',
-    access: ({ params }) => ({ action: 'pipelines:get', resource: `pipeline/${params.name}` }),
+    access: { action: 'pipelines:get', resource: ({ params }) => `pipeline/${params.name}` },
     params: pipelineParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await requirePipeline(deps, params.name) };
@@ -61,7 +61,7 @@ export const pipelineRoutes = [
   route({
     method: 'DELETE',
     path: '/pipelines/{name}',
-    access: ({ params }) => ({ action: 'pipelines:delete', resource: `pipeline/${params.name}` }),
+    access: { action: 'pipelines:delete', resource: ({ params }) => `pipeline/${params.name}` },
     params: pipelineParams,
     async handle({ params, deps }) {
       const running = (await deps.executions.listActive()).filter((e) => e.pipeline === params.name);
@@ -75,7 +75,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/pipelines/{name}/executions',
-    access: ({ params }) => ({ action: 'pipelines:start', resource: `pipeline/${params.name}` }),
+    access: { action: 'pipelines:start', resource: ({ params }) => `pipeline/${params.name}` },
     params: pipelineParams,
     body: z.strictObject({ revision: revisionSchema.omit({ bundleType: true }) }),
     async handle({ params, body, principal, deps }) {
@@ -88,7 +88,7 @@ export const pipelineRoutes = [
   route({
     method: 'GET',
     path: '/pipelines/{name}/executions',
-    access: ({ params }) => ({ action: 'pipelines:get', resource: `pipeline/${params.name}` }),
+    access: { action: 'pipelines:get', resource: ({ params }) => `pipeline/${params.name}` },
     params: pipelineParams,
     query: pageQuerySchema,
     async handle({ params, query, deps }) {
@@ -99,7 +99,7 @@ export const pipelineRoutes = [
   route({
     method: 'GET',
     path: '/executions/{id}',
-    access: async ({ params, deps }) => ({ action: 'pipelines:get', resource: await executionResource(deps, params.id) }),
+    access: { action: 'pipelines:get', resource: ({ params, deps }) => executionResource(deps, params.id) },
     params: executionParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await requireExecution(params.id, deps) };
@@ -108,7 +108,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/executions/{id}/approve',
-    access: async ({ params, deps }) => ({ action: 'pipelines:approve', resource: await executionResource(deps, params.id) }),
+    access: { action: 'pipelines:approve', resource: ({ params, deps }) => executionResource(deps, params.id) },
     params: executionParams,
     body: commentBody,
     async handle({ params, body, principal, deps }) {
@@ -118,7 +118,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/executions/{id}/reject',
-    access: async ({ params, deps }) => ({ action: 'pipelines:approve', resource: await executionResource(deps, params.id) }),
+    access: { action: 'pipelines:approve', resource: ({ params, deps }) => executionResource(deps, params.id) },
     params: executionParams,
     body: commentBody,
     async handle({ params, body, principal, deps }) {
@@ -128,7 +128,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/executions/{id}/stop',
-    access: async ({ params, deps }) => ({ action: 'pipelines:stop', resource: await executionResource(deps, params.id) }),
+    access: { action: 'pipelines:stop', resource: ({ params, deps }) => executionResource(deps, params.id) },
     params: executionParams,
     async handle({ params, principal, deps }) {
       return { statusCode: 200, body: await stopExecution(params.id, principal, deps) };
@@ -137,7 +137,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/executions/{id}/retry',
-    access: async ({ params, deps }) => ({ action: 'pipelines:retry', resource: await executionResource(deps, params.id) }),
+    access: { action: 'pipelines:retry', resource: ({ params, deps }) => executionResource(deps, params.id) },
     params: executionParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await retryExecution(params.id, deps) };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type StepCounter, globMatch, patternProblem } from './glob.js';
 import { parsePrincipal } from './identity.js';
 
 /**
@@ -7,10 +8,16 @@ import { parsePrincipal } from './identity.js';
  *
  * Actions: `<service>:<verb>` (`deployments:create`, `pipelines:approve`, …), `*` wildcards.
  * Resources: `application/<app>`, `application/<app>/group/<group>`, `pipeline/<name>`,
- * `instance/<id>`, `access-rule/<id>`, or a role ARN for `credentials:issue`; `*` matches
- * any run of characters, `?` one.
+ * `instance/<id>`, or a role ARN for `credentials:issue`; `*` matches any run of
+ * characters, `?` one (see glob.ts: linear-time, bounded patterns).
  * Principals: ARN patterns, matched against the caller's ARN and, for an assumed role,
- * the role's own ARN (`arn:aws:iam::<account>:role/<name>`).
+ * the role's own ARN (`arn:aws:iam::<account>:role/<name>`). A session's ARN does not
+ * carry its role's path, so a role pattern is matched on the role's name alone:
+ * `role/teams/contractor` and `role/contractor` name the same role.
+ *
+ * Administrators are decided before any rule: no rule applies to them, and only
+ * they manage rules (`access:*` actions), so a rule can neither lock every admin
+ * out nor grant its author more than it holds.
  */
 export interface AccessRule {
   id: string;
@@ -33,7 +40,13 @@ export interface AccessRequest {
 
 export type AccessDecision = { allowed: true; rule: AccessRule | 'admin' } | { allowed: false; reason: string };
 
-const pattern = z.string().min(1).max(2048);
+/** Actions no rule can grant: managing rules is for administrators only. */
+export const ADMIN_ONLY_ACTION_PREFIX = 'access:';
+
+const pattern = z.string().min(1, 'must not be empty').superRefine((value, ctx) => {
+  const problem = patternProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 export const accessRuleBodySchema = z.strictObject({
   effect: z.enum(['Allow', 'Deny'], { error: 'must be Allow or Deny' }),
   principals: z.array(pattern.regex(/^(\*|arn:[^\s]+)$/, 'must be an ARN pattern or *')).min(1, 'name at least one principal').max(50),
@@ -44,44 +57,84 @@ export const accessRuleBodySchema = z.strictObject({
   description: z.string().max(1024).optional(),
 });
 
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`, 's');
+export function matches(glob: string, value: string, counter?: StepCounter): boolean {
+  return globMatch(glob, value, counter);
 }
 
-export function matches(glob: string, value: string): boolean {
-  return globToRegExp(glob).test(value);
+const ROLE_ARN = /^(arn:[^:]*:iam::[^:]*:role\/)(.*)$/s;
+
+/** A role ARN (pattern) without its path: sessions only ever show the role's name. */
+export function withoutRolePath(arn: string): string {
+  const match = ROLE_ARN.exec(arn);
+  if (!match) return arn;
+  const rest = match[2] as string;
+  return `${match[1]}${rest.slice(rest.lastIndexOf('/') + 1)}`;
 }
 
-/** The names a caller answers to: its own ARN and, for an assumed role, the role's ARN. */
+/** The names a caller answers to: its own ARN and, for a role or an assumed role, the role's ARN without path. */
 export function principalNames(arn: string): string[] {
   const principal = parsePrincipal(arn);
-  if (principal?.kind === 'assumed-role') {
-    const partition = arn.split(':')[1] ?? 'aws';
-    return [arn, `arn:${partition}:iam::${principal.account}:role/${principal.name}`];
+  const partition = arn.split(':')[1] ?? 'aws';
+  if (principal?.kind === 'assumed-role') return [arn, `arn:${partition}:iam::${principal.account}:role/${principal.name}`];
+  if (principal?.kind === 'role') {
+    const bare = withoutRolePath(arn);
+    return bare === arn ? [arn] : [arn, bare];
   }
   return [arn];
 }
 
-function ruleApplies(rule: AccessRule, names: string[], request: AccessRequest): boolean {
+export function principalMatches(patterns: readonly string[], names: readonly string[], counter?: StepCounter): boolean {
+  return patterns.some((p) => {
+    const bare = withoutRolePath(p);
+    return names.some((n) => matches(bare, n, counter) || (bare !== p && matches(p, n, counter)));
+  });
+}
+
+export function isAdmin(principal: string, admins: readonly string[]): boolean {
+  return principalMatches(admins, principalNames(principal));
+}
+
+function ruleApplies(rule: AccessRule, names: string[], request: AccessRequest, counter?: StepCounter): boolean {
   return (
-    rule.principals.some((p) => names.some((n) => matches(p, n))) &&
-    rule.actions.some((a) => matches(a, request.action)) &&
-    rule.resources.some((r) => matches(r, request.resource))
+    principalMatches(rule.principals, names, counter) &&
+    rule.actions.some((a) => matches(a, request.action, counter)) &&
+    rule.resources.some((r) => matches(r, request.resource, counter))
   );
 }
 
-/** Admins (from the deploy parameter) may do everything; otherwise explicit Deny > Allow > default deny. */
-export function evaluateAccess(request: AccessRequest, rules: readonly AccessRule[], admins: readonly string[]): AccessDecision {
+/**
+ * Admins (from the deploy parameter) are decided first and may do everything;
+ * `access:*` is theirs alone; otherwise explicit Deny > Allow > default deny.
+ */
+export function evaluateAccess(
+  request: AccessRequest,
+  rules: readonly AccessRule[],
+  admins: readonly string[],
+  counter?: StepCounter,
+): AccessDecision {
+  if (isAdmin(request.principal, admins)) return { allowed: true, rule: 'admin' };
+  if (request.action.startsWith(ADMIN_ONLY_ACTION_PREFIX)) return { allowed: false, reason: 'only administrators manage access rules' };
   const names = principalNames(request.principal);
-  const applicable = rules.filter((rule) => ruleApplies(rule, names, request));
-  const admin = admins.some((a) => names.some((n) => matches(a, n)));
-  // Admins can always manage rules, so no rule can lock every admin out.
-  if (admin && request.action.startsWith('access:')) return { allowed: true, rule: 'admin' };
-  const deny = applicable.find((rule) => rule.effect === 'Deny');
-  if (deny) return { allowed: false, reason: `denied by rule ${deny.id}` };
-  if (admin) return { allowed: true, rule: 'admin' };
-  const allow = applicable.find((rule) => rule.effect === 'Allow');
-  if (allow) return { allowed: true, rule: allow };
-  return { allowed: false, reason: 'no rule allows it' };
+  let allow: AccessRule | undefined;
+  for (const rule of rules) {
+    if (!ruleApplies(rule, names, request, counter)) continue;
+    if (rule.effect === 'Deny') return { allowed: false, reason: `denied by rule ${rule.id}` };
+    allow ??= rule;
+  }
+  return allow ? { allowed: true, rule: allow } : { allowed: false, reason: 'no rule allows it' };
+}
+
+/**
+ * Whether any rule could allow this action to this principal on some resource:
+ * the gate before a list is filtered item by item, and before a request whose
+ * resource cannot be named yet (its input is invalid) is answered with a 400.
+ */
+export function mayEverAllow(principal: string, action: string, rules: readonly AccessRule[], admins: readonly string[]): boolean {
+  if (isAdmin(principal, admins)) return true;
+  if (action.startsWith(ADMIN_ONLY_ACTION_PREFIX)) return false;
+  const names = principalNames(principal);
+  const applicable = rules.filter((r) => principalMatches(r.principals, names) && r.actions.some((a) => matches(a, action)));
+  // A Deny on every resource leaves nothing to allow.
+  if (applicable.some((r) => r.effect === 'Deny' && r.resources.includes('*'))) return false;
+  return applicable.some((r) => r.effect === 'Allow');
 }

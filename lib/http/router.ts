@@ -13,28 +13,53 @@ export interface RouteInput<P, Q, B, D> {
   principal: string;
   deps: D;
   event: ParsedApiEvent;
+  /** On list routes, whether the caller may see the item named by this resource (a Deny hides it); true elsewhere. */
+  visible: (resource: string) => boolean;
 }
 
-/** What a route does, for access rules: one action on one resource. */
-export interface AccessTarget {
-  action: string;
+/** The resource an item route acts on, and how a 403 may name it (hiding an item's application and group). */
+export interface ResourceName {
   resource: string;
+  shownAs?: string | undefined;
 }
 
 export interface Authorizing {
-  authorizer: { authorize(principal: string, action: string, resource: string): Promise<unknown> };
+  authorizer: {
+    authorize(principal: string, action: string, resource: string, shownAs?: string): Promise<unknown>;
+    gate(principal: string, action: string, shownAs: string): Promise<void>;
+    visibility(principal: string, action: string, shownAs: string): Promise<(resource: string) => boolean>;
+  };
 }
+
+type AccessInput<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, D> = {
+  params: z.output<PS>;
+  query: z.output<QS>;
+  body: z.output<BS>;
+  deps: D;
+};
+
+/**
+ * Who may call a route: `public` (only /health); `agent` (the use case checks the
+ * caller is the instance's own agent); `{ action, self }` (the use case checks a rule
+ * itself, e.g. credentials, once the caller is known to hold some grant for the
+ * action); `{ action, list }` (each listed item is filtered through the rules); or
+ * `{ action, resource }`, the one resource the access rules decide on.
+ *
+ * Authorization comes before existence and before validation: a caller holding no
+ * grant for the action gets 403 whatever the input, and never learns what exists.
+ */
+export type AccessSpec<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, D> =
+  | 'public'
+  | 'agent'
+  | { action: string; self: true }
+  | { action: string; list: true }
+  | { action: string; resource: (input: AccessInput<PS, QS, BS, D>) => string | ResourceName | Promise<string | ResourceName> };
 
 export interface RouteDefinition<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, D> {
   method: HttpMethod;
   /** Path template, e.g. `/applications/{app}/groups/{group}`. */
   path: string;
-  /**
-   * Who may call it: `public` (only /health), `agent` (the use case checks the
-   * caller is the instance's own agent), `self` (the use case checks a rule
-   * itself, e.g. credentials), or the action and resource the access rules decide on.
-   */
-  access: 'public' | 'agent' | 'self' | ((input: { params: z.output<PS>; query: z.output<QS>; body: z.output<BS>; deps: D }) => AccessTarget | Promise<AccessTarget>);
+  access: AccessSpec<PS, QS, BS, D>;
   params?: PS;
   query?: QS;
   /** Without a body schema, any body is rejected. */
@@ -46,8 +71,12 @@ export interface Route<D> {
   method: HttpMethod;
   path: string;
   access: 'public' | 'agent' | 'self' | 'rules';
-  /** The action and resource for a request (rules routes only). */
-  target?: (input: { params: unknown; query: unknown; body: unknown; deps: D }) => AccessTarget | Promise<AccessTarget>;
+  /** The action access rules decide on (rules and self routes). */
+  action?: string;
+  /** Whether the route lists items, each filtered through the rules. */
+  list?: boolean;
+  /** The resource for a request (item routes only). */
+  target?: (input: { params: unknown; query: unknown; body: unknown; deps: D }) => Promise<ResourceName>;
   segments: string[];
   dispatch(event: ParsedApiEvent, params: Record<string, string>, deps: D): Promise<HttpResult>;
 }
@@ -58,33 +87,68 @@ export function routeBuilder<D>() {
     buildRoute(def);
 }
 
+type Parsed = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+function attempt(parse: () => unknown): Parsed {
+  try {
+    return { ok: true, value: parse() };
+  } catch (error) {
+    if (error instanceof ValidationError) return { ok: false, error };
+    throw error;
+  }
+}
+
 function buildRoute<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, D>(
   def: RouteDefinition<PS, QS, BS, D>,
 ): Route<D> {
-  const target = typeof def.access === 'function' ? (def.access as Route<D>['target']) : undefined;
+  const spec = def.access;
+  const action = typeof spec === 'object' ? spec.action : undefined;
+  const list = typeof spec === 'object' && 'list' in spec;
+  const self = typeof spec === 'object' && 'self' in spec;
+  const resourceOf = typeof spec === 'object' && 'resource' in spec ? spec.resource : undefined;
+  const target = resourceOf
+    ? async (input: { params: unknown; query: unknown; body: unknown; deps: D }): Promise<ResourceName> => {
+        const named = await resourceOf(input as AccessInput<PS, QS, BS, D>);
+        return typeof named === 'string' ? { resource: named } : named;
+      }
+    : undefined;
   return {
     method: def.method,
     path: def.path,
-    access: typeof def.access === 'function' ? 'rules' : def.access,
+    access: typeof spec === 'string' ? spec : self ? 'self' : 'rules',
+    action,
+    list,
     target,
     segments: def.path.split('/').filter(Boolean),
     async dispatch(event, rawParams, deps) {
       const principal = event.requestContext.authorizer?.iam?.userArn;
-      if (def.access !== 'public' && !principal) throw new UnauthorizedError('The request is not signed by an IAM principal');
-      const params = def.params ? parseOrThrow(def.params, rawParams, 'path', 'path') : rawParams;
-      const query = def.query ? parseOrThrow(def.query, event.queryStringParameters ?? {}, 'query string', 'query') : {};
-      let body: unknown;
-      if (def.body) body = parseOrThrow(def.body, event.body);
-      else if (event.body !== undefined) {
-        throw new ValidationError('This request takes no body', [
-          { path: '$', message: 'must be empty' },
-        ]);
+      if (spec !== 'public' && !principal) throw new UnauthorizedError('The request is not signed by an IAM principal');
+      const parsed = [
+        attempt(() => (def.params ? parseOrThrow(def.params, rawParams, 'path', 'path') : rawParams)),
+        attempt(() => (def.query ? parseOrThrow(def.query, event.queryStringParameters ?? {}, 'query string', 'query') : {})),
+        attempt(() => {
+          if (def.body) return parseOrThrow(def.body, event.body);
+          if (event.body !== undefined) throw new ValidationError('This request takes no body', [{ path: '$', message: 'must be empty' }]);
+          return undefined;
+        }),
+      ];
+      const authorizer = (deps as unknown as Authorizing).authorizer;
+      const invalid = parsed.find((p) => !p.ok);
+      if (invalid && !invalid.ok) {
+        if (action && principal) await authorizer.gate(principal, action, def.path);
+        throw invalid.error;
       }
-      if (target && principal) {
-        const { action, resource } = await target({ params, query, body, deps });
-        await (deps as unknown as Authorizing).authorizer.authorize(principal, action, resource);
+      const [params, query, body] = parsed.map((p) => (p.ok ? p.value : undefined));
+      let visible: (resource: string) => boolean = () => true;
+      if (action && principal) {
+        if (list) visible = await authorizer.visibility(principal, action, def.path);
+        else if (self) await authorizer.gate(principal, action, def.path);
+        else if (target) {
+          const { resource, shownAs } = await target({ params, query, body, deps });
+          await authorizer.authorize(principal, action, resource, shownAs);
+        }
       }
-      return def.handle({ params, query, body, principal: principal ?? '', deps, event } as never);
+      return def.handle({ params, query, body, principal: principal ?? '', deps, event, visible } as never);
     },
   };
 }

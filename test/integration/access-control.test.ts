@@ -48,13 +48,16 @@ function sampleRequest(method: string, path: string): { path: string; body?: unk
 }
 
 describe('every route is one action on one resource', () => {
-  const governed = apiRoutes.filter((r) => r.access === 'rules');
+  const governed = apiRoutes.filter((r) => r.access === 'rules' && !r.action?.startsWith('access:'));
 
   it('declares who may call each route', () => {
     expect(apiRoutes.filter((r) => r.access === 'public').map((r) => r.path)).toEqual(['/health']);
     expect(apiRoutes.filter((r) => r.access === 'agent').map((r) => r.path)).toEqual(['/agent/v1/poll', '/agent/v1/report', '/agent/v1/register']);
     expect(apiRoutes.filter((r) => r.access === 'self').map((r) => r.path)).toEqual(['/credentials']);
-    expect(governed.length).toBe(apiRoutes.length - 5);
+    expect(apiRoutes.filter((r) => r.action?.startsWith('access:')).map((r) => `${r.method} ${r.path}`)).toEqual([
+      'PUT /access-rules/{id}', 'GET /access-rules', 'GET /access-rules/{id}', 'DELETE /access-rules/{id}',
+    ]);
+    expect(governed.length).toBe(apiRoutes.length - 9);
   });
 
   it.each(governed.map((r) => [`${r.method} ${r.path}`, r] as const))('%s: denied without a grant, allowed with exactly one', async (_key, route) => {
@@ -63,7 +66,8 @@ describe('every route is one action on one resource', () => {
     expect(denied.status).toBe(403);
     expect(denied.body.error.code).toBe('ForbiddenError');
 
-    const { action, resource } = await route.target!({
+    const action = route.action!;
+    const { resource } = route.list ? { resource: '*' } : await route.target!({
       params: Object.fromEntries((route.path.match(/\{(\w+)\}/g) ?? []).map((p) => [p.slice(1, -1), request.path.split('/')[route.path.split('/').indexOf(p)]])),
       query: {},
       body: request.body,
@@ -167,13 +171,17 @@ describe('POST /credentials', () => {
     await api.deps.accessRules.delete('bob-tools');
   });
 
-  it('names each bad field', async () => {
-    const res = await api.call('POST', '/credentials', {
-      principal: BOB,
-      body: { roleArn: 'role/x', durationSeconds: 60, sessionName: 'has spaces', policy: 'not json' },
-    });
-    expect(res.status).toBe(400);
-    expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual(['$.roleArn', '$.durationSeconds', '$.sessionName', '$.policy']);
+  it('names each bad field to a caller holding some credentials grant (403 to anyone else)', async () => {
+    const body = { roleArn: 'role/x', durationSeconds: 60, sessionName: 'has spaces', policy: 'not json' };
+    expect((await api.call('POST', '/credentials', { principal: BOB, body })).status).toBe(403);
+    await grant();
+    try {
+      const res = await api.call('POST', '/credentials', { principal: BOB, body });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual(['$.roleArn', '$.durationSeconds', '$.sessionName', '$.policy']);
+    } finally {
+      await api.deps.accessRules.delete('bob-tools');
+    }
   });
 });
 

@@ -30,12 +30,37 @@ describe('access evaluation (IAM-style)', () => {
     expect(evaluateAccess({ principal: bob, action, resource }, rules, []).allowed).toBe(allowed);
   });
 
-  it('lets admins do anything a Deny does not forbid, and always manage rules', () => {
+  it('decides admins first: no rule applies to them, and they always manage rules', () => {
     const admins = ['arn:aws:iam::111122223333:role/deployer'];
     expect(evaluateAccess({ principal: bob, action: 'pipelines:put', resource: 'pipeline/x' }, rules, admins)).toEqual({ allowed: true, rule: 'admin' });
-    expect(evaluateAccess({ principal: bob, action: 'deployments:create', resource: 'application/web/group/prod' }, rules, admins).allowed).toBe(false);
+    expect(evaluateAccess({ principal: bob, action: 'deployments:create', resource: 'application/web/group/prod' }, rules, admins).allowed).toBe(true);
     const lockout = [rule('lock', 'Deny', ['*'], ['*'])];
     expect(evaluateAccess({ principal: bob, action: 'access:delete', resource: 'access-rule/lock' }, lockout, admins).allowed).toBe(true);
+  });
+
+  it('lets only administrators manage rules, whatever a rule grants', () => {
+    const selfGrant = [rule('dave', 'Allow', ['access:*', '*'], ['access-rule/dave-*', '*'])];
+    expect(evaluateAccess({ principal: bob, action: 'access:put', resource: 'access-rule/dave-1' }, selfGrant, [])).toEqual({
+      allowed: false,
+      reason: 'only administrators manage access rules',
+    });
+  });
+
+  it('applies a rule naming a role to every session of it, whatever path the rule spells', () => {
+    const contractor = 'arn:aws:sts::111122223333:assumed-role/contractor/bob';
+    const withPath = [
+      rule('all', 'Allow', ['*'], ['*'], ['arn:aws:iam::111122223333:role/contractor']),
+      rule('no-contractors', 'Deny', ['deployments:*'], ['*'], ['arn:aws:iam::111122223333:role/teams/contractor']),
+    ];
+    expect(evaluateAccess({ principal: contractor, action: 'deployments:create', resource: 'application/web/group/prod' }, withPath, [])).toEqual({
+      allowed: false,
+      reason: 'denied by rule no-contractors',
+    });
+    expect(evaluateAccess({ principal: contractor, action: 'pipelines:get', resource: 'pipeline/p' }, withPath, []).allowed).toBe(true);
+    // Admins spelled with a path are recognised the same way.
+    expect(evaluateAccess({ principal: contractor, action: 'access:put', resource: 'access-rule/x' }, [], ['arn:aws:iam::111122223333:role/a/b/contractor']).allowed).toBe(true);
+    // The role's name still has to match: a path never widens a rule to another role.
+    expect(evaluateAccess({ principal: 'arn:aws:sts::111122223333:assumed-role/teams/x', action: 'pipelines:get', resource: 'pipeline/p' }, withPath, []).allowed).toBe(false);
   });
 
   it('matches an assumed-role session by its role ARN as well as its own', () => {
