@@ -6,6 +6,9 @@ export interface ErrorDetail {
   /** JSON path of the offending value, e.g. `$.targets.ec2TagSet[0][1].type`. */
   path: string;
   message: string;
+  /** Where in a source document (appspec.yml) the problem is, 1-based. */
+  line?: number;
+  column?: number;
 }
 
 export abstract class FleetlineError extends Error {

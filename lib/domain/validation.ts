@@ -14,20 +14,22 @@ export function jsonPath(segments: readonly PathSegment[], root = '$'): string {
   return out;
 }
 
+/** Where a path is in a source document (1-based), for documents that have lines. */
+export type Locate = (segments: readonly PathSegment[]) => { line: number; column: number } | undefined;
+
 /** One detail per problem; an unknown field is named by its own path. */
-export function issuesToDetails(issues: readonly z.core.$ZodIssue[], root = '$'): ErrorDetail[] {
+export function issuesToDetails(issues: readonly z.core.$ZodIssue[], root = '$', locate?: Locate): ErrorDetail[] {
   const details: ErrorDetail[] = [];
+  const detail = (path: readonly PathSegment[], message: string): ErrorDetail => ({ path: jsonPath(path, root), message, ...locate?.(path) });
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        details.push({ path: jsonPath([...issue.path, key], root), message: 'is not a known field' });
-      }
+      for (const key of issue.keys) details.push(detail([...issue.path, key], 'is not a known field'));
     } else if (issue.code === 'invalid_union' && furthestBranch(issue.errors)) {
       // The value chose a branch (it got past the branch's top level): report that branch's problems.
       const best = furthestBranch(issue.errors) ?? [];
-      details.push(...issuesToDetails(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })), root));
+      details.push(...issuesToDetails(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })), root, locate));
     } else {
-      details.push({ path: jsonPath(issue.path, root), message: issue.message });
+      details.push(detail(issue.path, issue.message));
     }
   }
   return details;

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { AppspecError, eventTimeoutSeconds, filePermissionProblem, parseAppspec } from '../../lib/domain/appspec.js';
+import type { ErrorDetail } from '../../lib/errors.js';
 
 const sample = `version: 0.0
 os: linux
@@ -39,7 +40,7 @@ hooks:
 file_exists_behavior: OVERWRITE
 `;
 
-function problems(source: string): { path: string; message: string }[] {
+function problems(source: string): ErrorDetail[] {
   try {
     parseAppspec(source);
   } catch (error) {
@@ -77,7 +78,7 @@ describe('appspec.yml', () => {
   });
 
   const invalid: [string, string, { path: string; message: RegExp }[]][] = [
-    ['a missing version', 'os: linux', [{ path: '$.version', message: /0\.0/ }]],
+    ['a missing version', 'os: linux', [{ path: '$.version', message: /^is required/ }]],
     ['another version', 'version: 1.0\nos: linux', [{ path: '$.version', message: /must be 0\.0/ }]],
     ['windows', 'version: 0.0\nos: windows', [{ path: '$.os', message: /windows is not supported by this agent/ }]],
     ['an unknown top-level key', 'version: 0.0\nos: linux\nhook: {}', [{ path: '$.hook', message: /not a known field/ }]],
@@ -93,7 +94,7 @@ describe('appspec.yml', () => {
       'a permission without object and a bad mode',
       'version: 0.0\nos: linux\npermissions:\n  - mode: 999',
       [
-        { path: '$.permissions[0].object', message: /string/ },
+        { path: '$.permissions[0].object', message: /^is required/ },
         { path: '$.permissions[0].mode', message: /octal digits/ },
       ],
     ],
@@ -103,7 +104,7 @@ describe('appspec.yml', () => {
       'a script without location and with a zero timeout',
       'version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - timeout: 0',
       [
-        { path: '$.hooks.AfterInstall[0].location', message: /string/ },
+        { path: '$.hooks.AfterInstall[0].location', message: /^is required/ },
         { path: '$.hooks.AfterInstall[0].timeout', message: /greater than 0/ },
       ],
     ],
@@ -115,7 +116,7 @@ describe('appspec.yml', () => {
   it.each(invalid)('rejects %s, naming the key and the rule', (_name, source, expected) => {
     const details = problems(source);
     expect(details).toHaveLength(expected.length);
-    for (const { path, message } of expected) expect(details).toContainEqual({ path, message: expect.stringMatching(message) });
+    for (const { path, message } of expected) expect(details).toContainEqual(expect.objectContaining({ path, message: expect.stringMatching(message) }));
   });
 
   it('applies the file-permission rule once the object is known to be a file', () => {
@@ -147,6 +148,132 @@ describe('appspec.yml', () => {
         }
       }),
       { numRuns: 500 },
+    );
+  });
+
+  describe("CodeDeploy's permission rules", () => {
+    const spec = (permissions: string, files = '') => `version: 0.0\nos: linux\n${files}permissions:\n${permissions}`;
+
+    it('refuses the same object listed twice, naming the later entry and the first', () => {
+      const details = problems(spec('  - object: /srv/app\n    mode: 755\n  - object: /srv/app/\n    owner: web\n'));
+      expect(details).toEqual([expect.objectContaining({ path: '$.permissions[1].object', message: expect.stringMatching(/already has a permission entry \(\$\.permissions\[0\]\)/), line: 6 })]);
+    });
+
+    it('refuses a pattern other than ** or an except on an object that files installs as a file', () => {
+      const files = 'files:\n  - source: conf/app.conf\n    destination: /etc/app\n';
+      const details = problems(spec('  - object: /etc/app/app.conf\n    pattern: "*.conf"\n    except: [x.conf]\n    type: [file]\n', files));
+      expect(details.map((d) => d.path).sort()).toEqual(['$.permissions[0].except', '$.permissions[0].pattern']);
+      expect(details[0]?.message).toMatch(/is a file/);
+    });
+
+    it('accepts a pattern on a folder with type [file]: it selects the files inside (as CodeDeploy does)', () => {
+      const files = 'files:\n  - source: scripts\n    destination: /srv/app\n';
+      const [permission] = parseAppspec(spec('  - object: /srv/app\n    pattern: "*.sh"\n    except: [skip.sh]\n    mode: 750\n    type: [file]\n', files)).permissions;
+      expect(permission).toMatchObject({ pattern: '*.sh', except: ['skip.sh'], type: ['file'] });
+    });
+
+    it.each([
+      ['an unknown scope', 'x:bob:rw', /unknown scope "x"/],
+      ['a user entry without a name', 'u::rwx', /set with mode/],
+      ['a group entry without a name', 'g::r', /set with mode/],
+      ['other without a name (the base entry)', 'o::r', /set with mode/],
+      ['a named mask', 'm:bob:r', /takes no name/],
+      ['default twice', 'd:d:bob:r', /default is given twice|only default/],
+      ['too many parts', 'd:u:bob:r:x', /not an ACL entry/],
+      ['a bare name', 'bob', /not an ACL entry/],
+      ['bad permissions', 'u:bob:rwz', /permissions "rwz"/],
+      ['something before the scope that is not default', 'q:u:bob:r', /only default/],
+    ])('refuses an ACL entry with %s', (_name, entry, message) => {
+      const details = problems(spec(`  - object: /srv/app\n    type: [directory]\n    acls:\n      - "${entry}"\n`));
+      expect(details).toEqual([expect.objectContaining({ path: '$.permissions[0].acls[0]', message: expect.stringMatching(message) })]);
+    });
+
+    it('accepts the ACL entries setfacl knows, default ones on folders only', () => {
+      const acls = ['u:bob:rw', 'bob:rwx', 'user:alice:7', 'g:staff:r-x', 'group:ops:5', 'm::rx', 'mask::r', 'd:u:bob:rwx', 'default:g:staff:r', 'd:o::r', 'd::rwx', 'd:m::rx'];
+      const entries = acls.map((a) => `      - "${a}"`).join('\n');
+      expect(parseAppspec(spec(`  - object: /srv/app\n    type: [directory]\n    acls:\n${entries}\n`)).permissions[0]?.acls).toEqual(acls);
+    });
+
+    it('refuses default ACL entries when files are among the targets', () => {
+      const details = problems(spec('  - object: /srv/app\n    acls: ["u:bob:r", "d:u:bob:rwx"]\n'));
+      expect(details).toEqual([expect.objectContaining({ path: '$.permissions[0].acls[1]', message: expect.stringMatching(/directories only/) })]);
+    });
+
+    it.each([
+      ['no type', 'context:\n      user: unconfined_u', '$.permissions[0].context.type', /^is required/],
+      ['a role', 'context:\n      type: httpd_sys_content_t\n      role: object_r', '$.permissions[0].context.role', /roles are not supported/],
+      ['a backwards sensitivity range', 'context:\n      type: t\n      range: s3-s1', '$.permissions[0].context.range', /below/],
+      ['a category above 1023', 'context:\n      type: t\n      range: s0:c1024', '$.permissions[0].context.range', /0-1023/],
+      ['a repeated category', 'context:\n      type: t\n      range: s0:c0.c3,c2', '$.permissions[0].context.range', /more than once/],
+      ['a malformed range', 'context:\n      type: t\n      range: "0:c1"', '$.permissions[0].context.range', /sensitivity/],
+      ['user and name both', 'context:\n      type: t\n      user: a\n      name: b', '$.permissions[0].context.name', /once/],
+    ])('refuses a SELinux context with %s', (_name, context, path, message) => {
+      const details = problems(spec(`  - object: /srv/app\n    ${context}\n`));
+      expect(details).toEqual([expect.objectContaining({ path, message: expect.stringMatching(message) })]);
+    });
+
+    it('reads a SELinux context given with name (as the CodeDeploy agent does) or user', () => {
+      const read = (key: string) => parseAppspec(spec(`  - object: /srv/app\n    context:\n      ${key}: unconfined_u\n      type: httpd_sys_content_t\n      range: s0-s1:c0.c3,c7\n`)).permissions[0]?.context;
+      expect(read('name')).toEqual({ user: 'unconfined_u', type: 'httpd_sys_content_t', range: 's0-s1:c0.c3,c7' });
+      expect(read('user')).toEqual(read('name'));
+    });
+
+    it('reports every problem at once, each with its path and line', () => {
+      const source = spec('  - mode: 9\n    acls: ["x:y:z"]\n  - object: /a\n    type: [file, socket]\n  - object: /a\n', 'files:\n  - destination: /srv\n');
+      const details = problems(source);
+      expect(details.map((d) => d.path).sort()).toEqual([
+        '$.files[0].source',
+        '$.permissions[0].acls[0]',
+        '$.permissions[0].mode',
+        '$.permissions[0].object',
+        '$.permissions[1].type[1]',
+        '$.permissions[2].object',
+      ]);
+      expect(details.find((d) => d.path === '$.files[0].source')?.message).toMatch(/^is required/);
+      expect(details.find((d) => d.path === '$.permissions[0].mode')).toMatchObject({ line: 6, message: expect.stringMatching(/\(line 6, column \d+\)$/) });
+      expect(details.find((d) => d.path === '$.permissions[1].type[1]')?.line).toBe(9);
+    });
+  });
+
+  it('names the line and column of a YAML syntax error', () => {
+    const details = problems('version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: [a.sh\n');
+    expect(details[0]).toMatchObject({ path: '$', line: expect.any(Number), column: expect.any(Number) });
+    expect(details[0]?.message).toMatch(/line \d+, column \d+/);
+    expect(problems('version: 0.0\nos: linux\nos: linux')[0]).toMatchObject({ line: 3, column: 1 });
+  });
+
+  it('never throws anything but an AppspecError for hostile generated permissions', () => {
+    const aclPart = fc.constantFrom('', 'd', 'default', 'u', 'user', 'g', 'm', 'mask', 'o', 'other', 'bob', 'x', 'rwx', '7', 'r-x', ':', '\u0000');
+    const permission = fc.record(
+      {
+        object: fc.oneof(fc.constantFrom('/srv/app', '/srv/app/', '/etc/app/app.conf', '', 'rel'), fc.anything()),
+        pattern: fc.oneof(fc.constantFrom('**', '*.sh', 'a/b'), fc.anything()),
+        except: fc.oneof(fc.array(fc.string()), fc.anything()),
+        mode: fc.oneof(fc.integer(), fc.string(), fc.anything()),
+        acls: fc.oneof(fc.array(fc.array(aclPart, { maxLength: 6 }).map((p) => p.join(':'))), fc.anything()),
+        context: fc.oneof(
+          fc.record({ type: fc.anything(), user: fc.anything(), name: fc.anything(), role: fc.anything(), range: fc.oneof(fc.string(), fc.stringMatching(/^s\d{1,3}(-s\d{1,3})?(:c\d{1,5}([.,]c\d{1,5}){0,4})?$/)) }, { requiredKeys: [] }),
+          fc.anything(),
+        ),
+        type: fc.oneof(fc.subarray(['file', 'directory', 'socket']), fc.anything()),
+      },
+      { requiredKeys: [] },
+    );
+    const spec = fc.record({
+      files: fc.array(fc.record({ source: fc.constantFrom('conf/app.conf', '/', 'scripts/'), destination: fc.constantFrom('/etc/app', '/srv/app') })),
+      permissions: fc.array(permission, { maxLength: 4 }),
+    });
+    fc.assert(
+      fc.property(spec, (s) => {
+        const source = stringify({ version: 0.0, os: 'linux', ...s }) ?? '';
+        try {
+          parseAppspec(source);
+        } catch (error) {
+          if (!(error instanceof AppspecError)) throw error;
+          for (const d of error.details) expect(d.path).toMatch(/^\$/);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 });

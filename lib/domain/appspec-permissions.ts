@@ -1,0 +1,96 @@
+/**
+ * The rules CodeDeploy's agent applies to the `acls` and `context` of an
+ * appspec permission, as pure checks: each returns the problem, or undefined.
+ */
+
+const SCOPES: Record<string, 'user' | 'group' | 'mask' | 'other'> = {
+  u: 'user',
+  user: 'user',
+  g: 'group',
+  group: 'group',
+  m: 'mask',
+  mask: 'mask',
+  o: 'other',
+  other: 'other',
+};
+const isDefaultMarker = (part: string) => part === 'd' || part === 'default';
+
+export interface AclEntry {
+  isDefault: boolean;
+  scope: 'user' | 'group' | 'mask' | 'other';
+  name: string;
+}
+
+/**
+ * Reads one ACL entry, `[d[efault]:][u[ser]|g[roup]|m[ask]|o[ther]:]name:perms`
+ * (setfacl's syntax). A string is the problem with it.
+ */
+export function parseAclEntry(entry: string): AclEntry | string {
+  const parts = entry.split(':');
+  if (parts.length < 2 || parts.length > 4) {
+    return `"${entry}" is not an ACL entry: expected [d[efault]:][u[ser]|g[roup]|m[ask]|o[ther]:]name:perms`;
+  }
+  const perms = parts.pop() as string;
+  let isDefault = false;
+  if (parts.length === 3) {
+    if (!isDefaultMarker(parts[0] as string)) return `"${entry}": only default (d) may come before the scope`;
+    isDefault = true;
+    parts.shift();
+  }
+  let scope: AclEntry['scope'] | undefined;
+  if (parts.length === 2) {
+    const first = parts.shift() as string;
+    if (isDefaultMarker(first)) {
+      if (isDefault) return `"${entry}": default is given twice`;
+      isDefault = true;
+    } else {
+      scope = SCOPES[first];
+      if (!scope) return `"${entry}": unknown scope "${first}" (use user, group, mask or other)`;
+    }
+  }
+  const qualifier = parts[0] as string;
+  let name = '';
+  const named = SCOPES[qualifier];
+  if (named === 'mask' || named === 'other') {
+    if (scope) name = named; // e.g. u:other:r is the user called "other"
+    else scope = named;
+  } else {
+    name = qualifier;
+    scope ??= 'user';
+  }
+  if ((scope === 'mask' || scope === 'other') && name !== '') return `"${entry}": a ${scope} entry takes no name`;
+  if (!isDefault && scope !== 'mask' && name === '') {
+    return `"${entry}": the ${scope} owner's entry is set with mode, not acls; name a ${scope} here`;
+  }
+  if (!/^([0-7]|[rwx-]{1,3})$/.test(perms)) {
+    return `"${entry}": permissions "${perms}" must be one octal digit or r, w, x and - (such as rw-)`;
+  }
+  return { isDefault, scope, name };
+}
+
+/** A SELinux range `s0[-s3][:c0[.c5](,c7)*]`: sensitivities low ≤ high, categories 0-1023 once each. */
+export function selinuxRangeProblem(range: string): string | undefined {
+  const [levels = '', categories, extra] = range.split(':');
+  if (extra !== undefined) return `"${range}" has more than one ":"`;
+  const sensitivity = (s: string | undefined) => (s && /^s\d+$/.test(s) ? Number(s.slice(1)) : undefined);
+  const [low, high, more] = levels.split('-');
+  const lo = sensitivity(low);
+  const hi = high === undefined ? lo : sensitivity(high);
+  if (more !== undefined || lo === undefined || hi === undefined) return `"${levels}" must be a sensitivity s<n> or a range s<n>-s<m>`;
+  if (hi < lo) return `sensitivity ${high} is below ${low}`;
+  if (categories === undefined) return undefined;
+  const category = (c: string | undefined) => (c && /^c\d+$/.test(c) && Number(c.slice(1)) <= 1023 ? Number(c.slice(1)) : undefined);
+  const seen = new Set<number>();
+  for (const part of categories.split(',')) {
+    const [from, to, rest] = part.split('.');
+    const a = category(from);
+    const b = to === undefined ? a : category(to);
+    if (rest !== undefined || a === undefined || b === undefined) return `"${part}" must be a category c<n> (0-1023) or a range c<n>.c<m>`;
+    if (b < a) return `category range "${part}" runs backwards`;
+    for (let c = a; c <= b; c++) {
+      if (seen.has(c)) return `category c${c} is listed more than once`;
+      seen.add(c);
+    }
+  }
+  return undefined;
+}
