@@ -1,9 +1,10 @@
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Appspec, AppspecError, type HookEvent, eventTimeoutSeconds, parseAppspec } from '../lib/domain/appspec.js';
 import type { ErrorCode } from '../lib/domain/lifecycle.js';
 import type { ApiClient } from './api-client.js';
 import { BundleIntegrityError, extractBundle } from './archive.js';
+import { bundleRootOf } from './bundle-root.js';
 import { downloadBundle } from './download.js';
 import { type HookOptions, runScripts } from './hooks.js';
 import { type DestinationMap, InstallError, applyPermissions, copyFiles, removePrevious } from './install.js';
@@ -255,16 +256,6 @@ async function hooks(
   return { status: 'Failed', errorCode: result.errorCode, exitCode: result.exitCode, message: result.message };
 }
 
-/** CodeDeploy accepts a bundle whose files sit in a single top folder: that folder is the root. */
-async function bundleRootOf(dir: string): Promise<string> {
-  const hasAppspec = async (d: string) => (await stat(join(d, 'appspec.yml')).catch(() => undefined))?.isFile() ?? false;
-  if (await hasAppspec(dir)) return dir;
-  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.name !== '__MACOSX');
-  const only = entries[0];
-  if (entries.length === 1 && only?.isDirectory() && (await hasAppspec(join(dir, only.name)))) return join(dir, only.name);
-  throw new AppspecError('The bundle has no appspec.yml at its root', [{ path: '$', message: 'appspec.yml is missing' }]);
-}
-
 async function fetchBundle(assignment: Assignment, dir: string, ctx: ExecutorContext, log: OutputLog) {
   const type = assignment.bundle.bundleType;
   const file = join(dir, `bundle.${type}`);
@@ -272,7 +263,7 @@ async function fetchBundle(assignment: Assignment, dir: string, ctx: ExecutorCon
   log.line(`downloaded and verified ${assignment.revision.key}`);
   await extractBundle(file, type, join(dir, 'bundle'));
   await rm(file, { force: true });
-  const root = await bundleRootOf(join(dir, 'bundle'));
+  const root = await bundleRootOf(join(dir, 'bundle'), (line) => log.line(line));
   const appspec = parseAppspec(await readFile(join(root, 'appspec.yml'), 'utf8'));
   return { root, appspec };
 }

@@ -26,14 +26,14 @@ describe('reading appspec.yml from a bundle in S3 (preflight)', () => {
     expect(await reader.read({ ...rev, bundleType: 'zip' })).toEqual({ appspec: 'os: linux\n' });
   });
 
-  it('streams a tgz until it finds it', async () => {
+  it('streams a tgz until it finds it at the root', async () => {
     const rev = await put('r/b.tgz', await tgzBundle([{ path: 'appspec.yml', content: 'version: 0.0\n' }, { path: 'site/big', content: big }]));
     expect(await reader.read({ ...rev, bundleType: 'tgz' })).toEqual({ appspec: 'version: 0.0\n' });
   });
 
   it('says so when there is none, or when the object is not an archive', async () => {
     const none = await put('r/none.zip', await zipBundle([{ path: 'deep/er/appspec.yml', content: 'x' }]));
-    expect(await reader.read({ ...none, bundleType: 'zip' })).toEqual({ problem: 'the bundle has no appspec.yml at its root' });
+    expect(await reader.read({ ...none, bundleType: 'zip' })).toEqual({ problem: expect.stringMatching(/^the bundle has no appspec.yml at its root/) });
     const junk = await put('r/junk.tgz', Buffer.from('not an archive at all'));
     expect(await reader.read({ ...junk, bundleType: 'tgz' })).toEqual({ problem: expect.stringMatching(/could not be read/) });
   });

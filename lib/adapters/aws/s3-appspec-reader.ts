@@ -4,11 +4,15 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import * as tar from 'tar';
 import yauzl from 'yauzl';
 import { MAX_APPSPEC_BYTES } from '../../domain/appspec.js';
+import { APPSPEC_NAME, locateAppspec, normaliseEntryPath } from '../../domain/appspec-location.js';
 import type { Revision } from '../../domain/deployment.js';
 import type { AppspecSource } from '../../ports.js';
 
-/** appspec.yml at the bundle root, or inside a single top folder (as CodeDeploy accepts). */
-const APPSPEC_PATH = /^(\.\/)?([^/]+\/)?appspec\.yml$/;
+/** An entry that may be the bundle's appspec.yml: at the root or one folder down (locateAppspec decides). */
+const isCandidate = (path: string) => {
+  const parts = normaliseEntryPath(path).split('/');
+  return parts.length <= 2 && parts.at(-1) === APPSPEC_NAME;
+};
 
 /** Reads zip byte ranges from S3, so only the central directory and appspec.yml are fetched. */
 class S3RangeReader extends yauzl.RandomAccessReader {
@@ -67,49 +71,75 @@ export class S3AppspecReader implements AppspecSource {
   }
 
   private async appspecFromZip(zip: yauzl.ZipFile): Promise<{ appspec: string } | { problem: string }> {
-    const candidates: yauzl.Entry[] = [];
+    const files: string[] = [];
+    const candidates = new Map<string, yauzl.Entry>();
     await new Promise<void>((resolve, reject) => {
       zip.on('entry', (entry: yauzl.Entry) => {
-        if (APPSPEC_PATH.test(entry.fileName)) candidates.push(entry);
+        if (!entry.fileName.endsWith('/')) {
+          files.push(entry.fileName);
+          if (isCandidate(entry.fileName)) candidates.set(normaliseEntryPath(entry.fileName), entry);
+        }
         zip.readEntry();
       });
       zip.on('end', () => resolve());
       zip.on('error', reject);
       zip.readEntry();
     });
-    const entry = candidates.sort((a, b) => a.fileName.length - b.fileName.length)[0];
-    if (!entry) return { problem: 'the bundle has no appspec.yml at its root' };
+    const location = locateAppspec(files);
+    if ('problem' in location) return location;
+    const entry = candidates.get(location.appspecPath) as yauzl.Entry;
     const stream = await new Promise<Readable>((resolve, reject) =>
       zip.openReadStream(entry, (err, s) => (err || !s ? reject(err ?? new Error('unreadable entry')) : resolve(s))),
     );
     return { appspec: await streamText(stream) };
   }
 
+  /**
+   * Streams a tar: appspec.yml at the root ends the read at once (it always
+   * wins); one in a folder is kept until the end shows there is no root one.
+   */
   private async fromTar(revision: Revision): Promise<{ appspec: string } | { problem: string }> {
     const res = await this.s3.send(new GetObjectCommand({ Bucket: revision.bucket, Key: revision.key, VersionId: revision.version }));
     const body = res.Body as Readable;
+    const files: string[] = [];
+    const texts = new Map<string, Promise<string>>();
     return new Promise((resolve, reject) => {
-      let found = false;
+      let done = false;
+      const finish = (answer: Promise<{ appspec: string } | { problem: string }>) => {
+        if (done) return;
+        done = true;
+        answer.then(resolve, reject);
+      };
       const parser = new tar.Parser({
         strict: true,
         onReadEntry: (entry) => {
-          if (found || !APPSPEC_PATH.test(entry.path)) {
+          const path = normaliseEntryPath(entry.path);
+          if (entry.type !== 'File' && entry.type !== 'OldFile') {
             entry.resume();
             return;
           }
-          found = true;
-          streamText(entry as unknown as Readable).then((appspec) => {
-            body.destroy(); // the rest of the bundle is not needed
-            resolve({ appspec });
-          }, reject);
+          files.push(path);
+          if (done || !isCandidate(path) || texts.has(path) || (path !== APPSPEC_NAME && texts.size > 0)) {
+            entry.resume();
+            return;
+          }
+          const text = streamText(entry as unknown as Readable);
+          texts.set(path, text);
+          text.catch(() => undefined);
+          if (path === APPSPEC_NAME) {
+            finish(text.then((appspec) => ({ appspec })));
+            text.finally(() => body.destroy()); // the rest of the bundle is not needed
+          }
         },
       });
       parser.on('end', () => {
-        if (!found) resolve({ problem: 'the bundle has no appspec.yml at its root' });
+        const location = locateAppspec(files);
+        if ('problem' in location) return finish(Promise.resolve(location));
+        finish((texts.get(location.appspecPath) ?? Promise.reject(new Error('appspec.yml vanished'))).then((appspec) => ({ appspec })));
       });
-      parser.on('error', reject);
+      parser.on('error', (error) => (done ? undefined : reject(error)));
       const source = revision.bundleType === 'tgz' ? body.pipe(createGunzip()) : body;
-      source.on('error', (error) => (found ? undefined : reject(error)));
+      source.on('error', (error) => (done ? undefined : reject(error)));
       source.pipe(parser as unknown as NodeJS.WritableStream);
     });
   }
