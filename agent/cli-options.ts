@@ -24,7 +24,11 @@ export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [-
   --state-dir    where the agent keeps bundles, logs and state (default /var/lib/fleetline-agent)
   --root         install appspec destinations under this folder (local fleets)
   --principal    local mode only: the principal ARN to send instead of signing with SigV4
-  --region       the API's region for SigV4 (default: AWS_REGION or the instance's region)`;
+  --region       the API's region for SigV4 (default: AWS_REGION or the instance's region)
+  --help         show this help`;
+
+/** `fleetline-agent --help`, `-h` or `help` prints the usage and exits 0. */
+export const wantsHelp = (argv: string[]) => argv.some((a) => a === '--help' || a === '-h') || argv[0] === 'help';
 
 /** Parses `fleetline-agent run …`; throws with a message naming the bad option. */
 export function parseAgentArgs(argv: string[]): AgentOptions {

@@ -67,7 +67,7 @@ export async function killLeftoverHook(state: AgentState): Promise<void> {
  * running hook's process group. An event the server shows as already running
  * was interrupted by this agent's own restart: it is reported Failed.
  */
-export async function runAssignment(assignment: Assignment, ctx: ExecutorContext): Promise<void> {
+export async function runAssignment(assignment: Assignment, ctx: ExecutorContext): Promise<boolean> {
   const dir = ctx.state.deploymentDir(assignment.deploymentId);
   await rm(join(dir, 'bundle'), { recursive: true, force: true }).catch(() => undefined);
   await mkdir(dir, { recursive: true });
@@ -117,7 +117,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
         message: 'The agent restarted while this event was running',
       });
       allSucceeded = false;
-      return;
+      return false;
     }
     for (const event of assignment.events) {
       if (event.status !== 'Pending') continue;
@@ -172,6 +172,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
         outcome = failure(error);
       }
       log.line(`${event.name} ${outcome.status}${outcome.message ? `: ${outcome.message}` : ''}`);
+      ctx.log?.(`deployment ${assignment.deploymentId}: ${event.name} ${outcome.status}${outcome.exitCode !== undefined ? ` (exit ${outcome.exitCode})` : ''}`);
       const answer = await report(event.name, outcome.status, {
         startedAt: started,
         endedAt: new Date().toISOString(),
@@ -197,6 +198,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
     if (allSucceeded) await ctx.state.recordSuccess(assignment.deploymentGroupId, { deploymentId: assignment.deploymentId, bundleRoot });
     await ctx.state.pruneFailed(assignment.deploymentId);
   }
+  return allSucceeded;
 }
 
 function hookCredentialEnv(assignment: Assignment): Record<string, string> {

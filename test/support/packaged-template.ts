@@ -16,16 +16,21 @@ export interface PackagedStack {
 /** Runs `osls package` offline into a temp dir and reads the CloudFormation template it wrote. */
 export async function packageStack(stage = 'test'): Promise<PackagedStack> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetline-package-'));
+  // serverless-esbuild zips each function through a folder in the temp dir that it fails to
+  // remove (a non-recursive delete); giving it a temp dir of its own lets us remove them all.
+  const scratch = mkdtempSync(join(tmpdir(), 'fleetline-package-tmp-'));
   try {
     await promisify(execFile)(
       process.execPath,
       [join(repoRoot, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', stage, '--package', dir],
-      { cwd: repoRoot, env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' }, timeout: 120_000 },
+      { cwd: repoRoot, env: { ...process.env, TMPDIR: scratch, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' }, timeout: 120_000 },
     );
     const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
     return { dir, template, remove: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -4,6 +4,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../../config.js';
 import { createDocumentClient } from '../dynamodb/client.js';
+import { emulatorCredentials } from './local-emulators.js';
 
 /** The SDK clients a function uses, built once per container. Endpoints follow AWS_ENDPOINT_URL_<SERVICE>. */
 export interface AwsClients {
@@ -14,8 +15,8 @@ export interface AwsClients {
 
 export function createAwsClients(config: Config): AwsClients {
   return {
-    doc: createDocumentClient(new DynamoDBClient({})),
-    s3: new S3Client({ forcePathStyle: config.s3ForcePathStyle }),
+    doc: createDocumentClient(new DynamoDBClient(emulatorCredentials(process.env.AWS_ENDPOINT_URL_DYNAMODB))),
+    s3: new S3Client({ forcePathStyle: config.s3ForcePathStyle, ...emulatorCredentials(process.env.AWS_ENDPOINT_URL_S3) }),
     sts: new STSClient({}),
   };
 }

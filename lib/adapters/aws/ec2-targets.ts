@@ -3,6 +3,7 @@ import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { Tag, TagFilter, TagSet } from '../../domain/tags.js';
 import { matchesTagSet } from '../../domain/tags.js';
 import type { Ec2TargetLookup } from '../../ports.js';
+import { credentialsProblem } from './credential-errors.js';
 
 function toEc2Filter(filter: TagFilter): Filter {
   switch (filter.type) {
@@ -35,6 +36,14 @@ export class Ec2TargetLookupAdapter implements Ec2TargetLookup {
   ) {}
 
   async findInstanceIds(query: { tagSet: TagSet; region?: string | undefined; roleArn?: string | undefined }): Promise<string[]> {
+    try {
+      return await this.lookup(query);
+    } catch (error) {
+      throw credentialsProblem(error, query.roleArn ? 'STS and EC2' : 'EC2') ?? error;
+    }
+  }
+
+  private async lookup(query: { tagSet: TagSet; region?: string | undefined; roleArn?: string | undefined }): Promise<string[]> {
     const [firstGroup] = query.tagSet;
     if (!firstGroup) return [];
     const ec2 = await this.client(query.region, query.roleArn);

@@ -2,6 +2,7 @@ import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { IssuedCredentials } from '../../domain/credentials.js';
 import { ForbiddenError, ThrottledError, ValidationError } from '../../errors.js';
 import type { AssumeRoleInput, CredentialIssuer } from '../../ports.js';
+import { credentialsProblem } from './credential-errors.js';
 
 /** STS AssumeRole, with its errors turned into answers a caller can act on. */
 export class StsCredentialIssuer implements CredentialIssuer {
@@ -42,7 +43,7 @@ export class StsCredentialIssuer implements CredentialIssuer {
       if (name === 'ThrottlingException' || name === 'Throttling') {
         throw new ThrottledError('STS is throttling requests; retry after a few seconds with backoff');
       }
-      throw error;
+      throw credentialsProblem(error, 'STS') ?? error;
     }
   }
 }
