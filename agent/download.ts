@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { unquoteETag as unquote } from '../lib/domain/etag.js';
 import { BundleIntegrityError } from './archive.js';
 
 export interface Expected {
@@ -12,7 +13,6 @@ export interface Expected {
   sha256?: string | undefined;
 }
 
-const unquote = (tag: string) => tag.replace(/^W\//, '').replace(/^"|"$/g, '');
 
 /**
  * Downloads the bundle through its presigned URL to `file` and verifies it

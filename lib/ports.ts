@@ -170,8 +170,18 @@ export interface ExecutionsRepository {
   recordSequencer(bucket: string, key: string, sequencer: string): Promise<boolean>;
 }
 
-/** Reads a revision's appspec.yml straight from S3 (pipeline preflight). */
+/** What S3 says about a revision's object (HeadObject). */
+export interface RevisionObject {
+  size: number;
+  eTag: string;
+  /** Hex SHA-256 of the whole object, when S3 keeps a full-object checksum for it. */
+  sha256?: string | undefined;
+}
+
+/** Reads a revision straight from S3, before anything is written (revision check, pipeline preflight). */
 export interface AppspecSource {
+  /** HeadObject on the revision's key and version; a problem when there is no such object or it cannot be read. */
+  head(revision: Revision): Promise<RevisionObject | { problem: string }>;
   read(revision: Revision): Promise<{ appspec: string } | { problem: string }>;
 }
 

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { createDeploymentBodySchema, DEPLOYMENT_ID_PATTERN } from '../domain/deployment.js';
+import { createDeploymentBodySchema, DEPLOYMENT_ID_PATTERN, withBundleType } from '../domain/deployment.js';
 import { DEPLOYMENT_STATUSES } from '../domain/lifecycle.js';
 import { nameSchema } from '../domain/names.js';
 import { createDeployment } from '../deployments/create-deployment.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { NotFoundError } from '../errors.js';
+import { checkRevision } from '../revisions/check-revision.js';
 import { type ApiDeps, deploymentResource, route, visibleItems } from './deps.js';
 import { pageQuerySchema } from './schemas.js';
 
@@ -24,7 +25,12 @@ export const deploymentRoutes = [
     access: { action: 'deployments:create', resource: ({ body }) => `application/${body.application}/group/${body.group}` },
     body: createDeploymentBodySchema,
     async handle({ body, principal, deps }) {
-      const result = await createDeployment(body, principal, deps);
+      if (!(await deps.groups.get(body.application, body.group))) {
+        throw new NotFoundError(`Deployment group "${body.group}" does not exist in application "${body.application}"`);
+      }
+      // Before anything is written: the object exists and its appspec.yml is valid, else 422.
+      const revision = await checkRevision(withBundleType(body.revision), deps);
+      const result = await createDeployment({ ...body, revision }, principal, deps);
       return { statusCode: result.created ? 201 : 200, body: { deploymentId: result.deploymentId, status: result.status } };
     },
   }),

@@ -14,6 +14,10 @@ export interface Revision {
   version?: string | undefined;
   eTag?: string | undefined;
   bundleType: BundleType;
+  /** Set by the revision check from HeadObject: what agents verify the download against. */
+  size?: number | undefined;
+  /** Hex SHA-256, when S3 keeps a full-object checksum. */
+  sha256?: string | undefined;
 }
 
 export const revisionSchema = z.strictObject({

@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { AppspecError, parseAppspec } from '../domain/appspec.js';
 import { withBundleType } from '../domain/deployment.js';
 import { isDeploymentFinished } from '../domain/lifecycle.js';
 import {
@@ -10,6 +9,7 @@ import {
   initialStages,
 } from '../domain/pipeline.js';
 import { createDeployment } from '../deployments/create-deployment.js';
+import { checkRevision, inspectRevision } from '../revisions/check-revision.js';
 import { ConflictError, FleetlineError, NotFoundError } from '../errors.js';
 import { logger } from '../logger.js';
 import type { PipelineDeps } from './pipeline-deps.js';
@@ -143,7 +143,10 @@ async function startDeployAction(
       {
         application: definition.application,
         group: definition.group,
-        revision: { bucket: ex.revision.bucket, key: ex.revision.key, version: ex.revision.version, eTag: ex.revision.eTag },
+        revision: await checkRevision(
+          withBundleType({ bucket: ex.revision.bucket, key: ex.revision.key, version: ex.revision.version, eTag: ex.revision.eTag }),
+          deps,
+        ),
         description: `Pipeline ${ex.pipeline}, execution ${ex.executionId}, stage ${ex.stages[i]?.name}`,
         idempotencyToken: `${ex.executionId}.${i}.${a}.${attempt}`,
         pipelineAction: { executionId: ex.executionId, stageIndex: i, actionIndex: a },
@@ -240,22 +243,12 @@ async function failExecution(ex: Execution, reason: string, deps: PipelineDeps):
 }
 
 /**
- * Reads appspec.yml from the bundle in S3 and validates it with the agent's own
- * model: an invalid one fails the execution, with every problem, before any
- * instance is touched.
+ * Checks the revision (the object exists, its appspec.yml is valid by the
+ * agent's own model): a bad one fails the execution, with every problem,
+ * before any instance is touched.
  */
 async function preflight(ex: Execution, deps: PipelineDeps, now: string): Promise<Step> {
-  const read = await deps.appspecs.read(withBundleType(ex.revision));
-  let problems: { path: string; message: string }[] = [];
-  if ('problem' in read) problems = [{ path: 'appspec.yml', message: read.problem }];
-  else {
-    try {
-      parseAppspec(read.appspec);
-    } catch (error) {
-      if (!(error instanceof AppspecError)) throw error;
-      problems = error.details.map((d) => ({ path: `appspec.yml ${d.path}`, message: d.message }));
-    }
-  }
+  const { problems } = await inspectRevision(withBundleType(ex.revision), deps);
   if (problems.length === 0) {
     await deps.executions.save({ ...ex, preflight: { ok: true, problems }, updatedAt: now });
     return 'continue';
@@ -267,7 +260,7 @@ async function preflight(ex: Execution, deps: PipelineDeps, now: string): Promis
     status: 'Failed',
     endedAt: now,
     updatedAt: now,
-    error: `The revision's appspec.yml is not valid: ${summary}`,
+    error: `The revision cannot be deployed: ${summary}`,
   });
   logger.info('Execution failed preflight', { executionId: ex.executionId, problems: problems.length });
   return 'stop';

@@ -172,19 +172,22 @@ describe('real agents running real hooks', () => {
     expect((await http('GET', `/deployments/${deploymentId}`)).body.status).toBe('Stopped');
   });
 
-  it('a zip-slip bundle is rejected before anything is written', async () => {
+  it('a zip-slip bundle is refused at the door (422, naming the entry) and reaches no host', async () => {
     const escapee = join(stateDir, 'hosts', 'escaped.txt');
-    const { deploymentId } = await deploy([
+    const group = `g${++groupCounter}`;
+    await http('PUT', '/applications/e2e');
+    await http('PUT', `/applications/e2e/groups/${group}`, { targets: { onPremisesTagSet: [[{ key: 'fleet', value: 'local', type: 'KEY_AND_VALUE' }]] } });
+    const key = `web/slip-${Date.now()}.zip`;
+    const body = await zipBundle([
       { path: 'appspec.yml', content: appspec('') },
       { path: 'site/a.txt', content: 'a' },
       { path: '../../../escaped.txt', content: 'owned' },
     ]);
-    const deployment = await finished(deploymentId);
-    expect(deployment.status).toBe('Failed');
-    const detail = (await http('GET', `/deployments/${deploymentId}/instances/local-1`)).body;
-    expect(detail.events.find((e: any) => e.name === 'DownloadBundle')).toMatchObject({
-      status: 'Failed', errorCode: 'BundleIntegrity', message: expect.stringContaining('../../../escaped.txt'),
-    });
+    await s3.send(new PutObjectCommand({ Bucket: 'fleetline-artifacts', Key: key, Body: body }));
+    const created = await http('POST', '/deployments', { application: 'e2e', group, revision: { bucket: 'fleetline-artifacts', key } });
+    expect(created.status).toBe(422);
+    expect(created.body.error.details[0].message).toContain('../../../escaped.txt');
+    expect((await http('GET', `/deployments?application=e2e&group=${group}`)).body.items).toEqual([]);
     expect(existsSync(escapee)).toBe(false);
   });
 

@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiRoutes } from '../../lib/api/handler.js';
 import { useApi } from '../support/api-harness.js';
+import { putBundle } from '../support/bundles.js';
 import { agentPrincipal } from '../support/scripted-agent.js';
 
 const api = useApi();
@@ -16,6 +17,7 @@ let deploymentId = '';
 let executionId = '';
 
 beforeAll(async () => {
+  for (const key of ['a.zip', 'b.zip', 'h.zip']) await putBundle(api.s3, 'fleetline-test-artifacts', key);
   await api.call('PUT', '/applications/web');
   await api.call('PUT', '/applications/web/groups/prod', { body: { targets: { onPremisesTagSet: [[{ key: 'k', type: 'KEY_ONLY' }]] } } });
   await api.call('PUT', '/instances/i-1', { body: { tags: [{ key: 'k', value: 'v' }] } });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startPipelinesFor } from '../../lib/artifacts/start-pipelines.js';
 import { type ArtifactUpload, parseS3Record } from '../../lib/domain/artifact-upload.js';
 import { reconcileExecutions } from '../../lib/pipelines/reconcile-executions.js';
 import { loadEvent } from '../support/api-events.js';
 import { useApi } from '../support/api-harness.js';
-import { zipBundle } from '../support/bundles.js';
+import { putBundle, zipBundle } from '../support/bundles.js';
 import { ScriptedAgent } from '../support/scripted-agent.js';
 
 const api = useApi();
@@ -38,15 +38,17 @@ async function setup(options: { executionMode?: 'SUPERSEDED' | 'QUEUED'; approva
   expect(put.status).toBe(201);
   let sequence = 0x1000;
   /** Puts a bundle (a valid one unless `appspec` says otherwise) and returns its notification. */
+  const eTags = new Map<string, string>();
   const upload = async (key: string, extra: Partial<ArtifactUpload> = {}, appspec = VALID_APPSPEC): Promise<ArtifactUpload> => {
-    await api.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}${key}`, Body: await zipBundle([{ path: 'appspec.yml', content: appspec }]) }));
+    const put = await api.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}${key}`, Body: await zipBundle([{ path: 'appspec.yml', content: appspec }]) }));
+    eTags.set(key, put.ETag ?? '');
     return notification(key, extra);
   };
   const notification = (key: string, extra: Partial<ArtifactUpload> = {}): ArtifactUpload => ({
     bucket: BUCKET,
     key: `${prefix}${key}`,
     versionId: `v-${key}`,
-    eTag: 'abc',
+    eTag: eTags.get(key) ?? 'abc',
     size: 10,
     sequencer: (sequence++).toString(16).toUpperCase().padStart(18, '0'),
     eventName: 'ObjectCreated:Put',
@@ -204,6 +206,7 @@ describe('exactly once, in order', () => {
 
   it('a deploy action waits for a busy group instead of failing', async () => {
     const { app, agents, upload } = await setup({ approval: false });
+    await putBundle(api.s3, BUCKET, 'manual.zip');
     const manual = await api.call('POST', '/deployments', {
       body: { application: app, group: 'staging', revision: { bucket: BUCKET, key: 'manual.zip' } },
     });
@@ -215,6 +218,19 @@ describe('exactly once, in order', () => {
     await agents.staging!.runOnce();
     await agents.prod!.runOnce();
     expect((await execution(id!)).status).toBe('Succeeded');
+  });
+
+  it('a deploy action checks the revision again: a bundle deleted while waiting for approval fails the action, deploying nothing', async () => {
+    const { app, agents, upload } = await setup();
+    const notified = await upload('gone.zip');
+    const [id] = (await startPipelinesFor(notified, api.deps)).started;
+    await agents.staging!.runOnce();
+    await api.s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: notified.key }));
+    await api.call('POST', `/executions/${id}/approve`);
+    const ex = await execution(id!);
+    expect(ex.status).toBe('Failed');
+    expect(ex.stages[2].actions[0]).toMatchObject({ status: 'Failed', error: expect.stringMatching(/gone\.zip.*does not exist/) });
+    expect((await api.call('GET', '/deployments', { query: { application: app, group: 'prod' } })).body.items).toEqual([]);
   });
 
   it('an invalid appspec.yml fails the execution with its problems before any instance is touched', async () => {

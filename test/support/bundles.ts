@@ -1,6 +1,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as tar from 'tar';
 import yazl from 'yazl';
 
@@ -61,3 +62,11 @@ export async function tgzBundle(files: BundleFile[]): Promise<Buffer> {
 
 /** A hook script that runs under /bin/sh. */
 export const script = (body: string): BundleFile['content'] => `#!/bin/sh\nset -e\n${body}\n`;
+
+export const MINIMAL_APPSPEC = 'version: 0.0\nos: linux\n';
+
+/** Uploads a bundle (zip, or tgz by its key) holding `files`, by default just a valid appspec.yml; returns its ETag. */
+export async function putBundle(s3: S3Client, bucket: string, key: string, files: BundleFile[] = [{ path: 'appspec.yml', content: MINIMAL_APPSPEC }]): Promise<string> {
+  const Body = /\.(tgz|tar\.gz)$/.test(key) ? await tgzBundle(files) : await zipBundle(files);
+  return (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body }))).ETag ?? '';
+}

@@ -1,12 +1,22 @@
 import { expect } from 'vitest';
 import type { useApi } from './api-harness.js';
+import { putBundle } from './bundles.js';
 import { ScriptedAgent } from './scripted-agent.js';
 
 type Api = ReturnType<typeof useApi>;
+const FLEET_BUCKET = 'fleetline-test-artifacts';
 
 /** Scenario helpers: fleets of registered instances with scripted agents, over one test file's API. */
 export function useFleets(api: Api) {
   let appCounter = 0;
+  const uploaded = new Set<string>();
+
+  /** Deployments check their revision: the bundle must exist and hold a valid appspec.yml. */
+  async function upload(key: string) {
+    if (uploaded.has(key)) return;
+    await putBundle(api.s3, FLEET_BUCKET, key);
+    uploaded.add(key);
+  }
 
   /** A fresh application + group targeting `size` new registered instances. */
   async function fleet(size: number, settings: Record<string, unknown> = {}) {
@@ -23,10 +33,12 @@ export function useFleets(api: Api) {
       await api.call('PUT', `/instances/${instanceId}`, { body: { tags: [tag] } });
       agents.push(new ScriptedAgent(api.call, instanceId));
     }
-    const deploy = (revisionKey = 'web/app-1.zip', extra: Record<string, unknown> = {}) =>
-      api.call('POST', '/deployments', {
-        body: { application: app, group: 'prod', revision: { bucket: 'fleetline-artifacts', key: revisionKey }, ...extra },
+    const deploy = async (revisionKey = 'web/app-1.zip', extra: Record<string, unknown> = {}) => {
+      await upload(revisionKey);
+      return api.call('POST', '/deployments', {
+        body: { application: app, group: 'prod', revision: { bucket: FLEET_BUCKET, key: revisionKey }, ...extra },
       });
+    };
     return { app, agents, deploy };
   }
 

@@ -6,7 +6,7 @@ import yauzl from 'yauzl';
 import { MAX_APPSPEC_BYTES } from '../../domain/appspec.js';
 import { APPSPEC_NAME, locateAppspec, normaliseEntryPath } from '../../domain/appspec-location.js';
 import type { Revision } from '../../domain/deployment.js';
-import type { AppspecSource } from '../../ports.js';
+import type { AppspecSource, RevisionObject } from '../../ports.js';
 
 /** An entry that may be the bundle's appspec.yml: at the root or one folder down (locateAppspec decides). */
 const isCandidate = (path: string) => {
@@ -48,6 +48,26 @@ async function streamText(stream: Readable): Promise<string> {
 /** Finds and reads appspec.yml in a bundle in S3 without downloading the whole of it. */
 export class S3AppspecReader implements AppspecSource {
   constructor(private readonly s3: S3Client) {}
+
+  async head(revision: Revision): Promise<RevisionObject | { problem: string }> {
+    const where = `s3://${revision.bucket}/${revision.key}${revision.version ? ` (version ${revision.version})` : ''}`;
+    try {
+      const head = await this.s3.send(
+        new HeadObjectCommand({ Bucket: revision.bucket, Key: revision.key, VersionId: revision.version, ChecksumMode: 'ENABLED' }),
+      );
+      return {
+        size: Number(head.ContentLength ?? 0),
+        eTag: head.ETag ?? '',
+        ...(head.ChecksumSHA256 && head.ChecksumType !== 'COMPOSITE' ? { sha256: Buffer.from(head.ChecksumSHA256, 'base64').toString('hex') } : {}),
+      };
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return { problem: `${where} does not exist` };
+      if (status === 403) return { problem: `${where} cannot be read by Fleetline (access denied)` };
+      if (status === 400 && revision.version) return { problem: `${where}: the version ID is not valid for this object` };
+      throw error;
+    }
+  }
 
   async read(revision: Revision): Promise<{ appspec: string } | { problem: string }> {
     try {

@@ -1,0 +1,8 @@
+/** An ETag without its quotes or weak marker: `"abc"`, `W/"abc"` and `abc` are the same tag. */
+export function unquoteETag(tag: string): string {
+  return tag.replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+export function sameETag(a: string, b: string): boolean {
+  return unquoteETag(a) === unquoteETag(b);
+}

@@ -1,0 +1,53 @@
+import { AppspecError, parseAppspec } from '../domain/appspec.js';
+import type { Revision } from '../domain/deployment.js';
+import { sameETag } from '../domain/etag.js';
+import { type ErrorDetail, UnprocessableError } from '../errors.js';
+import type { AppspecSource } from '../ports.js';
+
+export interface RevisionCheckDeps {
+  appspecs: AppspecSource;
+}
+
+/** A revision as checked: pinned to the object S3 showed (its ETag, size and checksum when known). */
+export interface CheckedRevision {
+  revision: Revision;
+  problems: ErrorDetail[];
+}
+
+/**
+ * Every reason a revision cannot be deployed: the object must exist (the given
+ * version, and the given ETag if any) and hold a valid appspec.yml. Reads only;
+ * problems point at the request (`$.revision…`) or into appspec.yml.
+ */
+export async function inspectRevision(revision: Revision, deps: RevisionCheckDeps): Promise<CheckedRevision> {
+  const head = await deps.appspecs.head(revision);
+  if ('problem' in head) return { revision, problems: [{ path: '$.revision', message: head.problem }] };
+  if (revision.eTag && !sameETag(revision.eTag, head.eTag)) {
+    return {
+      revision,
+      problems: [{ path: '$.revision.eTag', message: `is ${revision.eTag} but the object's ETag is ${head.eTag}: name the current ETag or upload the bundle again` }],
+    };
+  }
+  const pinned: Revision = { ...revision, eTag: head.eTag || revision.eTag, size: head.size, ...(head.sha256 ? { sha256: head.sha256 } : {}) };
+  const read = await deps.appspecs.read(revision);
+  if ('problem' in read) return { revision: pinned, problems: [{ path: '$.revision', message: read.problem }] };
+  try {
+    parseAppspec(read.appspec);
+    return { revision: pinned, problems: [] };
+  } catch (error) {
+    if (!(error instanceof AppspecError)) throw error;
+    return { revision: pinned, problems: error.details.map((d) => ({ ...d, path: `appspec.yml ${d.path}` })) };
+  }
+}
+
+/**
+ * The revision check every request that deploys runs before it writes
+ * anything: a 422 naming every problem, else the revision pinned to the
+ * object checked (agents verify they download exactly that).
+ */
+export async function checkRevision(revision: Revision, deps: RevisionCheckDeps): Promise<Revision> {
+  const { revision: pinned, problems } = await inspectRevision(revision, deps);
+  if (problems.length === 0) return pinned;
+  const summary = problems.length === 1 ? `: ${problems[0]?.path} ${problems[0]?.message}` : `: ${problems.length} problems`;
+  throw new UnprocessableError(`The revision s3://${revision.bucket}/${revision.key} cannot be deployed${summary}`, problems);
+}
