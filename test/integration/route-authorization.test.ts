@@ -4,6 +4,7 @@ import { apiRoutes } from '../../lib/api/handler.js';
 import type { ApiDeps } from '../../lib/api/deps.js';
 import type { Route } from '../../lib/http/router.js';
 import { useApi } from '../support/api-harness.js';
+import { putBundle } from '../support/bundles.js';
 
 /**
  * Every route, tried by a hostile principal: without a grant it gets 403 and
@@ -33,6 +34,7 @@ async function snapshot(): Promise<string> {
 
 beforeAll(async () => {
   const admin = api.call;
+  for (const key of ['a.zip', 's.zip']) await putBundle(api.s3, BUCKET, key); // deployments check their revision
   await admin('PUT', '/applications/web');
   await admin('PUT', '/applications/secret');
   const targets = { targets: { onPremisesTagSet: [[{ key: 'k', type: 'KEY_ONLY' }]] } };

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { agentReportSchema } from './agent-report.js';
+import { BUNDLE_TYPES, DEPLOYMENT_ID_PATTERN } from './deployment.js';
+import { fileExistsBehaviorSchema } from './deployment-group.js';
+import { principalArnSchema } from './instance.js';
+import { EVENT_STATUSES, INSTANCE_STATUSES } from './lifecycle.js';
+import { nameSchema } from './names.js';
+import { instanceTagsSchema } from './tags.js';
+import { issuesToDetails } from './validation.js';
+
+/**
+ * The agent protocol on the wire, both ways: the API validates requests and
+ * builds its answers with these schemas, the agent parses the answers with
+ * them. Answers are read leniently (unknown fields dropped) so a newer server
+ * does not break an older agent; requests are strict.
+ */
+
+export const pollRequestSchema = z.strictObject({
+  instanceId: nameSchema,
+  /** A check-in while a hook runs: renews the lease and carries stop requests, nothing more. */
+  heartbeat: z.boolean({ error: 'must be true or false' }).optional(),
+});
+
+export const reportRequestSchema = agentReportSchema;
+
+export const registerRequestSchema = z.strictObject({ instanceId: nameSchema, tags: instanceTagsSchema.default([]) });
+
+export const agentActionSchema = z.enum(['continue', 'stop']);
+export type AgentAction = z.output<typeof agentActionSchema>;
+
+const deploymentId = z.string().regex(DEPLOYMENT_ID_PATTERN, 'must be a deployment ID (d-XXXXXXXXX)');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const seconds = z.number().int().positive();
+
+export const hookCredentialsSchema = z.object({
+  accessKeyId: z.string().min(1),
+  secretAccessKey: z.string().min(1),
+  sessionToken: z.string().min(1),
+  expiration: z.string(),
+});
+
+/** What the agent checks the download against: exactly what the server knows of the object. */
+export const bundleSchema = z.object({
+  url: httpUrl,
+  bundleType: z.enum(BUNDLE_TYPES),
+  eTag: z.string().min(1).optional(),
+  size: z.number().int().nonnegative().optional(),
+  /** Hex SHA-256 of the whole object. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256').optional(),
+});
+
+export const assignmentSchema = z.object({
+  deploymentId,
+  applicationName: nameSchema,
+  deploymentGroupName: nameSchema,
+  deploymentGroupId: z.string().min(1),
+  revision: z.object({
+    bucket: z.string().min(1),
+    key: z.string().min(1),
+    version: z.string().optional(),
+    eTag: z.string().optional(),
+    bundleType: z.enum(BUNDLE_TYPES),
+  }),
+  bundle: bundleSchema,
+  logUpload: z.object({ url: httpUrl }),
+  events: z.array(z.object({ name: z.string().min(1), status: z.enum(EVENT_STATUSES) })).min(1),
+  fileExistsBehavior: fileExistsBehaviorSchema,
+  ignoreApplicationStopFailures: z.boolean(),
+  environment: z.record(z.string(), z.string()),
+  leaseSeconds: seconds,
+  hookCredentials: hookCredentialsSchema.optional(),
+});
+export type Assignment = z.output<typeof assignmentSchema>;
+
+const idleAnswer = z.object({ assignment: z.null(), pollAfterSeconds: seconds });
+
+export const pollAnswerSchema = z.union([
+  idleAnswer,
+  z.object({ assignment: assignmentSchema, action: agentActionSchema, heartbeatSeconds: seconds }),
+]);
+export type PollAnswer = z.output<typeof pollAnswerSchema>;
+
+/** A heartbeat's answer names the deployment only (or none: the instance has nothing left to run). */
+export const heartbeatAnswerSchema = z.union([
+  idleAnswer,
+  z.object({ assignment: z.object({ deploymentId }), action: agentActionSchema, heartbeatSeconds: seconds }),
+]);
+export type HeartbeatAnswer = z.output<typeof heartbeatAnswerSchema>;
+
+export const reportAnswerSchema = z.object({
+  action: agentActionSchema,
+  instanceStatus: z.enum(INSTANCE_STATUSES),
+  duplicate: z.boolean(),
+});
+export type ReportAnswer = z.output<typeof reportAnswerSchema>;
+
+export const registerAnswerSchema = z.object({
+  instanceId: nameSchema,
+  tags: instanceTagsSchema,
+  iamArn: principalArnSchema.nullable(),
+  registeredAt: z.string(),
+  updatedAt: z.string(),
+});
+
+/** An answer that does not match the wire contract: the other side is broken or not ours. */
+export class WireContractError extends Error {
+  override readonly name = 'WireContractError';
+}
+
+/** Reads an answer by its schema, or throws a WireContractError naming every mismatch by path. */
+export function readAnswer<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const problems = issuesToDetails(result.error.issues).slice(0, 5).map((d) => `${d.path} ${d.message}`);
+  throw new WireContractError(`${what} does not match the agent protocol: ${problems.join('; ')}`);
+}
