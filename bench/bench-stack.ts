@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
+import { ready } from '../lib/adapters/aws/lazy.js';
 import { buildApiDeps } from '../lib/api/build-deps.js';
 import { createApiHandler } from '../lib/api/handler.js';
 import { createDocumentClient } from '../lib/adapters/dynamodb/client.js';
@@ -25,8 +26,8 @@ export async function startBenchStack() {
   });
   const deps = buildApiDeps(config, {
     doc: createDocumentClient(client),
-    s3: new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: LOCAL_CREDENTIALS, forcePathStyle: true }),
-    sts: new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS }),
+    s3: ready(new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: LOCAL_CREDENTIALS, forcePathStyle: true })),
+    sts: ready(new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS })),
   });
   return {
     deps,

@@ -1,9 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AwsClients } from '../adapters/aws/clients.js';
-import { Ec2TargetLookupAdapter } from '../adapters/aws/ec2-targets.js';
-import { S3AppspecReader } from '../adapters/aws/s3-appspec-reader.js';
-import { S3BundleUrls } from '../adapters/aws/s3-bundle-urls.js';
-import { StsCredentialIssuer } from '../adapters/aws/sts-issuer.js';
+import { lazyPort } from '../adapters/aws/lazy.js';
 import { DynamoCredentialAuditLog } from '../adapters/dynamodb/credential-audit-log.js';
 import { Authorizer } from '../access/authorizer.js';
 import { DynamoAccessRulesRepository } from '../adapters/dynamodb/access-rules-repository.js';
@@ -23,6 +20,9 @@ import type { ApiDeps } from './deps.js';
 
 export const systemClock = { now: () => new Date() };
 
+const stsIssuer = (clients: AwsClients) =>
+  lazyPort(async () => new (await import('../adapters/aws/sts-issuer.js')).StsCredentialIssuer(await clients.sts()));
+
 /** Wires the deployment engine onto real adapters. */
 export function buildEngineDeps(config: Config, clients: AwsClients): EngineDeps {
   const table = new TableClient(clients.doc, config.tableName);
@@ -31,13 +31,13 @@ export function buildEngineDeps(config: Config, clients: AwsClients): EngineDeps
     instanceDeployments: new DynamoInstanceDeploymentsRepository(table),
     groups: new DynamoDeploymentGroupsRepository(table),
     instances: new DynamoInstancesRepository(table),
-    ec2: new Ec2TargetLookupAdapter(clients.sts, process.env.AWS_REGION),
-    bundles: new S3BundleUrls(clients.s3, config.artifactBucket),
+    ec2: lazyPort(async () => new (await import('../adapters/aws/ec2-targets.js')).Ec2TargetLookupAdapter(await clients.sts(), process.env.AWS_REGION)),
+    bundles: lazyPort(async () => new (await import('../adapters/aws/s3-bundle-urls.js')).S3BundleUrls(await clients.s3(), config.artifactBucket)),
     clock: systemClock,
     randomBytes: (n) => randomBytes(n),
     timings: config.timings,
     agentRoleNames: config.agentRoleNames,
-    issuer: new StsCredentialIssuer(clients.sts),
+    issuer: stsIssuer(clients),
     assumableRolePath: config.assumableRolePath,
   };
 }
@@ -49,7 +49,7 @@ export function buildPipelineDeps(config: Config, clients: AwsClients): Pipeline
     ...buildEngineDeps(config, clients),
     pipelines: new DynamoPipelinesRepository(table),
     executions: new DynamoExecutionsRepository(table),
-    appspecs: new S3AppspecReader(clients.s3),
+    appspecs: lazyPort(async () => new (await import('../adapters/aws/s3-appspec-reader.js')).S3AppspecReader(await clients.s3())),
   };
   return withPipelineHooks(deps);
 }
@@ -70,7 +70,6 @@ export function buildApiDeps(config: Config, clients: AwsClients): ApiDeps {
     newId: randomUUID,
     accessRules,
     authorizer: new Authorizer(accessRules, config.adminPrincipals),
-    issuer: new StsCredentialIssuer(clients.sts),
     audit: new DynamoCredentialAuditLog(table),
   });
 }

@@ -1,4 +1,7 @@
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinition } from '../../lib/adapters/dynamodb/table.js';
 import { type PackagedStack, packageStack } from '../support/packaged-template.js';
@@ -103,4 +106,29 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
       expect(text).not.toContain('local-admin');
     }
   });
+
+  it('ships each function minified, without source maps, holding only its own lazily loaded chunks, all of which load', async () => {
+    const functions = ['api', 'artifacts', 'reconcile'];
+    for (const fn of functions) {
+      const dir = join(stack.dir, `unzipped-${fn}`);
+      await promisify(execFile)('unzip', ['-q', '-o', join(stack.dir, `${fn}.zip`), '-d', dir]);
+      const files = listFiles(dir).map((f) => relative(dir, f));
+      expect(files.filter((f) => f.endsWith('.map')), fn).toEqual([]);
+      for (const other of functions.filter((o) => o !== fn)) {
+        expect(files.filter((f) => f.startsWith(`functions/${other}.`)), `${fn} ships ${other}'s files`).toEqual([]);
+      }
+      const modules = files.filter((f) => f.endsWith('.mjs'));
+      expect(modules).toContain(`functions/${fn}.mjs`);
+      // Every chunk resolves its imports: a lazily loaded client would otherwise fail only when first used in AWS.
+      const script = `for (const m of ${JSON.stringify(modules.map((m) => join(dir, m)))}) await import(m); console.log('loaded');`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], {
+        env: { PATH: process.env.PATH, TABLE_NAME: 't-fn', ARTIFACT_BUCKET: 'fleetline-test-artifacts', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', ADMIN_PRINCIPALS: 'arn:aws:iam::111122223333:role/admin' },
+      });
+      expect(stdout.trim(), fn).toBe('loaded');
+    }
+  }, 60_000);
 });
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]));
+}

@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { ready } from '../../lib/adapters/aws/lazy.js';
 import { buildApiDeps, withPipelineHooks } from '../../lib/api/build-deps.js';
 import type { ApiDeps } from '../../lib/api/deps.js';
 import { createApiHandler } from '../../lib/api/handler.js';
@@ -38,12 +39,12 @@ export function useApi(overrides: (deps: ApiDeps) => Partial<ApiDeps> = () => ({
       ADMIN_PRINCIPALS: SAMPLE_ADMIN_ROLE,
     });
     // S3 is the run's s3rver; STS and EC2 are never reached unless a test mocks them.
+    state.s3 = new S3Client({ region: 'us-east-1', endpoint: inject('s3Endpoint'), credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
     const clients = {
       doc: state.table.doc,
-      s3: new S3Client({ region: 'us-east-1', endpoint: inject('s3Endpoint'), credentials: LOCAL_CREDENTIALS, forcePathStyle: true }),
-      sts: new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS }),
+      s3: ready(state.s3),
+      sts: ready(new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS })),
     };
-    state.s3 = clients.s3;
     const deps = { ...buildApiDeps(config, clients), clock: state.clock };
     state.deps = withPipelineHooks({ ...deps, ...overrides(deps) });
     state.call = apiClient(createApiHandler(state.deps));
