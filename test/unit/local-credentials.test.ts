@@ -33,12 +33,13 @@ describe('local mode: only the emulators get local keys', () => {
     vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', 'http://127.0.0.1:8000');
     vi.stubEnv('AWS_ENDPOINT_URL_S3', 'http://127.0.0.1:4569');
     const clients = createAwsClients(loadConfig({ TABLE_NAME: 't', ARTIFACT_BUCKET: 'bucket' }));
-    const sts = await clients.sts.config.credentials();
-    const s3 = await clients.s3.config.credentials();
+    const [stsClient, s3Client] = [await clients.sts(), await clients.s3()];
+    const sts = await stsClient.config.credentials();
+    const s3 = await s3Client.config.credentials();
     const dynamo = await clients.doc.config.credentials();
     expect(sts.accessKeyId).toBe('AKIAUSEROWNKEY');
     expect([s3.accessKeyId, dynamo.accessKeyId]).toEqual(['S3RVER', 'S3RVER']);
-    for (const c of [clients.sts, clients.s3, clients.doc]) c.destroy();
+    for (const c of [stsClient, s3Client, clients.doc]) c.destroy();
   });
 });
 
