@@ -10,7 +10,8 @@ export interface AgentOptions {
   /** Local mode: sign requests with this principal header instead of SigV4. */
   principal?: string | undefined;
   region?: string | undefined;
-  heartbeatMs: number;
+  /** Check in at least this often while a hook runs; by default as often as the server asks (heartbeatSeconds). */
+  heartbeatMs?: number | undefined;
   maxBundleBytes: number;
   once: boolean;
 }
@@ -25,6 +26,7 @@ export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [-
   --root         install appspec destinations under this folder (local fleets)
   --principal    local mode only: the principal ARN to send instead of signing with SigV4
   --region       the API's region for SigV4 (default: AWS_REGION or the instance's region)
+  --heartbeat-ms check in at least this often while a hook runs (default: as often as the server asks)
   --help         show this help`;
 
 /** `fleetline-agent --help`, `-h` or `help` prints the usage and exits 0. */
@@ -71,7 +73,7 @@ export function parseAgentArgs(argv: string[]): AgentOptions {
     root: values.root,
     principal: values.principal,
     region: values.region ?? process.env.AWS_REGION,
-    heartbeatMs: number('heartbeat-ms', values['heartbeat-ms'], 1000),
+    heartbeatMs: values['heartbeat-ms'] === undefined ? undefined : number('heartbeat-ms', values['heartbeat-ms'], 0),
     maxBundleBytes: number('max-bundle-bytes', values['max-bundle-bytes'], 2 * 1024 ** 3),
     once: values.once ?? false,
   };

@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Appspec, AppspecError, type HookEvent, eventTimeoutSeconds, parseAppspec } from '../lib/domain/appspec.js';
+import { type Assignment, WireContractError, heartbeatAnswerSchema, readAnswer, reportAnswerSchema } from '../lib/domain/agent-wire.js';
 import type { ErrorCode } from '../lib/domain/lifecycle.js';
 import type { ApiClient } from './api-client.js';
 import { BundleIntegrityError, extractBundle } from './archive.js';
@@ -11,27 +12,15 @@ import { type DestinationMap, InstallError, applyPermissions, copyFiles, removeP
 import { OutputLog } from './output-buffer.js';
 import type { AgentState } from './state.js';
 
-/** The assignment as the API hands it out (see lib/deployments/agent-protocol.ts). */
-export interface Assignment {
-  deploymentId: string;
-  deploymentGroupId: string;
-  revision: { bucket: string; key: string; version?: string; eTag?: string; bundleType: 'zip' | 'tar' | 'tgz' };
-  bundle: { url: string; bundleType: 'zip' | 'tar' | 'tgz'; eTag?: string; size?: number; sha256?: string };
-  logUpload: { url: string };
-  events: { name: string; status: string }[];
-  fileExistsBehavior: 'DISALLOW' | 'OVERWRITE' | 'RETAIN';
-  ignoreApplicationStopFailures: boolean;
-  environment: Record<string, string>;
-  /** Credentials of the group's hook role, handed to hooks as the standard AWS_* variables. */
-  hookCredentials?: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
-}
+/** The assignment exactly as the wire contract reads it (lib/domain/agent-wire.ts). */
+export type { Assignment };
 
 export interface ExecutorContext {
   api: ApiClient;
   instanceId: string;
   state: AgentState;
   map: DestinationMap;
-  /** How often the agent checks in while a hook runs (stop requests arrive this way). */
+  /** How often the agent checks in while a hook runs (stop requests arrive this way): at least as often as the server asks. */
   heartbeatMs: number;
   maxBundleBytes: number;
   log?: (line: string) => void;
@@ -81,9 +70,10 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       status,
       ...extra,
     });
-    if (answer.status === 409 || answer.body?.action === 'stop') abort.abort();
     if (answer.status >= 400 && answer.status !== 409) throw new Error(`report ${event} ${status}: HTTP ${answer.status}`);
-    return answer;
+    const body = answer.status === 409 ? undefined : readAnswer(reportAnswerSchema, answer.body, 'report answer');
+    if (answer.status === 409 || body?.action === 'stop') abort.abort();
+    return { status: answer.status, body };
   };
 
   /** A stop (or a refusal) ends the assignment unless the event just reported was the last one to run. */
@@ -99,10 +89,13 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
     ctx.api
       .post('/agent/v1/poll', { instanceId: ctx.instanceId, heartbeat: true })
       .then((answer) => {
-        const same = answer.body?.assignment?.deploymentId === assignment.deploymentId;
-        if (answer.status === 200 && (!same || answer.body.action === 'stop')) abort.abort();
+        if (answer.status !== 200) return;
+        const body = readAnswer(heartbeatAnswerSchema, answer.body, 'heartbeat answer');
+        if (body.assignment === null || body.assignment.deploymentId !== assignment.deploymentId || body.action === 'stop') abort.abort();
       })
-      .catch(() => undefined);
+      .catch((error) => {
+        if (error instanceof WireContractError) ctx.log?.(`error: ${error.message}`);
+      });
   }, ctx.heartbeatMs);
 
   let appspec: Appspec | undefined;

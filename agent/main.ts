@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ApiClient, type Identity, ec2Identity } from './api-client.js';
 import { type AgentOptions, USAGE, parseAgentArgs, wantsHelp } from './cli-options.js';
-import { type Assignment, killLeftoverHook, runAssignment } from './executor.js';
+import { pollAnswerSchema, readAnswer } from '../lib/domain/agent-wire.js';
+import { killLeftoverHook, runAssignment } from './executor.js';
 import { identityMap, rootedMap } from './install.js';
 import { AgentState } from './state.js';
 
@@ -44,7 +45,7 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
     instanceId,
     state,
     map: options.root ? rootedMap(resolve(options.root)) : identityMap,
-    heartbeatMs: options.heartbeatMs,
+    heartbeatMs: options.heartbeatMs ?? 5000, // replaced by the server's heartbeatSeconds for each assignment
     maxBundleBytes: options.maxBundleBytes,
     log,
   };
@@ -54,16 +55,19 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
       const answer = await api.post('/agent/v1/poll', { instanceId });
       if (answer.status !== 200) throw new Error(`poll: HTTP ${answer.status} ${JSON.stringify(answer.body?.error ?? '')}`);
       failures = 0;
-      const assignment = answer.body.assignment as Assignment | null;
-      if (assignment) {
+      const polled = readAnswer(pollAnswerSchema, answer.body, 'poll answer');
+      if (polled.assignment) {
+        const { assignment } = polled;
         log(`deployment ${assignment.deploymentId}: starting`);
-        const succeeded = await runAssignment(assignment, context);
+        // Check in at least as often as the server asks (its lease depends on it); --heartbeat-ms may ask for more.
+        const heartbeatMs = Math.min(polled.heartbeatSeconds * 1000, options.heartbeatMs ?? Number.POSITIVE_INFINITY);
+        const succeeded = await runAssignment(assignment, { ...context, heartbeatMs });
         log(`deployment ${assignment.deploymentId}: ${succeeded ? 'succeeded' : 'failed or stopped'} (hook output: ${state.deploymentDir(assignment.deploymentId)}/log.txt)`);
         if (options.once) return;
         continue;
       }
       if (options.once) return;
-      const base = (answer.body.pollAfterSeconds ?? 10) * 1000;
+      const base = polled.pollAfterSeconds * 1000;
       await sleep(base * (0.8 + Math.random() * 0.4), shutdown); // jitter: a fleet must not poll in lockstep
     } catch (error) {
       if (options.once) throw error;

@@ -1,9 +1,14 @@
-import { z } from 'zod';
-import { agentReportSchema } from '../domain/agent-report.js';
+import {
+  heartbeatAnswerSchema,
+  pollAnswerSchema,
+  pollRequestSchema,
+  registerAnswerSchema,
+  registerRequestSchema,
+  reportAnswerSchema,
+  reportRequestSchema,
+} from '../domain/agent-wire.js';
 import { mayActAsAgent } from '../domain/identity.js';
-import { nameSchema } from '../domain/names.js';
-import { instanceTagsSchema } from '../domain/tags.js';
-import { poll, pollBodySchema, report } from '../deployments/agent-protocol.js';
+import { poll, report } from '../deployments/agent-protocol.js';
 import { ForbiddenError } from '../errors.js';
 import { route } from './deps.js';
 
@@ -13,25 +18,27 @@ export const agentRoutes = [
     method: 'POST',
     path: '/agent/v1/poll',
     access: 'agent',
-    body: pollBodySchema,
+    body: pollRequestSchema,
     async handle({ body, principal, deps }) {
-      return { statusCode: 200, body: await poll(principal, body.instanceId, deps, body.heartbeat ?? false) };
+      // Answers are built through the wire contract: a shape the agent would refuse is our bug (a 500), never sent.
+      const answer = await poll(principal, body.instanceId, deps, body.heartbeat ?? false);
+      return { statusCode: 200, body: (body.heartbeat ? heartbeatAnswerSchema : pollAnswerSchema).parse(answer) };
     },
   }),
   route({
     method: 'POST',
     path: '/agent/v1/report',
     access: 'agent',
-    body: agentReportSchema,
+    body: reportRequestSchema,
     async handle({ body, principal, deps }) {
-      return { statusCode: 200, body: await report(principal, body, deps) };
+      return { statusCode: 200, body: reportAnswerSchema.parse(await report(principal, body, deps)) };
     },
   }),
   route({
     method: 'POST',
     path: '/agent/v1/register',
     access: 'agent',
-    body: z.strictObject({ instanceId: nameSchema, tags: instanceTagsSchema.default([]) }),
+    body: registerRequestSchema,
     async handle({ body, principal, deps }) {
       const existing = await deps.instances.get(body.instanceId);
       // An agent session may register its own instance; it can never take over one bound to someone else.
@@ -43,7 +50,7 @@ export const agentRoutes = [
       }
       const now = deps.clock.now().toISOString();
       const { created, value } = await deps.instances.put(body.instanceId, body.tags, principal, now);
-      return { statusCode: created ? 201 : 200, body: value };
+      return { statusCode: created ? 201 : 200, body: registerAnswerSchema.parse(value) };
     },
   }),
 ];

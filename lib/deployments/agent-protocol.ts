@@ -1,48 +1,27 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { type AgentReport, applyReport, skipRemaining } from '../domain/agent-report.js';
 import type { Deployment, InstanceDeployment } from '../domain/deployment.js';
 import { underRolePath } from '../domain/credentials.js';
 import { mayActAsAgent } from '../domain/identity.js';
-import { nameSchema } from '../domain/names.js';
+import {
+  type AgentAction as WireAgentAction,
+  type assignmentSchema,
+  type heartbeatAnswerSchema,
+  type hookCredentialsSchema,
+  type pollAnswerSchema,
+  type reportAnswerSchema,
+} from '../domain/agent-wire.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import { type EngineDeps, plusSeconds } from './engine.js';
 import { advance } from './rollout.js';
 
-export const pollBodySchema = z.strictObject({
-  instanceId: nameSchema,
-  /** A check-in while a hook runs: renews the lease and carries stop requests, nothing more. */
-  heartbeat: z.boolean({ error: 'must be true or false' }).optional(),
-});
-
-export type AgentAction = 'continue' | 'stop';
-
-export interface Assignment {
-  deploymentId: string;
-  applicationName: string;
-  deploymentGroupName: string;
-  deploymentGroupId: string;
-  revision: Deployment['revision'];
-  bundle: { url: string; bundleType: string; eTag?: string | undefined };
-  logUpload: { url: string };
-  events: InstanceDeployment['events'];
-  fileExistsBehavior: Deployment['fileExistsBehavior'];
-  ignoreApplicationStopFailures: boolean;
-  environment: Record<string, string>;
-  leaseSeconds: number;
-  hookCredentials?: HookCredentials;
-}
-
-export type PollAnswer =
-  | { assignment: null; pollAfterSeconds: number }
-  | { assignment: Assignment | { deploymentId: string }; action: AgentAction; heartbeatSeconds: number };
+/** The answers' shapes are the wire contract (lib/domain/agent-wire.ts); these are what the use cases build. */
+export type AgentAction = WireAgentAction;
+export type Assignment = z.input<typeof assignmentSchema>;
+export type PollAnswer = z.input<typeof pollAnswerSchema> | z.input<typeof heartbeatAnswerSchema>;
 
 /** Temporary credentials for hooks, when the group names a hookRoleArn. */
-export interface HookCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken: string;
-  expiration: string;
-}
+export type HookCredentials = z.input<typeof hookCredentialsSchema>;
 
 /**
  * Hooks act with the group's hook role, not the instance's: the session is tagged
@@ -145,9 +124,10 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
       deploymentGroupName: deployment.group,
       deploymentGroupId: deployment.groupId,
       revision,
-      bundle: { url: bundleUrl, bundleType: revision.bundleType, eTag: revision.eTag },
+      // Exactly what the revision check saw of the object: the agent verifies its download against it.
+      bundle: { url: bundleUrl, bundleType: revision.bundleType, eTag: revision.eTag, size: revision.size, sha256: revision.sha256 },
       logUpload: { url: logUrl },
-      events: instance.events,
+      events: instance.events.map(({ name, status }) => ({ name, status })),
       fileExistsBehavior: deployment.fileExistsBehavior,
       ignoreApplicationStopFailures: deployment.ignoreApplicationStopFailures,
       leaseSeconds: deps.timings.leaseSeconds,
@@ -166,11 +146,7 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
   };
 }
 
-export interface ReportAnswer {
-  action: AgentAction;
-  instanceStatus: InstanceDeployment['status'];
-  duplicate: boolean;
-}
+export type ReportAnswer = z.input<typeof reportAnswerSchema>;
 
 /**
  * Records one event of one instance. A repeat is answered without change; a

@@ -30,7 +30,7 @@ export type AgentAction = z.output<typeof agentActionSchema>;
 
 const deploymentId = z.string().regex(DEPLOYMENT_ID_PATTERN, 'must be a deployment ID (d-XXXXXXXXX)');
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
-const seconds = z.number().int().positive();
+const seconds = z.number().positive().max(86_400);
 
 export const hookCredentialsSchema = z.object({
   accessKeyId: z.string().min(1),

@@ -1,7 +1,9 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pollAnswerSchema } from '../../lib/domain/agent-wire.js';
 import { useApi } from '../support/api-harness.js';
 import { putBundle } from '../support/bundles.js';
+import { agentPrincipal } from '../support/scripted-agent.js';
 
 const api = useApi();
 const Bucket = 'fleetline-test-artifacts';
@@ -78,5 +80,10 @@ describe('POST /deployments checks the revision before anything is written', () 
     const deployment = (await api.call('GET', `/deployments/${res.body.deploymentId}`)).body;
     expect(deployment.revision).toMatchObject({ key: 'check/valid.zip', eTag: validETag, size: expect.any(Number) });
     expect(deployment.revision.size).toBeGreaterThan(0);
+
+    // The agent is told exactly what was checked, in the shape the wire contract gives it.
+    const polled = await api.call('POST', '/agent/v1/poll', { body: { instanceId: 'shop-1' }, principal: agentPrincipal('shop-1') });
+    const answer = pollAnswerSchema.parse(polled.body);
+    expect(answer.assignment?.bundle).toMatchObject({ eTag: validETag, size: deployment.revision.size, bundleType: 'zip' });
   });
 });
