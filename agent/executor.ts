@@ -231,7 +231,7 @@ function failure(error: unknown): Outcome {
     const details = error.details.map((d) => `${d.path}: ${d.message}`).join('; ');
     return { status: 'Failed', errorCode: 'UnknownError', message: `${message}: ${details}` };
   }
-  if (error instanceof InstallError) return { status: 'Failed', errorCode: 'UnknownError', message };
+  if (error instanceof InstallError) return { status: 'Failed', errorCode: error.errorCode, message };
   return { status: 'Failed', errorCode: 'UnknownError', message };
 }
 
@@ -268,8 +268,9 @@ async function install(assignment: Assignment, appspec: Appspec, bundleRoot: str
   await removePrevious(await ctx.state.installedFiles(group), log);
   await ctx.state.saveInstalledFiles(group, []);
   const behavior = appspec.fileExistsBehavior ?? assignment.fileExistsBehavior;
-  const installed = await copyFiles(appspec, bundleRoot, behavior, ctx.map, log);
-  await ctx.state.saveInstalledFiles(group, installed);
+  const others = await ctx.state.filesOfOtherGroups(group);
+  const installed = await copyFiles(appspec, bundleRoot, behavior, ctx.map, log, (path) => others.get(path));
+  await ctx.state.saveInstalledFiles(group, installed, assignment.environment.DEPLOYMENT_GROUP_NAME);
   await applyPermissions(appspec.permissions, ctx.map, log);
   return { status: 'Succeeded' };
 }

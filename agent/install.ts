@@ -7,6 +7,12 @@ import type { OutputLog } from './output-buffer.js';
 
 export class InstallError extends Error {
   override readonly name = 'InstallError';
+  constructor(
+    message: string,
+    readonly errorCode: 'UnknownError' | 'FileExists' | 'FileOwnedByAnotherGroup' = 'UnknownError',
+  ) {
+    super(message);
+  }
 }
 
 /** Where an appspec destination lands: the path itself, or under a root folder (the local fleet's hosts). */
@@ -52,6 +58,8 @@ export async function copyFiles(
   behavior: FileExistsBehavior,
   map: DestinationMap,
   log: OutputLog,
+  /** Which other deployment group installed a path on this host, if any. */
+  installedBy: (path: string) => string | undefined = () => undefined,
 ): Promise<string[]> {
   const installed: string[] = [];
   for (const { source, destination } of appspec.files) {
@@ -66,7 +74,14 @@ export async function copyFiles(
       if (src === join(bundleRoot, 'appspec.yml') && sourceIsDir) continue;
       if (await exists(dest)) {
         if (behavior === 'DISALLOW') {
-          throw new InstallError(`${dest} already exists and was not installed by Fleetline (file_exists_behavior DISALLOW)`);
+          const owner = installedBy(dest);
+          if (owner) {
+            throw new InstallError(
+              `${dest} was installed by deployment group ${owner} (file_exists_behavior DISALLOW): deploy the two groups to different destinations or hosts, or set file_exists_behavior OVERWRITE`,
+              'FileOwnedByAnotherGroup',
+            );
+          }
+          throw new InstallError(`${dest} already exists and was not installed by Fleetline (file_exists_behavior DISALLOW): remove it, or set file_exists_behavior OVERWRITE or RETAIN`, 'FileExists');
         }
         if (behavior === 'RETAIN') {
           log.line(`kept existing ${dest} (RETAIN)`);

@@ -47,8 +47,20 @@ export class AgentState {
     return this.readJson(this.groupFile(groupId, 'installed.json'), []);
   }
 
-  saveInstalledFiles(groupId: string, files: string[]): Promise<void> {
-    return this.writeJson(this.groupFile(groupId, 'installed.json'), files);
+  async saveInstalledFiles(groupId: string, files: string[], groupName?: string): Promise<void> {
+    if (groupName) await this.writeJson(this.groupFile(groupId, 'name.json'), groupName);
+    await this.writeJson(this.groupFile(groupId, 'installed.json'), files);
+  }
+
+  /** Every file other deployment groups installed on this host, with the group's name (or ID). */
+  async filesOfOtherGroups(groupId: string): Promise<Map<string, string>> {
+    const owners = new Map<string, string>();
+    for (const other of await readdir(join(this.dir, 'groups')).catch(() => [] as string[])) {
+      if (other === groupId) continue;
+      const name = await this.readJson<string>(this.groupFile(other, 'name.json'), other);
+      for (const file of await this.installedFiles(other)) owners.set(file, `"${name}"`);
+    }
+    return owners;
   }
 
   lastSuccess(groupId: string): Promise<LastSuccess | undefined> {

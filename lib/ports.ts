@@ -126,6 +126,8 @@ export interface InstanceDeploymentsRepository {
   saveOutput(deploymentId: string, instanceId: string, event: string, outputTail: string): Promise<void>;
   /** Output tails by event name. */
   outputs(deploymentId: string, instanceId: string): Promise<Record<string, string>>;
+  /** Up to `limit` instances that ended Failed or Unknown (read once, when a deployment fails). */
+  failedInstances(deploymentId: string, limit: number): Promise<InstanceDeployment[]>;
   /** Instances the reconciler must look at: dispatched, and due at or before `now`. */
   due(deploymentId: string, now: string): Promise<string[]>;
 }

@@ -1,5 +1,6 @@
 import { skipRemaining } from '../domain/agent-report.js';
 import type { Deployment } from '../domain/deployment.js';
+import { deploymentFailedError } from '../domain/failure-cause.js';
 import { decideRollout } from '../domain/minimum-healthy.js';
 import { ConflictError } from '../errors.js';
 import { logger } from '../logger.js';
@@ -20,7 +21,7 @@ export async function advance(deploymentId: string, deps: EngineDeps): Promise<D
     if (decision.kind === 'succeed' || decision.kind === 'fail') {
       await finish(deployment, decision.kind === 'succeed' ? { status: 'Succeeded' } : {
         status: 'Failed',
-        error: { code: 'HealthConstraints', message: decision.reason },
+        error: deploymentFailedError(decision.reason, await deps.instanceDeployments.failedInstances(deploymentId, 25)),
       }, deps);
       return deps.deployments.get(deploymentId);
     }

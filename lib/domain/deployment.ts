@@ -4,6 +4,7 @@ import { type FileExistsBehavior, fileExistsBehaviorSchema } from './deployment-
 import type { DeploymentStatus, ErrorCode } from './lifecycle.js';
 import type { InstanceCounts } from './minimum-healthy.js';
 import { nameSchema } from './names.js';
+import type { DeploymentError } from './failure-cause.js';
 
 export const BUNDLE_TYPES = ['zip', 'tar', 'tgz'] as const;
 export type BundleType = (typeof BUNDLE_TYPES)[number];
@@ -62,7 +63,8 @@ export interface Deployment {
   createdAt: string;
   startedAt?: string | undefined;
   completedAt?: string | undefined;
-  error?: { code: string; message: string } | undefined;
+  /** Why it failed or stopped; `cause` names the first failed instance, event, script and exit code. */
+  error?: DeploymentError | undefined;
   stopRequested?: { at: string; by: string; rollback: boolean } | undefined;
   rollbackOf?: string | undefined;
   rolledBackBy?: string | undefined;

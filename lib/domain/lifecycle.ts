@@ -40,6 +40,9 @@ export const ERROR_CODES = [
   'BundleIntegrity',
   'UnknownError',
   'AgentLost',
+  // Install under DISALLOW: the file is not Fleetline's, or another deployment group installed it.
+  'FileExists',
+  'FileOwnedByAnotherGroup',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

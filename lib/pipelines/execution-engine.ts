@@ -116,16 +116,17 @@ async function step(ex: Execution, deps: PipelineDeps): Promise<Step> {
     // Normally the deployment's end is pushed here; this catches one whose notification was lost.
     const deployment = await deps.deployments.get(action.deploymentId);
     if (!deployment || !isDeploymentFinished(deployment.status)) return 'stop';
-    await saveAction(ex, i, a, deploymentOutcome(deployment.status, deployment.error?.message, now), deps);
+    await saveAction(ex, i, a, deploymentOutcome(deployment.deploymentId, deployment.status, deployment.error?.message, now), deps);
     return 'continue';
   }
   return startDeployAction(ex, i, a, definition, deps, now);
 }
 
-function deploymentOutcome(status: string, message: string | undefined, now: string): Partial<ActionState> {
+/** A failed action names its deployment and the deployment's cause (first failed instance, event, script, exit code). */
+function deploymentOutcome(deploymentId: string, status: string, message: string | undefined, now: string): Partial<ActionState> {
   return status === 'Succeeded'
     ? { status: 'Succeeded', endedAt: now }
-    : { status: 'Failed', endedAt: now, error: `Deployment ${status}${message ? `: ${message}` : ''}` };
+    : { status: 'Failed', endedAt: now, error: `Deployment ${deploymentId} ${status}${message ? `: ${message}` : ''}` };
 }
 
 async function startDeployAction(
@@ -164,7 +165,7 @@ async function startDeployAction(
         deploymentId: result.deploymentId,
         startedAt: action.startedAt ?? now,
         waitingForGroup: false,
-        ...(finished ? deploymentOutcome(result.status, deployment?.error?.message, now) : { status: 'InProgress' }),
+        ...(finished ? deploymentOutcome(result.deploymentId, result.status, deployment?.error?.message, now) : { status: 'InProgress' }),
       },
       deps,
     );

@@ -122,6 +122,9 @@ describe('real agents running real hooks', () => {
     const second = await deployTo(first.group, bad, `web/bad-${Date.now()}.zip`);
     const failed = await finished(second.deploymentId);
     expect(failed.status).toBe('Failed');
+    // The deployment's own error names where it went wrong: instance, event, script, exit code.
+    expect(failed.error.message).toMatch(/^local-\d failed at ApplicationStart: start\.sh exited with 3 \(ScriptFailed, exit code 3\)\. /);
+    expect(failed.error.cause).toMatchObject({ event: 'ApplicationStart', errorCode: 'ScriptFailed', exitCode: 3 });
     // ApplicationStop of the new deployment ran the scripts of the revision that was running.
     expect(readFileSync(stops, "utf8").split('\n').filter((l) => l === `stopped good for ${second.deploymentId}`)).toHaveLength(3);
     await waitFor('the rollback to be linked', async () => {

@@ -51,6 +51,23 @@ describe('Install', () => {
     expect(readFileSync(join(dir, 'host/srv/app/index.html'), 'utf8')).toBe('new');
   });
 
+  it('under DISALLOW, tells a file another deployment group installed from a foreign one, each with its own code', async () => {
+    const root = bundle({ 'site/index.html': 'new', 'conf/app.conf': 'c' });
+    const host = rootedMap(join(dir, 'host'));
+    const state = new AgentState(join(dir, 'state'));
+    const staging = await copyFiles(appspec, root, 'DISALLOW', host, log);
+    await state.saveInstalledFiles('group-staging-id', staging, 'staging');
+    const others = await state.filesOfOtherGroups('group-prod-id');
+    const byGroup = await copyFiles(appspec, root, 'DISALLOW', host, log, (p) => others.get(p)).catch((e: InstallError) => e);
+    expect(byGroup).toMatchObject({ errorCode: 'FileOwnedByAnotherGroup', message: expect.stringContaining('installed by deployment group "staging"') });
+    // The group's own files are not "another group's": its next deployment removes them first.
+    expect((await state.filesOfOtherGroups('group-staging-id')).size).toBe(0);
+    writeFileSync(join(dir, 'host/srv/app/extra.html'), 'foreign');
+    const rootWithExtra = bundle({ 'site/extra.html': 'mine' });
+    const foreign = await copyFiles(parseAppspec('version: 0.0\nos: linux\nfiles:\n  - source: /site/extra.html\n    destination: /srv/app\n'), rootWithExtra, 'DISALLOW', host, log, (p) => others.get(p)).catch((e: InstallError) => e);
+    expect(foreign).toMatchObject({ errorCode: 'FileExists', message: expect.stringContaining('not installed by Fleetline') });
+  });
+
   it('removes what the previous deployment installed, and only that', async () => {
     const host = join(dir, 'host');
     mkdirSync(host, { recursive: true });

@@ -137,7 +137,10 @@ describe('from upload to prod', () => {
     const [id] = (await startPipelinesFor(await upload('f.zip'), api.deps)).started;
     await agents.staging!.runOnce();
     await agents.prod!.runOnce({ failAt: { event: 'ApplicationStart' } });
-    expect((await execution(id!)).status).toBe('Failed');
+    const failed = await execution(id!);
+    expect(failed.status).toBe('Failed');
+    // The execution names the deployment and, through it, the instance, event and exit code.
+    expect(failed.error).toMatch(/^Deployment d-[A-Z0-9]{9} Failed: \S+ failed at ApplicationStart: hook exited 1 \(ScriptFailed, exit code 1\)/);
     const retried = await api.call('POST', `/executions/${id}/retry`);
     expect(retried.status).toBe(200);
     expect(stageStatuses(retried.body)).toEqual(['Staging:Succeeded', 'Prod:InProgress']);

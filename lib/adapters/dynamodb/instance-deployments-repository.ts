@@ -80,6 +80,27 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
     return outputs;
   }
 
+  async failedInstances(deploymentId: string, limit: number): Promise<InstanceDeployment[]> {
+    const { PK, skPrefix } = keys.instanceDeploymentPartition(deploymentId);
+    const found: InstanceDeployment[] = [];
+    let ExclusiveStartKey: Record<string, NativeAttributeValue> | undefined;
+    do {
+      const out = await this.table.doc.send(
+        new QueryCommand({
+          TableName: this.table.tableName,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          FilterExpression: '#status IN (:failed, :unknown)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix, ':failed': 'Failed', ':unknown': 'Unknown' },
+          ExclusiveStartKey,
+        }),
+      );
+      found.push(...(out.Items ?? []).map((i) => withoutKeys<InstanceDeployment>(i)));
+      ExclusiveStartKey = out.LastEvaluatedKey;
+    } while (ExclusiveStartKey && found.length < limit);
+    return found.slice(0, limit);
+  }
+
   async pendingCandidates(deploymentId: string, limit: number): Promise<string[]> {
     return this.gsi2Ids(`PENDING#${deploymentId}`, limit);
   }
