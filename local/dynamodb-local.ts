@@ -42,7 +42,7 @@ export async function startDynamoDbLocal(port: number, dataDir?: string): Promis
       if (exit) throw new Error(exit);
       await client.send(new ListTablesCommand({ Limit: 1 }));
       return true;
-    }, { timeoutMs: 30_000, intervalMs: 100 });
+    }, { timeoutMs: 120_000, intervalMs: 100 }); // a loaded machine can take a while to start a JVM
   } catch (error) {
     await stop();
     throw new Error(exit ?? (error as Error).message);

@@ -49,7 +49,7 @@ export async function startLocalFleetline(
     await waitFor('Fleetline to start', () => {
       if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
       return output.includes('Fleetline is running locally');
-    }, { timeoutMs: 60_000, intervalMs: 100 });
+    }, { timeoutMs: 180_000, intervalMs: 100 });
   } catch (error) {
     await stop();
     throw error;
