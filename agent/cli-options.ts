@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_LIMITS } from './extract/limits.js';
 
 export interface AgentOptions {
   api: string;
@@ -13,11 +14,15 @@ export interface AgentOptions {
   /** Check in at least this often while a hook runs; by default as often as the server asks (heartbeatSeconds). */
   heartbeatMs?: number | undefined;
   maxBundleBytes: number;
+  /** How far a bundle may expand: absolute bytes, and times its compressed size. */
+  maxExpandedBytes: number;
+  maxExpansionRatio: number;
   once: boolean;
 }
 
 export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [--tags k=v,...] [--state-dir DIR]
                            [--root DIR] [--principal ARN] [--region REGION] [--heartbeat-ms N]
+                           [--max-bundle-bytes N] [--max-expanded-bytes N] [--max-expansion-ratio N]
 
   --api          Fleetline's API base URL
   --instance-id  this machine's name (on EC2 it is read from the instance metadata)
@@ -27,6 +32,9 @@ export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [-
   --principal    local mode only: the principal ARN to send instead of signing with SigV4
   --region       the API's region for SigV4 (default: AWS_REGION or the instance's region)
   --heartbeat-ms check in at least this often while a hook runs (default: as often as the server asks)
+  --max-bundle-bytes     largest bundle download accepted (default 2147483648, 2 GiB)
+  --max-expanded-bytes   largest size a bundle may expand to on disk (default 2147483648, 2 GiB)
+  --max-expansion-ratio  largest expanded/compressed ratio of a bundle (default 200)
   --help         show this help`;
 
 /** `fleetline-agent --help`, `-h` or `help` prints the usage and exits 0. */
@@ -47,6 +55,8 @@ export function parseAgentArgs(argv: string[]): AgentOptions {
       region: { type: 'string' },
       'heartbeat-ms': { type: 'string' },
       'max-bundle-bytes': { type: 'string' },
+      'max-expanded-bytes': { type: 'string' },
+      'max-expansion-ratio': { type: 'string' },
       once: { type: 'boolean' },
     },
   });
@@ -75,6 +85,8 @@ export function parseAgentArgs(argv: string[]): AgentOptions {
     region: values.region ?? process.env.AWS_REGION,
     heartbeatMs: values['heartbeat-ms'] === undefined ? undefined : number('heartbeat-ms', values['heartbeat-ms'], 0),
     maxBundleBytes: number('max-bundle-bytes', values['max-bundle-bytes'], 2 * 1024 ** 3),
+    maxExpandedBytes: number('max-expanded-bytes', values['max-expanded-bytes'], DEFAULT_LIMITS.maxBytes),
+    maxExpansionRatio: number('max-expansion-ratio', values['max-expansion-ratio'], DEFAULT_LIMITS.maxRatio),
     once: values.once ?? false,
   };
 }

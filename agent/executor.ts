@@ -4,7 +4,7 @@ import { type Appspec, AppspecError, type HookEvent, eventTimeoutSeconds, parseA
 import { type Assignment, WireContractError, heartbeatAnswerSchema, readAnswer, reportAnswerSchema } from '../lib/domain/agent-wire.js';
 import type { ErrorCode } from '../lib/domain/lifecycle.js';
 import type { ApiClient } from './api-client.js';
-import { BundleIntegrityError, extractBundle } from './archive.js';
+import { BundleIntegrityError, type ExtractLimits, extractBundle } from './archive.js';
 import { bundleRootOf } from './bundle-root.js';
 import { downloadBundle } from './download.js';
 import { type HookOptions, runScripts } from './hooks.js';
@@ -23,6 +23,8 @@ export interface ExecutorContext {
   /** How often the agent checks in while a hook runs (stop requests arrive this way): at least as often as the server asks. */
   heartbeatMs: number;
   maxBundleBytes: number;
+  /** Expansion limits for bundles (default: DEFAULT_LIMITS). */
+  limits?: ExtractLimits;
   log?: (line: string) => void;
 }
 
@@ -256,7 +258,9 @@ async function fetchBundle(assignment: Assignment, dir: string, ctx: ExecutorCon
   const file = join(dir, `bundle.${type}`);
   await downloadBundle(assignment.bundle.url, file, assignment.bundle, ctx.maxBundleBytes);
   log.line(`downloaded and verified ${assignment.revision.key}`);
-  await extractBundle(file, type, join(dir, 'bundle'));
+  await rm(join(dir, 'bundle'), { recursive: true, force: true });
+  const expanded = await extractBundle(file, type, join(dir, 'bundle'), ctx.limits);
+  log.line(`extracted ${expanded} bytes`);
   await rm(file, { force: true });
   const root = await bundleRootOf(join(dir, 'bundle'), (line) => log.line(line));
   const appspec = parseAppspec(await readFile(join(root, 'appspec.yml'), 'utf8'));

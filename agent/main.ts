@@ -4,6 +4,7 @@ import { ApiClient, type Identity, ec2Identity } from './api-client.js';
 import { type AgentOptions, USAGE, parseAgentArgs, wantsHelp } from './cli-options.js';
 import { pollAnswerSchema, readAnswer } from '../lib/domain/agent-wire.js';
 import { killLeftoverHook, runAssignment } from './executor.js';
+import { DEFAULT_LIMITS } from './extract/limits.js';
 import { identityMap, rootedMap } from './install.js';
 import { AgentState } from './state.js';
 
@@ -47,6 +48,7 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
     map: options.root ? rootedMap(resolve(options.root)) : identityMap,
     heartbeatMs: options.heartbeatMs ?? 5000, // replaced by the server's heartbeatSeconds for each assignment
     maxBundleBytes: options.maxBundleBytes,
+    limits: { ...DEFAULT_LIMITS, maxBytes: options.maxExpandedBytes, maxRatio: options.maxExpansionRatio },
     log,
   };
   let failures = 0;
