@@ -10,6 +10,8 @@ import { downloadBundle } from './download.js';
 import { type HookOptions, runScripts } from './hooks.js';
 import { type DestinationMap, InstallError, applyPermissions, copyFiles, removePrevious } from './install.js';
 import { OutputLog } from './output-buffer.js';
+import { type AcceptedEffect, type Outbox, reportOutbox } from './outbox.js';
+import { RunningHook } from './running-hook.js';
 import type { AgentState } from './state.js';
 
 /** The assignment exactly as the wire contract reads it (lib/domain/agent-wire.ts). */
@@ -23,6 +25,14 @@ export interface ExecutorContext {
   /** How often the agent checks in while a hook runs (stop requests arrive this way): at least as often as the server asks. */
   heartbeatMs: number;
   maxBundleBytes: number;
+  /** Every report goes through it (durable, retried); by default the one in the state folder. */
+  outbox?: Outbox;
+  /** The record of the hook in flight; by default the one in the state folder. */
+  runningHook?: RunningHook;
+  /** The host's region, handed to hooks as AWS_REGION and AWS_DEFAULT_REGION. */
+  region?: string | undefined;
+  /** The agent is stopping: undelivered reports stay in the outbox. */
+  shutdown?: AbortSignal;
   /** Expansion limits for bundles (default: DEFAULT_LIMITS). */
   limits?: ExtractLimits;
   log?: (line: string) => void;
@@ -37,21 +47,6 @@ interface Outcome {
 
 const DEFAULT_STEP_TIMEOUT_SECONDS = 3600;
 
-/** Marks the hook process group in flight, so a restarted agent can end what a crash left running. */
-const hookFile = (state: AgentState) => join(state.dir, 'running-hook.json');
-
-export async function killLeftoverHook(state: AgentState): Promise<void> {
-  const leftover = await state.readJson<{ pgid?: number } | undefined>(hookFile(state), undefined);
-  if (leftover?.pgid) {
-    try {
-      process.kill(-leftover.pgid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  await rm(hookFile(state), { force: true });
-}
-
 /**
  * Runs one assignment: every pending lifecycle event in order, each reported
  * started and finished. A stop (from a heartbeat or a report answer) kills the
@@ -64,29 +59,34 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
   await mkdir(dir, { recursive: true });
   const log = new OutputLog(join(dir, 'log.txt'));
   const abort = new AbortController();
-  const report = async (event: string, status: string, extra: Record<string, unknown> = {}) => {
-    const answer = await ctx.api.post('/agent/v1/report', {
-      instanceId: ctx.instanceId,
-      deploymentId: assignment.deploymentId,
-      event,
-      status,
-      ...extra,
-    });
-    if (answer.status >= 400 && answer.status !== 409) throw new Error(`report ${event} ${status}: HTTP ${answer.status}`);
+  /** Sends a report through the outbox: it is retried until the server accepts it or refuses it for good. */
+  const report = async (event: string, status: string, extra: Record<string, unknown> = {}, then?: AcceptedEffect) => {
+    const sent = { instanceId: ctx.instanceId, deploymentId: assignment.deploymentId, event, status, ...extra };
+    const delivery = await outbox.send(sent, ctx.shutdown ?? new AbortController().signal, then);
+    if (delivery.kind === 'kept') throw new Error(`the agent is stopping; the ${event} ${status} report stays queued for its next start`);
+    const answer = delivery.answer;
+    if (delivery.kind === 'refused' && answer.status !== 409) throw new Error(`report ${event} ${status}: HTTP ${answer.status}`);
     const body = answer.status === 409 ? undefined : readAnswer(reportAnswerSchema, answer.body, 'report answer');
     if (answer.status === 409 || body?.action === 'stop') abort.abort();
+    if (then && delivery.kind === 'accepted') succeeded = true;
     return { status: answer.status, body };
   };
+  let succeeded = false;
+  /** The last event to run: its report, once accepted, makes this revision the group's last success on this host. */
+  const isLast = (event: Assignment['events'][number]) =>
+    !assignment.events.slice(assignment.events.indexOf(event) + 1).some((e) => e.status === 'Pending');
+  const success = (event: Assignment['events'][number]): AcceptedEffect | undefined =>
+    allSucceeded && isLast(event)
+      ? { recordSuccess: { groupId: assignment.deploymentGroupId, deploymentId: assignment.deploymentId, bundleRoot } }
+      : undefined;
 
   /** A stop (or a refusal) ends the assignment unless the event just reported was the last one to run. */
   const stopsBefore = (answer: { status: number; body?: { action?: string } }, event: Assignment['events'][number]) =>
     (answer.status === 409 || answer.body?.action === 'stop') &&
     assignment.events.slice(assignment.events.indexOf(event) + 1).some((e) => e.status === 'Pending');
 
-  const track: HookOptions['track'] = {
-    started: (pgid) => ctx.state.writeJson(hookFile(ctx.state), { pgid }),
-    ended: () => rm(hookFile(ctx.state), { force: true }),
-  };
+  const track = ctx.runningHook ?? new RunningHook(ctx.state);
+  const outbox = ctx.outbox ?? reportOutbox(ctx.api, ctx.state, ctx.log);
   const heartbeat = setInterval(() => {
     ctx.api
       .post('/agent/v1/poll', { instanceId: ctx.instanceId, heartbeat: true })
@@ -123,7 +123,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       log.resetTail();
       if (!hasWork(event.name, appspec, previous)) {
         // Nothing to run: one report instead of two.
-        const answer = await report(event.name, 'Skipped', { message: 'no scripts for this event' });
+        const answer = await report(event.name, 'Skipped', { message: 'no scripts for this event' }, success(event));
         if (stopsBefore(answer, event)) {
           allSucceeded = false;
           break;
@@ -139,7 +139,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
         break;
       }
       const started = new Date().toISOString();
-      const env = { ...assignment.environment, ...hookCredentialEnv(assignment), LIFECYCLE_EVENT: event.name };
+      const env = { ...assignment.environment, ...regionEnv(ctx.region), ...hookCredentialEnv(assignment), LIFECYCLE_EVENT: event.name };
       let outcome: Outcome;
       try {
         switch (event.name) {
@@ -168,15 +168,21 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       }
       log.line(`${event.name} ${outcome.status}${outcome.message ? `: ${outcome.message}` : ''}`);
       ctx.log?.(`deployment ${assignment.deploymentId}: ${event.name} ${outcome.status}${outcome.exitCode !== undefined ? ` (exit ${outcome.exitCode})` : ''}`);
-      const answer = await report(event.name, outcome.status, {
-        startedAt: started,
-        endedAt: new Date().toISOString(),
-        ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
-        ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}),
-        ...(outcome.message ? { message: outcome.message.slice(0, 2000) } : {}),
-        outputTail: log.lastBytes(),
-      });
       const ignored = event.name === 'ApplicationStop' && assignment.ignoreApplicationStopFailures;
+      if (outcome.status === 'Failed' && !ignored) allSucceeded = false;
+      const answer = await report(
+        event.name,
+        outcome.status,
+        {
+          startedAt: started,
+          endedAt: new Date().toISOString(),
+          ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
+          ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}),
+          ...(outcome.message ? { message: outcome.message.slice(0, 2000) } : {}),
+          outputTail: log.lastBytes(),
+        },
+        success(event),
+      );
       if (outcome.status === 'Failed' && !ignored) {
         allSucceeded = false;
         break;
@@ -190,10 +196,14 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
     clearInterval(heartbeat);
     await log.close();
     await uploadLog(assignment.logUpload.url, join(dir, 'log.txt')).catch((e) => ctx.log?.(`log upload failed: ${String(e)}`));
-    if (allSucceeded) await ctx.state.recordSuccess(assignment.deploymentGroupId, { deploymentId: assignment.deploymentId, bundleRoot });
     await ctx.state.pruneFailed(assignment.deploymentId);
   }
-  return allSucceeded;
+  return succeeded;
+}
+
+/** Hooks learn the host's region as the AWS SDKs and CLI read it. */
+function regionEnv(region: string | undefined): Record<string, string> {
+  return region ? { AWS_REGION: region, AWS_DEFAULT_REGION: region } : {};
 }
 
 function hookCredentialEnv(assignment: Assignment): Record<string, string> {

@@ -5,6 +5,8 @@ import { execFileSync } from 'node:child_process';
 import type { HookScript } from '../lib/domain/appspec.js';
 import type { ErrorCode } from '../lib/domain/lifecycle.js';
 import type { OutputLog } from './output-buffer.js';
+import { HOOK_MARKER_VARIABLE } from './running-hook.js';
+import type { Writable } from 'node:stream';
 
 export interface HookResult {
   ok: boolean;
@@ -36,8 +38,12 @@ export interface HookOptions {
   env: Record<string, string>;
   log: OutputLog;
   signal: AbortSignal;
-  /** Told each script's process group ID as it starts, and when it is gone (crash recovery). */
-  track?: { started(pgid: number): Promise<void>; ended(): Promise<void> };
+  /**
+   * Told each script's process group ID before the script runs its first
+   * instruction, and when it has ended (crash recovery); `marker` is put in the
+   * script's environment so the agent can later prove the group is its own.
+   */
+  track?: { marker: string; started(pgid: number): Promise<void>; ended(): Promise<void> };
 }
 
 async function runScript(script: HookScript, { bundleDir, env, log, signal, track }: HookOptions): Promise<HookResult> {
@@ -71,14 +77,31 @@ async function runScript(script: HookScript, { bundleDir, env, log, signal, trac
 
   log.line(`running ${script.location} (timeout ${script.timeout} s${script.runas ? `, as ${script.runas}` : ''})`);
   return new Promise<HookResult>((done) => {
-    const child = spawn(path, [], {
+    // A shell waits on fd 3 for the go-ahead, then becomes the script (same PID, same start time):
+    // the hook's first instruction runs only once the running-hook record is on disk.
+    const child = spawn('/bin/sh', ['-c', 'read -r go <&3 && exec "$0" 3<&-', path], {
       cwd: bundleDir,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...env },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/',
+        ...env,
+        ...(track ? { [HOOK_MARKER_VARIABLE]: track.marker } : {}),
+      },
       detached: true, // its own process group, so the whole tree can be signalled
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       ...(identity ? { uid: identity.uid, gid: identity.gid } : {}),
     });
-    if (child.pid) void track?.started(child.pid);
+    const gate = child.stdio[3] as Writable;
+    gate.on('error', () => undefined); // the shell may be gone already
+    const recorded = child.pid && track ? track.started(child.pid) : Promise.resolve();
+    recorded.then(
+      () => gate.end('go\n'),
+      (error: Error) => {
+        gate.destroy();
+        signalGroup(child.pid, 'SIGKILL');
+        log.line(`could not record the running hook: ${error.message}`);
+      },
+    );
     let verdict: HookResult | undefined;
     let killTimer: NodeJS.Timeout | undefined;
     const killGroup = (why: HookResult) => {
@@ -106,10 +129,17 @@ async function runScript(script: HookScript, { bundleDir, env, log, signal, trac
       // Whatever the script left behind in its group goes with it.
       signalGroup(child.pid, 'SIGKILL');
       if (killTimer) clearTimeout(killTimer);
-      void track?.ended();
-      if (verdict) return done({ ...verdict, exitCode: code });
-      if (code === 0) return done({ ok: true, exitCode: 0 });
-      done({ ok: false, errorCode: 'ScriptFailed', exitCode: code, message: `${script.location} ${code === null ? `was killed by ${sig}` : `exited with ${code}`}` });
+      const result: HookResult = verdict
+        ? { ...verdict, exitCode: code }
+        : code === 0
+          ? { ok: true, exitCode: 0 }
+          : { ok: false, errorCode: 'ScriptFailed', exitCode: code, message: `${script.location} ${code === null ? `was killed by ${sig}` : `exited with ${code}`}` };
+      // The record goes only once the group is gone, and before the next script starts.
+      void recorded
+        .catch(() => undefined)
+        .then(() => track?.ended())
+        .catch(() => undefined)
+        .then(() => done(result));
     });
   });
 }

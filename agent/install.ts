@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, chown, copyFile, lstat, mkdir, readdir, readlink, rm, stat, symlink } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
+import { chmod, chown, copyFile, lstat, mkdir, readdir, readlink, realpath, rm, stat, symlink } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
 import { type Appspec, type Permission, filePermissionProblem } from '../lib/domain/appspec.js';
 import type { FileExistsBehavior } from '../lib/domain/deployment-group.js';
 import type { OutputLog } from './output-buffer.js';
@@ -15,13 +15,38 @@ export class InstallError extends Error {
   }
 }
 
-/** Where an appspec destination lands: the path itself, or under a root folder (the local fleet's hosts). */
-export type DestinationMap = (absolute: string) => string;
+/**
+ * Where an appspec destination lands: the path itself, or under a root folder
+ * (the local fleet's hosts). `confine` refuses a path that, through links
+ * already on disk, would leave that folder.
+ */
+export type DestinationMap = ((absolute: string) => string) & { confine?: (path: string) => Promise<void> };
 
 export const identityMap: DestinationMap = (p) => p;
 
+/** Destinations are resolved against `/` first, so `/../../x` is `<root>/x`: nothing lands outside the root. */
 export function rootedMap(root: string): DestinationMap {
-  return (p) => join(root, p);
+  const map: DestinationMap = (p) => join(root, posix.resolve('/', p));
+  map.confine = async (path) => {
+    await mkdir(root, { recursive: true });
+    const realRoot = await realpath(root);
+    let existing = path;
+    for (;;) {
+      try {
+        existing = await realpath(existing);
+        break;
+      } catch {
+        const parent = dirname(existing);
+        if (parent === existing) break;
+        existing = parent;
+      }
+    }
+    const rel = relative(realRoot, existing);
+    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new InstallError(`${path} resolves outside the host folder ${root} (through a symlink)`);
+    }
+  };
+  return map;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -72,6 +97,7 @@ export async function copyFiles(
     else pairs.push([from, join(to, basename(from))]);
     for (const [src, dest] of pairs) {
       if (src === join(bundleRoot, 'appspec.yml') && sourceIsDir) continue;
+      await map.confine?.(dest);
       if (await exists(dest)) {
         if (behavior === 'DISALLOW') {
           const owner = installedBy(dest);
@@ -110,6 +136,7 @@ export async function applyPermissions(permissions: Permission[], map: Destinati
   const privileged = process.getuid?.() === 0;
   for (const permission of permissions) {
     const object = map(permission.object);
+    await map.confine?.(object);
     if (!(await exists(object))) throw new InstallError(`permissions: object ${permission.object} does not exist`);
     if ((permission.owner || permission.group) && !privileged) {
       throw new InstallError(`permissions: setting owner/group on ${permission.object} needs the agent to run as root`);
@@ -136,6 +163,7 @@ export async function applyPermissions(permissions: Permission[], map: Destinati
     }
     const ids = privileged ? ownerIds(permission) : {};
     for (const path of targets) {
+      await map.confine?.(path);
       if (permission.mode) await chmod(path, Number.parseInt(permission.mode, 8));
       if (ids.uid !== undefined || ids.gid !== undefined) await chown(path, ids.uid ?? -1, ids.gid ?? -1);
     }

@@ -3,9 +3,11 @@ import { resolve } from 'node:path';
 import { ApiClient, type Identity, ec2Identity } from './api-client.js';
 import { type AgentOptions, USAGE, parseAgentArgs, wantsHelp } from './cli-options.js';
 import { pollAnswerSchema, readAnswer } from '../lib/domain/agent-wire.js';
-import { killLeftoverHook, runAssignment } from './executor.js';
+import { runAssignment } from './executor.js';
 import { DEFAULT_LIMITS } from './extract/limits.js';
 import { identityMap, rootedMap } from './install.js';
+import { reportOutbox } from './outbox.js';
+import { RunningHook } from './running-hook.js';
 import { AgentState } from './state.js';
 
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
@@ -25,16 +27,22 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Promise<void> {
   let instanceId = options.instanceId;
   let region = options.region;
+  /** The region hooks run in: the instance's own on EC2, else the configured one (--region, AWS_REGION). */
+  let hostRegion = options.region;
   if (!instanceId) {
     const ec2 = await ec2Identity();
     instanceId = ec2.instanceId;
     region ??= ec2.region;
+    hostRegion = ec2.region;
   }
   const identity: Identity = options.principal ? { kind: 'local', principal: options.principal } : { kind: 'sigv4', region: region ?? 'us-east-1' };
   const api = new ApiClient(options.api, identity);
   const state = new AgentState(resolve(options.stateDir));
   await mkdir(state.dir, { recursive: true });
-  await killLeftoverHook(state);
+  const leftover = await RunningHook.endLeftover(state);
+  if (leftover === 'killed') log('ended the hook process group an earlier run of the agent left running');
+  if (leftover === 'not ours') log('the running-hook record names a process group that is not one this agent started: left it alone');
+  const outbox = reportOutbox(api, state, log);
 
   if (options.tags.length > 0) {
     const registered = await api.post('/agent/v1/register', { instanceId, tags: options.tags });
@@ -49,11 +57,19 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
     heartbeatMs: options.heartbeatMs ?? 5000, // replaced by the server's heartbeatSeconds for each assignment
     maxBundleBytes: options.maxBundleBytes,
     limits: { ...DEFAULT_LIMITS, maxBytes: options.maxExpandedBytes, maxRatio: options.maxExpansionRatio },
+    outbox,
+    runningHook: new RunningHook(state),
+    region: hostRegion,
+    shutdown,
     log,
   };
+  if (!hostRegion) log('no region configured (--region or AWS_REGION): hooks get no AWS_REGION');
   let failures = 0;
   while (!shutdown.aborted) {
     try {
+      // Reports an earlier run (or a failed server) left undelivered go first, in order.
+      await outbox.flush(shutdown);
+      if (shutdown.aborted) break;
       const answer = await api.post('/agent/v1/poll', { instanceId });
       if (answer.status !== 200) throw new Error(`poll: HTTP ${answer.status} ${JSON.stringify(answer.body?.error ?? '')}`);
       failures = 0;

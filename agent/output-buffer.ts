@@ -21,11 +21,9 @@ export class OutputLog {
     this.write(`[fleetline-agent] ${text}\n`);
   }
 
-  /** The last 4 KB, cut on a character boundary. */
+  /** The end of the output as the server takes it: at most OUTPUT_TAIL_BYTES of well-formed UTF-8. */
   lastBytes(): string {
-    let slice = this.tail.subarray(Math.max(0, this.tail.length - OUTPUT_TAIL_BYTES));
-    while (slice.length > 0 && ((slice[0] as number) & 0xc0) === 0x80) slice = slice.subarray(1);
-    return slice.toString('utf8');
+    return utf8Tail(this.tail, OUTPUT_TAIL_BYTES);
   }
 
   resetTail(): void {
@@ -35,4 +33,22 @@ export class OutputLog {
   close(): Promise<void> {
     return new Promise((resolve) => this.file.end(resolve));
   }
+}
+
+const isContinuation = (byte: number | undefined) => byte !== undefined && (byte & 0xc0) === 0x80;
+
+/**
+ * The last whole characters of `bytes` that fit in `limit` bytes of UTF-8.
+ * Invalid sequences become U+FFFD (three bytes each) before counting, so the
+ * result is within the limit however broken the input was.
+ */
+export function utf8Tail(bytes: Buffer, limit: number): string {
+  let raw = bytes.subarray(Math.max(0, bytes.length - limit));
+  // A cut inside a character: drop its stray continuation bytes rather than turn them into U+FFFD.
+  if (raw.length < bytes.length) for (let i = 0; i < 3 && isContinuation(raw[0]); i++) raw = raw.subarray(1);
+  const encoded = Buffer.from(raw.toString('utf8'));
+  if (encoded.length <= limit) return encoded.toString('utf8');
+  let start = encoded.length - limit;
+  while (isContinuation(encoded[start])) start++;
+  return encoded.subarray(start).toString('utf8');
 }

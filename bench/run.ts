@@ -1,4 +1,5 @@
 import { benchAgentPoll } from './agent-poll.js';
+import { benchBundleBombs } from './bundle-bombs.js';
 import { benchFanout } from './fanout.js';
 import { benchFunctionBundles } from './function-bundles.js';
 import { benchUploadToSuccess } from './upload-to-success.js';
@@ -9,6 +10,7 @@ const benches: [string, () => Promise<unknown>][] = [
   ['fanout', benchFanout],
   ['agent-poll', benchAgentPoll],
   ['upload-to-success', benchUploadToSuccess],
+  ['bundle-bombs', benchBundleBombs],
 ];
 
 const only = process.argv[2];

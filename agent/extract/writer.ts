@@ -18,7 +18,7 @@ const CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | 
 
 /**
  * Writes the entries a format reader feeds it into `dest`, one at a time and
- * only after the archive tree admitted them; counts the bytes really produced
+ * only after the archive tree admitted them (or, in a dry run, only checks them); counts the bytes really produced
  * against the expansion budget. Every file is created exclusively and without
  * following a link, so even a tree that disagreed with the disk could not be
  * written through.
@@ -33,6 +33,8 @@ export class BundleWriter {
     private readonly dest: string,
     private readonly limits: ExtractLimits,
     compressedBytes: number,
+    /** Check every entry and count every byte, but write nothing (the first of two passes). */
+    readonly dryRun = false,
   ) {
     this.budget = expansionBudget(limits, compressedBytes);
   }
@@ -59,6 +61,11 @@ export class BundleWriter {
     const verdict = this.tree.admit(entry);
     if (!verdict.ok) throw new BundleIntegrityError(verdict.problem);
     const { path, implicitDirectories, linkTarget } = verdict.entry;
+    if (this.dryRun) {
+      if (entry.declaredSize !== undefined) this.expect(entry.declaredSize, path);
+      if (body) for await (const chunk of body) this.consume(chunk.length, path);
+      return;
+    }
     for (const folder of implicitDirectories) await mkdir(join(this.dest, folder), { mode: 0o755 });
     const target = join(this.dest, path);
     switch (entry.type) {

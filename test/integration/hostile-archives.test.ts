@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BundleIntegrityError, DEFAULT_LIMITS, extractBundle } from '../../agent/archive.js';
-import { type RawEntry, gzipBomb, rawTar, rawTgz, rawZip, zipBomb } from '../support/raw-archives.js';
+import { type RawEntry, gzipBomb, gzipManyBomb, rawTar, rawTgz, rawZip, zipBomb } from '../support/raw-archives.js';
 
 type Format = 'zip' | 'tar' | 'tgz';
 const FORMATS: Format[] = ['zip', 'tar', 'tgz'];
@@ -166,10 +166,21 @@ describe('expansion limits', () => {
     expect(existsSync(dest)).toBe(false);
   });
 
-  it.each(['tgz', 'zip'] as const)('%s: many small files count by the bytes really written, up to the cap and no further', async (format) => {
+  it.each(['tgz', 'zip'] as const)('%s: many small files count by the bytes they expand to, refused before any is written', async (format) => {
     const entries = Array.from({ length: 40 }, (_, i) => file(`f${i}.bin`, Buffer.alloc(256 * 1024).toString()));
     const limits = { ...DEFAULT_LIMITS, maxBytes: 3 * 1024 ** 2, maxRatio: 1e9 };
-    await expect(extract(format, build(format, entries), limits)).rejects.toThrow(/the archive expands past 3145728 bytes \(the agent's --max-expanded-bytes limit\)/);
+    const error = await extract(format, build(format, entries), limits).catch((e: BundleIntegrityError) => e);
+    expect(error).toBeInstanceOf(BundleIntegrityError);
+    expect((error as BundleIntegrityError).message).toMatch(/the archive expands past 3145728 bytes \(the agent's --max-expanded-bytes limit\)/);
+    expect((error as BundleIntegrityError).bytesWritten).toBe(0);
+    expect(existsSync(dest)).toBe(false);
+  });
+
+  it('a tgz of a thousand honest 1 MiB files of zeros (1 MB compressed) is refused by its ratio, writing nothing', async () => {
+    const error = await extract('tgz', gzipManyBomb(1000)).catch((e: BundleIntegrityError) => e);
+    expect(error).toBeInstanceOf(BundleIntegrityError);
+    expect((error as BundleIntegrityError).message).toMatch(/"f\d+\.bin": the archive expands past 200 times its compressed size/);
+    expect((error as BundleIntegrityError).bytesWritten).toBe(0);
     expect(existsSync(dest)).toBe(false);
   });
 

@@ -171,3 +171,13 @@ export function gzipBomb(mib: number): Buffer {
   const deflate = Buffer.concat([head, zeroDeflate(mib + 1)]);
   return Buffer.concat([gzipHead, deflate, Buffer.alloc(8)]); // the trailer's CRC is never reached
 }
+
+/** A tgz of `files` files of 1 MiB of zeros each: honest headers, so only the bytes written can stop it. */
+export function gzipManyBomb(files: number): Buffer {
+  const gzipHead = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+  const zeros = deflateRawSync(Buffer.alloc(1024 ** 2), { finishFlush: constants.Z_FULL_FLUSH });
+  const parts: Buffer[] = [gzipHead];
+  for (let i = 0; i < files; i++) parts.push(deflateRawSync(tarHeader(`f${i}.bin`, '0', 1024 ** 2, 0o644), { finishFlush: constants.Z_FULL_FLUSH }), zeros);
+  parts.push(deflateRawSync(Buffer.alloc(1024)), Buffer.alloc(8));
+  return Buffer.concat(parts);
+}

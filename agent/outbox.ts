@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ApiAnswer, ApiClient } from './api-client.js';
+import type { AgentState } from './state.js';
+
+/** Done once the server accepted the report, and again if the agent restarts before it is noted (so idempotent). */
+export interface AcceptedEffect {
+  recordSuccess?: { groupId: string; deploymentId: string; bundleRoot: string };
+}
+
+interface Stored {
+  id: string;
+  body: Record<string, unknown>;
+  attempts: number;
+  then?: AcceptedEffect;
+}
+
+export type Delivery =
+  | { kind: 'accepted'; answer: ApiAnswer }
+  /** A terminal 4xx: the server will never take this report; it is dropped. */
+  | { kind: 'refused'; answer: ApiAnswer }
+  /** The agent is shutting down: the report stays in the outbox for the next start. */
+  | { kind: 'kept' };
+
+export interface OutboxOptions {
+  send: (body: Record<string, unknown>) => Promise<ApiAnswer>;
+  /** Runs an accepted report's effect (before the report leaves the outbox). */
+  apply: (effect: AcceptedEffect) => Promise<void>;
+  log?: (line: string) => void;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  random?: () => number;
+}
+
+/** Worth another try: the server (or the way to it) failed, not the report. */
+const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
+
+/**
+ * The host's durable queue of reports. A report is on disk (fsynced) before it
+ * is sent and leaves only when the server accepted it or refused it for good
+ * (a 4xx); failures are retried with jittered exponential backoff, also after
+ * the agent restarts (`flush` at start-up). Reports go out in the order written.
+ */
+export class Outbox {
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly random: () => number;
+  private sequence = 0;
+
+  constructor(
+    readonly dir: string,
+    private readonly options: OutboxOptions,
+  ) {
+    this.baseDelayMs = options.baseDelayMs ?? 500;
+    this.maxDelayMs = options.maxDelayMs ?? 30_000;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Persists a report; `then` runs once the server has accepted it. */
+  async add(body: Record<string, unknown>, then?: AcceptedEffect): Promise<string> {
+    await mkdir(this.dir, { recursive: true });
+    const id = `${Date.now().toString().padStart(15, '0')}-${String(this.sequence++).padStart(6, '0')}-${randomUUID()}`;
+    await this.write({ id, body, attempts: 0, ...(then ? { then } : {}) });
+    return id;
+  }
+
+  /** Adds a report and delivers everything queued up to and including it. */
+  async send(body: Record<string, unknown>, signal: AbortSignal, then?: AcceptedEffect): Promise<Delivery> {
+    const id = await this.add(body, then);
+    let last: Delivery = { kind: 'kept' };
+    for (const pending of await this.pending()) {
+      if (pending > id) break;
+      last = await this.deliver(pending, signal);
+      if (last.kind === 'kept') return last;
+    }
+    return last;
+  }
+
+  /** Delivers every queued report (at start-up: what an earlier run could not). */
+  async flush(signal: AbortSignal): Promise<number> {
+    let delivered = 0;
+    for (const id of await this.pending()) {
+      if ((await this.deliver(id, signal)).kind === 'kept') break;
+      delivered++;
+    }
+    return delivered;
+  }
+
+  async pending(): Promise<string[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).sort();
+  }
+
+  /** Tries one report until the server answers for good or `signal` aborts. */
+  private async deliver(id: string, signal: AbortSignal): Promise<Delivery> {
+    const stored = JSON.parse(await readFile(this.file(id), 'utf8')) as Stored;
+    while (!signal.aborted) {
+      let answer: ApiAnswer | undefined;
+      let why: string;
+      try {
+        answer = await this.options.send(stored.body);
+        why = `HTTP ${answer.status}`;
+      } catch (error) {
+        why = (error as Error).message;
+      }
+      if (answer && !retryable(answer.status)) {
+        const accepted = answer.status < 400;
+        if (accepted && stored.then) await this.options.apply(stored.then);
+        if (!accepted) this.options.log?.(`report ${describe(stored.body)} refused for good: HTTP ${answer.status} ${JSON.stringify(answer.body?.error?.message ?? '')}`);
+        await rm(this.file(id), { force: true });
+        return { kind: accepted ? 'accepted' : 'refused', answer };
+      }
+      stored.attempts++;
+      await this.write(stored);
+      const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(stored.attempts - 1, 16)) * (0.5 + this.random() / 2);
+      this.options.log?.(`report ${describe(stored.body)} not delivered (${why}); attempt ${stored.attempts}, next in ${Math.round(delay)} ms`);
+      await sleep(delay, signal);
+    }
+    return { kind: 'kept' };
+  }
+
+  private file(id: string): string {
+    return join(this.dir, `${id}.json`);
+  }
+
+  /** Write, fsync, rename: a crash leaves the old record or the new one, never half of one. */
+  private async write(stored: Stored): Promise<void> {
+    const temp = `${this.file(stored.id)}.tmp`;
+    const handle = await open(temp, 'w', 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(stored));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, this.file(stored.id));
+  }
+}
+
+const describe = (body: Record<string, unknown>) => `${String(body.deploymentId)} ${String(body.event)} ${String(body.status)}`;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** The agent's outbox: reports to POST /agent/v1/report; an accepted final report records the group's last success. */
+export function reportOutbox(api: ApiClient, state: AgentState, log?: (line: string) => void): Outbox {
+  return new Outbox(join(state.dir, 'outbox'), {
+    send: (body) => api.post('/agent/v1/report', body),
+    apply: async ({ recordSuccess }) => {
+      if (recordSuccess) await state.recordSuccess(recordSuccess.groupId, recordSuccess);
+    },
+    ...(log ? { log } : {}),
+  });
+}

@@ -1,0 +1,85 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ApiAnswer } from '../../agent/api-client.js';
+import { type AcceptedEffect, Outbox } from '../../agent/outbox.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fleetline-outbox-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A server that answers from a script of outcomes, then 200. */
+function server(script: (number | 'network')[]) {
+  const received: Record<string, unknown>[] = [];
+  const send = async (body: Record<string, unknown>): Promise<ApiAnswer> => {
+    received.push(body);
+    const next = script.shift() ?? 200;
+    if (next === 'network') throw new Error('fetch failed: ECONNREFUSED');
+    return { status: next, body: next < 400 ? { action: 'continue' } : { error: { message: `status ${next}` } } };
+  };
+  return { send, received };
+}
+
+const report = (event: string) => ({ instanceId: 'i-1', deploymentId: 'd-AAAAAAAAA', event, status: 'Succeeded' });
+const noDelay = { baseDelayMs: 1, maxDelayMs: 2 };
+
+describe('the report outbox', () => {
+  it('retries a report through 5xx and network errors until the server accepts it, then runs its effect once', async () => {
+    const { send, received } = server([503, 'network', 500]);
+    const applied: AcceptedEffect[] = [];
+    const outbox = new Outbox(join(dir, 'outbox'), { send, apply: async (e) => void applied.push(e), ...noDelay });
+    const effect = { recordSuccess: { groupId: 'g', deploymentId: 'd-AAAAAAAAA', bundleRoot: '/b' } };
+    const delivery = await outbox.send(report('ValidateService'), new AbortController().signal, effect);
+    expect(delivery.kind).toBe('accepted');
+    expect(received).toHaveLength(4);
+    expect(applied).toEqual([effect]);
+    expect(await outbox.pending()).toEqual([]);
+  });
+
+  it('drops a report the server refuses for good (4xx) without running its effect', async () => {
+    const { send } = server([400]);
+    const applied: AcceptedEffect[] = [];
+    const outbox = new Outbox(join(dir, 'outbox'), { send, apply: async (e) => void applied.push(e), ...noDelay });
+    const delivery = await outbox.send(report('ValidateService'), new AbortController().signal, { recordSuccess: { groupId: 'g', deploymentId: 'd', bundleRoot: '/b' } });
+    expect(delivery).toMatchObject({ kind: 'refused', answer: { status: 400 } });
+    expect(applied).toEqual([]);
+    expect(await outbox.pending()).toEqual([]);
+  });
+
+  it('keeps an undelivered report across a restart and delivers it, in order, before newer ones', async () => {
+    const down = new AbortController();
+    const first = new Outbox(join(dir, 'outbox'), {
+      send: async () => {
+        down.abort(); // the agent is told to stop while the server is unreachable
+        throw new Error('ECONNREFUSED');
+      },
+      apply: async () => undefined,
+      ...noDelay,
+    });
+    const effect = { recordSuccess: { groupId: 'g', deploymentId: 'd-AAAAAAAAA', bundleRoot: '/b' } };
+    expect((await first.send(report('ValidateService'), down.signal, effect)).kind).toBe('kept');
+    expect(readdirSync(join(dir, 'outbox'))).toHaveLength(1);
+
+    const { send, received } = server([]);
+    const applied: AcceptedEffect[] = [];
+    const restarted = new Outbox(join(dir, 'outbox'), { send, apply: async (e) => void applied.push(e), ...noDelay });
+    await restarted.send(report('ApplicationStop'), new AbortController().signal);
+    expect(received.map((b) => b.event)).toEqual(['ValidateService', 'ApplicationStop']);
+    expect(applied).toEqual([effect]);
+    expect(await restarted.pending()).toEqual([]);
+  });
+
+  it('backs off exponentially with jitter, capped', async () => {
+    const delays: number[] = [];
+    const { send } = server([503, 503, 503, 503, 503, 503]);
+    const outbox = new Outbox(join(dir, 'outbox'), { send, apply: async () => undefined, baseDelayMs: 1, maxDelayMs: 8, random: () => 1, log: (l) => {
+      const m = /next in (\d+) ms/.exec(l);
+      if (m) delays.push(Number(m[1]));
+    } });
+    await outbox.send(report('Install'), new AbortController().signal);
+    expect(delays).toEqual([1, 2, 4, 8, 8, 8]);
+  });
+});
