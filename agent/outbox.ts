@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApiAnswer, ApiClient } from './api-client.js';
 import type { AgentState } from './state.js';
@@ -37,8 +37,7 @@ export interface OutboxOptions {
 const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
 
 /**
- * The host's durable queue of reports. A report is on disk (fsynced) before it
- * is sent and leaves only when the server accepted it or refused it for good
+ * The host's durable queue of reports. A report is on disk before it is sent and leaves only when the server accepted it or refused it for good
  * (a 4xx); failures are retried with jittered exponential backoff, also after
  * the agent restarts (`flush` at start-up). Reports go out in the order written.
  */
@@ -124,16 +123,10 @@ export class Outbox {
     return join(this.dir, `${id}.json`);
   }
 
-  /** Write, fsync, rename: a crash leaves the old record or the new one, never half of one. */
+  /** Write, then rename: an agent crash leaves the old record or the new one, never half of one. */
   private async write(stored: Stored): Promise<void> {
     const temp = `${this.file(stored.id)}.tmp`;
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(stored));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeFile(temp, JSON.stringify(stored), { mode: 0o600 });
     await rename(temp, this.file(stored.id));
   }
 }

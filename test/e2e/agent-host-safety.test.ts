@@ -142,7 +142,7 @@ describe('the agent on a host whose server fails', () => {
       faults.active = false;
       await agent.stop();
     }
-  });
+  }, 300_000);
 
   it('restarted after fast hooks (which saw their region), the agent signals no process outside the hook\'s group', async () => {
     let agent = startAgent({ apiUrl: stack.apiUrl, instanceId: 'fast-1', stateDir, tags: 'fleet=fast' });
@@ -180,5 +180,5 @@ describe('the agent on a host whose server fails', () => {
       bystander?.kill('SIGKILL');
       await agent.stop();
     }
-  });
+  }, 180_000);
 });
