@@ -36,7 +36,7 @@ export async function benchFanout(): Promise<Figure[]> {
     await registerFleet(stack, 'wide', FLEET, 'OneAtATime');
     const started = performance.now();
     const created = await createDeployment(
-      { application: 'wide', group: 'all', revision: { bucket: 'fleetline-bench-artifacts', key: 'app.zip' } },
+      { application: 'wide', group: 'all', revision: { bucket: 'fleetline-bench-artifacts', key: 'wide/app.zip' } },
       'bench',
       stack.deps,
     );
@@ -49,7 +49,7 @@ export async function benchFanout(): Promise<Figure[]> {
     const ids = await registerFleet(stack, 'metered', METERED_FLEET, 'AllAtOnce');
     stack.meter.reset();
     const { deploymentId } = await createDeployment(
-      { application: 'metered', group: 'all', revision: { bucket: 'fleetline-bench-artifacts', key: 'app.zip' } },
+      { application: 'metered', group: 'all', revision: { bucket: 'fleetline-bench-artifacts', key: 'metered/app.zip' } },
       'bench',
       stack.deps,
     );

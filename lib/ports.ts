@@ -1,5 +1,6 @@
 import type { AccessRule } from './domain/access.js';
 import type { Application } from './domain/application.js';
+import type { RevisionSource } from './domain/artifact-location.js';
 import type { IssuedCredentials } from './domain/credentials.js';
 import type { DeploymentGroup, DeploymentGroupSettings } from './domain/deployment-group.js';
 import type { RegisteredInstance } from './domain/instance.js';
@@ -26,7 +27,7 @@ export interface Upserted<T> {
 }
 
 export interface ApplicationsRepository {
-  put(name: string, description: string, now: string): Promise<Upserted<Application>>;
+  put(name: string, settings: { description: string; revisionSources: RevisionSource[] }, now: string): Promise<Upserted<Application>>;
   get(name: string): Promise<Application | undefined>;
   list(page: PageRequest): Promise<Page<Application>>;
   /** ConflictError while the application still has deployment groups. */
@@ -66,16 +67,22 @@ export interface DeploymentFilter {
   status?: DeploymentStatus | undefined;
 }
 
-export type CreateResult = { kind: 'created'; deployment: Deployment } | { kind: 'existing'; deploymentId: string };
+export type CreateResult =
+  | { kind: 'created'; deployment: Deployment }
+  /** `requestFingerprint`: what the token was first used for (absent on tokens written before fingerprints). */
+  | { kind: 'existing'; deploymentId: string; requestFingerprint?: string | undefined };
 
 export interface DeploymentsRepository {
   /**
    * Writes a new deployment. With `lockGroup`, atomically takes the group's
    * single active-deployment slot (ConflictError naming the active one when taken,
    * NotFoundError when the group is gone). An idempotency token already used
-   * returns the deployment it created instead.
+   * returns the deployment it created instead, with the fingerprint of the request that created it.
    */
-  create(deployment: Deployment, options: { lockGroup: boolean; idempotencyToken?: string | undefined }): Promise<CreateResult>;
+  create(
+    deployment: Deployment,
+    options: { lockGroup: boolean; idempotencyToken?: string | undefined; requestFingerprint?: string | undefined },
+  ): Promise<CreateResult>;
   get(deploymentId: string): Promise<Deployment | undefined>;
   list(filter: DeploymentFilter, page: PageRequest): Promise<Page<Deployment>>;
   /** Created → InProgress; false when it was not Created. */
@@ -155,6 +162,8 @@ export interface PipelinesRepository {
 export interface ExecutionsRepository {
   /** False when an execution with this ID exists already (a repeated notification). */
   create(execution: Execution): Promise<boolean>;
+  /** Records an execution that could not start, already ended (never on the active list); false when the ID exists. */
+  recordFailedStart(execution: Execution): Promise<boolean>;
   get(executionId: string): Promise<Execution | undefined>;
   listByPipeline(pipeline: string, page: PageRequest): Promise<Page<Execution>>;
   /** Writes the execution if nobody changed it since it was read (ConflictError otherwise). */

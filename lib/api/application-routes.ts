@@ -1,4 +1,5 @@
-import { applicationBodySchema } from '../domain/application.js';
+import { applicationBodySchema, effectiveRevisionSources } from '../domain/application.js';
+import { defaultRevisionSources } from '../domain/artifact-location.js';
 import { NotFoundError } from '../errors.js';
 import { route, visibleItems } from './deps.js';
 
@@ -12,7 +13,12 @@ export const applicationRoutes = [
     params: appParams,
     body: applicationBodySchema,
     async handle({ params, body, deps }) {
-      const { created, value } = await deps.applications.put(params.app, body.description, deps.clock.now().toISOString());
+      const revisionSources = body.revisionSources ?? defaultRevisionSources(params.app, deps.artifactBucket);
+      const { created, value } = await deps.applications.put(
+        params.app,
+        { description: body.description, revisionSources },
+        deps.clock.now().toISOString(),
+      );
       return { statusCode: created ? 201 : 200, body: value };
     },
   }),
@@ -33,7 +39,7 @@ export const applicationRoutes = [
     async handle({ params, deps }) {
       const application = await deps.applications.get(params.app);
       if (!application) throw new NotFoundError(`Application "${params.app}" does not exist`);
-      return { statusCode: 200, body: application };
+      return { statusCode: 200, body: { ...application, revisionSources: effectiveRevisionSources(application, deps.artifactBucket) } };
     },
   }),
   route({

@@ -27,6 +27,8 @@ const stsIssuer = (clients: AwsClients) =>
 export function buildEngineDeps(config: Config, clients: AwsClients): EngineDeps {
   const table = new TableClient(clients.doc, config.tableName);
   return {
+    applications: new DynamoApplicationsRepository(table),
+    artifactBucket: config.artifactBucket,
     deployments: new DynamoDeploymentsRepository(table),
     instanceDeployments: new DynamoInstanceDeploymentsRepository(table),
     groups: new DynamoDeploymentGroupsRepository(table),
@@ -47,6 +49,7 @@ export function buildPipelineDeps(config: Config, clients: AwsClients): Pipeline
   const table = new TableClient(clients.doc, config.tableName);
   const deps: PipelineDeps = {
     ...buildEngineDeps(config, clients),
+    authorizer: new Authorizer(new DynamoAccessRulesRepository(table), config.adminPrincipals),
     pipelines: new DynamoPipelinesRepository(table),
     executions: new DynamoExecutionsRepository(table),
     appspecs: lazyPort(async () => new (await import('../adapters/aws/s3-appspec-reader.js')).S3AppspecReader(await clients.s3())),
@@ -66,7 +69,6 @@ export function buildApiDeps(config: Config, clients: AwsClients): ApiDeps {
   const accessRules = new DynamoAccessRulesRepository(table);
   return withPipelineHooks({
     ...buildPipelineDeps(config, clients),
-    applications: new DynamoApplicationsRepository(table),
     newId: randomUUID,
     accessRules,
     authorizer: new Authorizer(accessRules, config.adminPrincipals),

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { revisionSchema } from '../domain/deployment.js';
 import { nameSchema } from '../domain/names.js';
+import { effectiveRevisionSources } from '../domain/application.js';
+import { describeSources, sourceWithin } from '../domain/artifact-location.js';
 import { normalizePipeline, pipelineBodySchema } from '../domain/pipeline.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import { newManualExecutionId, requireExecution, startExecution } from '../pipelines/execution-engine.js';
 import { decideApproval, retryExecution, stopExecution } from '../pipelines/execution-commands.js';
+import { assertMayDeployEverywhere } from '../pipelines/pipeline-authority.js';
 import { type ApiDeps, executionResource, route, visibleItems } from './deps.js';
 import { pageQuerySchema } from './schemas.js';
 
@@ -18,6 +21,30 @@ async function requirePipeline(deps: ApiDeps, name: string) {
   return pipeline;
 }
 
+/** Every deploy action names an existing group of an application that takes revisions from the pipeline's source. */
+async function assertDeployTargets(definition: ReturnType<typeof normalizePipeline>, deps: ApiDeps): Promise<void> {
+  const problems: { path: string; message: string }[] = [];
+  for (const [s, stage] of definition.stages.entries()) {
+    for (const [a, action] of stage.actions.entries()) {
+      if (action.type !== 'deploy') continue;
+      const path = `$.stages[${s}].actions[${a}]`;
+      const [group, application] = await Promise.all([deps.groups.get(action.application, action.group), deps.applications.get(action.application)]);
+      if (!group || !application) {
+        problems.push({ path, message: `deployment group ${action.application}/${action.group} does not exist` });
+        continue;
+      }
+      const sources = effectiveRevisionSources(application, deps.artifactBucket);
+      if (!sourceWithin(definition.source, sources)) {
+        problems.push({
+          path,
+          message: `application ${action.application} takes revisions only from ${describeSources(sources)}; the source s3://${definition.source.bucket}/${definition.source.prefix}* is outside them`,
+        });
+      }
+    }
+  }
+  if (problems.length > 0) throw new UnprocessableError('The pipeline deploys where its revisions cannot go', problems);
+}
+
 export const pipelineRoutes = [
   route({
     method: 'PUT',
@@ -25,18 +52,11 @@ export const pipelineRoutes = [
     access: { action: 'pipelines:put', resource: ({ params }) => `pipeline/${params.name}` },
     params: pipelineParams,
     body: pipelineBodySchema,
-    async handle({ params, body, deps }) {
+    async handle({ params, body, principal, deps }) {
       const definition = normalizePipeline(body);
-      const missing: { path: string; message: string }[] = [];
-      for (const [s, stage] of definition.stages.entries()) {
-        for (const [a, action] of stage.actions.entries()) {
-          if (action.type === 'deploy' && !(await deps.groups.get(action.application, action.group))) {
-            missing.push({ path: `$.stages[${s}].actions[${a}]`, message: `deployment group ${action.application}/${action.group} does not exist` });
-          }
-        }
-      }
-      if (missing.length > 0) throw new UnprocessableError('The pipeline deploys to groups that do not exist', missing);
-      const { created, value } = await deps.pipelines.put({ name: params.name, ...definition }, deps.clock.now().toISOString());
+      await assertMayDeployEverywhere(principal, definition.stages, deps);
+      await assertDeployTargets(definition, deps);
+      const { created, value } = await deps.pipelines.put({ name: params.name, ...definition, author: principal }, deps.clock.now().toISOString());
       return { statusCode: created ? 201 : 200, body: value };
     },
   }),

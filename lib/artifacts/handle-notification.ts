@@ -1,3 +1,4 @@
+import { reservedPrefixOf } from '../domain/artifact-location.js';
 import { type ArtifactUpload, parseS3Record } from '../domain/artifact-upload.js';
 import { logger } from '../logger.js';
 
@@ -8,7 +9,8 @@ export interface NotificationOutcome {
 
 /**
  * Reads every record of an S3 notification. A malformed record is logged and
- * skipped without failing the others; records for other buckets are ignored.
+ * skipped without failing the others; records for other buckets and for
+ * reserved prefixes (Fleetline's own objects) are ignored.
  */
 export function readNotification(event: unknown, artifactBucket: string): NotificationOutcome {
   const records = (event as { Records?: unknown })?.Records;
@@ -25,6 +27,11 @@ export function readNotification(event: unknown, artifactBucket: string): Notifi
     } else if (parsed.upload.bucket !== artifactBucket) {
       logger.info('Ignoring record for another bucket', { index, bucket: parsed.upload.bucket });
       outcome.skipped.push({ index, reason: `bucket ${parsed.upload.bucket} is not the artifact bucket` });
+    } else if (reservedPrefixOf(parsed.upload.key)) {
+      // S3 notification filters cannot exclude a prefix, so Fleetline's own objects (agent logs) arrive here too.
+      const reason = `key is under the reserved prefix ${reservedPrefixOf(parsed.upload.key)}; it never starts a pipeline`;
+      logger.info('Ignoring an internal object', { index, key: parsed.upload.key });
+      outcome.skipped.push({ index, reason });
     } else {
       outcome.accepted.push(parsed.upload);
     }

@@ -11,7 +11,9 @@ import {
 } from '../domain/deployment.js';
 import { LIFECYCLE_EVENTS, TRAFFIC_EVENTS } from '../domain/lifecycle.js';
 import { emptyCounts, minimumHealthyHosts, unsatisfiableReason } from '../domain/minimum-healthy.js';
-import { NotFoundError, UnprocessableError } from '../errors.js';
+import { requestFingerprint } from '../domain/idempotency.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
+import { assertRevisionAllowed } from '../artifacts/revision-scope.js';
 import { logger } from '../logger.js';
 import type { EngineDeps } from './engine.js';
 import { resolveTargets } from './resolve-targets.js';
@@ -26,6 +28,18 @@ function initialEvents(): EventRecord[] {
     ...LIFECYCLE_EVENTS.map((name) => ({ name, status: 'Pending' as const })),
     ...TRAFFIC_EVENTS.slice(3).map((name) => ({ name, status: 'Skipped' as const })),
   ];
+}
+
+/** Everything a token stands for: the same token with any of these changed is refused. */
+function idempotencyFingerprint(input: CreateDeploymentInput & { revision: Revision | CreateDeploymentInput['revision'] }): string {
+  return requestFingerprint({
+    application: input.application,
+    group: input.group,
+    revision: withBundleType(input.revision),
+    deploymentConfig: input.deploymentConfig,
+    description: input.description,
+    fileExistsBehavior: input.fileExistsBehavior,
+  });
 }
 
 export interface CreatedDeployment {
@@ -52,6 +66,7 @@ export async function createDeployment(
   if (!group) {
     throw new NotFoundError(`Deployment group "${input.group}" does not exist in application "${input.application}"`);
   }
+  await assertRevisionAllowed(input.application, input.revision, deps);
   const config = input.deploymentConfig === undefined ? group.deploymentConfig : resolveDeploymentConfig(input.deploymentConfig);
   const targets = await resolveTargets(group, deps);
   const minimum = minimumHealthyHosts(config, targets.length);
@@ -90,8 +105,19 @@ export async function createDeployment(
     hookRoleArn: group.hookRoleArn,
   };
 
-  const result = await deps.deployments.create(deployment, { lockGroup: !noTargets, idempotencyToken: input.idempotencyToken });
+  const fingerprint = input.idempotencyToken ? idempotencyFingerprint(input) : undefined;
+  const result = await deps.deployments.create(deployment, {
+    lockGroup: !noTargets,
+    idempotencyToken: input.idempotencyToken,
+    requestFingerprint: fingerprint,
+  });
   if (result.kind === 'existing') {
+    if (result.requestFingerprint && result.requestFingerprint !== fingerprint) {
+      throw new ConflictError(
+        `Idempotency token "${input.idempotencyToken}" was already used for deployment ${result.deploymentId} with different parameters; use a new token for a different request`,
+        [{ path: '$.idempotencyToken', message: `already used for ${result.deploymentId} with different parameters` }],
+      );
+    }
     const existing = await deps.deployments.get(result.deploymentId);
     return { deploymentId: result.deploymentId, status: existing?.status ?? 'Created', created: false };
   }

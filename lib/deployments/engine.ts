@@ -1,5 +1,6 @@
 import type { Deployment } from '../domain/deployment.js';
 import type {
+  ApplicationsRepository,
   BundleUrls,
   CredentialIssuer,
   Clock,
@@ -38,6 +39,9 @@ export interface EngineDeps {
   issuer?: CredentialIssuer | undefined;
   /** Roles Fleetline may assume live under this IAM path. */
   assumableRolePath: string;
+  /** Applications and the artifact bucket: where each application's revisions may come from. */
+  applications: ApplicationsRepository;
+  artifactBucket: string;
   /** Told of every deployment that ends (pipelines advance on it). */
   onDeploymentEnded?: ((deployment: Deployment) => Promise<void>) | undefined;
 }

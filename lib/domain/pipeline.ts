@@ -1,11 +1,18 @@
 import { z } from 'zod';
+import { sourcePrefixProblem } from './artifact-location.js';
 import { nameSchema } from './names.js';
 
 export const EXECUTION_MODES = ['SUPERSEDED', 'QUEUED'] as const;
 export type ExecutionMode = (typeof EXECUTION_MODES)[number];
 
-const MAX_STAGES = 50;
-const MAX_ACTIONS = 50;
+/**
+ * Size bounds: an execution copies its pipeline's stages and keeps one state per
+ * action in a single item, which must stay under DynamoDB's 400 KB whatever
+ * happens to it (see execution-size.ts).
+ */
+export const MAX_STAGES = 20;
+export const MAX_ACTIONS_PER_STAGE = 20;
+export const MAX_ACTIONS = 50;
 
 const deployAction = z.strictObject({
   type: z.literal('deploy'),
@@ -23,8 +30,14 @@ export const pipelineBodySchema = z
   .strictObject({
     source: z.strictObject({
       bucket: z.string({ error: 'is required' }).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
-      prefix: z.string().max(1024).default(''),
-      suffix: z.string().max(1024).default(''),
+      prefix: z
+        .string({ error: 'is required: the key prefix your builds upload to, e.g. "web/"' })
+        .max(1024, 'must be at most 1024 characters')
+        .superRefine((prefix, ctx) => {
+          const problem = sourcePrefixProblem(prefix);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      suffix: z.string().max(1024, 'must be at most 1024 characters').default(''),
     }),
     executionMode: z.enum(EXECUTION_MODES, { error: 'must be SUPERSEDED or QUEUED' }).default('SUPERSEDED'),
     stages: z
@@ -34,7 +47,7 @@ export const pipelineBodySchema = z
           actions: z
             .array(z.discriminatedUnion('type', [deployAction, approvalAction], { error: 'type must be deploy or approval' }))
             .min(1, 'a stage needs at least one action')
-            .max(MAX_ACTIONS, `a stage holds at most ${MAX_ACTIONS} actions`),
+            .max(MAX_ACTIONS_PER_STAGE, `a stage holds at most ${MAX_ACTIONS_PER_STAGE} actions`),
         }),
         { error: 'must be a list of stages' },
       )
@@ -42,6 +55,10 @@ export const pipelineBodySchema = z
       .max(MAX_STAGES, `a pipeline holds at most ${MAX_STAGES} stages`),
   })
   .superRefine((p, ctx) => {
+    const actions = p.stages.reduce((n, stage) => n + stage.actions.length, 0);
+    if (actions > MAX_ACTIONS) {
+      ctx.addIssue({ code: 'custom', path: ['stages'], message: `a pipeline holds at most ${MAX_ACTIONS} actions in all (this one has ${actions})` });
+    }
     const stageNames = new Set<string>();
     p.stages.forEach((stage, s) => {
       if (stageNames.has(stage.name)) ctx.addIssue({ code: 'custom', path: ['stages', s, 'name'], message: `repeats the stage name "${stage.name}"` });
@@ -65,6 +82,8 @@ export interface Pipeline {
   source: { bucket: string; prefix: string; suffix: string };
   executionMode: ExecutionMode;
   stages: { name: string; actions: ActionDefinition[] }[];
+  /** Who saved it: executions deploy with this principal's authority (absent on pipelines saved before authors were recorded). */
+  author?: string | undefined;
   createdAt: string;
   updatedAt: string;
 }
@@ -132,6 +151,8 @@ export interface Execution {
   definition: Pipeline['stages'];
   revision: ExecutionRevision;
   trigger: { type: 'S3' | 'Manual'; by: string };
+  /** Whose authority its deploy actions run under: the pipeline's author when it started. */
+  authority?: string | undefined;
   status: ExecutionStatus;
   /** The stage the execution is in or waiting to enter. */
   stageIndex: number;

@@ -60,7 +60,11 @@ export async function stopExecution(executionId: string, by: string, deps: Pipel
   return saved;
 }
 
-/** Retries a failed stage where it failed: its failed actions run again, succeeded ones are kept. */
+/**
+ * Retries a failed stage where it failed: its failed actions run again, succeeded
+ * ones are kept. Preflight runs again first (the bundle may have changed, or the
+ * execution may have failed it).
+ */
 export async function retryExecution(executionId: string, deps: PipelineDeps): Promise<Execution | undefined> {
   const ex = await requireExecution(executionId, deps);
   if (ex.status !== 'Failed') throw new ConflictError(`Only a failed execution can be retried; ${executionId} is ${ex.status}`);
@@ -80,6 +84,7 @@ export async function retryExecution(executionId: string, deps: PipelineDeps): P
       : s,
   );
   await deps.executions.markActive(ex.executionId, ex.pipeline);
-  await deps.executions.save({ ...ex, stages, status: 'InProgress', endedAt: undefined, error: undefined, waiting: false, updatedAt: now });
+  // preflight: undefined — the revision is checked again before anything is deployed.
+  await deps.executions.save({ ...ex, stages, status: 'InProgress', endedAt: undefined, error: undefined, waiting: false, preflight: undefined, updatedAt: now });
   return advanceExecution(executionId, deps);
 }

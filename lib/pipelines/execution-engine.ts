@@ -12,6 +12,7 @@ import { createDeployment } from '../deployments/create-deployment.js';
 import { checkRevision, inspectRevision } from '../revisions/check-revision.js';
 import { ConflictError, FleetlineError, NotFoundError } from '../errors.js';
 import { logger } from '../logger.js';
+import { deployAuthority } from './pipeline-authority.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 
 /** The same pipeline and object version always give the same execution ID: a repeated notification starts nothing. */
@@ -39,6 +40,7 @@ export async function startExecution(
     definition: pipeline.stages,
     revision,
     trigger,
+    authority: pipeline.author,
     status: 'InProgress',
     stageIndex: 0,
     waiting: false,
@@ -140,6 +142,7 @@ async function startDeployAction(
   const action = ex.stages[i]?.actions[a] as ActionState;
   const attempt = action.attempt ?? 0;
   try {
+    const creator = await deployAuthority(ex, definition, deps);
     const result = await createDeployment(
       {
         application: definition.application,
@@ -152,7 +155,7 @@ async function startDeployAction(
         idempotencyToken: `${ex.executionId}.${i}.${a}.${attempt}`,
         pipelineAction: { executionId: ex.executionId, stageIndex: i, actionIndex: a },
       },
-      `fleetline:pipeline/${ex.pipeline}`,
+      creator,
       deps,
     );
     const finished = isDeploymentFinished(result.status);

@@ -1,7 +1,8 @@
 import type { EngineDeps } from '../deployments/engine.js';
 import type { AppspecSource, ExecutionsRepository, PipelinesRepository } from '../ports.js';
+import type { AuthorityDeps } from './pipeline-authority.js';
 
-export interface PipelineDeps extends EngineDeps {
+export interface PipelineDeps extends EngineDeps, AuthorityDeps {
   pipelines: PipelinesRepository;
   executions: ExecutionsRepository;
   appspecs: AppspecSource;

@@ -41,7 +41,7 @@ async function http(method: string, path: string, body?: unknown) {
 }
 
 /** A new group over the three local agents; uploads the bundle and deploys it. */
-async function deploy(files: BundleFile[], settings: Record<string, unknown> = {}, key = `web/app-${Date.now()}.zip`) {
+async function deploy(files: BundleFile[], settings: Record<string, unknown> = {}, key = `e2e/app-${Date.now()}.zip`) {
   const group = `g${++groupCounter}`;
   await http('PUT', '/applications/e2e');
   const put = await http('PUT', `/applications/e2e/groups/${group}`, {
@@ -119,7 +119,7 @@ describe('real agents running real hooks', () => {
       { path: 'site/version.txt', content: 'bad\n' },
       { path: 'start.sh', mode: 0o755, content: script('echo "cannot start" >&2; exit 3') },
     ];
-    const second = await deployTo(first.group, bad, `web/bad-${Date.now()}.zip`);
+    const second = await deployTo(first.group, bad, `e2e/bad-${Date.now()}.zip`);
     const failed = await finished(second.deploymentId);
     expect(failed.status).toBe('Failed');
     // The deployment's own error names where it went wrong: instance, event, script, exit code.
@@ -208,7 +208,7 @@ describe('real agents running real hooks', () => {
         { path: 'appspec.yml', content: appspec('  ApplicationStart:\n    - location: long.sh\n      timeout: 300\n') },
         { path: 'site/a.txt', content: 'a' },
         { path: 'long.sh', mode: 0o755, content: script(`exec sleep 120 # ${marker}`) },
-      ], `web/crash-${Date.now()}.zip`);
+      ], `e2e/crash-${Date.now()}.zip`);
       await waitFor('the hook to run', async () => {
         const detail = (await http('GET', `/deployments/${deploymentId}/instances/solo-1`)).body;
         return detail.events?.some((e: any) => e.name === 'ApplicationStart' && e.status === 'InProgress');

@@ -21,9 +21,9 @@ beforeAll(async () => {
   await api.call('PUT', '/applications/web');
   await api.call('PUT', '/applications/web/groups/prod', { body: { targets: { onPremisesTagSet: [[{ key: 'k', type: 'KEY_ONLY' }]] } } });
   await api.call('PUT', '/instances/i-1', { body: { tags: [{ key: 'k', value: 'v' }] } });
-  await api.call('PUT', '/pipelines/p', { body: { source: { bucket: 'fleetline-test-artifacts' }, stages: [{ name: 'A', actions: [{ type: 'approval' }] }] } });
-  deploymentId = (await api.call('POST', '/deployments', { body: { application: 'web', group: 'prod', revision: { bucket: 'fleetline-test-artifacts', key: 'a.zip' } } })).body.deploymentId;
-  executionId = (await api.call('POST', '/pipelines/p/executions', { body: { revision: { bucket: 'fleetline-test-artifacts', key: 'missing.zip' } } })).body.executionId;
+  await api.call('PUT', '/pipelines/p', { body: { source: { bucket: 'fleetline-test-artifacts', prefix: 'web/' }, stages: [{ name: 'A', actions: [{ type: 'approval' }] }] } });
+  deploymentId = (await api.call('POST', '/deployments', { body: { application: 'web', group: 'prod', revision: { bucket: 'fleetline-test-artifacts', key: 'web/a.zip' } } })).body.deploymentId;
+  executionId = (await api.call('POST', '/pipelines/p/executions', { body: { revision: { bucket: 'fleetline-test-artifacts', key: 'web/missing.zip' } } })).body.executionId;
 });
 
 /** A concrete request for every route the access rules govern. */
@@ -38,10 +38,10 @@ function sampleRequest(method: string, path: string): { path: string; body?: unk
     'PUT /applications/{app}': { description: 'x' },
     'PUT /applications/{app}/groups/{group}': { targets: {} },
     'PUT /instances/{instanceId}': { tags: [] },
-    'POST /deployments': { application: 'web', group: 'prod', revision: { bucket: 'fleetline-test-artifacts', key: 'b.zip' } },
+    'POST /deployments': { application: 'web', group: 'prod', revision: { bucket: 'fleetline-test-artifacts', key: 'web/b.zip' } },
     'POST /deployments/{id}/stop': {},
-    'PUT /pipelines/{name}': { source: { bucket: 'fleetline-test-artifacts' }, stages: [{ name: 'A', actions: [{ type: 'approval' }] }] },
-    'POST /pipelines/{name}/executions': { revision: { bucket: 'fleetline-test-artifacts', key: 'c.zip' } },
+    'PUT /pipelines/{name}': { source: { bucket: 'fleetline-test-artifacts', prefix: 'web/' }, stages: [{ name: 'A', actions: [{ type: 'approval' }] }] },
+    'POST /pipelines/{name}/executions': { revision: { bucket: 'fleetline-test-artifacts', key: 'web/c.zip' } },
     'POST /executions/{id}/approve': {},
     'POST /executions/{id}/reject': {},
     'PUT /access-rules/{id}': { effect: 'Allow', principals: ['*'], actions: ['x:y'], resources: ['*'] },
@@ -197,7 +197,7 @@ describe('hook credentials (hookRoleArn)', () => {
     expect(group.status).toBe(201);
     await api.call('PUT', '/instances/hooked-1', { body: { tags: [{ key: 'hooked', value: '' }] } });
     const { deploymentId: id } = (await api.call('POST', '/deployments', {
-      body: { application: 'hooked', group: 'g', revision: { bucket: 'fleetline-test-artifacts', key: 'h.zip' } },
+      body: { application: 'hooked', group: 'g', revision: { bucket: 'fleetline-test-artifacts', key: 'hooked/h.zip' } },
     })).body;
     sts.on(AssumeRoleCommand).resolves({
       Credentials: { AccessKeyId: 'ASIAHOOK', SecretAccessKey: 'hook-secret', SessionToken: 'hook-token', Expiration: new Date('2026-11-22T13:00:00Z') },

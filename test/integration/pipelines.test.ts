@@ -17,7 +17,8 @@ const VALID_APPSPEC = 'version: 0.0\nos: linux\n';
 async function setup(options: { executionMode?: 'SUPERSEDED' | 'QUEUED'; approval?: boolean; prefix?: string } = {}) {
   const n = ++counter;
   const app = `shop-${n}`;
-  await api.call('PUT', `/applications/${app}`);
+  const prefix = options.prefix ?? `p${n}/`;
+  await api.call('PUT', `/applications/${app}`, { body: { revisionSources: [{ bucket: BUCKET, prefix }] } });
   const agents: Record<string, ScriptedAgent> = {};
   for (const group of ['staging', 'prod']) {
     const tag = { key: 'stage', value: `${app}-${group}` };
@@ -25,7 +26,6 @@ async function setup(options: { executionMode?: 'SUPERSEDED' | 'QUEUED'; approva
     await api.call('PUT', `/instances/${app}-${group}-1`, { body: { tags: [tag] } });
     agents[group] = new ScriptedAgent(api.call, `${app}-${group}-1`);
   }
-  const prefix = options.prefix ?? `p${n}/`;
   const stages = [
     { name: 'Staging', actions: [{ type: 'deploy', application: app, group: 'staging' }] },
     ...(options.approval === false ? [] : [{ name: 'Approve', actions: [{ type: 'approval', timeoutMinutes: 60 }] }]),
@@ -56,7 +56,7 @@ async function setup(options: { executionMode?: 'SUPERSEDED' | 'QUEUED'; approva
     uploader: 'AWS:ci',
     ...extra,
   });
-  return { app, pipeline, agents, upload, notification };
+  return { app, pipeline, agents, upload, notification, prefix };
 }
 
 const execution = async (id: string) => (await api.call('GET', `/executions/${id}`)).body;
@@ -65,7 +65,7 @@ const stageStatuses = (ex: any) => ex.stages.map((s: any) => `${s.name}:${s.stat
 describe('pipelines API', () => {
   it('rejects a pipeline that deploys to a group that does not exist with 422, naming the action', async () => {
     const res = await api.call('PUT', '/pipelines/ghost', {
-      body: { source: { bucket: BUCKET }, stages: [{ name: 'A', actions: [{ type: 'deploy', application: 'nope', group: 'prod' }] }] },
+      body: { source: { bucket: BUCKET, prefix: 'ghost/' }, stages: [{ name: 'A', actions: [{ type: 'deploy', application: 'nope', group: 'prod' }] }] },
     });
     expect(res.status).toBe(422);
     expect(res.body.error.details).toEqual([{ path: '$.stages[0].actions[0]', message: 'deployment group nope/prod does not exist' }]);
@@ -208,10 +208,10 @@ describe('exactly once, in order', () => {
   });
 
   it('a deploy action waits for a busy group instead of failing', async () => {
-    const { app, agents, upload } = await setup({ approval: false });
-    await putBundle(api.s3, BUCKET, 'manual.zip');
+    const { app, agents, upload, prefix } = await setup({ approval: false });
+    await putBundle(api.s3, BUCKET, `${prefix}manual.zip`);
     const manual = await api.call('POST', '/deployments', {
-      body: { application: app, group: 'staging', revision: { bucket: BUCKET, key: 'manual.zip' } },
+      body: { application: app, group: 'staging', revision: { bucket: BUCKET, key: `${prefix}manual.zip` } },
     });
     const [id] = (await startPipelinesFor(await upload('w.zip'), api.deps)).started;
     expect((await execution(id!)).stages[0].actions[0]).toMatchObject({ status: 'Pending', waitingForGroup: true });

@@ -1,5 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { logObjectKey } from '../../domain/artifact-location.js';
 import type { Revision } from '../../domain/deployment.js';
 import type { BundleUrls } from '../../ports.js';
 
@@ -23,18 +24,14 @@ export class S3BundleUrls implements BundleUrls {
   logUploadUrl(deploymentId: string, instanceId: string): Promise<string> {
     return getSignedUrl(
       this.s3,
-      new PutObjectCommand({ Bucket: this.logBucket, Key: logKey(deploymentId, instanceId), ContentType: 'text/plain; charset=utf-8' }),
+      new PutObjectCommand({ Bucket: this.logBucket, Key: logObjectKey(deploymentId, instanceId), ContentType: 'text/plain; charset=utf-8' }),
       { expiresIn: URL_LIFETIME_SECONDS },
     );
   }
 
   logDownloadUrl(deploymentId: string, instanceId: string): Promise<string> {
-    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.logBucket, Key: logKey(deploymentId, instanceId) }), {
+    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.logBucket, Key: logObjectKey(deploymentId, instanceId) }), {
       expiresIn: URL_LIFETIME_SECONDS,
     });
   }
-}
-
-export function logKey(deploymentId: string, instanceId: string): string {
-  return `fleetline-logs/${deploymentId}/${instanceId}.log`;
 }

@@ -1,5 +1,6 @@
 import { DeleteCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import type { Application } from '../../domain/application.js';
+import type { RevisionSource } from '../../domain/artifact-location.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type { ApplicationsRepository, Page, PageRequest, Upserted } from '../../ports.js';
 import { isConditionalCheckFailed, itemOnConditionFailure } from './conditions.js';
@@ -12,6 +13,7 @@ function toApplication(item: Item): Application {
   return {
     name: item.name,
     description: item.description ?? '',
+    revisionSources: item.revisionSources,
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,
   };
@@ -20,7 +22,8 @@ function toApplication(item: Item): Application {
 export class DynamoApplicationsRepository implements ApplicationsRepository {
   constructor(private readonly table: TableClient) {}
 
-  async put(name: string, description: string, now: string): Promise<Upserted<Application>> {
+  async put(name: string, settings: { description: string; revisionSources: RevisionSource[] }, now: string): Promise<Upserted<Application>> {
+    const { description, revisionSources } = settings;
     const { created, item } = await this.table.upsert(
       keys.application(name),
       {
@@ -28,11 +31,12 @@ export class DynamoApplicationsRepository implements ApplicationsRepository {
         type: 'Application',
         name,
         description,
+        revisionSources,
         groupCount: 0,
         createdAt: now,
         updatedAt: now,
       },
-      { description, updatedAt: now },
+      { description, revisionSources, updatedAt: now },
     );
     return { created, value: toApplication(item) };
   }

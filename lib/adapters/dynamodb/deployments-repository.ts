@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError } from '../../errors.js';
 import type { CreateResult, DeploymentFilter, DeploymentsRepository, Page, PageRequest } from '../../ports.js';
 import { cancellationReasons, cancelledItem, isConditionalCheckFailed } from './conditions.js';
 import { keys, listingPartitions } from './keys.js';
+import { TTL_DAYS, expiresAt } from './ttl.js';
 import type { TableClient } from './table-client.js';
 
 type Item = Record<string, NativeAttributeValue>;
@@ -21,7 +22,6 @@ export const COUNTER = {
 /** In progress + failed + unknown: the hosts not serving, which the batch guard caps. */
 export const OFFLINE = 'countOffline';
 
-const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
 const UNFINISHED = { ':created': 'Created', ':inProgress': 'InProgress' };
 
 export function toDeployment(item: Item): Deployment {
@@ -52,7 +52,7 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
 
   async create(
     deployment: Deployment,
-    options: { lockGroup: boolean; idempotencyToken?: string | undefined },
+    options: { lockGroup: boolean; idempotencyToken?: string | undefined; requestFingerprint?: string | undefined },
   ): Promise<CreateResult> {
     const { tableName } = this.table;
     const { application, group, deploymentId } = deployment;
@@ -78,7 +78,8 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
             ...keys.idempotency(application, group, options.idempotencyToken),
             type: 'IdempotencyToken',
             deploymentId,
-            expiresAt: Math.floor(Date.parse(deployment.createdAt) / 1000) + IDEMPOTENCY_TTL_SECONDS,
+            ...(options.requestFingerprint ? { requestFingerprint: options.requestFingerprint } : {}),
+            expiresAt: expiresAt(TTL_DAYS.idempotencyToken, Date.parse(deployment.createdAt)),
           },
           ConditionExpression: 'attribute_not_exists(PK)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -94,7 +95,10 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
       const tokenIndex = options.idempotencyToken ? items.length - 1 : -1;
       if (tokenIndex >= 0 && reasons[tokenIndex] === 'ConditionalCheckFailed') {
         const existing = cancelledItem(error, tokenIndex);
-        if (existing) return { kind: 'existing', deploymentId: String(existing.deploymentId) };
+        if (existing) {
+          const fingerprint = typeof existing.requestFingerprint === 'string' ? existing.requestFingerprint : undefined;
+          return { kind: 'existing', deploymentId: String(existing.deploymentId), requestFingerprint: fingerprint };
+        }
       }
       if (options.lockGroup && reasons[0] === 'ConditionalCheckFailed') {
         const groupItem = cancelledItem(error, 0);

@@ -1,9 +1,11 @@
 import { DeleteCommand, type NativeAttributeValue, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { boundExecution } from '../../domain/execution-size.js';
 import type { Execution } from '../../domain/pipeline.js';
 import { ConflictError } from '../../errors.js';
 import type { ExecutionsRepository, Page, PageRequest } from '../../ports.js';
 import { cancellationReasons, isConditionalCheckFailed } from './conditions.js';
 import { keys } from './keys.js';
+import { TTL_DAYS, expiresAt } from './ttl.js';
 import { type TableClient, withoutKeys } from './table-client.js';
 
 type Item = Record<string, NativeAttributeValue>;
@@ -11,7 +13,8 @@ type Item = Record<string, NativeAttributeValue>;
 /** S3 sequencers compare as hex numbers; a fixed width lets DynamoDB compare them as strings. */
 const SEQUENCER_WIDTH = 40;
 
-function toItem(ex: Execution): Item {
+function toItem(unbounded: Execution): Item {
+  const ex = boundExecution(unbounded);
   const waiting = ex.status === 'InProgress' && ex.waiting;
   return {
     ...keys.execution(ex.executionId),
@@ -36,6 +39,18 @@ export class DynamoExecutionsRepository implements ExecutionsRepository {
       return true;
     } catch (error) {
       if (cancellationReasons(error)?.[0] === 'ConditionalCheckFailed') return false;
+      throw error;
+    }
+  }
+
+  async recordFailedStart(ex: Execution): Promise<boolean> {
+    try {
+      await this.table.doc.send(
+        new PutCommand({ TableName: this.table.tableName, Item: toItem(ex), ConditionExpression: 'attribute_not_exists(PK)' }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
   }
@@ -143,7 +158,7 @@ export class DynamoExecutionsRepository implements ExecutionsRepository {
   }
 
   async addGroupWaiter(application: string, group: string, executionId: string): Promise<void> {
-    await this.table.doc.send(new PutCommand({ TableName: this.table.tableName, Item: keys.groupWaiter(application, group, executionId) }));
+    await this.table.doc.send(new PutCommand({ TableName: this.table.tableName, Item: { ...keys.groupWaiter(application, group, executionId), expiresAt: expiresAt(TTL_DAYS.groupWaiter) } }));
   }
 
   async takeGroupWaiters(application: string, group: string): Promise<string[]> {
@@ -165,9 +180,9 @@ export class DynamoExecutionsRepository implements ExecutionsRepository {
         new UpdateCommand({
           TableName: this.table.tableName,
           Key: keys.objectSequencer(bucket, key),
-          UpdateExpression: 'SET latest = :s',
+          UpdateExpression: 'SET latest = :s, expiresAt = :exp',
           ConditionExpression: 'attribute_not_exists(latest) OR latest <= :s',
-          ExpressionAttributeValues: { ':s': padded },
+          ExpressionAttributeValues: { ':s': padded, ':exp': expiresAt(TTL_DAYS.objectSequencer) },
         }),
       );
       return true;

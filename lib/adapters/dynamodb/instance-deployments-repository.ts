@@ -3,6 +3,7 @@ import type { EventRecord, InstanceDeployment } from '../../domain/deployment.js
 import { ConflictError } from '../../errors.js';
 import type { InstanceDeploymentsRepository, InstanceTransition, Page, PageRequest } from '../../ports.js';
 import { batchPut } from './batch-write.js';
+import { TTL_DAYS, expiresAt } from './ttl.js';
 import { cancellationReasons, isConditionalCheckFailed } from './conditions.js';
 import { COUNTER, OFFLINE } from './deployments-repository.js';
 import { keys } from './keys.js';
@@ -64,7 +65,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
 
   async saveOutput(deploymentId: string, instanceId: string, event: string, outputTail: string): Promise<void> {
     await this.table.doc.send(
-      new PutCommand({ TableName: this.table.tableName, Item: { ...keys.eventOutput(deploymentId, instanceId, event), event, outputTail } }),
+      new PutCommand({ TableName: this.table.tableName, Item: { ...keys.eventOutput(deploymentId, instanceId, event), event, outputTail, expiresAt: expiresAt(TTL_DAYS.eventOutput) } }),
     );
   }
 
@@ -164,7 +165,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
                 },
               },
             },
-            { Put: { TableName: tableName, Item: { ...inbox, type: 'AgentAssignment', deploymentId, instanceId } } },
+            { Put: { TableName: tableName, Item: { ...inbox, type: 'AgentAssignment', deploymentId, instanceId, expiresAt: expiresAt(TTL_DAYS.agentAssignment, Date.parse(now)) } } },
             {
               Update: {
                 TableName: tableName,

@@ -14,6 +14,7 @@ function toPipeline(item: Item): Pipeline {
     source: item.source,
     executionMode: item.executionMode,
     stages: item.stages,
+    author: item.author,
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,
   };
@@ -23,7 +24,7 @@ export class DynamoPipelinesRepository implements PipelinesRepository {
   constructor(private readonly table: TableClient) {}
 
   async put(pipeline: Omit<Pipeline, 'createdAt' | 'updatedAt'>, now: string): Promise<Upserted<Pipeline>> {
-    const { name, source, executionMode, stages } = pipeline;
+    const { name, source, executionMode, stages, author } = pipeline;
     const { created, item } = await this.table.upsert(
       keys.pipeline(name),
       {
@@ -34,10 +35,11 @@ export class DynamoPipelinesRepository implements PipelinesRepository {
         source,
         executionMode,
         stages,
+        author,
         createdAt: now,
         updatedAt: now,
       },
-      { ...keys.pipelineSource(source.bucket, name), source, executionMode, stages, updatedAt: now },
+      { ...keys.pipelineSource(source.bucket, name), source, executionMode, stages, author, updatedAt: now },
     );
     return { created, value: toPipeline(item) };
   }
