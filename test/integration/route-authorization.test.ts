@@ -45,8 +45,8 @@ beforeAll(async () => {
   await admin('PUT', '/access-rules/r1', { body: { effect: 'Allow', principals: ['arn:aws:iam::111122223333:role/nobody'], actions: ['x:y'], resources: ['*'] } });
   const create = (application: string, group: string, key: string) =>
     admin('POST', '/deployments', { body: { application, group, revision: { bucket: BUCKET, key } } });
-  ids.deployment = (await create('web', 'prod', 'a.zip')).body.deploymentId;
-  ids.secretDeployment = (await create('secret', 'vault', 's.zip')).body.deploymentId;
+  ids.deployment = (await create('web', 'prod', 'web/a.zip')).body.deploymentId;
+  ids.secretDeployment = (await create('secret', 'vault', 'secret/s.zip')).body.deploymentId;
   ids.execution = (await admin('POST', '/pipelines/p/executions', { body: { revision: { bucket: BUCKET, key: 'p/missing.zip' } } })).body.executionId;
   expect(ids).toEqual({ deployment: expect.stringMatching(/^d-/), execution: expect.stringMatching(/^e-/), secretDeployment: expect.stringMatching(/^d-/) });
 });
@@ -74,7 +74,7 @@ function sample(route: Route<ApiDeps>): Sample {
     'PUT /applications/{app}': { description: 'x' },
     'PUT /applications/{app}/groups/{group}': { targets: {} },
     'PUT /instances/{instanceId}': { tags: [] },
-    'POST /deployments': { application: 'web', group: 'prod', revision: { bucket: BUCKET, key: 'b.zip' } },
+    'POST /deployments': { application: 'web', group: 'prod', revision: { bucket: BUCKET, key: 'web/b.zip' } },
     'POST /deployments/{id}/stop': {},
     'PUT /pipelines/{name}': { source: { bucket: BUCKET, prefix: 'q/' }, stages: [{ name: 'A', actions: [{ type: 'approval' }] }] },
     'POST /pipelines/{name}/executions': { revision: { bucket: BUCKET, key: 'p/c.zip' } },

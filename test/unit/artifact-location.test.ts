@@ -1,0 +1,51 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LOG_PREFIX, logObjectKey, revisionLocationProblem, sourcePrefixProblem, sourceWithin } from '../../lib/domain/artifact-location.js';
+import { requestFingerprint } from '../../lib/domain/idempotency.js';
+
+const keyChars = fc.string({ unit: fc.constantFrom(...'abcdefilgnst-/._ x'.split('')), maxLength: 24 });
+
+describe('reserved prefixes', () => {
+  it('no accepted source prefix can match an object under a reserved prefix', () => {
+    fc.assert(
+      fc.property(fc.oneof(keyChars, keyChars.map((s) => `${LOG_PREFIX.slice(0, s.length % LOG_PREFIX.length)}${s}`)), keyChars, (prefix, rest) => {
+        if (sourcePrefixProblem(prefix) === undefined) expect(`${LOG_PREFIX}${rest}`.startsWith(prefix)).toBe(false);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('an object under a reserved prefix is never deployable, whatever sources an application declares', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ bucket: fc.constant('b-1'), prefix: keyChars }), { maxLength: 3 }), keyChars, (sources, rest) => {
+        expect(revisionLocationProblem({ bucket: 'b-1', key: `${LOG_PREFIX}${rest}` }, sources)).toMatch(/reserved for Fleetline/);
+      }),
+      { numRuns: 200 },
+    );
+    expect(revisionLocationProblem({ bucket: 'b-1', key: logObjectKey('d-AAAAAAAAA', 'i-1') }, [{ bucket: 'b-1', prefix: 'fleetline-logs/' }])).toBeDefined();
+  });
+
+  it('a revision is allowed only in a declared bucket under a declared prefix', () => {
+    const sources = [{ bucket: 'b-1', prefix: 'web/' }];
+    expect(revisionLocationProblem({ bucket: 'b-1', key: 'web/a.zip' }, sources)).toBeUndefined();
+    expect(revisionLocationProblem({ bucket: 'b-2', key: 'web/a.zip' }, sources)).toContain('allowed: s3://b-1/web/*');
+    expect(revisionLocationProblem({ bucket: 'b-1', key: 'webx/a.zip' }, sources)).toBeDefined();
+    expect(sourceWithin({ bucket: 'b-1', prefix: 'web/release/' }, sources)).toBe(true);
+    expect(sourceWithin({ bucket: 'b-1', prefix: 'we' }, sources)).toBe(false);
+  });
+});
+
+describe('idempotency fingerprints', () => {
+  const base = { application: 'web', group: 'prod', revision: { bucket: 'b-1', key: 'web/a.zip', bundleType: 'zip' }, description: 'x' };
+
+  it('ignore key order and absent fields, and change with any parameter', () => {
+    expect(requestFingerprint({ description: 'x', revision: { bundleType: 'zip', key: 'web/a.zip', bucket: 'b-1' }, group: 'prod', application: 'web', deploymentConfig: undefined })).toBe(requestFingerprint(base));
+    fc.assert(
+      fc.property(fc.constantFrom('application', 'group', 'description'), fc.string({ minLength: 1, maxLength: 8 }), (field, suffix) => {
+        expect(requestFingerprint({ ...base, [field]: `${(base as Record<string, unknown>)[field]}${suffix}` })).not.toBe(requestFingerprint(base));
+      }),
+      { numRuns: 100 },
+    );
+    expect(requestFingerprint({ ...base, revision: { ...base.revision, version: 'v2' } })).not.toBe(requestFingerprint(base));
+  });
+});
