@@ -5,6 +5,7 @@ import { nameSchema } from '../domain/names.js';
 import { createDeployment } from '../deployments/create-deployment.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { NotFoundError } from '../errors.js';
+import { assertRevisionAllowed } from '../artifacts/revision-scope.js';
 import { checkRevision } from '../revisions/check-revision.js';
 import { type ApiDeps, deploymentResource, route, visibleItems } from './deps.js';
 import { pageQuerySchema } from './schemas.js';
@@ -28,6 +29,8 @@ export const deploymentRoutes = [
       if (!(await deps.groups.get(body.application, body.group))) {
         throw new NotFoundError(`Deployment group "${body.group}" does not exist in application "${body.application}"`);
       }
+      // Before S3 is even asked: the revision is where the application takes revisions from.
+      await assertRevisionAllowed(body.application, body.revision, deps);
       // Before anything is written: the object exists and its appspec.yml is valid, else 422.
       const revision = await checkRevision(withBundleType(body.revision), deps);
       const result = await createDeployment({ ...body, revision }, principal, deps);

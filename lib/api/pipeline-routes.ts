@@ -3,7 +3,7 @@ import { revisionSchema } from '../domain/deployment.js';
 import { nameSchema } from '../domain/names.js';
 import { effectiveRevisionSources } from '../domain/application.js';
 import { describeSources, sourceWithin } from '../domain/artifact-location.js';
-import { normalizePipeline, pipelineBodySchema } from '../domain/pipeline.js';
+import { matchesSource, normalizePipeline, pipelineBodySchema } from '../domain/pipeline.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import { newManualExecutionId, requireExecution, startExecution } from '../pipelines/execution-engine.js';
 import { decideApproval, retryExecution, stopExecution } from '../pipelines/execution-commands.js';
@@ -100,6 +100,12 @@ export const pipelineRoutes = [
     body: z.strictObject({ revision: revisionSchema.omit({ bundleType: true }) }),
     async handle({ params, body, principal, deps }) {
       const pipeline = await requirePipeline(deps, params.name);
+      // A manual start deploys what an upload could have: the caller picks the object, not where it may come from.
+      if (!matchesSource(pipeline, body.revision.bucket, body.revision.key)) {
+        const { bucket, prefix, suffix } = pipeline.source;
+        const message = `must be an object the pipeline's source matches: s3://${bucket}/${prefix}*${suffix}`;
+        throw new UnprocessableError(`s3://${body.revision.bucket}/${body.revision.key} is outside pipeline "${pipeline.name}"'s source`, [{ path: '$.revision', message }]);
+      }
       const { executionId } = await startExecution(pipeline, body.revision, { type: 'Manual', by: principal }, newManualExecutionId(), deps);
       const execution = await requireExecution(executionId, deps);
       return { statusCode: 201, body: { executionId, status: execution.status } };

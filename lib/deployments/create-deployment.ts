@@ -30,12 +30,17 @@ function initialEvents(): EventRecord[] {
   ];
 }
 
+/** Which object a request names; what the revision check pins (ETag, size, checksum) is not the request's. */
+function revisionIdentity({ bucket, key, version, bundleType }: Revision): Partial<Revision> {
+  return { bucket, key, version, bundleType };
+}
+
 /** Everything a token stands for: the same token with any of these changed is refused. */
 function idempotencyFingerprint(input: CreateDeploymentInput & { revision: Revision | CreateDeploymentInput['revision'] }): string {
   return requestFingerprint({
     application: input.application,
     group: input.group,
-    revision: withBundleType(input.revision),
+    revision: revisionIdentity(withBundleType(input.revision)),
     deploymentConfig: input.deploymentConfig,
     description: input.description,
     fileExistsBehavior: input.fileExistsBehavior,

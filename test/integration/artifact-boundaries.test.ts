@@ -40,8 +40,8 @@ function upload(key: string, extra: Partial<ArtifactUpload> = {}): ArtifactUploa
   return {
     bucket: BUCKET,
     key,
-    versionId: `v-${key}`,
-    eTag: 'e',
+    versionId: null,
+    eTag: null, // s3rver keeps no versions; the check reads the current object
     size: 100,
     sequencer: (sequence++).toString(16).toUpperCase().padStart(18, '0'),
     eventName: 'ObjectCreated:Put',
@@ -166,7 +166,7 @@ describe('application revision sources', () => {
     expect((await api.call('PUT', `/applications/${app}`, { body: { revisionSources: [] } })).status).toBe(400);
   });
 
-  it('a pipeline whose source lies outside an application\'s sources cannot be saved, and a manual start outside them deploys nothing', async () => {
+  it('a pipeline whose source lies outside an application\'s sources cannot be saved; nothing outside them is deployed by hand or after they narrow', async () => {
     const web = `pweb-${++counter}`;
     await appWithHost(web);
     const outside = await api.call('PUT', `/pipelines/outside-${counter}`, {
@@ -181,7 +181,15 @@ describe('application revision sources', () => {
     expect(inside.status).toBe(201);
     await putBundle('secret/crown-jewels.zip');
     const started = await api.call('POST', `/pipelines/inside-${counter}/executions`, { body: { revision: { bucket: BUCKET, key: 'secret/crown-jewels.zip' } } });
-    const ex = (await api.call('GET', `/executions/${started.body.executionId}`)).body;
+    expect(started.status).toBe(422);
+    expect(started.body.error.details).toEqual([{ path: '$.revision', message: `must be an object the pipeline's source matches: s3://${BUCKET}/${web}/*` }]);
+    expect((await api.call('GET', `/pipelines/inside-${counter}/executions`)).body.items).toEqual([]);
+
+    // Sources narrowed after the pipeline was saved: its deploy action refuses what the application no longer accepts.
+    await putBundle(`${web}/old/app.zip`);
+    await api.call('PUT', `/applications/${web}`, { body: { revisionSources: [{ bucket: BUCKET, prefix: `${web}/new/` }] } });
+    const narrowed = await api.call('POST', `/pipelines/inside-${counter}/executions`, { body: { revision: { bucket: BUCKET, key: `${web}/old/app.zip` } } });
+    const ex = (await api.call('GET', `/executions/${narrowed.body.executionId}`)).body;
     expect(ex.status).toBe('Failed');
     expect(ex.stages[0].actions[0].error).toContain('is not where this application takes revisions from');
     expect(await deploymentsOf(web)).toEqual([]);
@@ -311,7 +319,8 @@ describe('retries and repeated requests', () => {
     const retried = await api.call('POST', `/executions/${id}/retry`);
     expect(retried.status).toBe(200);
     expect(retried.body.status).toBe('Failed');
-    expect(retried.body.error).toMatch(/appspec.yml is not valid: appspec.yml \$\.os/);
+    expect(retried.body.error).toMatch(/cannot be deployed: appspec.yml \$\.os/);
+    expect(retried.body.preflight).toMatchObject({ ok: false, problems: [{ path: 'appspec.yml $.os' }] }); // preflight ran again, before the stage
     expect(await deploymentsOf(app)).toHaveLength(1); // only the first try's deployment
   });
 

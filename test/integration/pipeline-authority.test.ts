@@ -25,7 +25,7 @@ async function group(app: string, name: string) {
 async function uploaded(key: string): Promise<ArtifactUpload> {
   await api.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: await zipBundle([{ path: 'appspec.yml', content: 'version: 0.0\nos: linux\n' }]) }));
   const sequencer = (sequence++).toString(16).toUpperCase().padStart(18, '0');
-  return { bucket: BUCKET, key, versionId: null, eTag: 'e', size: 1, sequencer, eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), uploader: 'AWS:ci' };
+  return { bucket: BUCKET, key, versionId: null, eTag: null, size: 1, sequencer, eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), uploader: 'AWS:ci' };
 }
 
 const allow = (id: string, principal: string, actions: string[], resources: string[], effect: 'Allow' | 'Deny' = 'Allow') =>
