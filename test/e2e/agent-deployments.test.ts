@@ -180,7 +180,7 @@ describe('real agents running real hooks', () => {
     const group = `g${++groupCounter}`;
     await http('PUT', '/applications/e2e');
     await http('PUT', `/applications/e2e/groups/${group}`, { targets: { onPremisesTagSet: [[{ key: 'fleet', value: 'local', type: 'KEY_AND_VALUE' }]] } });
-    const key = `web/slip-${Date.now()}.zip`;
+    const key = `e2e/slip-${Date.now()}.zip`;
     const body = await zipBundle([
       { path: 'appspec.yml', content: appspec('') },
       { path: 'site/a.txt', content: 'a' },

@@ -17,7 +17,7 @@ let deploymentId = '';
 let executionId = '';
 
 beforeAll(async () => {
-  for (const key of ['a.zip', 'b.zip', 'h.zip']) await putBundle(api.s3, 'fleetline-test-artifacts', key);
+  for (const key of ['web/a.zip', 'web/b.zip', 'hooked/h.zip']) await putBundle(api.s3, 'fleetline-test-artifacts', key);
   await api.call('PUT', '/applications/web');
   await api.call('PUT', '/applications/web/groups/prod', { body: { targets: { onPremisesTagSet: [[{ key: 'k', type: 'KEY_ONLY' }]] } } });
   await api.call('PUT', '/instances/i-1', { body: { tags: [{ key: 'k', value: 'v' }] } });

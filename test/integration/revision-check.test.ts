@@ -19,7 +19,7 @@ const post = (key: string, extra: Record<string, unknown> = {}) =>
   api.call('POST', '/deployments', { body: { application: 'shop', group: 'prod', revision: { bucket: Bucket, key, ...extra } } });
 
 beforeAll(async () => {
-  await api.call('PUT', '/applications/shop');
+  await api.call('PUT', '/applications/shop', { body: { revisionSources: [{ bucket: Bucket, prefix: 'check/' }] } });
   await api.call('PUT', '/applications/shop/groups/prod', { body: { targets: { onPremisesTagSet: [[{ key: 'shop', type: 'KEY_ONLY' }]] } } });
   await api.call('PUT', '/instances/shop-1', { body: { tags: [{ key: 'shop', value: '' }] } });
   validETag = await putBundle(api.s3, Bucket, 'check/valid.zip');

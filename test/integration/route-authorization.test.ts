@@ -34,7 +34,7 @@ async function snapshot(): Promise<string> {
 
 beforeAll(async () => {
   const admin = api.call;
-  for (const key of ['a.zip', 's.zip']) await putBundle(api.s3, BUCKET, key); // deployments check their revision
+  for (const key of ['web/a.zip', 'secret/s.zip', 'web/b.zip']) await putBundle(api.s3, BUCKET, key); // deployments check their revision
   await admin('PUT', '/applications/web');
   await admin('PUT', '/applications/secret');
   const targets = { targets: { onPremisesTagSet: [[{ key: 'k', type: 'KEY_ONLY' }]] } };

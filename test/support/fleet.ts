@@ -22,7 +22,7 @@ export function useFleets(api: Api) {
   async function fleet(size: number, settings: Record<string, unknown> = {}) {
     const app = `app-${++appCounter}`;
     const tag = { key: 'fleet', value: app };
-    await api.call('PUT', `/applications/${app}`, { body: { revisionSources: [{ bucket: 'fleetline-artifacts', prefix: 'web/' }] } });
+    await api.call('PUT', `/applications/${app}`, { body: { revisionSources: [{ bucket: FLEET_BUCKET, prefix: 'web/' }] } });
     const group = await api.call('PUT', `/applications/${app}/groups/prod`, {
       body: { targets: { onPremisesTagSet: [[{ ...tag, type: 'KEY_AND_VALUE' }]] }, ...settings },
     });
