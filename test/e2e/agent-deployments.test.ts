@@ -102,7 +102,7 @@ describe('real agents running real hooks', () => {
     const log = await fetch(detail.logUrl);
     expect(log.status).toBe(200);
     expect(await log.text()).toContain('recorded');
-  });
+  }, 120_000);
 
   it('a failing hook fails the instances, and rollback redeploys the previous revision', async () => {
     const stops = join(stateDir, `stops-${Date.now()}.txt`);
@@ -138,7 +138,7 @@ describe('real agents running real hooks', () => {
     expect(failed.rolledBackBy).toMatch(/^d-/);
     expect((await finished(failed.rolledBackBy)).status).toBe('Succeeded');
     expect(readFileSync(host('local-2', 'srv/site/version.txt'), 'utf8')).toBe('good\n');
-  });
+  }, 120_000);
 
   it('a hook past its timeout is killed with its children and reported ScriptTimedOut', async () => {
     const marker = join(stateDir, `sleeper-${Date.now()}`);
