@@ -3,10 +3,10 @@ import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Bundles the agent into one ESM file that runs on plain Node 20+ (`npm run build:agent`). */
-export async function buildAgent(outfile = `${root}dist/fleetline-agent.mjs`): Promise<string> {
+/** Bundles one entry point into one ESM file that runs on plain Node 20+ (the agent, the CLI). */
+export async function buildOneFile(entry: string, outfile: string): Promise<string> {
   await build({
-    entryPoints: [`${root}agent/main.ts`],
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -18,6 +18,11 @@ export async function buildAgent(outfile = `${root}dist/fleetline-agent.mjs`): P
     logLevel: 'warning',
   });
   return outfile;
+}
+
+/** `npm run build:agent`: dist/fleetline-agent.mjs. */
+export function buildAgent(outfile = `${root}dist/fleetline-agent.mjs`): Promise<string> {
+  return buildOneFile(`${root}agent/main.ts`, outfile);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -31,8 +31,8 @@ async function main(): Promise<void> {
   });
   console.log(`
 Fleetline is running locally (state in ${displayPath(stateDir)}, wipe it with npm run reset).
-  Try:  curl -s -X PUT ${stack.apiUrl}/applications/web -H 'content-type: application/json' -d '{"description":"my first app"}'
-        curl -s ${stack.apiUrl}/applications
+  Try:  npx fleetline apps put web --description "my first app"
+        npx fleetline apps
   Stop with Ctrl-C.
 `);
   let stopping = false;

@@ -1,0 +1,152 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { type StackInfo, readStackInfo } from '../local/state-dir.js';
+
+/** A usage problem: exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The API said no: its status, code, message and every detail. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: { path: string; message: string }[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface Target {
+  apiUrl: string;
+  /** Set when the API is the local stack (npm start): no signing, and its S3 for uploads. */
+  local?: StackInfo | undefined;
+  region?: string | undefined;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** The local stack's state dir: FLEETLINE_STATE_DIR, else the nearest .fleetline/ with a running stack, walking up. */
+function findLocalStack(): StackInfo | undefined {
+  if (process.env.FLEETLINE_STATE_DIR) return readStackInfo(resolve(process.env.FLEETLINE_STATE_DIR));
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    const candidate = join(dir, '.fleetline');
+    if (existsSync(candidate)) {
+      const info = readStackInfo(candidate);
+      if (info) return info;
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** --api, then FLEETLINE_API, then a running local stack. */
+export function resolveTarget(flag: string | undefined, region: string | undefined): Target {
+  const explicit = flag ?? process.env.FLEETLINE_API;
+  if (explicit) {
+    let url: URL;
+    try {
+      url = new URL(explicit);
+    } catch {
+      throw new UsageError(`--api / FLEETLINE_API must be a URL, not "${explicit}"`);
+    }
+    const local = LOOPBACK.has(url.hostname) ? findLocalStack() : undefined;
+    return { apiUrl: explicit.replace(/\/+$/, ''), local: local?.apiUrl === url.origin ? local : undefined, region: region ?? regionOf(url) };
+  }
+  const local = findLocalStack();
+  if (local) return { apiUrl: local.apiUrl, local };
+  throw new UsageError('No Fleetline API: pass --api URL, set FLEETLINE_API, or start the local stack with npm start');
+}
+
+/** execute-api hosts carry their region: abc123.execute-api.eu-west-1.amazonaws.com. */
+const regionOf = (url: URL) => /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(url.hostname)?.[1] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+
+/**
+ * JSON over HTTP to the Fleetline API. Against AWS every request is signed
+ * with SigV4 from the default credential chain (profiles, SSO, environment,
+ * instance role); the local stack (loopback) needs no credentials.
+ */
+export class FleetlineApi {
+  private readonly signer?: SignatureV4;
+
+  constructor(readonly target: Target) {
+    const url = new URL(target.apiUrl);
+    if (!LOOPBACK.has(url.hostname)) {
+      if (!target.region) throw new UsageError('Cannot tell the API\'s region for SigV4: pass --region or set AWS_REGION');
+      this.signer = new SignatureV4({ service: 'execute-api', region: target.region, credentials: defaultProvider(), sha256: Sha256 });
+    }
+  }
+
+  get<T = any>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
+    return this.send('GET', path, undefined, query);
+  }
+
+  post<T = any>(path: string, body: unknown = {}): Promise<T> {
+    return this.send('POST', path, body);
+  }
+
+  put<T = any>(path: string, body: unknown): Promise<T> {
+    return this.send('PUT', path, body);
+  }
+
+  delete<T = any>(path: string): Promise<T> {
+    return this.send('DELETE', path);
+  }
+
+  /** Every item of a paginated list. */
+  async all<T = any>(path: string, query: Record<string, string | undefined> = {}): Promise<T[]> {
+    const items: T[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.get<{ items: T[]; nextToken?: string }>(path, { ...query, limit: '100', nextToken });
+      items.push(...page.items);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return items;
+  }
+
+  private async send<T>(method: string, path: string, body?: unknown, query: Record<string, string | undefined> = {}): Promise<T> {
+    const base = new URL(this.target.apiUrl);
+    const url = new URL(`${base.pathname.replace(/\/$/, '')}${path}`, base);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    let headers: Record<string, string> = { host: url.host, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) };
+    if (this.signer) {
+      const signed = await this.signer.sign({
+        method,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        ...(url.port ? { port: Number(url.port) } : {}),
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers,
+        ...(payload !== undefined ? { body: payload } : {}),
+      });
+      headers = signed.headers as Record<string, string>;
+    }
+    const { host: _host, ...sent } = headers;
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers: sent, ...(payload !== undefined ? { body: payload } : {}), signal: AbortSignal.timeout(60_000) });
+    } catch (error) {
+      throw new ApiError(0, 'Unreachable', `Cannot reach the Fleetline API at ${this.target.apiUrl}: ${(error as Error).cause ?? (error as Error).message}`);
+    }
+    const text = await response.text();
+    let parsed: any;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) {
+      const error = parsed?.error ?? {};
+      throw new ApiError(response.status, error.code ?? `HTTP${response.status}`, error.message ?? (text.slice(0, 200) || response.statusText), error.details ?? []);
+    }
+    return parsed as T;
+  }
+}

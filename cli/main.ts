@@ -1,0 +1,437 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { ApiError, FleetlineApi, UsageError, resolveTarget } from './api.js';
+import { completionScript } from './completion.js';
+import { type OutputFormat, fields, print, table, tags } from './output.js';
+import { type DeploymentView, explainFailure, watchDeployment } from './progress.js';
+import { uploadBundle } from './upload.js';
+import { validateBundle } from './bundle.js';
+
+/** Exit codes: 0 success, 1 failed (a deployment, a check, an API refusal), 2 usage. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+class FailedError extends Error {}
+
+const program = new Command('fleetline')
+  .description('Fleetline: deployments, pipelines and credentials from the command line')
+  .option('--api <url>', 'the Fleetline API (default: FLEETLINE_API, else the running local stack)')
+  .option('--region <region>', 'the API\'s AWS region for SigV4 (default: from the URL or AWS_REGION)')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+  .showHelpAfterError()
+  .exitOverride();
+
+const globals = () => program.opts<{ api?: string; region?: string; output: OutputFormat }>();
+const client = () => new FleetlineApi(resolveTarget(globals().api, globals().region));
+const out = () => globals().output;
+const enc = encodeURIComponent;
+
+/** A JSON or YAML file (`-` for stdin). */
+function readDocument(file: string): any {
+  const text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  try {
+    return /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new UsageError(`${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+  }
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const parseTags = (list: string[]) =>
+  list.flatMap((s) => s.split(',')).filter(Boolean).map((pair) => {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new UsageError(`--tag "${pair}" is not key=value`);
+    return { key: pair.slice(0, at), value: pair.slice(at + 1) };
+  });
+
+// ---- applications ----
+const apps = program.command('apps').description('applications');
+apps.command('list', { isDefault: true }).description('list applications').action(async () => {
+  const items = await client().all('/applications');
+  print(out(), items, () => table(items, [{ header: 'NAME', value: (a: any) => a.name }, { header: 'DESCRIPTION', value: (a: any) => a.description }, { header: 'CREATED', value: (a: any) => a.createdAt }]));
+});
+apps.command('get <app>').description('show an application').action(async (app) => {
+  const a = await client().get(`/applications/${enc(app)}`);
+  print(out(), a, () => fields(a));
+});
+apps.command('put <app>').description('create or update an application').option('--description <text>').action(async (app, o) => {
+  const a = await client().put(`/applications/${enc(app)}`, o.description !== undefined ? { description: o.description } : {});
+  print(out(), a, () => `application ${a.name} saved`);
+});
+apps.command('delete <app>').description('delete an application (it must have no groups)').action(async (app) => {
+  await client().delete(`/applications/${enc(app)}`);
+  if (out() === 'table') console.log(`application ${app} deleted`);
+});
+
+// ---- deployment groups ----
+const groups = program.command('groups').description('deployment groups of an application');
+groups.command('list <app>', { isDefault: true }).description('list groups').action(async (app) => {
+  const items = await client().all(`/applications/${enc(app)}/groups`);
+  print(out(), items, () => table(items, [
+    { header: 'NAME', value: (g: any) => g.name },
+    { header: 'CONFIG', value: (g: any) => (typeof g.deploymentConfig === 'string' ? g.deploymentConfig : JSON.stringify(g.deploymentConfig)) },
+    { header: 'TARGETS', value: (g: any) => JSON.stringify(g.targets) },
+  ]));
+});
+groups.command('get <app> <group>').description('show a group').action(async (app, group) => {
+  const g = await client().get(`/applications/${enc(app)}/groups/${enc(group)}`);
+  print(out(), g, () => fields(g));
+});
+groups
+  .command('put <app> <group>')
+  .description('create or replace a group, from a file or from flags')
+  .option('-f, --file <file>', 'the group as JSON or YAML (- for stdin)')
+  .option('--tag <key=value>', 'target registered instances with this tag (repeatable; OR-ed)', collect)
+  .option('--ec2-tag <key=value>', 'target EC2 instances with this tag (repeatable; OR-ed)', collect)
+  .option('--config <name>', 'AllAtOnce, HalfAtATime or OneAtATime')
+  .addOption(new Option('--file-exists <behavior>', 'what Install does with files already there').choices(['DISALLOW', 'OVERWRITE', 'RETAIN']))
+  .action(async (app, group, o) => {
+    let body: any = o.file ? readDocument(o.file) : {};
+    if (!o.file) {
+      if (!o.tag && !o.ec2Tag) throw new UsageError('give -f FILE or at least one --tag / --ec2-tag');
+      const filters = (list: string[] | undefined) => (list ? [parseTags(list).map((t) => ({ ...t, type: 'KEY_AND_VALUE' }))] : []);
+      body = { targets: { onPremisesTagSet: filters(o.tag), ec2TagSet: filters(o.ec2Tag) } };
+    }
+    if (o.config) body.deploymentConfig = o.config;
+    if (o.fileExists) body.fileExistsBehavior = o.fileExists;
+    const g = await client().put(`/applications/${enc(app)}/groups/${enc(group)}`, body);
+    print(out(), g, () => `group ${app}/${g.name} saved`);
+  });
+groups.command('delete <app> <group>').description('delete a group').action(async (app, group) => {
+  await client().delete(`/applications/${enc(app)}/groups/${enc(group)}`);
+  if (out() === 'table') console.log(`group ${app}/${group} deleted`);
+});
+
+// ---- registered instances ----
+const instances = program.command('instances').description('registered (on-premises and local) instances');
+instances.command('list', { isDefault: true }).description('list instances').action(async () => {
+  const items = await client().all('/instances');
+  print(out(), items, () => table(items, [{ header: 'INSTANCE', value: (i: any) => i.instanceId }, { header: 'TAGS', value: (i: any) => tags(i.tags) }, { header: 'IAM ARN', value: (i: any) => i.iamArn }]));
+});
+instances.command('get <instance>').description('show an instance').action(async (id) => {
+  const i = await client().get(`/instances/${enc(id)}`);
+  print(out(), i, () => fields({ ...i, tags: tags(i.tags) }));
+});
+instances
+  .command('put <instance>')
+  .description('register an instance or replace its tags, from flags or a file')
+  .option('--tag <key=value>', 'a tag (repeatable, or comma-separated)', collect)
+  .option('--iam-arn <arn>', 'the principal the instance\'s agent signs as')
+  .option('-f, --file <file>', 'the instance as JSON or YAML ({ tags, iamArn })')
+  .action(async (id, o) => {
+    const body = o.file ? readDocument(o.file) : { tags: parseTags(o.tag ?? []), ...(o.iamArn ? { iamArn: o.iamArn } : {}) };
+    const i = await client().put(`/instances/${enc(id)}`, body);
+    print(out(), i, () => `instance ${i.instanceId} saved (${tags(i.tags) || 'no tags'})`);
+  });
+instances.command('delete <instance>').description('deregister an instance').action(async (id) => {
+  await client().delete(`/instances/${enc(id)}`);
+  if (out() === 'table') console.log(`instance ${id} deleted`);
+});
+
+// ---- deployments ----
+const S3_URI = /^s3:\/\/([^/]+)\/(.+?)(?:@([^@/]+))?$/;
+program
+  .command('deploy')
+  .description('deploy a bundle folder or file, or an S3 object, to a deployment group')
+  .requiredOption('--app <app>', 'application')
+  .requiredOption('--group <group>', 'deployment group')
+  .option('--bundle <path>', 'a bundle folder (zipped for you) or a .zip/.tar/.tgz file, uploaded to the artifact bucket')
+  .option('--s3 <uri>', 'an object already in S3: s3://bucket/key[@version]')
+  .option('--bucket <bucket>', 'where --bundle is uploaded (default: FLEETLINE_BUCKET, or the local stack\'s bucket)')
+  .option('--config <name>', 'deployment config for this deployment only')
+  .option('--description <text>')
+  .option('--wait', 'follow the deployment until it ends; exit 1 if it fails')
+  .action(async (o) => {
+    if (Boolean(o.bundle) === Boolean(o.s3)) throw new UsageError('give exactly one of --bundle PATH or --s3 s3://bucket/key[@version]');
+    const api = client();
+    let revision: Record<string, string>;
+    if (o.s3) {
+      const m = S3_URI.exec(o.s3);
+      if (!m) throw new UsageError(`--s3 must look like s3://bucket/key[@version], not "${o.s3}"`);
+      revision = { bucket: m[1] as string, key: m[2] as string, ...(m[3] ? { version: m[3] } : {}) };
+    } else {
+      const { problems } = await validateBundle(o.bundle);
+      if (problems.length > 0) {
+        for (const p of problems) console.error(`${p.path}: ${p.message}`);
+        throw new FailedError(`${o.bundle} is not a valid bundle; nothing was uploaded`);
+      }
+      revision = await uploadBundle(api.target, o.bundle, o.app, o.bucket);
+      if (out() === 'table') console.log(`uploaded ${basename(o.bundle)} to s3://${revision.bucket}/${revision.key}`);
+    }
+    const created = await api.post('/deployments', {
+      application: o.app,
+      group: o.group,
+      revision,
+      ...(o.config ? { deploymentConfig: o.config } : {}),
+      ...(o.description ? { description: o.description } : {}),
+    });
+    if (!o.wait) {
+      print(out(), created, () => `${created.deploymentId} ${created.status}`);
+      return;
+    }
+    if (out() === 'table') console.log(`deployment ${created.deploymentId} created`);
+    await finishWatch(api, created.deploymentId);
+  });
+
+async function finishWatch(api: FleetlineApi, deploymentId: string, label = ''): Promise<void> {
+  const ended = await watchDeployment(api, deploymentId, label);
+  if (out() === 'json') console.log(JSON.stringify(ended, null, 2));
+  if (ended.status !== 'Succeeded') {
+    console.error(await explainFailure(api, ended));
+    throw new FailedError('');
+  }
+}
+
+const deployments = program.command('deployments').description('deployments');
+deployments
+  .command('list', { isDefault: true })
+  .description('list deployments, newest first')
+  .option('--app <app>').option('--group <group>').option('--status <status>')
+  .action(async (o) => {
+    const items = await client().all('/deployments', { application: o.app, group: o.group, status: o.status });
+    print(out(), items, () => table(items, [
+      { header: 'DEPLOYMENT', value: (d: any) => d.deploymentId },
+      { header: 'APP', value: (d: any) => d.application },
+      { header: 'GROUP', value: (d: any) => d.group },
+      { header: 'STATUS', value: (d: any) => d.status },
+      { header: 'CREATED', value: (d: any) => d.createdAt },
+      { header: 'REVISION', value: (d: any) => `s3://${d.revision?.bucket}/${d.revision?.key}` },
+    ]));
+  });
+deployments.command('get <deployment>').description('show a deployment and its instances').option('--wait', 'follow it until it ends').action(async (id, o) => {
+  const api = client();
+  if (o.wait) return finishWatch(api, id);
+  const d = await api.get(`/deployments/${enc(id)}`);
+  const items = await api.all(`/deployments/${enc(id)}/instances`);
+  print(out(), { ...d, instances: items }, () => {
+    const { counts, error, ...rest } = d;
+    return [fields({ ...rest, revision: `s3://${d.revision.bucket}/${d.revision.key}`, counts, error: error?.message }), '', table(items, [
+      { header: 'INSTANCE', value: (i: any) => i.instanceId },
+      { header: 'STATUS', value: (i: any) => i.status },
+      { header: 'LAST EVENT', value: (i: any) => i.lastEvent },
+    ])].join('\n');
+  });
+});
+deployments.command('stop <deployment>').description('stop a deployment').option('--rollback', 'roll back to the last successful revision').action(async (id, o) => {
+  const d = await client().post(`/deployments/${enc(id)}/stop`, o.rollback ? { rollback: true } : {});
+  print(out(), d, () => `${d.deploymentId} ${d.status}${d.stopRequested ? ' (stop requested)' : ''}`);
+});
+
+program
+  .command('logs <deployment> [instance]')
+  .description('the full hook log of one instance, or of every instance')
+  .action(async (id, instance) => {
+    const api = client();
+    const ids = instance ? [instance] : (await api.all(`/deployments/${enc(id)}/instances`)).map((i: any) => i.instanceId);
+    for (const iid of ids) {
+      const detail = await api.get(`/deployments/${enc(id)}/instances/${enc(iid)}`);
+      if (!instance) console.log(`==> ${iid} (${detail.status}) <==`);
+      const res = detail.logUrl ? await fetch(detail.logUrl) : undefined;
+      if (res?.ok) process.stdout.write(await res.text());
+      else {
+        // No uploaded log yet (still running, or never started): the output tails are what there is.
+        for (const e of detail.events) if (e.outputTail) process.stdout.write(`[${e.name}]\n${e.outputTail}`);
+        if (!detail.logUrl) console.error(`${iid}: no full log yet (instance ${detail.status})`);
+      }
+    }
+  });
+
+// ---- pipelines and executions ----
+const pipelines = program.command('pipelines').description('pipelines');
+pipelines.command('list', { isDefault: true }).description('list pipelines').action(async () => {
+  const items = await client().all('/pipelines');
+  print(out(), items, () => table(items, [
+    { header: 'NAME', value: (p: any) => p.name },
+    { header: 'SOURCE', value: (p: any) => `s3://${p.source?.bucket}/${p.source?.prefix ?? ''}*${p.source?.suffix ?? ''}` },
+    { header: 'STAGES', value: (p: any) => (p.stages ?? []).map((s: any) => s.name).join(' > ') },
+  ]));
+});
+pipelines.command('get <name>').description('show a pipeline').action(async (name) => {
+  const p = await client().get(`/pipelines/${enc(name)}`);
+  print(out(), p, () => JSON.stringify(p, null, 2));
+});
+pipelines.command('put <name>').description('create or replace a pipeline from a JSON or YAML file').requiredOption('-f, --file <file>', 'the pipeline (- for stdin)').action(async (name, o) => {
+  const p = await client().put(`/pipelines/${enc(name)}`, readDocument(o.file));
+  print(out(), p, () => `pipeline ${p.name} saved`);
+});
+pipelines.command('delete <name>').description('delete a pipeline').action(async (name) => {
+  await client().delete(`/pipelines/${enc(name)}`);
+  if (out() === 'table') console.log(`pipeline ${name} deleted`);
+});
+pipelines.command('start <name>').description('start an execution with a revision').requiredOption('--s3 <uri>', 's3://bucket/key[@version]').action(async (name, o) => {
+  const m = S3_URI.exec(o.s3);
+  if (!m) throw new UsageError(`--s3 must look like s3://bucket/key[@version], not "${o.s3}"`);
+  const e = await client().post(`/pipelines/${enc(name)}/executions`, { revision: { bucket: m[1], key: m[2], ...(m[3] ? { version: m[3] } : {}) } });
+  print(out(), e, () => `${e.executionId} ${e.status ?? ''}`.trim());
+});
+
+const stageSummary = (e: any) => (e.stages ?? []).map((s: any) => `${s.name}:${s.status}`).join(' ');
+const executions = program.command('executions').description('pipeline executions');
+executions.command('list <pipeline>', { isDefault: true }).description('list a pipeline\'s executions, newest first').action(async (name) => {
+  const items = await client().all(`/pipelines/${enc(name)}/executions`);
+  print(out(), items, () => table(items, [
+    { header: 'EXECUTION', value: (e: any) => e.executionId },
+    { header: 'STATUS', value: (e: any) => e.status },
+    { header: 'STAGES', value: stageSummary },
+    { header: 'REVISION', value: (e: any) => e.revision?.key },
+  ]));
+});
+
+function showExecution(e: any): string {
+  const lines = [`${e.executionId} ${e.status}  (pipeline ${e.pipeline}, revision s3://${e.revision?.bucket}/${e.revision?.key})`];
+  for (const s of e.stages ?? []) {
+    lines.push(`  ${s.name.padEnd(12)} ${s.status}`);
+    for (const a of s.actions ?? []) {
+      const what = a.deploymentId ? `deploy ${a.deploymentId}` : a.type ?? a.name ?? '';
+      lines.push(`    ${String(what).padEnd(24)} ${a.status}${a.error ? `: ${a.error}` : ''}${a.comment ? ` (${a.comment})` : ''}`);
+    }
+  }
+  if (e.error) lines.push(`  error: ${e.error}`);
+  return lines.join('\n');
+}
+
+const EXECUTION_DONE = new Set(['Succeeded', 'Failed', 'Stopped', 'Superseded']);
+executions
+  .command('get <execution>')
+  .description('show an execution, stage by stage')
+  .option('--wait', 'follow it (each deployment live) until it ends or waits for an approval')
+  .action(async (id, o) => {
+    const api = client();
+    if (!o.wait) {
+      const e = await api.get(`/executions/${enc(id)}`);
+      print(out(), e, () => showExecution(e));
+      return;
+    }
+    const watched = new Set<string>();
+    for (;;) {
+      const e = await api.get(`/executions/${enc(id)}`);
+      const running = (e.stages ?? []).flatMap((s: any) => (s.actions ?? []).map((a: any) => ({ s, a })))
+        .find(({ a }: any) => a.deploymentId && a.status === 'InProgress' && !watched.has(a.deploymentId));
+      if (running) {
+        watched.add(running.a.deploymentId);
+        await watchDeployment(api, running.a.deploymentId, `${running.s.name}: `);
+        continue;
+      }
+      const waiting = (e.stages ?? []).some((s: any) => (s.actions ?? []).some((a: any) => a.type === 'approval' && a.status === 'InProgress'))
+        || (e.stages ?? []).some((s: any) => s.status === 'InProgress' && (s.actions ?? []).some((a: any) => a.status === 'InProgress' && !a.deploymentId));
+      if (EXECUTION_DONE.has(e.status) || waiting) {
+        print(out(), e, () => showExecution(e));
+        if (waiting && !EXECUTION_DONE.has(e.status)) console.error(`waiting for approval: fleetline executions approve ${id}`);
+        if (e.status === 'Failed' || e.status === 'Stopped') throw new FailedError('');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  });
+for (const verb of ['approve', 'reject'] as const) {
+  executions.command(`${verb} <execution>`).description(`${verb} the approval an execution waits for`).option('--comment <text>').action(async (id, o) => {
+    const e = await client().post(`/executions/${enc(id)}/${verb}`, o.comment ? { comment: o.comment } : {});
+    print(out(), e, () => `${id} ${verb === 'approve' ? 'approved' : 'rejected'}: ${stageSummary(e) || e.status}`);
+  });
+}
+for (const verb of ['retry', 'stop'] as const) {
+  executions.command(`${verb} <execution>`).description(verb === 'retry' ? 'retry the failed stage where it failed' : 'stop an execution and its running deployment').action(async (id) => {
+    const e = await client().post(`/executions/${enc(id)}/${verb}`, {});
+    print(out(), e, () => `${id} ${e.status}: ${stageSummary(e)}`);
+  });
+}
+
+// ---- bundles ----
+program
+  .command('bundle')
+  .description('bundle checks')
+  .command('validate <path>')
+  .description('check a bundle folder or zip as preflight would: every problem with its line')
+  .action(async (path) => {
+    const { problems } = await validateBundle(path);
+    if (out() === 'json') console.log(JSON.stringify({ valid: problems.length === 0, problems }, null, 2));
+    if (problems.length > 0) {
+      if (out() === 'table') for (const p of problems) console.error(`${p.path}: ${p.message}`);
+      throw new FailedError(`${path}: ${problems.length} problem(s)`);
+    }
+    if (out() === 'table') console.log(`${path}: valid`);
+  });
+
+// ---- credentials and rules ----
+program
+  .command('credentials')
+  .description('temporary AWS credentials for a role an access rule grants you')
+  .requiredOption('--role <arn>', 'the role ARN')
+  .option('--duration <seconds>', 'session length (900-43200; clamped to the rule)')
+  .option('--session-name <name>')
+  .addOption(new Option('--format <format>', 'env: export lines; json; credential-process: for credential_process in ~/.aws/config').choices(['env', 'json', 'credential-process']).default('env'))
+  .action(async (o) => {
+    const duration = o.duration === undefined ? undefined : Number(o.duration);
+    if (duration !== undefined && !Number.isInteger(duration)) throw new UsageError('--duration must be a whole number of seconds');
+    const c = await client().post('/credentials', { roleArn: o.role, ...(duration ? { durationSeconds: duration } : {}), ...(o.sessionName ? { sessionName: o.sessionName } : {}) });
+    if (o.format === 'credential-process') {
+      console.log(JSON.stringify({ Version: 1, AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: c.expiration }));
+    } else if (o.format === 'json') {
+      console.log(JSON.stringify(c, null, 2));
+    } else {
+      console.log(`export AWS_ACCESS_KEY_ID=${c.accessKeyId}\nexport AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}\nexport AWS_SESSION_TOKEN=${c.sessionToken}\n# expires ${c.expiration}`);
+    }
+  });
+
+const rules = program.command('rules').description('access rules');
+rules.command('list', { isDefault: true }).description('list access rules').action(async () => {
+  const items = await client().all('/access-rules');
+  print(out(), items, () => table(items, [
+    { header: 'ID', value: (r: any) => r.id }, { header: 'EFFECT', value: (r: any) => r.effect },
+    { header: 'PRINCIPALS', value: (r: any) => r.principals }, { header: 'ACTIONS', value: (r: any) => r.actions }, { header: 'RESOURCES', value: (r: any) => r.resources },
+  ]));
+});
+rules.command('get <id>').description('show a rule').action(async (id) => {
+  const r = await client().get(`/access-rules/${enc(id)}`);
+  print(out(), r, () => JSON.stringify(r, null, 2));
+});
+rules.command('put <id>').description('create or replace a rule from a JSON or YAML file').requiredOption('-f, --file <file>').action(async (id, o) => {
+  const r = await client().put(`/access-rules/${enc(id)}`, readDocument(o.file));
+  print(out(), r, () => `rule ${id} saved`);
+});
+rules.command('delete <id>').description('delete a rule').action(async (id) => {
+  await client().delete(`/access-rules/${enc(id)}`);
+  if (out() === 'table') console.log(`rule ${id} deleted`);
+});
+
+program
+  .command('completion')
+  .description('print a shell completion script: eval "$(fleetline completion bash)"')
+  .addOption(new Option('--shell <shell>').choices(['bash', 'zsh']).default('bash'))
+  .action((o) => console.log(completionScript(program, o.shell)));
+
+// Every command and subcommand answers --help, and a mistake shows its usage.
+const configure = (c: Command) => {
+  c.exitOverride().showHelpAfterError();
+  c.commands.forEach(configure);
+};
+configure(program);
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof UsageError) {
+      console.error(`fleetline: ${error.message}`);
+      return EXIT.usage;
+    }
+    if (error instanceof ApiError) {
+      console.error(`fleetline: ${error.status ? `${error.status} ${error.code}: ` : ''}${error.message}`);
+      for (const d of error.details) console.error(`  ${d.path}: ${d.message}`);
+      return EXIT.failed;
+    }
+    if (error instanceof FailedError) {
+      if (error.message) console.error(`fleetline: ${error.message}`);
+      return EXIT.failed;
+    }
+    console.error(`fleetline: ${(error as Error).message}`);
+    return EXIT.failed;
+  }
+}
+
+export type { DeploymentView };

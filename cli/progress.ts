@@ -1,0 +1,98 @@
+import ora, { type Ora } from 'ora';
+import type { FleetlineApi } from './api.js';
+
+interface EventView {
+  name: string;
+  status: string;
+  exitCode?: number | null;
+  errorCode?: string;
+  message?: string;
+  outputTail?: string;
+}
+interface InstanceView {
+  instanceId: string;
+  status: string;
+  /** The list answer's latest event that ran. */
+  lastEvent?: string | null;
+  events?: EventView[];
+}
+export interface DeploymentView {
+  deploymentId: string;
+  status: string;
+  application: string;
+  group: string;
+  counts?: Record<string, number>;
+  error?: { code: string; message: string; cause?: { instanceId: string; event?: string } };
+}
+
+const FINISHED = new Set(['Succeeded', 'Failed', 'Stopped']);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** "InProgress ValidateService" / "Succeeded" / "Failed at Install": an instance's state and its current lifecycle event. */
+export function instanceLine(i: InstanceView): string {
+  const at = !i.lastEvent || i.status === 'Succeeded' || i.status === 'Skipped' ? '' : i.status === 'InProgress' ? ` ${i.lastEvent}` : ` at ${i.lastEvent}`;
+  return `${i.instanceId.padEnd(14)} ${i.status}${at}`;
+}
+
+/**
+ * Follows a deployment until it ends, showing each instance's state and
+ * current lifecycle event: redrawn in place on a terminal, one plain line per
+ * change when piped. Ctrl-C leaves the deployment running and says how to stop it.
+ */
+export async function watchDeployment(api: FleetlineApi, deploymentId: string, label = ''): Promise<DeploymentView> {
+  const tty = Boolean(process.stderr.isTTY);
+  const spinner: Ora | undefined = tty ? ora({ stream: process.stderr }).start(`${label}${deploymentId}: starting`) : undefined;
+  const seen = new Map<string, string>();
+  const onInterrupt = () => {
+    spinner?.stop();
+    console.error(`\nStopped watching; ${deploymentId} keeps running. Stop it with: fleetline deployments stop ${deploymentId}`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
+  try {
+    let lastStatus = '';
+    for (;;) {
+      const deployment = await api.get<DeploymentView>(`/deployments/${deploymentId}`);
+      const instances = await api.all<InstanceView>(`/deployments/${deploymentId}/instances`);
+      if (spinner) {
+        spinner.text = [`${label}${deploymentId} ${deployment.status}`, ...instances.map((i) => `  ${instanceLine(i)}`)].join('\n');
+      } else {
+        if (deployment.status !== lastStatus) console.log(`${label}${deploymentId} ${deployment.status}`);
+        for (const i of instances) {
+          const line = instanceLine(i);
+          if (seen.get(i.instanceId) !== line) console.log(`  ${line}`);
+          seen.set(i.instanceId, line);
+        }
+      }
+      lastStatus = deployment.status;
+      if (FINISHED.has(deployment.status)) {
+        const text = [`${label}${deploymentId} ${deployment.status}`, ...instances.map((i) => `  ${instanceLine(i)}`)].join('\n');
+        if (spinner) deployment.status === 'Succeeded' ? spinner.succeed(text) : spinner.fail(text);
+        return deployment;
+      }
+      await sleep(1000);
+    }
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+    spinner?.stop();
+  }
+}
+
+/** What went wrong, where the user looks first: instance, event, exit code, output tail, and how to get the whole log. */
+export async function explainFailure(api: FleetlineApi, deployment: DeploymentView): Promise<string> {
+  const lines = [`Deployment ${deployment.deploymentId} ${deployment.status}: ${deployment.error?.message ?? 'no error recorded'}`];
+  const instanceId = deployment.error?.cause?.instanceId;
+  if (!instanceId) return lines.join('\n');
+  const detail = await api.get<InstanceView>(`/deployments/${deployment.deploymentId}/instances/${instanceId}`);
+  const failed = (detail.events ?? []).find((e) => e.status === 'Failed');
+  if (failed) {
+    const exit = failed.exitCode !== undefined && failed.exitCode !== null ? `, exit code ${failed.exitCode}` : '';
+    lines.push(`  instance ${instanceId}, event ${failed.name} (${failed.errorCode ?? 'Failed'}${exit})${failed.message ? `: ${failed.message}` : ''}`);
+    if (failed.outputTail) {
+      lines.push('  output (last lines):');
+      for (const line of failed.outputTail.trimEnd().split('\n').slice(-20)) lines.push(`    ${line}`);
+    }
+  }
+  lines.push(`  full log: fleetline logs ${deployment.deploymentId} ${instanceId}`);
+  return lines.join('\n');
+}
