@@ -51,6 +51,22 @@ export class ConflictError extends FleetlineError {
   readonly statusCode = 409;
 }
 
+/** The group already has an active deployment (one at a time per group). */
+export class GroupBusyError extends ConflictError {
+  constructor(
+    readonly application: string,
+    readonly group: string,
+    readonly activeDeploymentId: string,
+  ) {
+    super(`Deployment group "${group}" already has an active deployment (${activeDeploymentId})`);
+  }
+
+  /** Clients see the HTTP conflict they already know. */
+  override get code(): string {
+    return 'ConflictError';
+  }
+}
+
 export class PayloadTooLargeError extends FleetlineError {
   readonly statusCode = 413;
 }

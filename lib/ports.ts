@@ -85,8 +85,10 @@ export interface DeploymentsRepository {
   ): Promise<CreateResult>;
   get(deploymentId: string): Promise<Deployment | undefined>;
   list(filter: DeploymentFilter, page: PageRequest): Promise<Page<Deployment>>;
-  /** Created → InProgress; false when it was not Created. */
-  startRollout(deploymentId: string, now: string): Promise<boolean>;
+  /** The deployment an idempotency token created, if it was used. */
+  findByIdempotencyToken(application: string, group: string, token: string): Promise<string | undefined>;
+  /** Created → InProgress with the frozen fleet; false when it was not Created. */
+  startRollout(deploymentId: string, fleet: { fleetSize: number; minimumHealthyHosts: number; now: string }): Promise<boolean>;
   /** Records a stop request once; false when the deployment had already finished or was stopping. */
   requestStop(deploymentId: string, stop: NonNullable<Deployment['stopRequested']>): Promise<boolean>;
   /**
@@ -97,6 +99,10 @@ export interface DeploymentsRepository {
     deployment: Deployment,
     outcome: { status: 'Succeeded' | 'Failed' | 'Stopped'; error?: { code: string; message: string } | undefined; now: string },
   ): Promise<boolean>;
+  /** Records that what follows the end was done; false when it already was. */
+  markEndHandled(deploymentId: string): Promise<boolean>;
+  /** Leaves the active list once ended, handled and without unfinished instances; false while not yet. */
+  retire(deploymentId: string): Promise<boolean>;
   linkRollback(originalId: string, rollbackId: string): Promise<void>;
   listActive(): Promise<Deployment[]>;
   lastSuccessfulRevision(application: string, group: string): Promise<{ deploymentId: string; revision: Revision } | undefined>;
@@ -109,15 +115,25 @@ export interface InstanceDeploymentsRepository {
   putAll(items: InstanceDeployment[]): Promise<void>;
   get(deploymentId: string, instanceId: string): Promise<InstanceDeployment | undefined>;
   list(deploymentId: string, page: PageRequest): Promise<Page<InstanceDeployment>>;
-  countAll(deploymentId: string): Promise<number>;
   /** Pending instances, possibly stale (index reads are eventually consistent). */
   pendingCandidates(deploymentId: string, limit: number): Promise<string[]>;
+  /** The instances already frozen for this deployment (a creation that was interrupted). */
+  existingIds(deploymentId: string): Promise<string[]>;
+  /** Dispatched, unfinished instances, possibly stale (index reads are eventually consistent). */
+  runningIds(deploymentId: string): Promise<string[]>;
   /**
-   * Pending → InProgress, atomically with the deployment's counters and only while
-   * fewer than `maxOffline` hosts are offline. 'busy' when no room is left or the
-   * deployment is not rolling out; 'taken' when the instance was no longer pending.
+   * Pending → InProgress for a whole batch, in transactions of up to 49 instances that
+   * each move the deployment's counters once, only while the deployment rolls out and
+   * at most `maxOffline` hosts end up offline. Instances no longer pending are left out;
+   * `busy` when the deployment had no room (or stopped rolling out).
    */
-  dispatch(deploymentId: string, instanceId: string, maxOffline: number, now: string, watchAt: string): Promise<'dispatched' | 'busy' | 'taken'>;
+  dispatchMany(
+    deploymentId: string,
+    instanceIds: string[],
+    options: { maxOffline: number; now: string; watchAt: string },
+  ): Promise<{ dispatched: string[]; busy: boolean }>;
+  /** Ends never-started instances as Skipped, many per transaction with the counters (pending, or dispatched but never acknowledged). */
+  skipMany(deploymentId: string, instanceIds: string[], from: 'pending' | 'unacknowledged', now: string): Promise<string[]>;
   /** The assignment waiting for this instance, if any. */
   findAssignment(instanceId: string): Promise<{ deploymentId: string } | undefined>;
   /**

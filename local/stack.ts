@@ -1,4 +1,4 @@
-import type { Context, S3Event, ScheduledEvent } from 'aws-lambda';
+import type { Context, DynamoDBStreamEvent, S3Event, ScheduledEvent } from 'aws-lambda';
 import { join } from 'node:path';
 import { type DevServer, LOCAL_ADMIN_ARN, startDevServer } from './dev-server.js';
 import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb-local.js';
@@ -7,6 +7,7 @@ import { registerLocalInstances, startLocalFleet } from './local-fleet.js';
 import { type S3Local, startS3Local } from './s3-local.js';
 import { scheduledEvent } from './scheduled-event.js';
 import { removeStackInfo, writeStackInfo } from './state-dir.js';
+import { type StreamPoller, startStreamPoller } from './stream-poller.js';
 
 export interface LocalStackOptions {
   apiPort: number;
@@ -33,6 +34,8 @@ export interface LocalStack {
   agentIds: string[];
   /** Runs the reconcile function once, as the schedule would. */
   reconcile(): Promise<unknown>;
+  /** The table's stream, feeding the worker function. */
+  stream: StreamPoller;
   stop(): Promise<void>;
 }
 
@@ -42,7 +45,8 @@ let started = false;
 
 /**
  * DynamoDB Local, s3rver, the API behind a local API Gateway stand-in, S3
- * notifications forwarded to the artifacts function, and the schedule. The
+ * notifications forwarded to the artifacts function, the table's stream
+ * feeding the worker function, and the schedule. The
  * functions read their configuration at import, as in Lambda, so one process
  * hosts one stack.
  */
@@ -88,6 +92,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const api = (await import('../functions/api.js')).handler;
     const artifacts = (await import('../functions/artifacts.js')).handler as Handler<S3Event>;
     const reconcileHandler = (await import('../functions/reconcile.js')).handler as Handler<ScheduledEvent>;
+    const worker = (await import('../functions/worker.js')).handler as Handler<DynamoDBStreamEvent>;
+
+    // The worker is fed by DynamoDB Local's own stream, as Lambda's event source mapping feeds it in AWS.
+    const stream = await startStreamPoller({
+      client: dynamo.client,
+      tableName,
+      startingPosition: options.persist ? 'LATEST' : 'TRIM_HORIZON',
+      handler: async (event) => (await worker(event, lambdaContext('worker', 120_000))) as never,
+      onGiveUp: (record, error) => log(`worker gave up on stream record ${record.dynamodb?.SequenceNumber ?? '?'}: ${String(error)}`),
+    });
+    stops.push(stream.stop);
 
     const s3: S3Local = await startS3Local({
       port: options.s3Port,
@@ -138,6 +153,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       bucket,
       agentIds: fleet.instanceIds,
       reconcile,
+      stream,
       stop,
     };
   } catch (error) {

@@ -14,7 +14,6 @@ import type { Config } from '../config.js';
 import type { EngineDeps } from '../deployments/engine.js';
 import { DynamoExecutionsRepository } from '../adapters/dynamodb/executions-repository.js';
 import { DynamoPipelinesRepository } from '../adapters/dynamodb/pipelines-repository.js';
-import { onDeploymentEnded } from '../pipelines/execution-engine.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
 import type { ApiDeps } from './deps.js';
 
@@ -44,34 +43,27 @@ export function buildEngineDeps(config: Config, clients: AwsClients): EngineDeps
   };
 }
 
-/** The engine plus pipelines; every deployment that ends moves its pipeline execution on. */
+/** The engine plus pipelines (the worker moves a pipeline on when its deployment ends). */
 export function buildPipelineDeps(config: Config, clients: AwsClients): PipelineDeps {
   const table = new TableClient(clients.doc, config.tableName);
-  const deps: PipelineDeps = {
+  return {
     ...buildEngineDeps(config, clients),
     authorizer: new Authorizer(new DynamoAccessRulesRepository(table), config.adminPrincipals),
     pipelines: new DynamoPipelinesRepository(table),
     executions: new DynamoExecutionsRepository(table),
     appspecs: lazyPort(async () => new (await import('../adapters/aws/s3-appspec-reader.js')).S3AppspecReader(await clients.s3())),
   };
-  return withPipelineHooks(deps);
-}
-
-/** Points the deployment engine's end-of-deployment hook at these very deps (call again after replacing any). */
-export function withPipelineHooks<D extends PipelineDeps>(deps: D): D {
-  deps.onDeploymentEnded = (deployment) => onDeploymentEnded(deployment, deps);
-  return deps;
 }
 
 /** Wires the API's dependencies onto real adapters. */
 export function buildApiDeps(config: Config, clients: AwsClients): ApiDeps {
   const table = new TableClient(clients.doc, config.tableName);
   const accessRules = new DynamoAccessRulesRepository(table);
-  return withPipelineHooks({
+  return {
     ...buildPipelineDeps(config, clients),
     newId: randomUUID,
     accessRules,
     authorizer: new Authorizer(accessRules, config.adminPrincipals),
     audit: new DynamoCredentialAuditLog(table),
-  });
+  };
 }

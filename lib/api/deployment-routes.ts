@@ -102,7 +102,7 @@ export const deploymentRoutes = [
     body: z.strictObject({ rollback: z.boolean({ error: 'must be true or false' }).optional() }).default({}),
     async handle({ params, body, principal, deps }) {
       const deployment = await stopDeployment(params.id, { rollback: body.rollback, by: principal }, deps);
-      return { statusCode: 200, body: deployment };
+      return { statusCode: 202, body: deployment };
     },
   }),
 ];

@@ -13,7 +13,6 @@ import {
 } from '../domain/agent-wire.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import { type EngineDeps, plusSeconds } from './engine.js';
-import { advance } from './rollout.js';
 
 /** The answers' shapes are the wire contract (lib/domain/agent-wire.ts); these are what the use cases build. */
 export type AgentAction = WireAgentAction;
@@ -104,7 +103,10 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
         ...(instance.acknowledgedAt ? {} : { acknowledgedAt: now.toISOString() }),
       });
     } catch (error) {
-      if (!(error instanceof ConflictError)) throw error; // a concurrent report renewed it anyway
+      if (!(error instanceof ConflictError)) throw error;
+      // A concurrent report renewed it, or the deployment ended and withdrew this never-started work.
+      const current = await deps.instanceDeployments.get(found.deploymentId, instanceId);
+      if (current?.status !== 'InProgress') return idle;
     }
   }
   const heartbeatSeconds = Math.max(5, Math.floor(deps.timings.leaseSeconds / 4));
@@ -150,8 +152,8 @@ export type ReportAnswer = z.input<typeof reportAnswerSchema>;
 
 /**
  * Records one event of one instance. A repeat is answered without change; a
- * report out of order, or for an instance already ended, is a 409. When the
- * report ends the instance, the next batch is dispatched before answering.
+ * report out of order, or for an instance already ended, is a 409. An
+ * instance that ends moves the deployment's counters, which the worker acts on.
  */
 export async function report(callerArn: string, input: AgentReport, deps: EngineDeps): Promise<ReportAnswer> {
   await authorizeAgent(callerArn, input.instanceId, deps);
@@ -185,8 +187,8 @@ export async function report(callerArn: string, input: AgentReport, deps: Engine
       if (error instanceof ConflictError) continue; // another writer got there first: read again and re-apply
       throw error;
     }
-    const current = finished ? ((await advance(input.deploymentId, deps)) ?? deployment) : deployment;
-    return { action: actionFor(current), instanceStatus: outcome.instanceStatus, duplicate: false };
+    // The next batch, the end and whatever follows it are the worker's: this write is all the report does.
+    return { action: actionFor(deployment), instanceStatus: outcome.instanceStatus, duplicate: false };
   }
   throw new ConflictError(`Instance ${input.instanceId} kept changing; report again`);
 }

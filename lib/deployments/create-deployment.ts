@@ -1,34 +1,14 @@
 import type { z } from 'zod';
 import { resolveDeploymentConfig } from '../domain/deployment-config.js';
-import {
-  type Deployment,
-  type EventRecord,
-  type InstanceDeployment,
-  type Revision,
-  type createDeploymentBodySchema,
-  newDeploymentId,
-  withBundleType,
-} from '../domain/deployment.js';
-import { LIFECYCLE_EVENTS, TRAFFIC_EVENTS } from '../domain/lifecycle.js';
-import { emptyCounts, minimumHealthyHosts, unsatisfiableReason } from '../domain/minimum-healthy.js';
+import { type Deployment, type Revision, type createDeploymentBodySchema, newDeploymentId, withBundleType } from '../domain/deployment.js';
+import { emptyCounts } from '../domain/minimum-healthy.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import { requestFingerprint } from '../domain/idempotency.js';
-import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import { assertRevisionAllowed } from '../artifacts/revision-scope.js';
 import { logger } from '../logger.js';
 import type { EngineDeps } from './engine.js';
-import { resolveTargets } from './resolve-targets.js';
-import { advance } from './rollout.js';
 
 export type CreateDeploymentInput = z.output<typeof createDeploymentBodySchema>;
-
-/** Every instance starts with the whole lifecycle: runnable events Pending, traffic events Skipped (no load balancer). */
-function initialEvents(): EventRecord[] {
-  return [
-    ...TRAFFIC_EVENTS.slice(0, 3).map((name) => ({ name, status: 'Skipped' as const })),
-    ...LIFECYCLE_EVENTS.map((name) => ({ name, status: 'Pending' as const })),
-    ...TRAFFIC_EVENTS.slice(3).map((name) => ({ name, status: 'Skipped' as const })),
-  ];
-}
 
 /** Which object a request names; what the revision check pins (ETag, size, checksum) is not the request's. */
 function revisionIdentity({ bucket, key, version, bundleType }: Revision): Partial<Revision> {
@@ -55,8 +35,11 @@ export interface CreatedDeployment {
 }
 
 /**
- * Resolves and freezes the targets, takes the group's active-deployment slot,
- * writes one item per instance and dispatches the first batch.
+ * Records the intent to deploy: the deployment (Created) and the group's
+ * active-deployment slot, in one conditional transaction. Nothing here grows
+ * with the fleet: the worker resolves the targets, writes the instances and
+ * dispatches (lib/worker). A used idempotency token answers first, before any
+ * other work.
  */
 export async function createDeployment(
   input: CreateDeploymentInput & {
@@ -73,13 +56,6 @@ export async function createDeployment(
   }
   await assertRevisionAllowed(input.application, input.revision, deps);
   const config = input.deploymentConfig === undefined ? group.deploymentConfig : resolveDeploymentConfig(input.deploymentConfig);
-  const targets = await resolveTargets(group, deps);
-  const minimum = minimumHealthyHosts(config, targets.length);
-  const unsatisfiable = unsatisfiableReason(targets.length, minimum);
-  if (unsatisfiable) throw new UnprocessableError(unsatisfiable, [{ path: '$.deploymentConfig', message: unsatisfiable }]);
-
-  const now = deps.clock.now().toISOString();
-  const noTargets = targets.length === 0;
   const deployment: Deployment = {
     deploymentId: newDeploymentId(deps.randomBytes),
     application: group.application,
@@ -87,35 +63,22 @@ export async function createDeployment(
     groupId: group.id,
     revision: withBundleType(input.revision),
     deploymentConfig: config,
-    minimumHealthyHosts: minimum,
-    fleetSize: targets.length,
-    status: noTargets ? 'Failed' : 'Created',
-    counts: emptyCounts(targets.length),
+    // Both are known once the worker has resolved the targets.
+    minimumHealthyHosts: 0,
+    fleetSize: 0,
+    status: 'Created',
+    counts: emptyCounts(),
     fileExistsBehavior: input.fileExistsBehavior ?? group.fileExistsBehavior,
     ignoreApplicationStopFailures: group.ignoreApplicationStopFailures,
     description: input.description ?? '',
     creator,
-    createdAt: now,
-    ...(noTargets
-      ? {
-          completedAt: now,
-          error: {
-            code: 'NoInstances',
-            message: 'No running EC2 instance or registered instance matches the deployment group\'s tag sets',
-          },
-        }
-      : {}),
+    createdAt: deps.clock.now().toISOString(),
     ...(input.rollbackOf ? { rollbackOf: input.rollbackOf } : {}),
     ...(input.pipelineAction ? { pipelineAction: input.pipelineAction } : {}),
     hookRoleArn: group.hookRoleArn,
   };
-
   const fingerprint = input.idempotencyToken ? idempotencyFingerprint(input) : undefined;
-  const result = await deps.deployments.create(deployment, {
-    lockGroup: !noTargets,
-    idempotencyToken: input.idempotencyToken,
-    requestFingerprint: fingerprint,
-  });
+  const result = await deps.deployments.create(deployment, { lockGroup: true, idempotencyToken: input.idempotencyToken, requestFingerprint: fingerprint });
   if (result.kind === 'existing') {
     if (result.requestFingerprint && result.requestFingerprint !== fingerprint) {
       throw new ConflictError(
@@ -123,47 +86,13 @@ export async function createDeployment(
         [{ path: '$.idempotencyToken', message: `already used for ${result.deploymentId} with different parameters` }],
       );
     }
-    const existing = await deps.deployments.get(result.deploymentId);
-    return { deploymentId: result.deploymentId, status: existing?.status ?? 'Created', created: false };
+    return existing(result.deploymentId, deps);
   }
-  if (noTargets) return { deploymentId: deployment.deploymentId, status: 'Failed', created: true };
-
-  await deps.instanceDeployments.putAll(
-    targets.map(
-      (t): InstanceDeployment => ({
-        deploymentId: deployment.deploymentId,
-        instanceId: t.instanceId,
-        source: t.source,
-        status: 'Pending',
-        events: initialEvents(),
-        version: 0,
-      }),
-    ),
-  );
-  await deps.deployments.startRollout(deployment.deploymentId, deps.clock.now().toISOString());
-  const after = await advance(deployment.deploymentId, deps);
-  logger.info('Deployment created', { deploymentId: deployment.deploymentId, fleetSize: targets.length, minimum });
-  return { deploymentId: deployment.deploymentId, status: after?.status ?? 'InProgress', created: true };
+  logger.info('Deployment created', { deploymentId: deployment.deploymentId, application: deployment.application, group: deployment.group });
+  return { deploymentId: deployment.deploymentId, status: 'Created', created: true };
 }
 
-/**
- * A deployment left in Created (its writer died between writing the deployment
- * and its instances) is started if every instance item made it, failed otherwise.
- */
-export async function resumeCreation(deployment: Deployment, deps: EngineDeps): Promise<void> {
-  const written = await deps.instanceDeployments.countAll(deployment.deploymentId);
-  const now = deps.clock.now().toISOString();
-  if (written === deployment.fleetSize) {
-    await deps.deployments.startRollout(deployment.deploymentId, now);
-    await advance(deployment.deploymentId, deps);
-    return;
-  }
-  await deps.deployments.finalize(deployment, {
-    status: 'Failed',
-    now,
-    error: {
-      code: 'CreationInterrupted',
-      message: `Creating the deployment was interrupted after ${written} of ${deployment.fleetSize} instances were recorded`,
-    },
-  });
+async function existing(deploymentId: string, deps: EngineDeps): Promise<CreatedDeployment> {
+  const deployment = await deps.deployments.get(deploymentId);
+  return { deploymentId, status: deployment?.status ?? 'Created', created: false };
 }

@@ -1,4 +1,3 @@
-import type { Deployment } from '../domain/deployment.js';
 import type {
   ApplicationsRepository,
   BundleUrls,
@@ -42,8 +41,6 @@ export interface EngineDeps {
   /** Applications and the artifact bucket: where each application's revisions may come from. */
   applications: ApplicationsRepository;
   artifactBucket: string;
-  /** Told of every deployment that ends (pipelines advance on it). */
-  onDeploymentEnded?: ((deployment: Deployment) => Promise<void>) | undefined;
 }
 
 export function plusSeconds(date: Date, seconds: number): string {

@@ -3,49 +3,24 @@ import type { Deployment, EventRecord, InstanceDeployment } from '../domain/depl
 import type { ErrorCode } from '../domain/lifecycle.js';
 import { ConflictError } from '../errors.js';
 import { logger } from '../logger.js';
-import { resumeCreation } from './create-deployment.js';
 import type { EngineDeps } from './engine.js';
-import { advance } from './rollout.js';
 
-/** A deployment still in Created after this long lost its creator. */
-const CREATION_GRACE_MS = 2 * 60 * 1000;
-
-export interface ReconcileSummary {
-  deployments: number;
-  timedOut: number;
-  lost: number;
-  neverStarted: number;
-  resumed: number;
-}
+export type Verdict = 'timedOut' | 'lost' | 'neverStarted';
 
 /**
- * The scheduled backstop. Progress is event-driven; this only acts on what
- * stopped moving: hook deadlines, expired agent leases, instances nobody
- * picked up, interrupted creations. Every write is conditional, so it may race
- * reports and itself.
+ * Ends the instances of a deployment that stopped moving: hook deadlines
+ * passed, agent leases expired, work nobody picked up. Every write is
+ * conditional, so it may race reports and itself.
  */
-export async function reconcile(deps: EngineDeps): Promise<ReconcileSummary> {
-  const summary: ReconcileSummary = { deployments: 0, timedOut: 0, lost: 0, neverStarted: 0, resumed: 0 };
+export async function expireDue(deployment: Deployment, deps: EngineDeps): Promise<Verdict[]> {
   const now = deps.clock.now();
-  for (const deployment of await deps.deployments.listActive()) {
-    summary.deployments++;
-    if (deployment.status === 'Created') {
-      if (now.getTime() - Date.parse(deployment.createdAt) >= CREATION_GRACE_MS) {
-        await resumeCreation(deployment, deps);
-        summary.resumed++;
-      }
-      continue;
-    }
-    for (const instanceId of await deps.instanceDeployments.due(deployment.deploymentId, now.toISOString())) {
-      const verdict = await expire(deployment, instanceId, now, deps);
-      if (verdict) summary[verdict]++;
-    }
-    await advance(deployment.deploymentId, deps);
+  const verdicts: Verdict[] = [];
+  for (const instanceId of await deps.instanceDeployments.due(deployment.deploymentId, now.toISOString())) {
+    const verdict = await expire(deployment, instanceId, now, deps);
+    if (verdict) verdicts.push(verdict);
   }
-  return summary;
+  return verdicts;
 }
-
-type Verdict = 'timedOut' | 'lost' | 'neverStarted';
 
 function judge(instance: InstanceDeployment, now: Date, startTimeoutSeconds: number): { verdict: Verdict; code: ErrorCode; message: string } | undefined {
   const at = now.getTime();

@@ -2,13 +2,13 @@ import type { Deployment } from '../domain/deployment.js';
 import { isDeploymentFinished } from '../domain/lifecycle.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { EngineDeps } from './engine.js';
-import { finish, rollbackWanted } from './rollout.js';
 
 /**
- * Stops a deployment at once: nothing more is dispatched, instances not yet
- * started end Skipped, and running agents are told to stop on their next
- * poll or report (they kill the running hook). `rollback` defaults to the
- * group's DEPLOYMENT_STOP_ON_REQUEST setting.
+ * Records a stop request (one conditional write) and answers. The worker then
+ * ends the deployment Stopped, skips every instance that never started and
+ * rolls back if asked; running agents are told to stop on their next poll or
+ * report (they kill the running hook). `rollback` defaults to the group's
+ * DEPLOYMENT_STOP_ON_REQUEST setting.
  */
 export async function stopDeployment(
   deploymentId: string,
@@ -20,16 +20,17 @@ export async function stopDeployment(
   if (isDeploymentFinished(deployment.status)) {
     throw new ConflictError(`Deployment ${deploymentId} has already ended (${deployment.status})`);
   }
-  const rollback = options.rollback ?? (await rollbackWanted(deployment, 'DEPLOYMENT_STOP_ON_REQUEST', deps));
-  const now = deps.clock.now().toISOString();
-  if (!(await deps.deployments.requestStop(deploymentId, { at: now, by: options.by, rollback }))) {
+  const rollback = options.rollback ?? (await stopRollbackDefault(deployment, deps));
+  const stop = { at: deps.clock.now().toISOString(), by: options.by, rollback };
+  if (!(await deps.deployments.requestStop(deploymentId, stop))) {
     const current = await deps.deployments.get(deploymentId);
     throw new ConflictError(`Deployment ${deploymentId} is already ${current?.stopRequested ? 'stopping' : current?.status}`);
   }
-  await finish(
-    deployment,
-    { status: 'Stopped', error: { code: 'StoppedByRequest', message: `Stopped by ${options.by}` }, rollback },
-    deps,
-  );
-  return (await deps.deployments.get(deploymentId)) as Deployment;
+  return { ...deployment, stopRequested: stop };
+}
+
+async function stopRollbackDefault(deployment: Deployment, deps: EngineDeps): Promise<boolean> {
+  if (deployment.rollbackOf) return false;
+  const group = await deps.groups.get(deployment.application, deployment.group);
+  return Boolean(group?.autoRollback.enabled && group.autoRollback.events.includes('DEPLOYMENT_STOP_ON_REQUEST'));
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type DeploymentConfig, deploymentConfigSchema } from './deployment-config.js';
 import { type FileExistsBehavior, fileExistsBehaviorSchema } from './deployment-group.js';
-import type { DeploymentStatus, ErrorCode } from './lifecycle.js';
+import { type DeploymentStatus, type ErrorCode, LIFECYCLE_EVENTS, TRAFFIC_EVENTS } from './lifecycle.js';
 import type { InstanceCounts } from './minimum-healthy.js';
 import { nameSchema } from './names.js';
 import type { DeploymentError } from './failure-cause.js';
@@ -71,6 +71,8 @@ export interface Deployment {
   hookRoleArn: string | null;
   /** Set when a pipeline's deploy action created this deployment. */
   pipelineAction?: { executionId: string; stageIndex: number; actionIndex: number } | undefined;
+  /** Set once what follows its end (rollback, pipeline notification) has been done. */
+  endHandled?: boolean | undefined;
 }
 
 export interface EventRecord {
@@ -99,6 +101,20 @@ export interface InstanceDeployment {
   endedAt?: string | undefined;
   /** Bumped by every write, so each write is conditional on the state it read. */
   version: number;
+}
+
+/** Every instance starts with the whole lifecycle: runnable events Pending, traffic events Skipped (no load balancer). */
+export function initialEvents(): EventRecord[] {
+  return [
+    ...TRAFFIC_EVENTS.slice(0, 3).map((name) => ({ name, status: 'Skipped' as const })),
+    ...LIFECYCLE_EVENTS.map((name) => ({ name, status: 'Pending' as const })),
+    ...TRAFFIC_EVENTS.slice(3).map((name) => ({ name, status: 'Skipped' as const })),
+  ];
+}
+
+/** The events of an instance that never started, once it is skipped. */
+export function neverStartedEvents(): EventRecord[] {
+  return initialEvents().map((e) => ({ ...e, status: 'Skipped' as const }));
 }
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';

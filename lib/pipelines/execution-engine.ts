@@ -10,7 +10,7 @@ import {
 } from '../domain/pipeline.js';
 import { createDeployment } from '../deployments/create-deployment.js';
 import { checkRevision, inspectRevision } from '../revisions/check-revision.js';
-import { ConflictError, FleetlineError, NotFoundError } from '../errors.js';
+import { ConflictError, FleetlineError, GroupBusyError, NotFoundError } from '../errors.js';
 import { logger } from '../logger.js';
 import { deployAuthority } from './pipeline-authority.js';
 import type { PipelineDeps } from './pipeline-deps.js';
@@ -174,7 +174,7 @@ async function startDeployAction(
     );
     return finished ? 'continue' : 'stop';
   } catch (error) {
-    if (error instanceof ConflictError && /active deployment/.test(error.message)) {
+    if (error instanceof GroupBusyError) {
       // The group is busy: wait for it, never fail for it. Its next deployment's end wakes us.
       // (If the group frees up in between, the reconciler's next pass starts the action.)
       await deps.executions.addGroupWaiter(definition.application, definition.group, ex.executionId);
@@ -270,7 +270,7 @@ async function preflight(ex: Execution, deps: PipelineDeps, now: string): Promis
   return 'stop';
 }
 
-/** Pushed by the deployment engine whenever a deployment ends. */
+/** Called by the worker once for every deployment that ends. */
 export async function onDeploymentEnded(
   deployment: { deploymentId: string; application: string; group: string; status: string; error?: { message: string } | undefined; pipelineAction?: { executionId: string } | undefined },
   deps: PipelineDeps,

@@ -166,7 +166,7 @@ describe('real agents running real hooks', () => {
       const items = (await http('GET', `/deployments/${deploymentId}/instances`)).body.items;
       return items.some((i: any) => i.lastEvent === 'ApplicationStart');
     }, { timeoutMs: 30_000, intervalMs: 100 });
-    expect((await http('POST', `/deployments/${deploymentId}/stop`, {})).status).toBe(200);
+    expect((await http('POST', `/deployments/${deploymentId}/stop`, {})).status).toBe(202);
     // The contract is a deadline: every running hook is ended and reported within 2 s of the stop.
     await waitFor('every agent to report the stopped hook', async () => {
       const d = (await http('GET', `/deployments/${deploymentId}`)).body;

@@ -48,20 +48,24 @@ describe('creating a deployment', () => {
     expect(second.body.error.message).toContain(first.body.deploymentId);
   });
 
-  it('fails at once, with a clear error, when no instance matches', async () => {
+  it('fails, with a clear error, when no instance matches', async () => {
     const { deploy } = await fleet(0);
     const created = await deploy();
-    expect(created.body.status).toBe('Failed');
+    expect(created.body.status).toBe('Created');
+    expect((await getDeployment(created.body.deploymentId)).status).toBe('Failed');
     expect((await getDeployment(created.body.deploymentId)).error).toEqual({ code: 'NoInstances', message: expect.stringMatching(/No running EC2 instance or registered instance/) });
-    expect((await deploy()).status).toBe(201); // the group was never locked
+    expect((await deploy()).status).toBe(201); // the group was freed
   });
 
-  it('rejects a config that can never be satisfied with 422 and leaves nothing behind', async () => {
-    const { app, deploy } = await fleet(2);
+  it('fails a config that can never be satisfied by the fleet it finds, naming why, touching no instance', async () => {
+    const { agents, deploy } = await fleet(2);
     const res = await deploy('web/a.zip', { deploymentConfig: { minimumHealthyHosts: { type: 'HOST_COUNT', value: 2 } } });
-    expect(res.status).toBe(422);
-    const list = await api.call('GET', '/deployments', { query: { application: app } });
-    expect(list.body.items).toEqual([]);
+    expect(res.status).toBe(201); // the fleet is only known once the worker has resolved it
+    const failed = await getDeployment(res.body.deploymentId);
+    expect(failed).toMatchObject({ status: 'Failed', error: { code: 'HealthConstraints', message: expect.stringMatching(/needs 2 healthy instance\(s\).*targets only 2/) } });
+    expect(failed.counts).toMatchObject({ skipped: 2, pending: 0, inProgress: 0 });
+    expect((await agents[0]!.poll()).body.assignment).toBeNull();
+    expect((await deploy('web/b.zip')).status).toBe(201);
   });
 
   it('answers 404 for an unknown group and 400 for a revision without bucket and key', async () => {
@@ -179,9 +183,11 @@ describe('stopping and rolling back', () => {
     const runner = (await Promise.all(agents.map(async (a) => ((await a.poll()).body.assignment ? a : undefined)))).find(Boolean) as ScriptedAgent;
     await runner.report(body.deploymentId, 'ApplicationStop', 'InProgress');
     const stopped = await api.call('POST', `/deployments/${body.deploymentId}/stop`, { body: { rollback: false } });
-    expect(stopped.status).toBe(200);
-    expect(stopped.body).toMatchObject({ status: 'Stopped', error: { code: 'StoppedByRequest' } });
-    expect(stopped.body.counts).toMatchObject({ inProgress: 1, skipped: 1, pending: 0 });
+    expect(stopped.status).toBe(202); // the request records the stop; the worker carries it out
+    expect(stopped.body.stopRequested).toMatchObject({ by: expect.any(String), rollback: false });
+    const ended = await getDeployment(body.deploymentId);
+    expect(ended).toMatchObject({ status: 'Stopped', error: { code: 'StoppedByRequest' } });
+    expect(ended.counts).toMatchObject({ inProgress: 1, skipped: 1, pending: 0 });
     const answer = await runner.report(body.deploymentId, 'ApplicationStop', 'Failed', { errorCode: 'ScriptFailed', message: 'stopped' });
     expect(answer.body.action).toBe('stop');
     expect((await getDeployment(body.deploymentId)).counts).toMatchObject({ inProgress: 0, failed: 1, skipped: 1 });
@@ -237,9 +243,10 @@ describe('stop with rollback', () => {
     await runFleet(agents);
     expect((await getDeployment(good.body.deploymentId)).status).toBe('Succeeded');
     const next = await deploy('web/next.zip');
-    const stopped = await api.call('POST', `/deployments/${next.body.deploymentId}/stop`, { body: { rollback: true } });
-    expect(stopped.body).toMatchObject({ status: 'Stopped', rolledBackBy: expect.stringMatching(/^d-/) });
-    const rollback = await getDeployment(stopped.body.rolledBackBy);
+    expect((await api.call('POST', `/deployments/${next.body.deploymentId}/stop`, { body: { rollback: true } })).status).toBe(202);
+    const stopped = await getDeployment(next.body.deploymentId);
+    expect(stopped).toMatchObject({ status: 'Stopped', rolledBackBy: expect.stringMatching(/^d-/) });
+    const rollback = await getDeployment(stopped.rolledBackBy);
     expect(rollback).toMatchObject({ rollbackOf: next.body.deploymentId, revision: { key: 'web/good.zip' } });
   });
 });

@@ -53,8 +53,23 @@ describe('function entry points', () => {
       timedOut: 0,
       lost: 0,
       neverStarted: 0,
-      resumed: 0,
       executions: 0,
+    });
+  });
+
+  it('worker: takes the stream event, ignores items that are not deployments and one it cannot find', async () => {
+    configure();
+    const { handler } = await import('../../functions/worker.js');
+    expect(await handler(loadEvent('dynamodb-stream-deployment.json'), lambdaContext('worker'))).toEqual({ batchItemFailures: [] });
+  });
+
+  it('worker: a record whose deployment it cannot move on is reported alone, for the stream to retry', async () => {
+    configure();
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', 'http://127.0.0.1:9'); // nothing listens: every read fails
+    vi.stubEnv('AWS_MAX_ATTEMPTS', '1');
+    const { handler } = await import('../../functions/worker.js');
+    expect(await handler(loadEvent('dynamodb-stream-deployment.json'), lambdaContext('worker'))).toEqual({
+      batchItemFailures: [{ itemIdentifier: '111100000000000000001' }],
     });
   });
 });

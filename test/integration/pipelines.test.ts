@@ -24,7 +24,7 @@ async function setup(options: { executionMode?: 'SUPERSEDED' | 'QUEUED'; approva
     const tag = { key: 'stage', value: `${app}-${group}` };
     await api.call('PUT', `/applications/${app}/groups/${group}`, { body: { targets: { onPremisesTagSet: [[{ ...tag, type: 'KEY_AND_VALUE' }]] } } });
     await api.call('PUT', `/instances/${app}-${group}-1`, { body: { tags: [tag] } });
-    agents[group] = new ScriptedAgent(api.call, `${app}-${group}-1`);
+    agents[group] = new ScriptedAgent(api.send, `${app}-${group}-1`, api.settle);
   }
   const stages = [
     { name: 'Staging', actions: [{ type: 'deploy', application: app, group: 'staging' }] },

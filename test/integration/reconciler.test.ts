@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { reconcile } from '../../lib/deployments/reconcile.js';
+import { reconcileAll } from '../../lib/worker/reconcile-all.js';
 import { useApi } from '../support/api-harness.js';
 import { useFleets } from '../support/fleet.js';
 import type { ScriptedAgent } from '../support/scripted-agent.js';
 
 const api = useApi();
 const { fleet, getDeployment, runFleet } = useFleets(api);
+/** One scheduled run, then whatever the worker does in response. */
+const reconcile = async () => {
+  const summary = await reconcileAll(api.deps);
+  await api.settle();
+  return summary;
+};
 
 describe('the reconciler', () => {
   it('fails a hook past its deadline, marks a silent agent Unknown and fails work nobody picked up', async () => {
@@ -19,9 +25,9 @@ describe('the reconciler', () => {
     api.clock.advance(80);
     expect((await hung.poll()).body.action).toBe('continue'); // the hung agent still heartbeats
     api.clock.advance(50);
-    expect(await reconcile(api.deps)).toMatchObject({ timedOut: 1, lost: 1, neverStarted: 0 });
+    expect(await reconcile()).toMatchObject({ timedOut: 1, lost: 1, neverStarted: 0 });
     api.clock.advance(200);
-    expect(await reconcile(api.deps)).toMatchObject({ timedOut: 0, lost: 0, neverStarted: 1 });
+    expect(await reconcile()).toMatchObject({ timedOut: 0, lost: 0, neverStarted: 1 });
 
     const deployment = await getDeployment(body.deploymentId);
     expect(deployment.status).toBe('Failed');
@@ -30,7 +36,7 @@ describe('the reconciler', () => {
     expect(hungDetail.body.events.find((e: { name: string }) => e.name === 'BeforeInstall')).toMatchObject({ status: 'Failed', errorCode: 'ScriptTimedOut' });
     const late = await hung.report(body.deploymentId, 'BeforeInstall', 'Succeeded');
     expect(late.status).toBe(409);
-    expect(await reconcile(api.deps)).toMatchObject({ timedOut: 0, lost: 0, neverStarted: 0 });
+    expect(await reconcile()).toMatchObject({ timedOut: 0, lost: 0, neverStarted: 0 });
   });
 
   it('racing a report, loses nothing and counts nothing twice', async () => {
@@ -38,9 +44,9 @@ describe('the reconciler', () => {
     const { body } = await deploy();
     await Promise.all(agents.map((a) => a.poll()));
     api.clock.advance(95); // leases lapse while the agents report
-    await Promise.all([...agents.map((a) => a.runOnce()), reconcile(api.deps), reconcile(api.deps)]);
+    await Promise.all([...agents.map((a) => a.runOnce()), reconcile(), reconcile()]);
     await runFleet(agents);
-    await reconcile(api.deps);
+    await reconcile();
     const d = await getDeployment(body.deploymentId);
     const c = d.counts;
     expect(c.pending + c.inProgress + c.succeeded + c.failed + c.skipped + c.unknown).toBe(5);
@@ -51,24 +57,28 @@ describe('the reconciler', () => {
     expect({ succeeded: tally('Succeeded'), unknown: tally('Unknown') }).toEqual({ succeeded: c.succeeded, unknown: c.unknown });
   });
 
-  it('recovers a deployment whose creator died between writing it and its instances', async () => {
+  it('finishes a deployment whose worker gave up while freezing its targets', async () => {
     const { app, deploy } = await fleet(2);
     const original = api.deps.instanceDeployments.putAll;
     api.deps.instanceDeployments.putAll = async () => {
       throw new Error('Lambda timed out');
     };
     try {
-      expect((await deploy()).status).toBe(500);
+      expect((await deploy()).status).toBe(201); // the request only records the intent
+      await api.settle();
     } finally {
       api.deps.instanceDeployments.putAll = original;
     }
     const [stuck] = (await api.call('GET', '/deployments', { query: { application: app } })).body.items;
     expect(stuck.status).toBe('Created');
+    expect(api.stream.givenUp.length).toBeGreaterThanOrEqual(1); // its retries were spent
     expect((await deploy('web/other.zip')).status).toBe(409); // still holds the group
+    expect((await reconcile()).deployments).toBeGreaterThanOrEqual(1);
+    expect((await getDeployment(stuck.deploymentId)).status).toBe('Created'); // too young: still its worker's
     api.clock.advance(180);
-    expect((await reconcile(api.deps)).resumed).toBeGreaterThanOrEqual(1);
+    await reconcile();
     const after = await getDeployment(stuck.deploymentId);
-    expect(after).toMatchObject({ status: 'Failed', error: { code: 'CreationInterrupted' } });
-    expect((await deploy('web/other.zip')).status).toBe(201);
+    expect(after).toMatchObject({ status: 'InProgress', fleetSize: 2 });
+    expect(after.counts).toMatchObject({ pending: 1, inProgress: 1 });
   });
 });

@@ -15,15 +15,15 @@ afterAll(() => stack?.remove());
 const ofType = (type: string) => Object.entries(stack.template.Resources).filter(([, r]) => r.Type === type);
 
 describe('the packaged CloudFormation stack (osls package, offline)', () => {
-  it('holds the three functions on nodejs22.x, each with its own role', () => {
+  it('holds the four functions on nodejs22.x, each with its own role', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions.map(([id]) => id).sort()).toEqual(['ApiLambdaFunction', 'ArtifactsLambdaFunction', 'ReconcileLambdaFunction']);
+    expect(functions.map(([id]) => id).sort()).toEqual(['ApiLambdaFunction', 'ArtifactsLambdaFunction', 'ReconcileLambdaFunction', 'WorkerLambdaFunction']);
     const roles = functions.map(([, f]) => {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Environment.Variables.TABLE_NAME).toBe('fleetline-test');
       return f.Properties.Role['Fn::GetAtt'][0];
     });
-    expect(new Set(roles).size).toBe(3);
+    expect(new Set(roles).size).toBe(4);
   });
 
   it('declares the same table as local mode, with TTL and point-in-time recovery', () => {
@@ -38,6 +38,23 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
     expect(sortByName(table?.Properties.GlobalSecondaryIndexes)).toEqual(sortByName(local.GlobalSecondaryIndexes ?? []));
     expect(table?.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     expect(table?.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table?.Properties.StreamSpecification).toEqual({ StreamViewType: local.StreamSpecification?.StreamViewType });
+  });
+
+  it('feeds the worker from the table stream: partial batch failures, bisection, bounded retries, a failure queue', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    const mapping = mappings[0]![1];
+    expect(mapping.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['FleetlineTable', 'StreamArn'] },
+      FunctionName: { 'Fn::GetAtt': ['WorkerLambdaFunction', 'Arn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 8,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['WorkerFailuresQueue', 'Arn'] } } },
+    });
+    expect(JSON.stringify(mapping.Properties.FilterCriteria)).toContain('Deployment');
   });
 
   it('creates a versioned, encrypted, private artifact bucket that notifies the artifacts function', () => {
@@ -75,7 +92,12 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
       if (st.Resource === '*') expect(st.Action, st.role).toEqual(['ec2:DescribeInstances']);
     }
     const assume = statements.filter((st) => st.Action.includes('sts:AssumeRole'));
-    expect(assume.map((st) => st.role).sort()).toEqual(['ApiRole', 'ArtifactsRole', 'ReconcileRole']);
+    // Only the functions that resolve targets or issue credentials assume roles; the artifacts function no longer does.
+    expect(assume.map((st) => st.role).sort()).toEqual(['ApiRole', 'ReconcileRole', 'WorkerRole']);
+    const describers = statements.filter((st) => st.Action.includes('ec2:DescribeInstances'));
+    expect(describers.map((st) => st.role).sort()).toEqual(['ReconcileRole', 'WorkerRole']);
+    const streamReaders = statements.filter((st) => st.Action.some((a) => a.startsWith('dynamodb:GetRecords')));
+    expect(streamReaders.map((st) => st.role)).toEqual(['WorkerRole']);
     for (const st of assume) expect(JSON.stringify(st.Resource)).toContain('role/fleetline/');
     // Only the API issues credentials, so only it may tag sessions and set SourceIdentity.
     expect(statements.filter((st) => st.Action.includes('sts:TagSession')).map((st) => st.role)).toEqual(['ApiRole']);
@@ -86,7 +108,7 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
 
   it('cannot switch local identity on: no function bundle contains the local principal header or dev server', async () => {
     const { default: yauzl } = await import('yauzl');
-    for (const fn of ['api', 'artifacts', 'reconcile']) {
+    for (const fn of ['api', 'artifacts', 'reconcile', 'worker']) {
       const zip = await yauzl.openPromise(join(stack.dir, `${fn}.zip`));
       const text = await new Promise<string>((resolve, reject) => {
         zip.on('entry', (entry) => {

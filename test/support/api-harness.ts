@@ -2,11 +2,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { ready } from '../../lib/adapters/aws/lazy.js';
-import { buildApiDeps, withPipelineHooks } from '../../lib/api/build-deps.js';
+import { buildApiDeps } from '../../lib/api/build-deps.js';
 import type { ApiDeps } from '../../lib/api/deps.js';
 import { createApiHandler } from '../../lib/api/handler.js';
 import { loadConfig } from '../../lib/config.js';
 import { LOCAL_CREDENTIALS } from '../../local/dynamodb-local.js';
+import { createStreamHandler } from '../../lib/worker/handle-stream.js';
+import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
 import { apiClient } from './api-events.js';
 
 /** The sample events' caller (alice) assumes this role; tests make it the administrator. */
@@ -23,11 +25,23 @@ export class TestClock {
 }
 
 /**
- * The API handler over a fresh DynamoDB Local table, for one test file.
- * `overrides` replaces dependencies (e.g. a repository that fails on purpose).
+ * The API handler over a fresh DynamoDB Local table, for one test file, with
+ * the worker fed by that table's stream through the local poller (the same
+ * path as `npm start`). `call` first waits until the stream has settled (the
+ * worker has done everything earlier requests recorded), so a scenario reads
+ * what a user would see once the work is done; `send` goes straight in. `overrides` replaces dependencies (e.g. a repository that fails on purpose).
  */
 export function useApi(overrides: (deps: ApiDeps) => Partial<ApiDeps> = () => ({})) {
-  const state = {} as { table: TestTable; call: ReturnType<typeof apiClient>; deps: ApiDeps; clock: TestClock; s3: S3Client };
+  const state = {} as {
+    table: TestTable;
+    call: ReturnType<typeof apiClient>;
+    send: ReturnType<typeof apiClient>;
+    settle: () => Promise<void>;
+    stream: StreamPoller;
+    deps: ApiDeps;
+    clock: TestClock;
+    s3: S3Client;
+  };
   beforeAll(async () => {
     state.table = await createTestTable();
     state.clock = new TestClock();
@@ -46,10 +60,22 @@ export function useApi(overrides: (deps: ApiDeps) => Partial<ApiDeps> = () => ({
       sts: ready(new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS })),
     };
     const deps = { ...buildApiDeps(config, clients), clock: state.clock };
-    state.deps = withPipelineHooks({ ...deps, ...overrides(deps) });
-    state.call = apiClient(createApiHandler(state.deps));
+    state.deps = { ...deps, ...overrides(deps) };
+    state.stream = await startStreamPoller({
+      client: state.table.client,
+      tableName: state.table.tableName,
+      handler: createStreamHandler(state.deps),
+      maximumRetryAttempts: 2,
+    });
+    state.settle = () => state.stream.settle(60_000);
+    state.send = apiClient(createApiHandler(state.deps));
+    state.call = async (...args: Parameters<typeof state.send>) => {
+      await state.settle();
+      return state.send(...args);
+    };
   });
   afterAll(async () => {
+    await state.stream?.stop();
     state.s3?.destroy();
     await state.table?.drop();
   });

@@ -31,7 +31,7 @@ export function useFleets(api: Api) {
     for (let i = 0; i < size; i++) {
       const instanceId = `${app}-host-${String(i).padStart(3, '0')}`;
       await api.call('PUT', `/instances/${instanceId}`, { body: { tags: [tag] } });
-      agents.push(new ScriptedAgent(api.call, instanceId));
+      agents.push(new ScriptedAgent(api.send, instanceId, api.settle));
     }
     const deploy = async (revisionKey = 'web/app-1.zip', extra: Record<string, unknown> = {}) => {
       await upload(revisionKey);

@@ -21,9 +21,12 @@ export class ScriptedAgent {
   constructor(
     private readonly call: Call,
     readonly instanceId: string,
+    /** Waits for the worker to act on what was recorded (dispatches) before polling; reports go straight in. */
+    private readonly settle: () => Promise<void> = async () => undefined,
   ) {}
 
   async poll(): Promise<ApiResponse> {
+    await this.settle();
     return this.call('POST', '/agent/v1/poll', { body: { instanceId: this.instanceId }, principal: agentPrincipal(this.instanceId) });
   }
 
@@ -36,8 +39,17 @@ export class ScriptedAgent {
     return res;
   }
 
-  /** Polls and runs one assignment; returns its deployment ID, or undefined when there was none. */
+  /**
+   * Polls and runs one assignment, then waits for the worker to act on it; returns
+   * its deployment ID, or undefined when there was none.
+   */
   async runOnce(script: Script = {}): Promise<string | undefined> {
+    const ran = await this.runAssignment(script);
+    await this.settle();
+    return ran;
+  }
+
+  private async runAssignment(script: Script): Promise<string | undefined> {
     const polled = await this.poll();
     if (polled.status !== 200) throw new Error(`poll failed: ${polled.status} ${JSON.stringify(polled.body)}`);
     const assignment = polled.body.assignment;

@@ -1,7 +1,7 @@
 import { GetCommand, type NativeAttributeValue, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deployment, Revision } from '../../domain/deployment.js';
 import type { InstanceCounts } from '../../domain/minimum-healthy.js';
-import { ConflictError, NotFoundError } from '../../errors.js';
+import { GroupBusyError, NotFoundError } from '../../errors.js';
 import type { CreateResult, DeploymentFilter, DeploymentsRepository, Page, PageRequest } from '../../ports.js';
 import { cancellationReasons, cancelledItem, isConditionalCheckFailed } from './conditions.js';
 import { keys, listingPartitions } from './keys.js';
@@ -103,12 +103,15 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
       if (options.lockGroup && reasons[0] === 'ConditionalCheckFailed') {
         const groupItem = cancelledItem(error, 0);
         if (!groupItem) throw new NotFoundError(`Deployment group "${group}" does not exist in application "${application}"`);
-        throw new ConflictError(
-          `Deployment group "${group}" already has an active deployment (${String(groupItem.activeDeploymentId)})`,
-        );
+        throw new GroupBusyError(application, group, String(groupItem.activeDeploymentId));
       }
       throw error;
     }
+  }
+
+  async findByIdempotencyToken(application: string, group: string, token: string): Promise<string | undefined> {
+    const item = await this.table.get(keys.idempotency(application, group, token));
+    return item ? String(item.deploymentId) : undefined;
   }
 
   async get(deploymentId: string): Promise<Deployment | undefined> {
@@ -142,11 +145,28 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
     return { items: result.items.map(toDeployment), nextToken: result.nextToken };
   }
 
-  async startRollout(deploymentId: string, now: string): Promise<boolean> {
-    return this.conditionalUpdate(deploymentId, 'SET #status = :inProgress, startedAt = :now', '#status = :created', {
-      ':now': now,
-      ...UNFINISHED,
+  async startRollout(deploymentId: string, fleet: { fleetSize: number; minimumHealthyHosts: number; now: string }): Promise<boolean> {
+    return this.conditionalUpdate(
+      deploymentId,
+      `SET #status = :inProgress, startedAt = :now, fleetSize = :n, minimumHealthyHosts = :min, ${COUNTER.pending} = :n`,
+      '#status = :created',
+      { ':now': fleet.now, ':n': fleet.fleetSize, ':min': fleet.minimumHealthyHosts, ...UNFINISHED },
+    );
+  }
+
+  async markEndHandled(deploymentId: string): Promise<boolean> {
+    return this.conditionalUpdate(deploymentId, 'SET endHandled = :true', 'attribute_exists(PK) AND attribute_not_exists(endHandled)', {
+      ':true': true,
     });
+  }
+
+  async retire(deploymentId: string): Promise<boolean> {
+    return this.conditionalUpdate(
+      deploymentId,
+      'REMOVE GSI2PK, GSI2SK',
+      `NOT (#status IN (:created, :inProgress)) AND endHandled = :true AND ${COUNTER.pending} = :zero AND ${COUNTER.inProgress} = :zero`,
+      { ':true': true, ':zero': 0, ...UNFINISHED },
+    );
   }
 
   async requestStop(deploymentId: string, stop: NonNullable<Deployment['stopRequested']>): Promise<boolean> {
@@ -171,7 +191,7 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
               Update: {
                 TableName: tableName,
                 Key: keys.deployment(deployment.deploymentId),
-                UpdateExpression: `SET #status = :status, completedAt = :now${outcome.error ? ', #error = :error' : ''} REMOVE GSI2PK, GSI2SK`,
+                UpdateExpression: `SET #status = :status, completedAt = :now${outcome.error ? ', #error = :error' : ''}`,
                 ConditionExpression: '#status IN (:created, :inProgress)',
                 ExpressionAttributeNames: { '#status': 'status', ...(outcome.error ? { '#error': 'error' } : {}) },
                 ExpressionAttributeValues: {
@@ -249,7 +269,7 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
           Key: keys.deployment(deploymentId),
           UpdateExpression: update,
           ConditionExpression: condition,
-          ExpressionAttributeNames: { '#status': 'status' },
+          ...(`${update} ${condition}`.includes('#status') ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
           ExpressionAttributeValues: values,
         }),
       );

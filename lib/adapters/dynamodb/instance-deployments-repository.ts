@@ -1,5 +1,5 @@
-import { type NativeAttributeValue, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { EventRecord, InstanceDeployment } from '../../domain/deployment.js';
+import { type NativeAttributeValue, PutCommand, QueryCommand, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type EventRecord, type InstanceDeployment, neverStartedEvents } from '../../domain/deployment.js';
 import { ConflictError } from '../../errors.js';
 import type { InstanceDeploymentsRepository, InstanceTransition, Page, PageRequest } from '../../ports.js';
 import { batchPut } from './batch-write.js';
@@ -25,6 +25,16 @@ function toItem(instance: InstanceDeployment): Item {
   };
 }
 
+/** A transaction holds at most 100 operations: 49 instances × 2 + the deployment, or 99 × 1 + 1. */
+const DISPATCH_CHUNK = 49;
+const SKIP_PENDING_CHUNK = 99;
+
+function chunks<T>(xs: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
 export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsRepository {
   constructor(private readonly table: TableClient) {}
 
@@ -45,22 +55,6 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
       { attributes: ['PK', 'SK'], partition: { attribute: 'PK', value: PK } },
     );
     return { items: result.items.map((i) => withoutKeys<InstanceDeployment>(i)), nextToken: result.nextToken };
-  }
-
-  async countAll(deploymentId: string): Promise<number> {
-    const { PK, skPrefix } = keys.instanceDeploymentPartition(deploymentId);
-    let count = 0;
-    await this.table.queryEach(
-      {
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix },
-        Select: 'COUNT',
-      },
-      (page) => {
-        count += page.Count ?? 0;
-      },
-    );
-    return count;
   }
 
   async saveOutput(deploymentId: string, instanceId: string, event: string, outputTail: string): Promise<void> {
@@ -134,57 +128,157 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
     return item ? { deploymentId: String(item.deploymentId) } : undefined;
   }
 
-  async dispatch(
+  async existingIds(deploymentId: string): Promise<string[]> {
+    const { PK, skPrefix } = keys.instanceDeploymentPartition(deploymentId);
+    const ids: string[] = [];
+    await this.table.queryEach(
+      {
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix },
+        ProjectionExpression: 'instanceId',
+        ConsistentRead: true,
+      },
+      (page) => {
+        for (const item of page.Items ?? []) ids.push(String(item.instanceId));
+      },
+    );
+    return ids;
+  }
+
+  async runningIds(deploymentId: string): Promise<string[]> {
+    const ids: string[] = [];
+    await this.table.queryEach(
+      {
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'GSI2PK = :p',
+        ExpressionAttributeValues: { ':p': keys.runningInstance(deploymentId, '').GSI2PK },
+        ProjectionExpression: 'instanceId',
+      },
+      (page) => {
+        for (const item of page.Items ?? []) ids.push(String(item.instanceId));
+      },
+    );
+    return ids;
+  }
+
+  async dispatchMany(
     deploymentId: string,
-    instanceId: string,
-    maxOffline: number,
-    now: string,
-    watchAt: string,
-  ): Promise<'dispatched' | 'busy' | 'taken'> {
+    instanceIds: string[],
+    options: { maxOffline: number; now: string; watchAt: string },
+  ): Promise<{ dispatched: string[]; busy: boolean }> {
     const { tableName } = this.table;
-    const inbox = keys.agentInbox(instanceId, deploymentId);
-    const running = keys.runningInstance(deploymentId, watchAt);
-    try {
-      await this.table.transactWrite({
-          TransactItems: [
-            {
-              Update: {
-                TableName: tableName,
-                Key: keys.instanceDeployment(deploymentId, instanceId),
-                UpdateExpression:
-                  'SET #status = :inProgress, dispatchedAt = :now, GSI2PK = :g2pk, GSI2SK = :g2sk ADD version :one',
-                ConditionExpression: '#status = :pending',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: {
-                  ':inProgress': 'InProgress',
-                  ':pending': 'Pending',
-                  ':now': now,
-                  ':g2pk': running.GSI2PK,
-                  ':g2sk': running.GSI2SK,
-                  ':one': 1,
-                },
+    const running = keys.runningInstance(deploymentId, options.watchAt);
+    const dispatched: string[] = [];
+    for (const chunk of chunks(instanceIds, DISPATCH_CHUNK)) {
+      const done = await this.perInstanceTransaction(chunk, 2, (ids) => [
+        ...ids.flatMap((instanceId) => [
+          {
+            Update: {
+              TableName: tableName,
+              Key: keys.instanceDeployment(deploymentId, instanceId),
+              UpdateExpression: 'SET #status = :inProgress, dispatchedAt = :now, GSI2PK = :g2pk, GSI2SK = :g2sk ADD version :one',
+              ConditionExpression: '#status = :pending',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':inProgress': 'InProgress',
+                ':pending': 'Pending',
+                ':now': options.now,
+                ':g2pk': running.GSI2PK,
+                ':g2sk': running.GSI2SK,
+                ':one': 1,
               },
             },
-            { Put: { TableName: tableName, Item: { ...inbox, type: 'AgentAssignment', deploymentId, instanceId, expiresAt: expiresAt(TTL_DAYS.agentAssignment, Date.parse(now)) } } },
-            {
-              Update: {
-                TableName: tableName,
-                Key: keys.deployment(deploymentId),
-                UpdateExpression: `ADD ${COUNTER.pending} :minus, ${COUNTER.inProgress} :one, ${OFFLINE} :one`,
-                ConditionExpression: '#status = :inProgress AND attribute_not_exists(stopRequested) AND #offline < :max',
-                ExpressionAttributeNames: { '#status': 'status', '#offline': OFFLINE },
-                ExpressionAttributeValues: { ':inProgress': 'InProgress', ':one': 1, ':minus': -1, ':max': maxOffline },
-              },
-            },
-          ],
-        });
-      return 'dispatched';
-    } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (reasons?.[0] === 'ConditionalCheckFailed') return 'taken';
-      if (reasons?.[2] === 'ConditionalCheckFailed') return 'busy';
-      throw error;
+          },
+          { Put: { TableName: tableName, Item: { ...keys.agentInbox(instanceId, deploymentId), type: 'AgentAssignment', deploymentId, instanceId, expiresAt: expiresAt(TTL_DAYS.agentAssignment, Date.parse(options.now)) } } },
+        ]),
+        {
+          Update: {
+            TableName: tableName,
+            Key: keys.deployment(deploymentId),
+            UpdateExpression: `ADD ${COUNTER.pending} :minus, ${COUNTER.inProgress} :n, ${OFFLINE} :n`,
+            ConditionExpression: '#status = :inProgress AND attribute_not_exists(stopRequested) AND #offline <= :limit',
+            ExpressionAttributeNames: { '#status': 'status', '#offline': OFFLINE },
+            ExpressionAttributeValues: { ':inProgress': 'InProgress', ':n': ids.length, ':minus': -ids.length, ':limit': options.maxOffline - ids.length },
+          },
+        },
+      ]);
+      if (done === 'busy') return { dispatched, busy: true };
+      dispatched.push(...done);
     }
+    return { dispatched, busy: false };
+  }
+
+  async skipMany(deploymentId: string, instanceIds: string[], from: 'pending' | 'unacknowledged', now: string): Promise<string[]> {
+    const { tableName } = this.table;
+    const pending = from === 'pending';
+    const skipped: string[] = [];
+    for (const chunk of chunks(instanceIds, pending ? SKIP_PENDING_CHUNK : DISPATCH_CHUNK)) {
+      const done = await this.perInstanceTransaction(chunk, pending ? 1 : 2, (ids) => [
+        ...ids.flatMap((instanceId) => [
+          {
+            Update: {
+              TableName: tableName,
+              Key: keys.instanceDeployment(deploymentId, instanceId),
+              UpdateExpression: 'SET #status = :skipped, endedAt = :now, events = :events REMOVE GSI2PK, GSI2SK ADD version :one',
+              ConditionExpression: pending ? '#status = :from' : '#status = :from AND attribute_not_exists(acknowledgedAt)',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':skipped': 'Skipped',
+                ':from': pending ? 'Pending' : 'InProgress',
+                ':now': now,
+                ':events': neverStartedEvents(),
+                ':one': 1,
+              },
+            },
+          },
+          ...(pending ? [] : [{ Delete: { TableName: tableName, Key: keys.agentInbox(instanceId, deploymentId) } }]),
+        ]),
+        {
+          Update: {
+            TableName: tableName,
+            Key: keys.deployment(deploymentId),
+            UpdateExpression: pending
+              ? `ADD ${COUNTER.pending} :minus, ${COUNTER.skipped} :n`
+              : `ADD ${COUNTER.inProgress} :minus, ${COUNTER.skipped} :n, ${OFFLINE} :minus`,
+            ExpressionAttributeValues: { ':n': ids.length, ':minus': -ids.length },
+          },
+        },
+      ]);
+      if (done !== 'busy') skipped.push(...done);
+    }
+    return skipped;
+  }
+
+  /**
+   * Runs a transaction built from instance IDs (each owning `perInstance`
+   * operations, the last operation being the deployment's). Instances whose
+   * condition failed are dropped and the rest tried again; 'busy' when the
+   * deployment's own condition failed.
+   */
+  private async perInstanceTransaction(
+    instanceIds: string[],
+    perInstance: number,
+    build: (ids: string[]) => NonNullable<TransactWriteCommandInput['TransactItems']>,
+  ): Promise<string[] | 'busy'> {
+    let ids = instanceIds;
+    while (ids.length > 0) {
+      const items = build(ids);
+      try {
+        await this.table.transactWrite({ TransactItems: items });
+        return ids;
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (!reasons) throw error;
+        const failed = new Set(ids.filter((_, i) => reasons[i * perInstance] === 'ConditionalCheckFailed'));
+        if (failed.size > 0) {
+          ids = ids.filter((id) => !failed.has(id));
+          continue;
+        }
+        if (reasons[items.length - 1] === 'ConditionalCheckFailed') return 'busy';
+        throw error;
+      }
+    }
+    return [];
   }
 
   async update(

@@ -31,6 +31,8 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
       // two IDs keeps the frequent updates of those items from being written to it again.
       index(2, { ProjectionType: 'INCLUDE', NonKeyAttributes: ['deploymentId', 'instanceId'] }),
     ],
+    // The worker function reacts to item changes (lib/worker); both images let it see what moved.
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
   };
 }
 

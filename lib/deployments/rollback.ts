@@ -1,0 +1,47 @@
+import type { Deployment } from '../domain/deployment.js';
+import { GroupBusyError } from '../errors.js';
+import { logger } from '../logger.js';
+import { createDeployment } from './create-deployment.js';
+import type { EngineDeps } from './engine.js';
+
+/** Whether an ended deployment is rolled back: a stop says so itself, a failure asks the group. */
+export async function rollbackWanted(deployment: Deployment, deps: EngineDeps): Promise<boolean> {
+  if (deployment.status === 'Stopped') return Boolean(deployment.stopRequested?.rollback);
+  if (deployment.status !== 'Failed' || deployment.rollbackOf) return false; // a failed rollback is not rolled back again
+  const group = await deps.groups.get(deployment.application, deployment.group);
+  return Boolean(group?.autoRollback.enabled && group.autoRollback.events.includes('DEPLOYMENT_FAILURE'));
+}
+
+/**
+ * A new deployment of the group's last successful revision, linked both ways.
+ * Its idempotency token is derived from the original, so a replay finds the
+ * same rollback instead of creating a second one.
+ */
+export async function rollBack(deployment: Deployment, deps: EngineDeps): Promise<void> {
+  const last = await deps.deployments.lastSuccessfulRevision(deployment.application, deployment.group);
+  if (!last) {
+    logger.warn('No successful revision to roll back to', { deploymentId: deployment.deploymentId });
+    return;
+  }
+  try {
+    const rollback = await createDeployment(
+      {
+        application: deployment.application,
+        group: deployment.group,
+        revision: last.revision,
+        description: `Rollback of ${deployment.deploymentId} to ${last.deploymentId}`,
+        idempotencyToken: `rollback-of-${deployment.deploymentId}`,
+        rollbackOf: deployment.deploymentId,
+      },
+      'fleetline:automatic-rollback',
+      deps,
+    );
+    await deps.deployments.linkRollback(deployment.deploymentId, rollback.deploymentId);
+  } catch (error) {
+    if (!(error instanceof GroupBusyError)) throw error;
+    logger.warn('Rollback skipped: the group is busy with another deployment', {
+      deploymentId: deployment.deploymentId,
+      activeDeploymentId: error.activeDeploymentId,
+    });
+  }
+}

@@ -1,0 +1,43 @@
+import type { Deployment } from '../domain/deployment.js';
+import type { EngineDeps } from './engine.js';
+
+const PAGE = 990;
+const LANES = 4;
+
+/**
+ * After a deployment ended, every instance that never started ends Skipped:
+ * the pending ones, and those handed out but never picked up by their agent
+ * (their assignment is withdrawn). Many instances per transaction, a few
+ * transactions at a time. Returns how many instances it skipped.
+ */
+export async function windDown(deployment: Deployment, deps: EngineDeps): Promise<number> {
+  const now = deps.clock.now().toISOString();
+  const id = deployment.deploymentId;
+  let skipped = 0;
+  if (deployment.counts.pending > 0) {
+    for (;;) {
+      const ids = await deps.instanceDeployments.pendingCandidates(id, PAGE);
+      if (ids.length === 0) break;
+      const done = await inLanes(ids, 99, (part) => deps.instanceDeployments.skipMany(id, part, 'pending', now));
+      skipped += done;
+      if (done === 0) break; // only stale index entries are left
+    }
+  }
+  if (deployment.counts.inProgress > 0) {
+    const running = await deps.instanceDeployments.runningIds(id);
+    skipped += await inLanes(running, 49, (part) => deps.instanceDeployments.skipMany(id, part, 'unacknowledged', now));
+  }
+  return skipped;
+}
+
+async function inLanes(ids: string[], size: number, run: (part: string[]) => Promise<string[]>): Promise<number> {
+  const parts: string[][] = [];
+  for (let i = 0; i < ids.length; i += size) parts.push(ids.slice(i, i + size));
+  let done = 0;
+  let next = 0;
+  const lane = async () => {
+    while (next < parts.length) done += (await run(parts[next++] as string[])).length;
+  };
+  await Promise.all(Array.from({ length: Math.min(LANES, parts.length) }, lane));
+  return done;
+}

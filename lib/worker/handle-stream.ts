@@ -1,0 +1,30 @@
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { logger } from '../logger.js';
+import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
+import { progressDeployment } from './progress-deployment.js';
+import { deploymentIdOf } from './stream-records.js';
+
+/**
+ * The worker: for each deployment a batch of stream records touches, moves it
+ * on once (every record was written before the batch was read, so one pass
+ * over the current state covers them all). On a failure, the failed record is
+ * reported (ReportBatchItemFailures) and the stream hands it, and what follows
+ * it, back later; records before it are not replayed.
+ */
+export function createStreamHandler(deps: PipelineDeps) {
+  return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+    const done = new Set<string>();
+    for (const record of event.Records ?? []) {
+      const deploymentId = deploymentIdOf(record);
+      if (!deploymentId || done.has(deploymentId)) continue;
+      try {
+        await progressDeployment(deploymentId, deps);
+        done.add(deploymentId);
+      } catch (error) {
+        logger.error('Could not move a deployment on; the stream will retry', { deploymentId, error: error as Error });
+        return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
+      }
+    }
+    return { batchItemFailures: [] };
+  };
+}

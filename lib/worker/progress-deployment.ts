@@ -1,0 +1,62 @@
+import type { Deployment } from '../domain/deployment.js';
+import { rollBack, rollbackWanted } from '../deployments/rollback.js';
+import { advance, finish } from '../deployments/rollout.js';
+import { startDeployment } from '../deployments/start-deployment.js';
+import { windDown } from '../deployments/wind-down.js';
+import { logger } from '../logger.js';
+import { onDeploymentEnded } from '../pipelines/execution-engine.js';
+import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
+
+const MAX_STEPS = 50;
+
+/**
+ * Moves one deployment as far as it can go from what is recorded now:
+ * Created → targets frozen; a stop request → Stopped; InProgress → the next
+ * batch or the end; ended → instances that never started skipped, rollback and
+ * pipeline told once, then off the active list. Each step is a conditional
+ * write that is a no-op when replayed, so the stream worker, its retries and
+ * the reconciler may all run it, at once or after a crash.
+ */
+export async function progressDeployment(
+  deploymentId: string,
+  deps: PipelineDeps,
+  options: { startCreated?: (deployment: Deployment) => boolean } = {},
+): Promise<Deployment | undefined> {
+  for (let step = 0; step < MAX_STEPS; step++) {
+    const deployment = await deps.deployments.get(deploymentId);
+    if (!deployment) return undefined;
+    switch (deployment.status) {
+      case 'Created':
+        if (options.startCreated && !options.startCreated(deployment)) return deployment;
+        await startDeployment(deployment, deps);
+        continue;
+      case 'InProgress':
+        if (deployment.stopRequested) {
+          const { by } = deployment.stopRequested;
+          await finish(deployment, { status: 'Stopped', error: { code: 'StoppedByRequest', message: `Stopped by ${by}` } }, deps);
+          continue;
+        }
+        if ((await advance(deployment, deps)) === 'idle') return deployment;
+        continue;
+      default: {
+        const skipped = await windDown(deployment, deps);
+        if (!deployment.endHandled) {
+          await afterEnd(deployment, deps);
+          await deps.deployments.markEndHandled(deploymentId);
+          continue;
+        }
+        if (skipped > 0) continue;
+        await deps.deployments.retire(deploymentId);
+        return deployment;
+      }
+    }
+  }
+  logger.warn('Deployment still moving after many steps; the next record or reconcile pass continues it', { deploymentId });
+  return deps.deployments.get(deploymentId);
+}
+
+/** What follows an end, safe to repeat: the rollback (idempotency token) and the pipeline's next step. */
+async function afterEnd(deployment: Deployment, deps: PipelineDeps): Promise<void> {
+  if (await rollbackWanted(deployment, deps)) await rollBack(deployment, deps);
+  await onDeploymentEnded(deployment, deps);
+}

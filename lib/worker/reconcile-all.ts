@@ -1,0 +1,43 @@
+import type { Deployment } from '../domain/deployment.js';
+import { expireDue } from '../deployments/reconcile.js';
+import { logger } from '../logger.js';
+import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
+import { reconcileExecutions } from '../pipelines/reconcile-executions.js';
+import { progressDeployment } from './progress-deployment.js';
+
+/** A Created deployment younger than this is still its worker's (the stream delivers it within seconds). */
+const CREATION_GRACE_MS = 2 * 60 * 1000;
+
+export interface ReconcileSummary {
+  deployments: number;
+  timedOut: number;
+  lost: number;
+  neverStarted: number;
+  executions: number;
+}
+
+/**
+ * The scheduled backstop. Progress is driven by the stream; this finishes what
+ * stopped moving: instances past their deadlines, expired leases, work nobody
+ * picked up, and any deployment a crashed or given-up worker left half-done
+ * (a stop request not yet carried out, a Created deployment, an end not yet
+ * handled), then pipeline executions.
+ */
+export async function reconcileAll(deps: PipelineDeps): Promise<ReconcileSummary> {
+  const summary: ReconcileSummary = { deployments: 0, timedOut: 0, lost: 0, neverStarted: 0, executions: 0 };
+  const now = deps.clock.now().getTime();
+  const startCreated = (d: Deployment) => now - Date.parse(d.createdAt) >= CREATION_GRACE_MS;
+  for (const deployment of await deps.deployments.listActive()) {
+    summary.deployments++;
+    try {
+      if (deployment.status !== 'Created') {
+        for (const verdict of await expireDue(deployment, deps)) summary[verdict]++;
+      }
+      await progressDeployment(deployment.deploymentId, deps, { startCreated });
+    } catch (error) {
+      logger.error('Could not reconcile a deployment', { deploymentId: deployment.deploymentId, error: error as Error });
+    }
+  }
+  summary.executions = await reconcileExecutions(deps);
+  return summary;
+}
