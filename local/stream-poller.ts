@@ -62,6 +62,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
   const batchSize = options.batchSize ?? 100;
   const maxAttempts = (options.maximumRetryAttempts ?? 8) + 1;
   const idleMs = options.idleMs ?? 50;
+  const busyPauseMs = 10;
   const shards = new Map<string, Shard>();
   const givenUp: DynamoDBRecord[] = [];
   const waiters: { after: number; resolve: () => void }[] = [];
@@ -161,6 +162,9 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
           setTimeout(resolve, idleMs);
         });
         wake = undefined;
+      } else {
+        // Let writers in between passes rather than polling DynamoDB Local flat out.
+        await new Promise((resolve) => setTimeout(resolve, busyPauseMs));
       }
     }
   })();

@@ -24,6 +24,8 @@ export async function stopDeployment(
   const stop = { at: deps.clock.now().toISOString(), by: options.by, rollback };
   if (!(await deps.deployments.requestStop(deploymentId, stop))) {
     const current = await deps.deployments.get(deploymentId);
+    // A retried write whose first attempt took effect is this very request.
+    if (current?.stopRequested?.at === stop.at && current.stopRequested.by === stop.by) return current;
     throw new ConflictError(`Deployment ${deploymentId} is already ${current?.stopRequested ? 'stopping' : current?.status}`);
   }
   return { ...deployment, stopRequested: stop };

@@ -103,6 +103,8 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
       if (options.lockGroup && reasons[0] === 'ConditionalCheckFailed') {
         const groupItem = cancelledItem(error, 0);
         if (!groupItem) throw new NotFoundError(`Deployment group "${group}" does not exist in application "${application}"`);
+        // A retried request whose first attempt took effect (its answer was lost): the slot is already ours.
+        if (groupItem.activeDeploymentId === deploymentId) return { kind: 'created', deployment };
         throw new GroupBusyError(application, group, String(groupItem.activeDeploymentId));
       }
       throw error;
