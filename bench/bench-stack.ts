@@ -11,7 +11,7 @@ import { freePort } from '../local/ports.js';
 import { apiClient } from '../test/support/api-events.js';
 import { meterCapacity } from './capacity-meter.js';
 
-/** An in-memory DynamoDB Local with the API's handler and use cases over it, metered. */
+/** An in-memory DynamoDB Local with the API's handler and use cases over it, metered (the worker's writes too). */
 export async function startBenchStack() {
   const dynamo = await startDynamoDbLocal(await freePort());
   const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
@@ -32,6 +32,8 @@ export async function startBenchStack() {
   return {
     deps,
     meter,
+    client,
+    tableName,
     call: apiClient(createApiHandler(deps)),
     async stop() {
       client.destroy();

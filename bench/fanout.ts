@@ -1,4 +1,5 @@
-import { createDeployment } from '../lib/deployments/create-deployment.js';
+import { createStreamHandler } from '../lib/worker/handle-stream.js';
+import { startStreamPoller } from '../local/stream-poller.js';
 import { ScriptedAgent } from '../test/support/scripted-agent.js';
 import { startBenchStack } from './bench-stack.js';
 import { type Figure, printFigure } from './figure.js';
@@ -22,46 +23,73 @@ async function registerFleet(stack: Stack, app: string, size: number, deployment
   return ids;
 }
 
+/** Polls the deployment (not a sleep: the figure is when the condition first holds). */
+async function until(stack: Stack, deploymentId: string, done: (d: NonNullable<Awaited<ReturnType<Stack['deps']['deployments']['get']>>>) => boolean) {
+  for (;;) {
+    const d = await stack.deps.deployments.get(deploymentId);
+    if (d && done(d)) return d;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const deploy = (stack: Stack, app: string) =>
+  stack.call('POST', '/deployments', { body: { application: app, group: 'all', revision: { bucket: 'fleetline-bench-artifacts', key: 'app.zip' } } });
+
 /**
- * Fan-out (design §9): a deployment to FLEET registered instances, timed from the
- * request until every instance item is written and the first batch dispatched;
- * then DynamoDB write units per instance-deployment over a full no-op deployment
- * of 100 instances driven by scripted agents.
+ * Fan-out (design §9) with the worker fed by the table's stream, as in `npm start`:
+ * the POST /deployments answer for FLEET registered targets; until every instance
+ * item is written and the first batch dispatched (OneAtATime, and AllAtOnce where the
+ * first batch is the whole fleet); a stop of a FLEET-instance deployment until every
+ * instance has ended; DynamoDB write and read units per instance-deployment over a
+ * full no-op deployment of 100 instances driven by scripted agents.
  */
 export async function benchFanout(): Promise<Figure[]> {
   const stack = await startBenchStack();
+  const stream = await startStreamPoller({ client: stack.client, tableName: stack.tableName, handler: createStreamHandler(stack.deps) });
   const figures: Figure[] = [];
+  const figure = (metric: string, value: number, unit: string, n: number) => figures.push(printFigure({ bench: 'fanout', metric, value: round(value), unit, n }));
   try {
-    // OneAtATime, the production default: the figure is target resolution + freezing the fleet + dispatch.
-    await registerFleet(stack, 'wide', FLEET, 'OneAtATime');
-    const started = performance.now();
-    const created = await createDeployment(
-      { application: 'wide', group: 'all', revision: { bucket: 'fleetline-bench-artifacts', key: 'wide/app.zip' } },
-      'bench',
-      stack.deps,
-    );
-    const seconds = (performance.now() - started) / 1000;
-    const deployment = await stack.deps.deployments.get(created.deploymentId);
-    if (deployment?.fleetSize !== FLEET || deployment.counts.inProgress === 0) throw new Error('fan-out did not dispatch');
-    figures.push(printFigure({ bench: 'fanout', metric: 'seconds_to_first_batch', value: round(seconds), unit: 's', n: FLEET }));
-    figures.push(printFigure({ bench: 'fanout', metric: 'first_batch_size', value: deployment.counts.inProgress, unit: 'instances', n: FLEET }));
+    for (const config of ['OneAtATime', 'AllAtOnce'] as const) {
+      const app = config === 'OneAtATime' ? 'wide' : 'wider';
+      await registerFleet(stack, app, FLEET, config);
+      const started = performance.now();
+      const created = await deploy(stack, app);
+      if (created.status !== 201) throw new Error(`POST /deployments answered ${created.status}`);
+      if (config === 'OneAtATime') figure('post_deployments_seconds', (performance.now() - started) / 1000, 's', FLEET);
+      const first = await until(stack, created.body.deploymentId, (d) => d.fleetSize === FLEET && d.counts.inProgress > 0);
+      const metric = config === 'OneAtATime' ? 'seconds_to_first_batch' : 'seconds_to_whole_fleet_dispatched';
+      if (config === 'AllAtOnce') await until(stack, created.body.deploymentId, (d) => d.counts.pending === 0);
+      figure(metric, (performance.now() - started) / 1000, 's', FLEET);
+      if (config === 'OneAtATime') {
+        figure('first_batch_size', first.counts.inProgress, 'instances', FLEET);
+        const stopAt = performance.now();
+        const stopped = await stack.call('POST', `/deployments/${created.body.deploymentId}/stop`, { body: { rollback: false } });
+        if (stopped.status !== 202) throw new Error(`stop answered ${stopped.status}`);
+        figure('stop_request_seconds', (performance.now() - stopAt) / 1000, 's', FLEET);
+        await until(stack, created.body.deploymentId, (d) => d.status === 'Stopped' && d.counts.pending === 0 && d.counts.inProgress === 0);
+        figure('stop_seconds_to_every_instance_ended', (performance.now() - stopAt) / 1000, 's', FLEET);
+      } else {
+        await stack.call('POST', `/deployments/${created.body.deploymentId}/stop`, { body: { rollback: false } });
+      }
+    }
+    await stream.settle(300_000);
 
     const ids = await registerFleet(stack, 'metered', METERED_FLEET, 'AllAtOnce');
+    await stream.settle(300_000);
     stack.meter.reset();
-    const { deploymentId } = await createDeployment(
-      { application: 'metered', group: 'all', revision: { bucket: 'fleetline-bench-artifacts', key: 'metered/app.zip' } },
-      'bench',
-      stack.deps,
-    );
-    const agents = ids.map((id) => new ScriptedAgent(stack.call, id));
+    const { body } = await deploy(stack, 'metered');
+    await stream.settle(300_000);
+    const agents = ids.map((id) => new ScriptedAgent(stack.call, id, () => stream.settle(300_000)));
+    // Each scripted agent reports every event started and finished.
     for (let round = 0; round < 3; round++) await Promise.all(agents.map((a) => a.runOnce()));
-    // Each scripted agent reports every event started and finished, as the real agent does.
-    const done = await stack.deps.deployments.get(deploymentId);
+    await stream.settle(300_000);
+    const done = await stack.deps.deployments.get(body.deploymentId);
     if (done?.status !== 'Succeeded') throw new Error(`metered deployment ended ${done?.status}`);
     const { writeUnits, readUnits } = stack.meter.totals;
-    figures.push(printFigure({ bench: 'fanout', metric: 'write_units_per_instance_deployment', value: round(writeUnits / METERED_FLEET), unit: 'WCU', n: METERED_FLEET }));
-    figures.push(printFigure({ bench: 'fanout', metric: 'read_units_per_instance_deployment', value: round(readUnits / METERED_FLEET), unit: 'RCU', n: METERED_FLEET }));
+    figure('write_units_per_instance_deployment', writeUnits / METERED_FLEET, 'WCU', METERED_FLEET);
+    figure('read_units_per_instance_deployment', readUnits / METERED_FLEET, 'RCU', METERED_FLEET);
   } finally {
+    await stream.stop();
     await stack.stop();
   }
   return figures;

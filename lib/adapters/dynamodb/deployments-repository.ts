@@ -166,7 +166,7 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
     return this.conditionalUpdate(
       deploymentId,
       'REMOVE GSI2PK, GSI2SK',
-      `NOT (#status IN (:created, :inProgress)) AND endHandled = :true AND ${COUNTER.pending} = :zero AND ${COUNTER.inProgress} = :zero`,
+      `attribute_exists(GSI2PK) AND NOT (#status IN (:created, :inProgress)) AND endHandled = :true AND ${COUNTER.pending} = :zero AND ${COUNTER.inProgress} = :zero`,
       { ':true': true, ':zero': 0, ...UNFINISHED },
     );
   }

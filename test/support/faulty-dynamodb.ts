@@ -1,0 +1,108 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { inject } from 'vitest';
+import { LOCAL_CREDENTIALS } from '../../local/dynamodb-local.js';
+
+/** What a Lambda that died mid-way looks like to the code after it: nothing more happens. */
+export class EngineCrashed extends Error {
+  constructor() {
+    super('the engine crashed here');
+    this.name = 'EngineCrashed';
+  }
+}
+
+const WRITES = /^(PutItem|UpdateItem|DeleteItem|TransactWriteItems|BatchWriteItem)Command$/;
+
+function localClient(maxAttempts?: number): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint: inject('dynamoDbEndpoint'),
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+    ...(maxAttempts ? { maxAttempts } : {}),
+  });
+}
+
+/**
+ * A DynamoDB client that dies right after its `crashAfter`-th write took effect:
+ * that write's answer and every later call fail with EngineCrashed.
+ * `crashAfter: Infinity` only counts (`writes`).
+ */
+export function crashingClient(crashAfter: number): { client: DynamoDBClient; writes: () => number; crashed: () => boolean } {
+  const client = localClient();
+  let writes = 0;
+  let dead = false;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (dead) throw new EngineCrashed();
+      const out = await next(args);
+      if (WRITES.test(String(context.commandName))) {
+        writes++;
+        if (writes >= crashAfter) {
+          dead = true;
+          throw new EngineCrashed();
+        }
+      }
+      return out;
+    },
+    { step: 'initialize', name: 'crashAfterWrites' },
+  );
+  return { client, writes: () => writes, crashed: () => dead };
+}
+
+export interface InjectedFaults {
+  conflicts: number;
+  throttles: number;
+  timeouts: number;
+}
+
+/**
+ * A DynamoDB client over which, at random (seeded), transactions are cancelled
+ * for a TransactionConflict, requests are throttled, and writes time out after
+ * taking effect: the paths DynamoDB Local never produces. Faults are injected
+ * below the SDK's retry layer, so what is exercised is the SDK's retries plus
+ * Fleetline's own.
+ */
+export function flakyClient(seed: number, rate = 0.15): { client: DynamoDBClient; faults: InjectedFaults } {
+  const client = localClient(6);
+  const faults: InjectedFaults = { conflicts: 0, throttles: 0, timeouts: 0 };
+  let state = seed >>> 0 || 1;
+  const random = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = String(context.commandName);
+      const roll = random();
+      if (roll < rate / 3 && command === 'TransactWriteItemsCommand') {
+        faults.conflicts++;
+        const items = ((args.input as { TransactItems?: unknown[] }).TransactItems ?? []).length;
+        const reasons = Array.from({ length: items }, (_, i) => ({ Code: i === 0 ? 'TransactionConflict' : 'None' }));
+        throw Object.assign(new Error('Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]'), {
+          name: 'TransactionCanceledException',
+          CancellationReasons: reasons,
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      if (roll < (2 * rate) / 3) {
+        faults.throttles++;
+        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+          name: 'ThrottlingException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      if (roll < rate && WRITES.test(command)) {
+        const out = await next(args); // it took effect; only the answer is lost
+        void out;
+        faults.timeouts++;
+        throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET', $metadata: {} });
+      }
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'injectFaults', priority: 'low' },
+  );
+  return { client, faults };
+}
