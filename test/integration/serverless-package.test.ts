@@ -130,7 +130,7 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
   });
 
   it('ships each function minified, without source maps, holding only its own lazily loaded chunks, all of which load', async () => {
-    const functions = ['api', 'artifacts', 'reconcile'];
+    const functions = ['api', 'artifacts', 'reconcile', 'worker'];
     for (const fn of functions) {
       const dir = join(stack.dir, `unzipped-${fn}`);
       await promisify(execFile)('unzip', ['-q', '-o', join(stack.dir, `${fn}.zip`), '-d', dir]);
