@@ -9,7 +9,7 @@ export async function benchAgentPoll(): Promise<Figure[]> {
   const stack = await startBenchStack();
   try {
     const instanceId = 'idle-1';
-    await stack.deps.instances.put(instanceId, [], null, new Date().toISOString());
+    await stack.deps.instances.put(instanceId, {}, new Date().toISOString());
     stack.meter.reset();
     for (let i = 0; i < POLLS; i++) {
       const res = await stack.call('POST', '/agent/v1/poll', { body: { instanceId }, principal: localAgentPrincipal(instanceId) });

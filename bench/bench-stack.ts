@@ -23,6 +23,7 @@ export async function startBenchStack() {
     ARTIFACT_BUCKET: 'fleetline-bench-artifacts',
     S3_FORCE_PATH_STYLE: 'true',
     ADMIN_PRINCIPALS: 'arn:aws:iam::111122223333:role/platform-engineer',
+    AGENT_ACCOUNTS: '000000000000',
   });
   const deps = {
     ...buildApiDeps(config, {

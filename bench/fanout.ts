@@ -18,7 +18,7 @@ async function registerFleet(stack: Stack, app: string, size: number, deployment
   const ids = Array.from({ length: size }, (_, i) => `${app}-${String(i).padStart(5, '0')}`);
   const now = new Date().toISOString();
   for (let i = 0; i < ids.length; i += 64) {
-    await Promise.all(ids.slice(i, i + 64).map((id) => stack.deps.instances.put(id, [tag], null, now)));
+    await Promise.all(ids.slice(i, i + 64).map((id) => stack.deps.instances.put(id, { tags: [tag] }, now)));
   }
   return ids;
 }

@@ -44,6 +44,7 @@ async function initMillis(bundle: string): Promise<number> {
       AWS_REGION: 'us-east-1',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       ADMIN_PRINCIPALS: 'arn:aws:iam::111122223333:role/platform-admin',
+      AGENT_ACCOUNTS: '111122223333',
     },
   });
   return Math.round(Number(stdout.trim().split('\n').pop()) * 10) / 10;

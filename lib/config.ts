@@ -7,6 +7,11 @@ const configSchema = z.object({
   STAGE: z.string().min(1).default('dev'),
   /** Comma-separated IAM role names whose EC2 sessions are Fleetline agents. */
   AGENT_ROLE_NAMES: z.string().min(1).default('fleetline-agent'),
+  /** Comma-separated 12-digit accounts whose agent-role sessions are agents (deploy parameter agentAccounts). */
+  AGENT_ACCOUNTS: z
+    .string()
+    .regex(/^\s*(\d{12}(\s*,\s*\d{12})*)?\s*$/, 'must be comma-separated 12-digit AWS account IDs')
+    .default(''),
   /** Path-style S3 URLs (local S3 servers need them). */
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
   AGENT_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(90),
@@ -23,6 +28,7 @@ export interface Config {
   artifactBucket: string;
   stage: string;
   agentRoleNames: string[];
+  agentAccounts: string[];
   s3ForcePathStyle: boolean;
   timings: { leaseSeconds: number; startTimeoutSeconds: number; pollIntervalSeconds: number };
   adminPrincipals: string[];
@@ -41,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     artifactBucket: parsed.data.ARTIFACT_BUCKET,
     stage: parsed.data.STAGE,
     agentRoleNames: parsed.data.AGENT_ROLE_NAMES.split(',').map((n) => n.trim()).filter(Boolean),
+    agentAccounts: parsed.data.AGENT_ACCOUNTS.split(',').map((n) => n.trim()).filter(Boolean),
     s3ForcePathStyle: parsed.data.S3_FORCE_PATH_STYLE === 'true',
     adminPrincipals: parsed.data.ADMIN_PRINCIPALS.split(',').map((p) => p.trim()).filter(Boolean),
     assumableRolePath: parsed.data.ASSUMABLE_ROLE_PATH,
@@ -52,10 +59,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** The API cannot run without an administrator: nobody could ever grant anything. */
+/**
+ * The API cannot run without an administrator (nobody could ever grant anything),
+ * nor without knowing which accounts' agent sessions to trust.
+ */
 export function requireAdmins(config: Config): Config {
   if (config.adminPrincipals.length === 0) {
     throw new ConfigError('ADMIN_PRINCIPALS names no administrator; deploy with --param="adminPrincipals=arn:aws:iam::<account>:role/<admin role>"');
+  }
+  if (config.agentAccounts.length === 0) {
+    throw new ConfigError('AGENT_ACCOUNTS names no account; deploy with --param="agentAccounts=<12-digit account ID of your instances>[,<another>]"');
   }
   return config;
 }

@@ -3,7 +3,7 @@ import type { Application } from './domain/application.js';
 import type { RevisionSource } from './domain/artifact-location.js';
 import type { IssuedCredentials } from './domain/credentials.js';
 import type { DeploymentGroup, DeploymentGroupSettings } from './domain/deployment-group.js';
-import type { RegisteredInstance } from './domain/instance.js';
+import type { InstanceChanges, RegisteredInstance } from './domain/instance.js';
 import type { Deployment, EventRecord, InstanceDeployment, Revision } from './domain/deployment.js';
 import type { DeploymentStatus } from './domain/lifecycle.js';
 import type { Execution, Pipeline } from './domain/pipeline.js';
@@ -49,7 +49,10 @@ export interface DeploymentGroupsRepository {
 }
 
 export interface InstancesRepository {
-  put(instanceId: string, tags: Tag[], iamArn: string | null, now: string): Promise<Upserted<RegisteredInstance>>;
+  /** Creates or updates; a field `changes` leaves undefined keeps its value (a new instance: no tags, no binding). */
+  put(instanceId: string, changes: InstanceChanges, now: string): Promise<Upserted<RegisteredInstance>>;
+  /** Creates an instance an agent registered (no targeting tags, bound to the agent) unless it exists; never changes one. */
+  registerNew(instanceId: string, iamArn: string, requestedTags: Tag[], now: string): Promise<Upserted<RegisteredInstance>>;
   get(instanceId: string): Promise<RegisteredInstance | undefined>;
   list(page: PageRequest): Promise<Page<RegisteredInstance>>;
   /** Every registered instance (target resolution). */

@@ -1,6 +1,6 @@
 import type { Context, DynamoDBStreamEvent, S3Event, ScheduledEvent } from 'aws-lambda';
 import { join } from 'node:path';
-import { type DevServer, LOCAL_ADMIN_ARN, startDevServer } from './dev-server.js';
+import { type DevServer, LOCAL_ACCOUNT, LOCAL_ADMIN_ARN, startDevServer } from './dev-server.js';
 import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb-local.js';
 import { lambdaContext } from './lambda-context.js';
 import { registerLocalInstances, startLocalFleet } from './local-fleet.js';
@@ -82,6 +82,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_S3: s3Endpoint,
       S3_FORCE_PATH_STYLE: 'true',
       ADMIN_PRINCIPALS: process.env.ADMIN_PRINCIPALS ?? LOCAL_ADMIN_ARN,
+      // Local agents sign as sessions of the local account.
+      AGENT_ACCOUNTS: process.env.AGENT_ACCOUNTS ?? LOCAL_ACCOUNT,
       // Local agents poll often so a deployment starts at once; AWS keeps the production default.
       AGENT_POLL_INTERVAL_SECONDS: process.env.AGENT_POLL_INTERVAL_SECONDS ?? '1',
     });

@@ -7,10 +7,10 @@ import {
   reportAnswerSchema,
   reportRequestSchema,
 } from '../domain/agent-wire.js';
-import { mayActAsAgent } from '../domain/identity.js';
+import { isEc2InstanceId, mayActAsAgent } from '../domain/identity.js';
 import { poll, report } from '../deployments/agent-protocol.js';
-import { ForbiddenError } from '../errors.js';
-import { route } from './deps.js';
+import { ForbiddenError, UnprocessableError } from '../errors.js';
+import { agentTrust, route } from './deps.js';
 
 /** Routes only an instance's own agent may call (checked in the use cases). */
 export const agentRoutes = [
@@ -39,17 +39,25 @@ export const agentRoutes = [
     path: '/agent/v1/register',
     access: 'agent',
     body: registerRequestSchema,
+    /**
+     * An agent session may register its own on-premises instance. It never chooses
+     * its targeting tags: a new instance is created with none (the tags it asked
+     * for are kept as `requestedTags` for an administrator to review and set), and
+     * an existing instance is returned unchanged. EC2 instances' tags come from EC2.
+     */
     async handle({ body, principal, deps }) {
       const existing = await deps.instances.get(body.instanceId);
-      // An agent session may register its own instance; it can never take over one bound to someone else.
-      if (!mayActAsAgent(principal, body.instanceId, existing?.iamArn, deps.agentRoleNames)) {
+      if (!mayActAsAgent(principal, body.instanceId, existing?.iamArn, agentTrust(deps))) {
         throw new ForbiddenError(`${principal} may not register instance ${body.instanceId}`);
       }
-      if (existing?.iamArn && existing.iamArn !== principal) {
-        throw new ForbiddenError(`Instance ${body.instanceId} is bound to another principal`);
+      if (existing) return { statusCode: 200, body: registerAnswerSchema.parse(existing) };
+      if (isEc2InstanceId(body.instanceId)) {
+        throw new UnprocessableError(
+          `${body.instanceId} is an EC2 instance: its tags come from EC2 (target it with ec2TagSet), so its agent registers nothing; run it without --tags`,
+        );
       }
       const now = deps.clock.now().toISOString();
-      const { created, value } = await deps.instances.put(body.instanceId, body.tags, principal, now);
+      const { created, value } = await deps.instances.registerNew(body.instanceId, principal, body.tags, now);
       return { statusCode: created ? 201 : 200, body: registerAnswerSchema.parse(value) };
     },
   }),

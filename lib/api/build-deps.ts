@@ -38,6 +38,7 @@ export function buildEngineDeps(config: Config, clients: AwsClients): EngineDeps
     randomBytes: (n) => randomBytes(n),
     timings: config.timings,
     agentRoleNames: config.agentRoleNames,
+    agentAccounts: config.agentAccounts,
     issuer: stsIssuer(clients),
     assumableRolePath: config.assumableRolePath,
   };

@@ -1,4 +1,5 @@
 import type { CredentialDeps } from '../credentials/issue-credentials.js';
+import type { AgentTrust } from '../domain/identity.js';
 import { type ResourceName, routeBuilder } from '../http/router.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
 import type { AccessRulesRepository, ApplicationsRepository, Clock, DeploymentGroupsRepository, InstancesRepository, Page } from '../ports.js';
@@ -14,6 +15,10 @@ export interface ApiDeps extends PipelineDeps, CredentialDeps {
 }
 
 export const route = routeBuilder<ApiDeps>();
+
+export function agentTrust(deps: ApiDeps): AgentTrust {
+  return { roleNames: deps.agentRoleNames, accounts: deps.agentAccounts };
+}
 
 /**
  * What an unknown ID is authorized against: only a grant covering every

@@ -1,6 +1,7 @@
 import { instanceBodySchema } from '../domain/instance.js';
-import { NotFoundError } from '../errors.js';
-import { route, visibleItems } from './deps.js';
+import { isAgentSessionOf, isEc2InstanceId } from '../domain/identity.js';
+import { NotFoundError, UnprocessableError } from '../errors.js';
+import { agentTrust, route, visibleItems } from './deps.js';
 
 import { instanceParams, pageQuerySchema } from './schemas.js';
 
@@ -12,8 +13,17 @@ export const instanceRoutes = [
     params: instanceParams,
     body: instanceBodySchema,
     async handle({ params, body, deps }) {
+      // Binding hands the instance's assignments to a principal: an EC2 instance's only ever go to its own session.
+      if (body.iamArn && isEc2InstanceId(params.instanceId) && !isAgentSessionOf(body.iamArn, params.instanceId, agentTrust(deps))) {
+        throw new UnprocessableError(`${params.instanceId} is an EC2 instance: it can only be bound to its own agent session`, [
+          {
+            path: '$.iamArn',
+            message: `must be arn:aws:sts::<agent account>:assumed-role/<agent role>/${params.instanceId} (agent roles: ${deps.agentRoleNames.join(', ')})`,
+          },
+        ]);
+      }
       const now = deps.clock.now().toISOString();
-      const { created, value } = await deps.instances.put(params.instanceId, body.tags, body.iamArn, now);
+      const { created, value } = await deps.instances.put(params.instanceId, { tags: body.tags, iamArn: body.iamArn }, now);
       return { statusCode: created ? 201 : 200, body: value };
     },
   }),

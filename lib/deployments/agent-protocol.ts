@@ -58,7 +58,7 @@ async function hookCredentials(deployment: Deployment, instanceId: string, deps:
 /** The caller must be this instance's agent: its EC2 session, or the principal bound at registration. */
 async function authorizeAgent(callerArn: string, instanceId: string, deps: EngineDeps): Promise<void> {
   const registered = await deps.instances.get(instanceId);
-  if (!mayActAsAgent(callerArn, instanceId, registered?.iamArn, deps.agentRoleNames)) {
+  if (!mayActAsAgent(callerArn, instanceId, registered?.iamArn, { roleNames: deps.agentRoleNames, accounts: deps.agentAccounts })) {
     throw new ForbiddenError(`${callerArn} may not act as the agent of instance ${instanceId}`);
   }
 }

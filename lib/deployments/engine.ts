@@ -34,6 +34,8 @@ export interface EngineDeps {
   timings: EngineTimings;
   /** IAM role names whose EC2 sessions (session name = instance ID) are agents. */
   agentRoleNames: readonly string[];
+  /** Accounts whose agent-role sessions are agents; sessions from any other account never are. */
+  agentAccounts: readonly string[];
   /** Issues hook credentials when a group sets hookRoleArn. */
   issuer?: CredentialIssuer | undefined;
   /** Roles Fleetline may assume live under this IAM path. */

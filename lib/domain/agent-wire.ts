@@ -97,6 +97,8 @@ export type ReportAnswer = z.output<typeof reportAnswerSchema>;
 export const registerAnswerSchema = z.object({
   instanceId: nameSchema,
   tags: instanceTagsSchema,
+  /** What a new self-registered instance asked for; never applied until an administrator sets its tags. */
+  requestedTags: instanceTagsSchema.optional(),
   iamArn: principalArnSchema.nullable(),
   registeredAt: z.string(),
   updatedAt: z.string(),

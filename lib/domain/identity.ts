@@ -26,20 +26,42 @@ export function parsePrincipal(arn: string): Principal | undefined {
   return undefined;
 }
 
+/** Which sessions are agents: sessions of these roles, in these accounts (configuration, checked at cold start). */
+export interface AgentTrust {
+  roleNames: readonly string[];
+  accounts: readonly string[];
+}
+
+/** EC2's instance ID format: their tags come from EC2, and only their own instance-profile session speaks for them. */
+export const EC2_INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
+
+export function isEc2InstanceId(instanceId: string): boolean {
+  return EC2_INSTANCE_ID.test(instanceId);
+}
+
+/** Is this caller a session of an agent role, in a trusted account, named after `instanceId`? */
+export function isAgentSessionOf(callerArn: string, instanceId: string, trust: AgentTrust): boolean {
+  const caller = parsePrincipal(callerArn);
+  return Boolean(
+    caller?.kind === 'assumed-role' &&
+      caller.session === instanceId &&
+      trust.roleNames.includes(caller.name) &&
+      trust.accounts.includes(caller.account),
+  );
+}
+
 /**
  * May this caller act as the agent of `instanceId`? A registered instance bound
- * to a principal answers to that principal alone; otherwise only the instance's
- * own EC2 instance-profile session (an agent role, session name = instance ID).
+ * to a principal answers to that principal alone (an administrator chose it);
+ * otherwise only the instance's own agent session: an agent role, in a trusted
+ * account, session name = instance ID.
  */
 export function mayActAsAgent(
   callerArn: string,
   instanceId: string,
   registeredIamArn: string | null | undefined,
-  agentRoleNames: readonly string[],
+  trust: AgentTrust,
 ): boolean {
   if (registeredIamArn) return registeredIamArn === callerArn;
-  const caller = parsePrincipal(callerArn);
-  return Boolean(
-    caller?.kind === 'assumed-role' && caller.session === instanceId && agentRoleNames.includes(caller.name),
-  );
+  return isAgentSessionOf(callerArn, instanceId, trust);
 }

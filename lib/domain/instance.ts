@@ -7,6 +7,11 @@ export interface RegisteredInstance {
   tags: Tag[];
   /** The IAM principal this instance's agent signs with; only it may poll and report for the instance. */
   iamArn: string | null;
+  /**
+   * Tags an agent asked for when it registered itself: never applied. The instance
+   * has no targeting tags until an administrator sets them (PUT /instances/{id}).
+   */
+  requestedTags?: Tag[] | undefined;
   registeredAt: string;
   updatedAt: string;
 }
@@ -15,7 +20,13 @@ export const principalArnSchema = z
   .string({ error: 'must be a string' })
   .regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/:-]{1,1024}$/, 'must be an IAM user, role or assumed-role ARN');
 
+/** PUT /instances/{id}: a field left out keeps its value (a new instance starts with no tags and no binding). */
 export const instanceBodySchema = z.strictObject({
-  tags: instanceTagsSchema.default([]),
-  iamArn: principalArnSchema.nullable().default(null),
-});
+  tags: instanceTagsSchema.optional(),
+  iamArn: principalArnSchema.nullable().optional(),
+}).default({});
+
+export interface InstanceChanges {
+  tags?: Tag[] | undefined;
+  iamArn?: string | null | undefined;
+}

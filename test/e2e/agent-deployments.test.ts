@@ -197,6 +197,8 @@ describe('real agents running real hooks', { timeout: 120_000 }, () => {
 
   it('an agent killed mid-hook and restarted reports the event Failed, ends the old hook, and the deployment ends', async () => {
     const marker = `survivor-${Date.now()}`;
+    // Agents never choose their own targeting tags: the administrator sets them.
+    await http('PUT', '/instances/solo-1', { tags: [{ key: 'fleet', value: 'solo' }] });
     let agent = startAgent({ apiUrl: stack.apiUrl, instanceId: 'solo-1', stateDir, tags: 'fleet=solo' });
     try {
       await waitFor('solo-1 to register', async () => (await http('GET', '/instances/solo-1')).status === 200, { timeoutMs: 30_000 });

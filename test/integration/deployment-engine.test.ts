@@ -221,7 +221,7 @@ describe('agent registration', () => {
     const me = agentPrincipal('onprem-7');
     const registered = await api.call('POST', '/agent/v1/register', { body: { instanceId: 'onprem-7', tags: [{ key: 'env', value: 'lab' }] }, principal: me });
     expect(registered.status).toBe(201);
-    expect(registered.body).toMatchObject({ instanceId: 'onprem-7', iamArn: me, tags: [{ key: 'env', value: 'lab' }] });
+    expect(registered.body).toMatchObject({ instanceId: 'onprem-7', iamArn: me, tags: [], requestedTags: [{ key: 'env', value: 'lab' }] });
 
     const other = await api.call('POST', '/agent/v1/register', { body: { instanceId: 'onprem-7' }, principal: agentPrincipal('onprem-8') });
     expect(other.status).toBe(403);

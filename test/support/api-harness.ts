@@ -51,6 +51,7 @@ export function useApi(overrides: (deps: ApiDeps) => Partial<ApiDeps> = () => ({
       STAGE: 'test',
       S3_FORCE_PATH_STYLE: 'true',
       ADMIN_PRINCIPALS: SAMPLE_ADMIN_ROLE,
+      AGENT_ACCOUNTS: '000000000000',
     });
     // S3 is the run's s3rver; STS and EC2 are never reached unless a test mocks them.
     state.s3 = new S3Client({ region: 'us-east-1', endpoint: inject('s3Endpoint'), credentials: LOCAL_CREDENTIALS, forcePathStyle: true });

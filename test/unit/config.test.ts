@@ -9,6 +9,7 @@ describe('configuration at cold start', () => {
       artifactBucket: 'fleetline-dev-artifacts',
       stage: 'dev',
       agentRoleNames: ['fleetline-agent'],
+      agentAccounts: [],
       s3ForcePathStyle: false,
       timings: { leaseSeconds: 90, startTimeoutSeconds: 300, pollIntervalSeconds: 10 },
       adminPrincipals: [],
@@ -16,9 +17,13 @@ describe('configuration at cold start', () => {
     });
   });
 
-  it('refuses to run the API without an administrator', () => {
-    const base = { TABLE_NAME: 't', ARTIFACT_BUCKET: 'bucket' };
+  it('refuses to run the API without an administrator or without the accounts whose agents it trusts', () => {
+    const base = { TABLE_NAME: 't', ARTIFACT_BUCKET: 'bucket', AGENT_ACCOUNTS: '111122223333' };
     expect(() => requireAdmins(loadConfig(base))).toThrow(/ADMIN_PRINCIPALS names no administrator/);
+    const admins = { ...base, ADMIN_PRINCIPALS: 'arn:aws:iam::1:role/a' };
+    expect(() => requireAdmins(loadConfig({ ...admins, AGENT_ACCOUNTS: '' }))).toThrow(/AGENT_ACCOUNTS names no account/);
+    expect(() => loadConfig({ ...admins, AGENT_ACCOUNTS: '1234, *' })).toThrow(/AGENT_ACCOUNTS: must be comma-separated 12-digit AWS account IDs/);
+    expect(loadConfig({ ...admins, AGENT_ACCOUNTS: '111122223333, 444455556666' }).agentAccounts).toEqual(['111122223333', '444455556666']);
     expect(requireAdmins(loadConfig({ ...base, ADMIN_PRINCIPALS: 'arn:aws:iam::1:role/a, arn:aws:iam::1:role/b' })).adminPrincipals).toEqual([
       'arn:aws:iam::1:role/a',
       'arn:aws:iam::1:role/b',

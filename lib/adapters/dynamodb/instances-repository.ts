@@ -1,5 +1,5 @@
-import { DeleteCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
-import type { RegisteredInstance } from '../../domain/instance.js';
+import { DeleteCommand, type NativeAttributeValue, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { InstanceChanges, RegisteredInstance } from '../../domain/instance.js';
 import type { Tag } from '../../domain/tags.js';
 import { NotFoundError } from '../../errors.js';
 import type { InstancesRepository, Page, PageRequest, Upserted } from '../../ports.js';
@@ -14,6 +14,7 @@ function toInstance(item: Item): RegisteredInstance {
     instanceId: item.instanceId,
     tags: item.tags ?? [],
     iamArn: item.iamArn ?? null,
+    ...(item.requestedTags ? { requestedTags: item.requestedTags } : {}),
     registeredAt: item.registeredAt,
     updatedAt: item.updatedAt,
   };
@@ -22,13 +23,43 @@ function toInstance(item: Item): RegisteredInstance {
 export class DynamoInstancesRepository implements InstancesRepository {
   constructor(private readonly table: TableClient) {}
 
-  async put(instanceId: string, tags: Tag[], iamArn: string | null, now: string): Promise<Upserted<RegisteredInstance>> {
+  async put(instanceId: string, changes: InstanceChanges, now: string): Promise<Upserted<RegisteredInstance>> {
+    const given: Item = {};
+    if (changes.tags !== undefined) {
+      given.tags = changes.tags;
+      // Tags an administrator sets settle whatever the agent asked for.
+      given.requestedTags = null;
+    }
+    if (changes.iamArn !== undefined) given.iamArn = changes.iamArn;
     const { created, item } = await this.table.upsert(
       keys.instance(instanceId),
-      { ...keys.instanceListing(instanceId), type: 'Instance', instanceId, tags, iamArn, registeredAt: now, updatedAt: now },
-      { tags, iamArn, updatedAt: now },
+      { ...keys.instanceListing(instanceId), type: 'Instance', instanceId, tags: [], iamArn: null, ...given, registeredAt: now, updatedAt: now },
+      { ...given, updatedAt: now },
     );
     return { created, value: toInstance(item) };
+  }
+
+  async registerNew(instanceId: string, iamArn: string, requestedTags: Tag[], now: string): Promise<Upserted<RegisteredInstance>> {
+    const item: Item = {
+      ...keys.instance(instanceId),
+      ...keys.instanceListing(instanceId),
+      type: 'Instance',
+      instanceId,
+      tags: [],
+      iamArn,
+      requestedTags,
+      registeredAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.table.doc.send(new PutCommand({ TableName: this.table.tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' }));
+      return { created: true, value: toInstance(item) };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const existing = await this.get(instanceId);
+    if (!existing) throw new Error(`Instance ${instanceId} was deleted while being registered`);
+    return { created: false, value: existing };
   }
 
   async get(instanceId: string): Promise<RegisteredInstance | undefined> {
