@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { partitionOf } from './domain/credentials.js';
 import { ConfigError } from './errors.js';
 
 const configSchema = z.object({
@@ -12,6 +13,13 @@ const configSchema = z.object({
     .string()
     .regex(/^\s*(\d{12}(\s*,\s*\d{12})*)?\s*$/, 'must be comma-separated 12-digit AWS account IDs')
     .default(''),
+  /** Comma-separated 12-digit accounts whose roles POST /credentials may hand out (deploy parameter credentialAccounts). */
+  CREDENTIAL_ACCOUNTS: z
+    .string()
+    .regex(/^\s*(\d{12}(\s*,\s*\d{12})*)?\s*$/, 'must be comma-separated 12-digit AWS account IDs')
+    .default(''),
+  /** Set by Lambda; decides the partition of the ARNs Fleetline accepts. */
+  AWS_REGION: z.string().optional(),
   /** Path-style S3 URLs (local S3 servers need them). */
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
   AGENT_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(90),
@@ -29,11 +37,15 @@ export interface Config {
   stage: string;
   agentRoleNames: string[];
   agentAccounts: string[];
+  credentialAccounts: string[];
+  partition: string;
   s3ForcePathStyle: boolean;
   timings: { leaseSeconds: number; startTimeoutSeconds: number; pollIntervalSeconds: number };
   adminPrincipals: string[];
   assumableRolePath: string;
 }
+
+const accountList = (text: string) => text.split(',').map((n) => n.trim()).filter(Boolean);
 
 /** Read once at cold start: a missing or bad variable stops the container with a clear message. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -47,7 +59,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     artifactBucket: parsed.data.ARTIFACT_BUCKET,
     stage: parsed.data.STAGE,
     agentRoleNames: parsed.data.AGENT_ROLE_NAMES.split(',').map((n) => n.trim()).filter(Boolean),
-    agentAccounts: parsed.data.AGENT_ACCOUNTS.split(',').map((n) => n.trim()).filter(Boolean),
+    agentAccounts: accountList(parsed.data.AGENT_ACCOUNTS),
+    credentialAccounts: accountList(parsed.data.CREDENTIAL_ACCOUNTS),
+    partition: partitionOf(parsed.data.AWS_REGION),
     s3ForcePathStyle: parsed.data.S3_FORCE_PATH_STYLE === 'true',
     adminPrincipals: parsed.data.ADMIN_PRINCIPALS.split(',').map((p) => p.trim()).filter(Boolean),
     assumableRolePath: parsed.data.ASSUMABLE_ROLE_PATH,

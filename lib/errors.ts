@@ -84,6 +84,15 @@ export class ThrottledError extends FleetlineError {
   readonly statusCode = 429;
 }
 
+/**
+ * An AWS service Fleetline depends on failed (502). Its message is written by
+ * Fleetline (naming the service and what to check), never the SDK's, so it is
+ * shown to the caller although the status is 5xx.
+ */
+export class DependencyError extends FleetlineError {
+  readonly statusCode = 502;
+}
+
 /** Configuration missing or invalid at cold start. */
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lambdaContext } from './lambda-context.js';
+import { refuseNonLocal } from './request-guard.js';
 
 /**
  * Local stand-in for API Gateway's HTTP API with IAM authorization. There is no
  * IAM here: the caller is the local admin unless `X-Fleetline-Principal` names
  * another principal. This file is never bundled into a Lambda function, so the
  * switch cannot exist in the deployed stack, where the identity comes only from
- * API Gateway's request context.
+ * API Gateway's request context. Requests a browser page could forge are refused
+ * before anything else (request-guard.ts).
  */
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_ADMIN_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:user/local-admin`;
@@ -29,8 +31,9 @@ export interface DevServer {
 }
 
 export async function startDevServer(handler: ApiHandler, port: number): Promise<DevServer> {
+  let boundPort = port;
   const server = createServer((req, res) => {
-    serve(handler, req, res, port).catch((error) => {
+    serve(handler, req, res, boundPort).catch((error) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'InternalError', message: 'Internal server error' } }));
       console.error('dev server:', error);
@@ -41,7 +44,7 @@ export async function startDevServer(handler: ApiHandler, port: number): Promise
     server.listen(port, '127.0.0.1', () => resolve());
   });
   const address = server.address();
-  const boundPort = typeof address === 'object' && address ? address.port : port;
+  boundPort = typeof address === 'object' && address ? address.port : port;
   return {
     url: `http://127.0.0.1:${boundPort}`,
     server,
@@ -53,6 +56,14 @@ export async function startDevServer(handler: ApiHandler, port: number): Promise
 }
 
 async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
+  const refusal = refuseNonLocal(req.method ?? 'GET', req.headers, port);
+  if (refusal) {
+    req.resume();
+    res.writeHead(refusal.status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(
+      JSON.stringify({ error: { code: refusal.code, message: refusal.message } }),
+    );
+    return;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

@@ -66,5 +66,7 @@ export function buildApiDeps(config: Config, clients: AwsClients): ApiDeps {
     accessRules,
     authorizer: new Authorizer(accessRules, config.adminPrincipals),
     audit: new DynamoCredentialAuditLog(table),
+    credentialAccounts: config.credentialAccounts,
+    partition: config.partition,
   };
 }

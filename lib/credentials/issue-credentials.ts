@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Authorizer } from '../access/authorizer.js';
-import { type CredentialsRequest, type IssuedCredentials, callerIdentity, clampDuration, underRolePath } from '../domain/credentials.js';
-import { ForbiddenError } from '../errors.js';
+import { type CredentialsRequest, type IssuedCredentials, callerIdentity, roleOutOfScope, sessionDuration, sessionNameFor } from '../domain/credentials.js';
+import { ForbiddenError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
 import type { Clock, CredentialAuditLog, CredentialIssuer } from '../ports.js';
 
@@ -11,13 +11,17 @@ export interface CredentialDeps {
   audit: CredentialAuditLog;
   clock: Clock;
   assumableRolePath: string;
+  /** Accounts whose roles may be handed out, and the partition Fleetline runs in. */
+  credentialAccounts: readonly string[];
+  partition: string;
 }
 
 /**
  * Temporary credentials for a role a rule grants the caller (credentials:issue on
- * the role ARN). The session carries the caller as its name, SourceIdentity and
- * a tag; the duration is clamped to the rule's maximum; every issuance is
- * audited without its secret.
+ * the role ARN), in a configured account and partition, under the assumable path.
+ * The session carries the caller as its name (plus at most the caller's suffix),
+ * SourceIdentity and a tag; a duration above the rule's maximum is refused; every
+ * issuance is audited without its secret.
  */
 export async function issueCredentials(
   caller: string,
@@ -26,16 +30,22 @@ export async function issueCredentials(
   deps: CredentialDeps,
 ): Promise<IssuedCredentials> {
   const grant = await deps.authorizer.authorize(caller, 'credentials:issue', request.roleArn);
-  if (!underRolePath(request.roleArn, deps.assumableRolePath)) {
-    throw new ForbiddenError(`${request.roleArn} is outside ${deps.assumableRolePath}, the only path Fleetline hands out roles from`);
-  }
+  const outside = roleOutOfScope(request.roleArn, { partition: deps.partition, accounts: deps.credentialAccounts, assumableRolePath: deps.assumableRolePath });
+  if (outside) throw new ForbiddenError(outside);
   const rule = grant === 'admin' ? undefined : grant;
   const identity = callerIdentity(caller);
-  const durationSeconds = clampDuration(request.durationSeconds, rule?.maxSessionSeconds);
+  const durationSeconds = sessionDuration(request.durationSeconds, rule?.maxSessionSeconds);
+  if (typeof durationSeconds !== 'number') {
+    throw new ValidationError(`durationSeconds ${durationSeconds.problem}`, [{ path: '$.durationSeconds', message: durationSeconds.problem }]);
+  }
+  const sessionName = sessionNameFor(caller, request.sessionName);
+  if (typeof sessionName !== 'string') {
+    throw new ValidationError(`sessionName ${sessionName.problem}`, [{ path: '$.sessionName', message: sessionName.problem }]);
+  }
   if (!deps.issuer) throw new Error('No credential issuer is configured');
   const credentials = await deps.issuer.assumeRole({
     roleArn: request.roleArn,
-    sessionName: request.sessionName ?? identity.sessionName,
+    sessionName,
     sourceIdentity: identity.sourceIdentity,
     durationSeconds,
     policy: request.policy,
@@ -46,7 +56,7 @@ export async function issueCredentials(
     id: randomUUID(),
     caller,
     roleArn: request.roleArn,
-    sessionName: request.sessionName ?? identity.sessionName,
+    sessionName,
     issuedAt: deps.clock.now().toISOString(),
     expiration: credentials.expiration,
     sourceIp,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { roleArnSchema } from './names.js';
+import { parseRoleArn } from './role-arn.js';
 import { parsePrincipal } from './identity.js';
 
 export const MIN_SESSION_SECONDS = 900;
@@ -15,7 +16,8 @@ export const credentialsBodySchema = z.strictObject({
     .min(MIN_SESSION_SECONDS, `must be at least ${MIN_SESSION_SECONDS}`)
     .max(MAX_SESSION_SECONDS, `must be at most ${MAX_SESSION_SECONDS}`)
     .optional(),
-  sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/, 'must be 2-64 characters from A-Z a-z 0-9 _ + = , . @ -').optional(),
+  /** A suffix to the session name, which always starts with the caller: `fl-<caller>-<sessionName>`. */
+  sessionName: z.string().regex(/^[\w+=,.@-]{1,32}$/, 'must be 1-32 characters from A-Z a-z 0-9 _ + = , . @ - (it is appended to the caller)').optional(),
   policy: z
     .string({ error: 'must be a JSON policy document as a string' })
     .max(MAX_POLICY_CHARS, `must be at most ${MAX_POLICY_CHARS} characters`)
@@ -31,10 +33,15 @@ export const credentialsBodySchema = z.strictObject({
 });
 export type CredentialsRequest = z.output<typeof credentialsBodySchema>;
 
-/** The requested duration, within STS's bounds and the granting rule's maximum. */
-export function clampDuration(requested: number | undefined, ruleMaximum: number | undefined): number {
+/**
+ * The session length: the request's, or 1 hour (capped by the rule) when it names
+ * none. A request above the granting rule's maximum is refused, never shortened.
+ */
+export function sessionDuration(requested: number | undefined, ruleMaximum: number | undefined): number | { problem: string } {
   const ceiling = Math.min(MAX_SESSION_SECONDS, ruleMaximum ?? MAX_SESSION_SECONDS);
-  return Math.max(MIN_SESSION_SECONDS, Math.min(requested ?? DEFAULT_SESSION_SECONDS, ceiling));
+  if (requested === undefined) return Math.min(DEFAULT_SESSION_SECONDS, ceiling);
+  if (requested > ceiling) return { problem: `must be at most ${ceiling}, the longest session the granting rule allows` };
+  return requested;
 }
 
 const stsSafe = (text: string, max: number) => text.replace(/[^\w+=,.@-]/g, '-').slice(0, max);
@@ -46,10 +53,50 @@ export function callerIdentity(callerArn: string): { sessionName: string; source
   return { sessionName: stsSafe(`fl-${who}`, 64), sourceIdentity: stsSafe(who, 64).padEnd(2, '-') };
 }
 
+/** The session name: the caller's, plus the caller's suffix if it fits STS's 64 characters. */
+export function sessionNameFor(callerArn: string, suffix: string | undefined): string | { problem: string } {
+  const base = callerIdentity(callerArn).sessionName;
+  if (suffix === undefined) return base;
+  const room = 64 - base.length - 1;
+  if (suffix.length > room) return { problem: room > 0 ? `must be at most ${room} characters for this caller (it is appended to ${base})` : `cannot be added: ${base} already fills the 64 characters STS allows` };
+  return `${base}-${suffix}`;
+}
+
 /** Whether a role ARN lies under the IAM path Fleetline may assume (defence in depth beside its own IAM policy). */
 export function underRolePath(roleArn: string, path: string): boolean {
-  const resource = roleArn.split(':')[5] ?? '';
-  return resource.startsWith(`role${path}`);
+  const role = parseRoleArn(roleArn);
+  if ('problem' in role) return false;
+  const wanted = path.split('/').filter(Boolean);
+  return wanted.every((segment, i) => role.path[i] === segment);
+}
+
+/** The partition of a region (where Fleetline runs decides which ARNs it can use). */
+export function partitionOf(region: string | undefined): string {
+  if (region?.startsWith('cn-')) return 'aws-cn';
+  if (region?.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+export interface RoleScope {
+  partition: string;
+  accounts: readonly string[];
+  assumableRolePath: string;
+}
+
+/** Why Fleetline will not hand out this role, or undefined when it may. */
+export function roleOutOfScope(roleArn: string, scope: RoleScope): string | undefined {
+  const role = parseRoleArn(roleArn);
+  if ('problem' in role) return `roleArn ${role.problem}`;
+  if (role.partition !== scope.partition) return `${roleArn} is in partition ${role.partition}; Fleetline runs in ${scope.partition}`;
+  if (!scope.accounts.includes(role.account)) {
+    return scope.accounts.length === 0
+      ? 'Fleetline hands out no roles until the deploy parameter credentialAccounts names their accounts'
+      : `${roleArn} is in account ${role.account}; Fleetline hands out roles only in ${scope.accounts.join(', ')}`;
+  }
+  if (!underRolePath(roleArn, scope.assumableRolePath)) {
+    return `${roleArn} is outside ${scope.assumableRolePath}, the only path Fleetline hands out roles from`;
+  }
+  return undefined;
 }
 
 export interface IssuedCredentials {

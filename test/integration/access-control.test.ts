@@ -119,14 +119,16 @@ describe('POST /credentials', () => {
   const grant = (extra: Record<string, unknown> = {}) =>
     api.deps.accessRules.put({ id: 'bob-tools', effect: 'Allow', principals: [BOB_ROLE], actions: ['credentials:issue'], resources: [ROLE], ...extra });
 
-  it('issues credentials for a granted role, with the caller in the session and the duration clamped to the rule', async () => {
+  it('issues credentials for a granted role, with the caller in the session, and refuses a duration beyond the rule', async () => {
     await grant({ maxSessionSeconds: 1800, externalId: 'ext-123' });
     sts.on(AssumeRoleCommand).resolves({
       Credentials: { AccessKeyId: 'ASIAISSUED', SecretAccessKey: 'very-secret', SessionToken: 'token', Expiration: expiration },
       AssumedRoleUser: { Arn: 'arn:aws:sts::111122223333:assumed-role/deploy-tools/fl-deployer@bob', AssumedRoleId: 'AROA:x' },
     });
     const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
-    const res = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE, durationSeconds: 7200, policy } });
+    const tooLong = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE, durationSeconds: 7200, policy } });
+    expect([tooLong.status, tooLong.body.error.details]).toEqual([400, [{ path: '$.durationSeconds', message: 'must be at most 1800, the longest session the granting rule allows' }]]);
+    const res = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE, durationSeconds: 1800, policy, sessionName: 'ci' } });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       accessKeyId: 'ASIAISSUED',
@@ -137,7 +139,7 @@ describe('POST /credentials', () => {
     });
     expect(sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input).toEqual({
       RoleArn: ROLE,
-      RoleSessionName: 'fl-deployer@bob',
+      RoleSessionName: 'fl-deployer@bob-ci',
       SourceIdentity: 'deployer@bob',
       DurationSeconds: 1800,
       Policy: policy,
@@ -160,17 +162,52 @@ describe('POST /credentials', () => {
     await api.deps.accessRules.delete('too-wide');
   });
 
-  it('maps STS refusals to clear answers', async () => {
+  it('refuses hostile role ARNs (path traversal, another account or partition) before STS is called', async () => {
+    await api.deps.accessRules.put({ id: 'wide', effect: 'Allow', principals: [BOB_ROLE], actions: ['credentials:issue'], resources: ['*'] });
+    try {
+      for (const [roleArn, status] of [
+        ['arn:aws:iam::111122223333:role/fleetline/../admin', 400],
+        ['arn:aws:iam::111122223333:role/fleetline/./admin', 400],
+        ['arn:aws:iam::444455556666:role/fleetline/tools', 403],
+        ['arn:aws-us-gov:iam::111122223333:role/fleetline/tools', 403],
+      ] as const) {
+        const res = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn } });
+        expect([roleArn, res.status]).toEqual([roleArn, status]);
+      }
+      const long = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE, sessionName: 'x'.repeat(33) } });
+      expect([long.status, long.body.error.details[0].path]).toEqual([400, '$.sessionName']);
+      expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+    } finally {
+      await api.deps.accessRules.delete('wide');
+    }
+  });
+
+  it('maps every STS failure to a 4xx saying what to change, a 503 naming the credentials to set, or a 502 naming STS', async () => {
     await grant();
-    const fail = (name: string) => Object.assign(new Error(`${name} from STS`), { name });
-    sts.on(AssumeRoleCommand).rejectsOnce(fail('AccessDenied')).rejectsOnce(fail('MalformedPolicyDocumentException')).rejectsOnce(fail('ThrottlingException'));
-    const denied = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE } });
-    expect([denied.status, denied.body.error.message]).toEqual([403, expect.stringContaining(ROLE)]);
-    const malformed = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE, policy: '{}' } });
-    expect([malformed.status, malformed.body.error.details[0].path]).toEqual([400, '$.policy']);
-    const throttled = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE } });
-    expect([throttled.status, throttled.body.error.message]).toEqual([429, expect.stringMatching(/retry/)]);
-    await api.deps.accessRules.delete('bob-tools');
+    const fail = (name: string, message = `${name} from STS`) => Object.assign(new Error(message), { name });
+    const cases: [Error, number, RegExp, string?][] = [
+      [fail('AccessDenied'), 403, /trust policy/],
+      [fail('MalformedPolicyDocumentException'), 400, /session policy/, '$.policy'],
+      [fail('ThrottlingException'), 429, /retry/],
+      [fail('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.'), 400, /raise the role's MaxSessionDuration/, '$.durationSeconds'],
+      [fail('ValidationError', 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.'), 400, /at most 3600.*role chaining/, '$.durationSeconds'],
+      [fail('RegionDisabledException'), 422, /activate the region/],
+      [fail('InvalidClientTokenId', 'The security token included in the request is invalid.'), 503, /STS refused Fleetline's AWS credentials \(InvalidClientTokenId\)/],
+      [fail('ExpiredTokenException'), 503, /STS refused Fleetline's AWS credentials/],
+      [fail('InternalFailure', 'secret internals'), 502, /STS failed to assume .* retry later/],
+    ];
+    try {
+      for (const [error, status, message, path] of cases) {
+        sts.reset();
+        sts.on(AssumeRoleCommand).rejects(error);
+        const res = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE, durationSeconds: 7200, policy: '{}' } });
+        expect([error.name, res.status, res.body.error.message]).toEqual([error.name, status, expect.stringMatching(message)]);
+        expect(res.body.error.message).not.toContain('secret internals');
+        if (path) expect(res.body.error.details[0].path).toBe(path);
+      }
+    } finally {
+      await api.deps.accessRules.delete('bob-tools');
+    }
   });
 
   it('names each bad field to a caller holding some credentials grant (403 to anyone else)', async () => {

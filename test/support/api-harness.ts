@@ -52,6 +52,7 @@ export function useApi(overrides: (deps: ApiDeps) => Partial<ApiDeps> = () => ({
       S3_FORCE_PATH_STYLE: 'true',
       ADMIN_PRINCIPALS: SAMPLE_ADMIN_ROLE,
       AGENT_ACCOUNTS: '000000000000',
+      CREDENTIAL_ACCOUNTS: '111122223333',
     });
     // S3 is the run's s3rver; STS and EC2 are never reached unless a test mocks them.
     state.s3 = new S3Client({ region: 'us-east-1', endpoint: inject('s3Endpoint'), credentials: LOCAL_CREDENTIALS, forcePathStyle: true });

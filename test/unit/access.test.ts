@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type AccessRule, evaluateAccess, principalNames } from '../../lib/domain/access.js';
-import { callerIdentity, clampDuration, underRolePath } from '../../lib/domain/credentials.js';
+import { callerIdentity, roleOutOfScope, sessionDuration, sessionNameFor, underRolePath } from '../../lib/domain/credentials.js';
 
 const bob = 'arn:aws:sts::111122223333:assumed-role/deployer/bob';
 const rule = (id: string, effect: 'Allow' | 'Deny', actions: string[], resources: string[], principals = ['arn:aws:iam::111122223333:role/deployer']): AccessRule => ({
@@ -70,21 +70,46 @@ describe('access evaluation (IAM-style)', () => {
 });
 
 describe('credential requests', () => {
-  it('clamps durations to 900-43200 s and to the granting rule', () => {
-    expect(clampDuration(undefined, undefined)).toBe(3600);
-    expect(clampDuration(100, undefined)).toBe(900);
-    expect(clampDuration(50_000, undefined)).toBe(43_200);
-    expect(clampDuration(7200, 1800)).toBe(1800);
+  it('takes the requested duration, defaults to an hour within the rule, and refuses more than the rule allows', () => {
+    expect(sessionDuration(undefined, undefined)).toBe(3600);
+    expect(sessionDuration(undefined, 1800)).toBe(1800);
+    expect(sessionDuration(7200, undefined)).toBe(7200);
+    expect(sessionDuration(7200, 1800)).toEqual({ problem: 'must be at most 1800, the longest session the granting rule allows' });
   });
 
-  it('derives STS-safe session names and source identities from the caller', () => {
+  it('derives STS-safe session names and source identities from the caller; a caller adds at most a suffix', () => {
     expect(callerIdentity(bob)).toEqual({ sessionName: 'fl-deployer@bob', sourceIdentity: 'deployer@bob' });
     expect(callerIdentity('arn:aws:iam::111122223333:user/ops/carol')).toEqual({ sessionName: 'fl-carol', sourceIdentity: 'carol' });
+    expect(sessionNameFor(bob, undefined)).toBe('fl-deployer@bob');
+    expect(sessionNameFor(bob, 'ci')).toBe('fl-deployer@bob-ci');
+    const long = `arn:aws:sts::111122223333:assumed-role/deployer/${'x'.repeat(40)}`;
+    expect(sessionNameFor(long, 'y'.repeat(20))).toEqual({ problem: expect.stringMatching(/^must be at most 11 characters for this caller/) });
   });
 
   it('only hands out roles under the configured path', () => {
     expect(underRolePath('arn:aws:iam::111122223333:role/fleetline/deploy', '/fleetline/')).toBe(true);
     expect(underRolePath('arn:aws:iam::111122223333:role/admin', '/fleetline/')).toBe(false);
     expect(underRolePath('arn:aws:iam::111122223333:role/fleetline-evil/x', '/fleetline/')).toBe(false);
+  });
+
+  const scope = { partition: 'aws', accounts: ['111122223333'], assumableRolePath: '/fleetline/' };
+  const hostile: [string, RegExp][] = [
+    ['arn:aws:iam::111122223333:role/fleetline/../admin', /plain role path/],
+    ['arn:aws:iam::111122223333:role/fleetline/./x', /plain role path/],
+    ['arn:aws:iam::111122223333:role/fleetline//x', /plain role path/],
+    ['arn:aws:iam::444455556666:role/fleetline/tools', /account 444455556666; Fleetline hands out roles only in 111122223333/],
+    ['arn:aws-cn:iam::111122223333:role/fleetline/tools', /partition aws-cn; Fleetline runs in aws/],
+    ['arn:aws:iam::111122223333:role/fleetline/to ols', /role name/],
+    ['arn:aws:iam::111122223333:role/fleetline/', /role name/],
+    ['arn:aws:iam::111122223333:user/fleetline/tools', /must be an IAM role ARN/],
+    ['arn:aws:iam::111122223333:role/other/fleetline/tools', /outside \/fleetline\//],
+  ];
+  it.each(hostile)('refuses %s', (arn, reason) => {
+    expect(roleOutOfScope(arn, scope)).toMatch(reason);
+  });
+
+  it('accepts a role under the path in a configured account, and says what to configure when no account is', () => {
+    expect(roleOutOfScope('arn:aws:iam::111122223333:role/fleetline/team/tools', scope)).toBeUndefined();
+    expect(roleOutOfScope('arn:aws:iam::111122223333:role/fleetline/tools', { ...scope, accounts: [] })).toMatch(/deploy parameter credentialAccounts/);
   });
 });

@@ -10,6 +10,8 @@ describe('configuration at cold start', () => {
       stage: 'dev',
       agentRoleNames: ['fleetline-agent'],
       agentAccounts: [],
+      credentialAccounts: [],
+      partition: 'aws',
       s3ForcePathStyle: false,
       timings: { leaseSeconds: 90, startTimeoutSeconds: 300, pollIntervalSeconds: 10 },
       adminPrincipals: [],

@@ -59,4 +59,28 @@ describe('EC2 target lookup', () => {
     expect(await new Ec2TargetLookupAdapter(new STSClient({}), 'eu-west-1').findInstanceIds({ tagSet: [] })).toEqual([]);
     expect(ec2.calls()).toHaveLength(0);
   });
+
+  it('turns every EC2 and STS failure of a lookup into a 4xx saying what to change, or a 502 naming EC2', async () => {
+    const fail = (name: string, message = `${name}: internal detail`) => Object.assign(new Error(message), { name });
+    const tagSet: TagSet = [[{ type: 'KEY_ONLY', key: 'app' }]];
+    const cases: [Error, number, RegExp][] = [
+      [fail('UnauthorizedOperation'), 422, /EC2 refused DescribeInstances in us-west-2: Fleetline's role needs ec2:DescribeInstances/],
+      [fail('AuthFailure'), 422, /region is enabled/],
+      [fail('RequestLimitExceeded'), 429, /retry/],
+      [fail('InternalError'), 502, /EC2 DescribeInstances failed in us-west-2 \(InternalError\); retry later/],
+    ];
+    for (const [error, status, message] of cases) {
+      ec2.reset();
+      ec2.on(DescribeInstancesCommand).rejects(error);
+      const lookup = new Ec2TargetLookupAdapter(new STSClient({}), 'eu-west-1').findInstanceIds({ tagSet, region: 'us-west-2' });
+      await expect(lookup).rejects.toMatchObject({ statusCode: status, message: expect.stringMatching(message) });
+      await lookup.catch((e: Error) => expect(e.message).not.toContain('internal detail'));
+    }
+    sts.on(AssumeRoleCommand).rejects(fail('AccessDenied'));
+    const roleArn = 'arn:aws:iam::444455556666:role/fleetline/target-reader';
+    await expect(new Ec2TargetLookupAdapter(new STSClient({}), 'eu-west-1').findInstanceIds({ tagSet, roleArn })).rejects.toMatchObject({
+      statusCode: 422,
+      message: expect.stringMatching(/the targetRoleArn arn:aws:iam::444455556666:role\/fleetline\/target-reader: the role's trust policy/),
+    });
+  });
 });

@@ -3,7 +3,7 @@ import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { Tag, TagFilter, TagSet } from '../../domain/tags.js';
 import { matchesTagSet } from '../../domain/tags.js';
 import type { Ec2TargetLookup } from '../../ports.js';
-import { credentialsProblem } from './credential-errors.js';
+import { fromEc2Error, fromStsError } from './aws-errors.js';
 
 function toEc2Filter(filter: TagFilter): Filter {
   switch (filter.type) {
@@ -36,42 +36,45 @@ export class Ec2TargetLookupAdapter implements Ec2TargetLookup {
   ) {}
 
   async findInstanceIds(query: { tagSet: TagSet; region?: string | undefined; roleArn?: string | undefined }): Promise<string[]> {
-    try {
-      return await this.lookup(query);
-    } catch (error) {
-      throw credentialsProblem(error, query.roleArn ? 'STS and EC2' : 'EC2') ?? error;
-    }
-  }
-
-  private async lookup(query: { tagSet: TagSet; region?: string | undefined; roleArn?: string | undefined }): Promise<string[]> {
     const [firstGroup] = query.tagSet;
     if (!firstGroup) return [];
     const ec2 = await this.client(query.region, query.roleArn);
     const { DescribeInstancesCommand } = await loadEc2();
     const tagsById = new Map<string, Tag[]>();
     try {
-      for (const filter of firstGroup) {
-        let NextToken: string | undefined;
-        do {
-          const out = await ec2.send(
-            new DescribeInstancesCommand({
-              Filters: [{ Name: 'instance-state-name', Values: ['running'] }, toEc2Filter(filter)],
-              MaxResults: 1000,
-              NextToken,
-            }),
-          );
-          for (const instance of (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
-            if (!instance.InstanceId) continue;
-            const tags = (instance.Tags ?? []).map((t) => ({ key: t.Key ?? '', value: t.Value ?? '' }));
-            tagsById.set(instance.InstanceId, tags);
-          }
-          NextToken = out.NextToken;
-        } while (NextToken);
-      }
+      await this.describeInto(ec2, DescribeInstancesCommand, firstGroup, tagsById);
+    } catch (error) {
+      throw fromEc2Error(error, { region: query.region ?? this.defaultRegion, roleArn: query.roleArn });
     } finally {
       if (query.roleArn) ec2.destroy();
     }
     return [...tagsById].filter(([, tags]) => matchesTagSet(query.tagSet, tags)).map(([id]) => id).sort();
+  }
+
+  private async describeInto(
+    ec2: EC2Client,
+    DescribeInstancesCommand: Awaited<ReturnType<typeof loadEc2>>['DescribeInstancesCommand'],
+    firstGroup: TagFilter[],
+    tagsById: Map<string, Tag[]>,
+  ): Promise<void> {
+    for (const filter of firstGroup) {
+      let NextToken: string | undefined;
+      do {
+        const out = await ec2.send(
+          new DescribeInstancesCommand({
+            Filters: [{ Name: 'instance-state-name', Values: ['running'] }, toEc2Filter(filter)],
+            MaxResults: 1000,
+            NextToken,
+          }),
+        );
+        for (const instance of (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+          if (!instance.InstanceId) continue;
+          const tags = (instance.Tags ?? []).map((t) => ({ key: t.Key ?? '', value: t.Value ?? '' }));
+          tagsById.set(instance.InstanceId, tags);
+        }
+        NextToken = out.NextToken;
+      } while (NextToken);
+    }
   }
 
   /** One client per region for our own account; a short-lived one per lookup in another account. */
@@ -79,9 +82,11 @@ export class Ec2TargetLookupAdapter implements Ec2TargetLookup {
     const { EC2Client } = await loadEc2();
     const resolvedRegion = region ?? this.defaultRegion;
     if (roleArn) {
-      const { Credentials } = await this.sts.send(
-        new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'fleetline-target-lookup', DurationSeconds: 900 }),
-      );
+      const { Credentials } = await this.sts
+        .send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'fleetline-target-lookup', DurationSeconds: 900 }))
+        .catch((error: unknown) => {
+          throw fromStsError(error, { roleArn, field: 'targetRoleArn' });
+        });
       if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
       return new EC2Client({
         region: resolvedRegion,

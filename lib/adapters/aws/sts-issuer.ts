@@ -1,8 +1,7 @@
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { IssuedCredentials } from '../../domain/credentials.js';
-import { ForbiddenError, ThrottledError, ValidationError } from '../../errors.js';
 import type { AssumeRoleInput, CredentialIssuer } from '../../ports.js';
-import { credentialsProblem } from './credential-errors.js';
+import { fromStsError } from './aws-errors.js';
 
 /** STS AssumeRole, with its errors turned into answers a caller can act on. */
 export class StsCredentialIssuer implements CredentialIssuer {
@@ -31,19 +30,7 @@ export class StsCredentialIssuer implements CredentialIssuer {
         assumedRoleArn: out.AssumedRoleUser?.Arn ?? '',
       };
     } catch (error) {
-      const name = (error as Error).name;
-      if (name === 'AccessDenied' || name === 'AccessDeniedException') {
-        throw new ForbiddenError(`STS refused to let Fleetline assume ${input.roleArn}: check the role's trust policy`);
-      }
-      if (name === 'MalformedPolicyDocumentException' || name === 'PackedPolicyTooLargeException') {
-        throw new ValidationError(`STS rejected the session policy: ${(error as Error).message}`, [
-          { path: '$.policy', message: (error as Error).message },
-        ]);
-      }
-      if (name === 'ThrottlingException' || name === 'Throttling') {
-        throw new ThrottledError('STS is throttling requests; retry after a few seconds with backoff');
-      }
-      throw credentialsProblem(error, 'STS') ?? error;
+      throw fromStsError(error, { roleArn: input.roleArn, field: 'roleArn' });
     }
   }
 }
