@@ -183,3 +183,33 @@ describe('lists filter every item through the same rules', () => {
     expect(deployments).toEqual(expect.arrayContaining([ids.deployment, ids.secretDeployment]));
   });
 });
+
+describe('rules cannot lock administrators out, nor grant their author more than it holds', () => {
+  const DAVE = 'arn:aws:sts::111122223333:assumed-role/dave/dave';
+
+  it('only administrators manage rules: a principal allowed access:put on its own rules cannot write one', async () => {
+    await api.call('PUT', '/access-rules/dave-self', {
+      body: { effect: 'Allow', principals: ['arn:aws:iam::111122223333:role/dave'], actions: ['access:put'], resources: ['access-rule/dave-*'] },
+    });
+    const before = await snapshot();
+    const escalate = await api.call('PUT', '/access-rules/dave-everything', {
+      principal: DAVE,
+      body: { effect: 'Allow', principals: ['arn:aws:iam::111122223333:role/dave'], actions: ['*'], resources: ['*'] },
+    });
+    expect([escalate.status, escalate.body.error.message]).toEqual([403, expect.stringContaining('only administrators manage access rules')]);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('refuses a pattern past the wildcard bound with a 400 naming it, and a hostile-but-bounded Deny on everyone leaves admins untouched', async () => {
+    const tooMany = await api.call('PUT', '/access-rules/hostile', {
+      body: { effect: 'Deny', principals: ['*a'.repeat(17)], actions: ['*'], resources: ['*'] },
+    });
+    expect([tooMany.status, tooMany.body.error.details]).toEqual([400, [{ path: '$.principals[0]', message: 'must hold at most 16 wildcards (* and ?), not 17' }]]);
+    const bounded = await api.call('PUT', '/access-rules/hostile', {
+      body: { effect: 'Deny', principals: ['*', '*a*a*a*a*a*a*a*a*a*a*a*b'], actions: ['*'], resources: ['*'] },
+    });
+    expect(bounded.status).toBe(201);
+    expect((await api.call('GET', '/applications')).status).toBe(200);
+    expect((await api.call('DELETE', '/access-rules/hostile')).status).toBe(204);
+  });
+});
