@@ -202,9 +202,9 @@ describe('rules cannot lock administrators out, nor grant their author more than
 
   it('refuses a pattern past the wildcard bound with a 400 naming it, and a hostile-but-bounded Deny on everyone leaves admins untouched', async () => {
     const tooMany = await api.call('PUT', '/access-rules/hostile', {
-      body: { effect: 'Deny', principals: ['*a'.repeat(17)], actions: ['*'], resources: ['*'] },
+      body: { effect: 'Deny', principals: ['*'], actions: ['*'], resources: ['*a'.repeat(17)] },
     });
-    expect([tooMany.status, tooMany.body.error.details]).toEqual([400, [{ path: '$.principals[0]', message: 'must hold at most 16 wildcards (* and ?), not 17' }]]);
+    expect([tooMany.status, tooMany.body.error.details]).toEqual([400, [{ path: '$.resources[0]', message: 'must hold at most 16 wildcards (* and ?), not 17' }]]);
     const bounded = await api.call('PUT', '/access-rules/hostile', {
       body: { effect: 'Deny', principals: ['*', '*a*a*a*a*a*a*a*a*a*a*a*b'], actions: ['*'], resources: ['*'] },
     });

@@ -64,12 +64,13 @@ describe('without usable AWS credentials', () => {
     expect(JSON.parse(request.response.body).error).toEqual({ code: 'DependencyNotConfiguredError', message: (missing as Error).message });
   });
 
-  it('any other failure stays a 500 that shows nothing', async () => {
+  it('any other failure is a 502 naming STS that shows nothing of its cause', async () => {
     sts.on(AssumeRoleCommand).rejects(Object.assign(new Error('socket hang up at 10.0.0.1'), { name: 'TimeoutError' }));
     const error = await new StsCredentialIssuer(new STSClient({ region: 'us-east-1' })).assumeRole(input).catch((e: unknown) => e);
     const request = { event: { requestContext: { requestId: 'r' } }, error, response: undefined } as never as { response: { statusCode: number; body: string } };
     httpErrorHandler().onError?.(request as never);
-    expect(request.response.statusCode).toBe(500);
+    expect(request.response.statusCode).toBe(502);
+    expect(JSON.parse(request.response.body).error.message).toMatch(/^STS failed to assume .* \(TimeoutError\); retry later$/);
     expect(request.response.body).not.toContain('10.0.0.1');
   });
 });
