@@ -206,7 +206,7 @@ describe('rules cannot lock administrators out, nor grant their author more than
     });
     expect([tooMany.status, tooMany.body.error.details]).toEqual([400, [{ path: '$.resources[0]', message: 'must hold at most 16 wildcards (* and ?), not 17' }]]);
     const bounded = await api.call('PUT', '/access-rules/hostile', {
-      body: { effect: 'Deny', principals: ['*', '*a*a*a*a*a*a*a*a*a*a*a*b'], actions: ['*'], resources: ['*'] },
+      body: { effect: 'Deny', principals: ['*', 'arn:*a*a*a*a*a*a*a*a*a*a*a*b'], actions: ['*'], resources: ['*'] },
     });
     expect(bounded.status).toBe(201);
     expect((await api.call('GET', '/applications')).status).toBe(200);
