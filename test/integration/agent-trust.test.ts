@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useApi } from '../support/api-harness.js';
+import { putBundle } from '../support/bundles.js';
 import { agentPrincipal } from '../support/scripted-agent.js';
 
 /** Hostile agents and careless instance updates (the harness trusts agent sessions of account 000000000000 only). */
@@ -14,7 +15,10 @@ async function groupTargeting(app: string, tag: { key: string; value: string }) 
   expect(group.status).toBe(201);
 }
 
-const deploy = (app: string) => api.call('POST', '/deployments', { body: { application: app, group: 'g', revision: { bucket: BUCKET, key: 'x.zip' } } });
+async function deploy(app: string) {
+  await putBundle(api.s3, BUCKET, 'x.zip');
+  return api.call('POST', '/deployments', { body: { application: app, group: 'g', revision: { bucket: BUCKET, key: 'x.zip' } } });
+}
 
 describe('a rogue agent cannot choose its own targeting tags', () => {
   it('registers a new instance with no targeting tags: the deployment it aimed at finds no target and it is never handed the bundle', async () => {

@@ -144,7 +144,7 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
       // Every chunk resolves its imports: a lazily loaded client would otherwise fail only when first used in AWS.
       const script = `for (const m of ${JSON.stringify(modules.map((m) => join(dir, m)))}) await import(m); console.log('loaded');`;
       const { stdout } = await promisify(execFile)(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], {
-        env: { PATH: process.env.PATH, TABLE_NAME: 't-fn', ARTIFACT_BUCKET: 'fleetline-test-artifacts', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', ADMIN_PRINCIPALS: 'arn:aws:iam::111122223333:role/admin' },
+        env: { PATH: process.env.PATH, TABLE_NAME: 't-fn', ARTIFACT_BUCKET: 'fleetline-test-artifacts', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', ADMIN_PRINCIPALS: 'arn:aws:iam::111122223333:role/admin', AGENT_ACCOUNTS: '111122223333' },
       });
       expect(stdout.trim(), fn).toBe('loaded');
     }
