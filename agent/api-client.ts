@@ -17,6 +17,8 @@ export class ApiClient {
     private readonly baseUrl: string,
     private readonly identity: Identity,
     private readonly timeoutMs = 15_000,
+    /** Counts every request (the per-deployment request figure of the benches). */
+    private readonly onRequest?: (path: string) => void,
   ) {
     if (identity.kind === 'sigv4') {
       this.signer = new SignatureV4({ service: 'execute-api', region: identity.region, credentials: defaultProvider(), sha256: Sha256 });
@@ -26,24 +28,36 @@ export class ApiClient {
   async post<T = any>(path: string, body: unknown): Promise<ApiAnswer<T>> {
     const url = new URL(path, this.baseUrl);
     const payload = JSON.stringify(body);
-    let headers: Record<string, string> = { 'content-type': 'application/json', host: url.host };
+    this.onRequest?.(path);
+    const headers = await this.authHeaders('POST', url, payload, { 'content-type': 'application/json' });
+    const response = await fetch(url, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(this.timeoutMs) });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  /**
+   * Headers that prove who the agent is: a SigV4 signature (service execute-api)
+   * from the instance profile, or the local principal header. The control
+   * channel's WebSocket upgrade is signed by the same code.
+   */
+  async authHeaders(method: string, url: URL, body = '', extra: Record<string, string> = {}): Promise<Record<string, string>> {
+    let headers: Record<string, string> = { ...extra, host: url.host };
     if (this.identity.kind === 'local') headers['x-fleetline-principal'] = this.identity.principal;
     if (this.signer) {
       const signed = await this.signer.sign({
-        method: 'POST',
+        method,
         protocol: url.protocol,
         hostname: url.hostname,
         port: url.port ? Number(url.port) : undefined,
         path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
         headers,
-        body: payload,
+        body,
       });
       headers = signed.headers as Record<string, string>;
     }
     const { host: _host, ...sent } = headers;
-    const response = await fetch(url, { method: 'POST', headers: sent, body: payload, signal: AbortSignal.timeout(this.timeoutMs) });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    return sent;
   }
 }
 

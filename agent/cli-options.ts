@@ -17,12 +17,20 @@ export interface AgentOptions {
   /** How far a bundle may expand: absolute bytes, and times its compressed size. */
   maxExpandedBytes: number;
   maxExpansionRatio: number;
+  /** The control channel's WebSocket URL: pushes replace the idle poll. */
+  channel?: string | undefined;
+  /** While the channel is up, the idle agent still polls this often (0: never, pushes only). */
+  safetyPollSeconds: number;
   once: boolean;
 }
+
+/** While the control channel is up, the idle agent still polls this often. */
+export const DEFAULT_SAFETY_POLL_SECONDS = 300;
 
 export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [--tags k=v,...] [--state-dir DIR]
                            [--root DIR] [--principal ARN] [--region REGION] [--heartbeat-ms N]
                            [--max-bundle-bytes N] [--max-expanded-bytes N] [--max-expansion-ratio N]
+                           [--channel WSS_URL] [--safety-poll-seconds N]
 
   --api          Fleetline's API base URL
   --instance-id  this machine's name (on EC2 it is read from the instance metadata)
@@ -35,6 +43,8 @@ export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [-
   --max-bundle-bytes     largest bundle download accepted (default 2147483648, 2 GiB)
   --max-expanded-bytes   largest size a bundle may expand to on disk (default 2147483648, 2 GiB)
   --max-expansion-ratio  largest expanded/compressed ratio of a bundle (default 200)
+  --channel      the control channel's WebSocket URL (wss://…): work is pushed, polling becomes a safety net
+  --safety-poll-seconds  how often to poll anyway while the channel is up (default 300; 0 = never)
   --help         show this help`;
 
 /** `fleetline-agent --help`, `-h` or `help` prints the usage and exits 0. */
@@ -58,10 +68,13 @@ export function parseAgentArgs(argv: string[]): AgentOptions {
       'max-expanded-bytes': { type: 'string' },
       'max-expansion-ratio': { type: 'string' },
       once: { type: 'boolean' },
+      channel: { type: 'string' },
+      'safety-poll-seconds': { type: 'string' },
     },
   });
   if (positionals[0] !== 'run') throw new Error(`unknown command ${positionals[0] ?? '(none)'}\n${USAGE}`);
   if (!values.api || !/^https?:\/\//.test(values.api)) throw new Error(`--api must be an http(s) URL\n${USAGE}`);
+  if (values.channel !== undefined && !/^wss?:\/\//.test(values.channel)) throw new Error(`--channel must be a ws(s) URL\n${USAGE}`);
   const tags = (values.tags ?? '')
     .split(',')
     .filter(Boolean)
@@ -88,5 +101,7 @@ export function parseAgentArgs(argv: string[]): AgentOptions {
     maxExpandedBytes: number('max-expanded-bytes', values['max-expanded-bytes'], DEFAULT_LIMITS.maxBytes),
     maxExpansionRatio: number('max-expansion-ratio', values['max-expansion-ratio'], DEFAULT_LIMITS.maxRatio),
     once: values.once ?? false,
+    channel: values.channel,
+    safetyPollSeconds: values['safety-poll-seconds'] === '0' ? 0 : number('safety-poll-seconds', values['safety-poll-seconds'], DEFAULT_SAFETY_POLL_SECONDS),
   };
 }

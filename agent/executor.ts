@@ -36,6 +36,8 @@ export interface ExecutorContext {
   /** Expansion limits for bundles (default: DEFAULT_LIMITS). */
   limits?: ExtractLimits;
   log?: (line: string) => void;
+  /** Stops pushed over the control channel: the running hook is killed without waiting for a heartbeat. */
+  stops?: { onStop(deploymentId: string, onStop: () => void): () => void } | undefined;
 }
 
 interface Outcome {
@@ -99,6 +101,8 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
         if (error instanceof WireContractError) ctx.log?.(`error: ${error.message}`);
       });
   }, ctx.heartbeatMs);
+
+  const unsubscribeStop = ctx.stops?.onStop(assignment.deploymentId, () => abort.abort());
 
   let appspec: Appspec | undefined;
   let bundleRoot = join(dir, 'bundle');
@@ -193,6 +197,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       }
     }
   } finally {
+    unsubscribeStop?.();
     clearInterval(heartbeat);
     await log.close();
     await uploadLog(assignment.logUpload.url, join(dir, 'log.txt')).catch((e) => ctx.log?.(`log upload failed: ${String(e)}`));

@@ -8,6 +8,7 @@ import { DEFAULT_LIMITS } from './extract/limits.js';
 import { identityMap, rootedMap } from './install.js';
 import { reportOutbox } from './outbox.js';
 import { RunningHook } from './running-hook.js';
+import { PushChannel } from './push-channel.js';
 import { AgentState } from './state.js';
 
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
@@ -22,6 +23,17 @@ const sleep = (ms: number, signal: AbortSignal) =>
     const t = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
+
+/**
+ * The wait between idle polls. With the control channel up, a push ends it and
+ * the poll is only a slow safety net; with the channel down (or none), the
+ * agent polls at the server's interval. Jitter: a fleet must not poll in lockstep.
+ */
+async function idle(pollMs: number, channel: PushChannel | undefined, safetyPollSeconds: number, shutdown: AbortSignal): Promise<void> {
+  if (!channel) return sleep(pollMs * (0.8 + Math.random() * 0.4), shutdown);
+  const safetyMs = safetyPollSeconds === 0 ? Number.POSITIVE_INFINITY : safetyPollSeconds * 1000 * (0.8 + Math.random() * 0.4);
+  return channel.waitForWake(channel.connected ? safetyMs : pollMs * (0.8 + Math.random() * 0.4), shutdown);
+}
 
 /** Poll, run, report, forever: the agent's whole life. */
 export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Promise<void> {
@@ -49,8 +61,13 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
     if (registered.status >= 300) throw new Error(`registration refused: HTTP ${registered.status} ${JSON.stringify(registered.body)}`);
     log(`registered ${instanceId}`);
   }
+  const channel = options.channel
+    ? new PushChannel({ url: options.channel, instanceId, authHeaders: (url) => api.authHeaders('GET', url), log }).start()
+    : undefined;
+  shutdown.addEventListener('abort', () => channel?.close(), { once: true });
   const context = {
     api,
+    stops: channel,
     instanceId,
     state,
     map: options.root ? rootedMap(resolve(options.root)) : identityMap,
@@ -86,7 +103,7 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
       }
       if (options.once) return;
       const base = polled.pollAfterSeconds * 1000;
-      await sleep(base * (0.8 + Math.random() * 0.4), shutdown); // jitter: a fleet must not poll in lockstep
+      await idle(base, channel, options.safetyPollSeconds, shutdown);
     } catch (error) {
       if (options.once) throw error;
       failures++;

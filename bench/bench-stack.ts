@@ -25,9 +25,10 @@ export async function startBenchStack() {
     ADMIN_PRINCIPALS: 'arn:aws:iam::111122223333:role/platform-engineer',
     AGENT_ACCOUNTS: '000000000000',
   });
+  const doc = createDocumentClient(client);
   const deps = {
     ...buildApiDeps(config, {
-      doc: createDocumentClient(client),
+      doc,
       s3: ready(new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: LOCAL_CREDENTIALS, forcePathStyle: true })),
       sts: ready(new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS })),
     }),
@@ -36,9 +37,10 @@ export async function startBenchStack() {
   };
   return {
     deps,
+    doc,
+    tableName,
     meter,
     client,
-    tableName,
     call: apiClient(createApiHandler(deps)),
     async stop() {
       client.destroy();

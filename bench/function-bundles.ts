@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { type PackagedStack, packageStack, repoRoot } from '../test/support/packaged-template.js';
 import { type Figure, printFigure } from './figure.js';
 
-const FUNCTIONS = ['api', 'artifacts', 'reconcile', 'worker'];
+const FUNCTIONS = ['api', 'artifacts', 'channel', 'reconcile', 'worker'];
 const INIT_RUNS = 5;
 
 /**

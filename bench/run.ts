@@ -2,6 +2,7 @@ import { benchAgentPoll } from './agent-poll.js';
 import { benchBundleBombs } from './bundle-bombs.js';
 import { benchFanout } from './fanout.js';
 import { benchFunctionBundles } from './function-bundles.js';
+import { benchIdleCost } from './idle-cost.js';
 import { benchUploadToSuccess } from './upload-to-success.js';
 
 /** `npm run bench`: every benchmark in turn, one JSON line per figure. */
@@ -9,6 +10,7 @@ const benches: [string, () => Promise<unknown>][] = [
   ['function-bundles', benchFunctionBundles],
   ['fanout', benchFanout],
   ['agent-poll', benchAgentPoll],
+  ['idle-cost', benchIdleCost],
   ['upload-to-success', benchUploadToSuccess],
   ['bundle-bombs', benchBundleBombs],
 ];

@@ -1,20 +1,23 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_CREDENTIALS } from '../local/dynamodb-local.js';
+import { localAgentPrincipal } from '../local/local-fleet.js';
 import { freePort, waitFor } from '../local/ports.js';
-import { startLocalStack } from '../local/stack.js';
+import { type LocalStack, startLocalStack } from '../local/stack.js';
 import { script, zipBundle } from '../test/support/bundles.js';
 import { type Figure, printFigure } from './figure.js';
 
 const AGENTS = 10;
+const HOOKS = ['ApplicationStop', 'BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService'];
 
 /**
- * Upload to success (design §9): a bundle with no-op hooks lands in S3 and is
- * deployed OneAtATime to 10 real local agents until Succeeded. Reported: wall
- * time, and control-plane overhead per instance (wall time over instances,
- * less the time the hooks themselves ran).
+ * Upload to success (design §9): a bundle with no-op hooks on all five script
+ * events lands in S3 and is deployed OneAtATime to 10 real local agents until
+ * Succeeded — once with the control channel pushing work, once with the channel
+ * down (agents poll at the local 1-second interval), in the same run. Also: the
+ * agents' HTTP requests per instance-deployment, and stop request → hook killed.
  */
 export async function benchUploadToSuccess(): Promise<Figure[]> {
   const stateDir = mkdtempSync(join(tmpdir(), 'fleetline-bench-'));
@@ -31,39 +34,103 @@ export async function benchUploadToSuccess(): Promise<Figure[]> {
     const res = await fetch(`${stack.apiUrl}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
     return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
   };
+  const figures: Figure[] = [];
   try {
     await call('PUT', '/applications/bench');
     await call('PUT', '/applications/bench/groups/fleet', {
       targets: { onPremisesTagSet: [[{ key: 'fleet', value: 'local', type: 'KEY_AND_VALUE' }]] },
       deploymentConfig: 'OneAtATime',
     });
-    const hooks = ['BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService'];
+    await waitFor('every agent on the channel', async () => stack.channel.connectionCount() === AGENTS, { timeoutMs: 120_000, intervalMs: 100 });
     const bundle = await zipBundle([
-      { path: 'appspec.yml', content: `version: 0.0\nos: linux\nhooks:\n${hooks.map((h) => `  ${h}:\n    - location: noop.sh\n`).join('')}` },
+      { path: 'appspec.yml', content: `version: 0.0\nos: linux\nhooks:\n${HOOKS.map((h) => `  ${h}:\n    - location: noop.sh\n`).join('')}` },
       { path: 'noop.sh', content: script('true'), mode: 0o755 },
     ]);
-    const started = performance.now();
-    await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: 'bench/app.zip', Body: bundle }));
-    const created = await call('POST', '/deployments', {
-      application: 'bench',
-      group: 'fleet',
-      revision: { bucket: stack.bucket, key: 'bench/app.zip' },
-    });
-    let status = '';
-    await waitFor('the deployment to end', async () => {
-      status = (await call('GET', `/deployments/${created.body.deploymentId}`)).body.status;
-      return ['Succeeded', 'Failed', 'Stopped'].includes(status);
-    }, { timeoutMs: 300_000, intervalMs: 50 });
-    const seconds = (performance.now() - started) / 1000;
-    if (status !== 'Succeeded') throw new Error(`deployment ended ${status}`);
-    return [
-      printFigure({ bench: 'upload-to-success', metric: 'seconds_total', value: round(seconds), unit: 's', n: AGENTS }),
-      printFigure({ bench: 'upload-to-success', metric: 'seconds_per_instance', value: round(seconds / AGENTS), unit: 's', n: AGENTS }),
-    ];
+    const deploy = async (key: string, body: Buffer) => {
+      const started = performance.now();
+      await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: body }));
+      const created = await call('POST', '/deployments', { application: 'bench', group: 'fleet', revision: { bucket: stack.bucket, key } });
+      if (created.status !== 201) throw new Error(`POST /deployments: HTTP ${created.status} ${JSON.stringify(created.body)}`);
+      return { deploymentId: created.body.deploymentId as string, started };
+    };
+    const ended = async (deploymentId: string) => {
+      let status = '';
+      await waitFor('the deployment to end', async () => {
+        status = (await call('GET', `/deployments/${deploymentId}`)).body.status;
+        return ['Succeeded', 'Failed', 'Stopped'].includes(status);
+      }, { timeoutMs: 300_000, intervalMs: 20 });
+      return status;
+    };
+    const agentRequests = () => stack.agentIds.reduce((n, id) => n + (stack.requestsByPrincipal.get(localAgentPrincipal(id)) ?? 0), 0);
+
+    // A first deployment so ApplicationStop has scripts to run on every host in the measured ones.
+    const warmup = await deploy('bench/app-0.zip', bundle);
+    if ((await ended(warmup.deploymentId)) !== 'Succeeded') throw new Error('warm-up deployment failed');
+
+    const requestsBefore = agentRequests();
+    const pushed = await deploy('bench/app-1.zip', bundle);
+    const pushedStatus = await ended(pushed.deploymentId);
+    const pushSeconds = (performance.now() - pushed.started) / 1000;
+    if (pushedStatus !== 'Succeeded') throw new Error(`deployment ended ${pushedStatus}`);
+    figures.push(printFigure({ bench: 'upload-to-success', metric: 'seconds_total_push', value: round(pushSeconds), unit: 's', n: AGENTS }));
+    figures.push(printFigure({ bench: 'upload-to-success', metric: 'seconds_per_instance_push', value: round(pushSeconds / AGENTS), unit: 's', n: AGENTS }));
+    // HTTP API requests, plus the two S3 requests every host makes (bundle GET, log PUT through presigned URLs).
+    const apiPerInstance = (agentRequests() - requestsBefore) / AGENTS;
+    figures.push(printFigure({ bench: 'agent-requests', metric: 'api_requests_per_instance_deployment', value: round(apiPerInstance), unit: 'requests', n: AGENTS }));
+    figures.push(printFigure({ bench: 'agent-requests', metric: 'all_requests_per_instance_deployment', value: round(apiPerInstance + 2), unit: 'requests', n: AGENTS }));
+
+    figures.push(await stopToKilled(stack, stateDir, deploy, ended, call));
+
+    // The channel goes away: agents fall back to polling.
+    stack.channel.setAvailable(false);
+    stack.channel.dropAll();
+    await waitFor('the channel to be empty', async () => stack.channel.connectionCount() === 0, { timeoutMs: 10_000, intervalMs: 20 });
+    const polled = await deploy('bench/app-2.zip', bundle);
+    const polledStatus = await ended(polled.deploymentId);
+    const pollSeconds = (performance.now() - polled.started) / 1000;
+    if (polledStatus !== 'Succeeded') throw new Error(`deployment ended ${polledStatus}`);
+    figures.push(printFigure({ bench: 'upload-to-success', metric: 'seconds_total_poll', value: round(pollSeconds), unit: 's', n: AGENTS }));
+    figures.push(printFigure({ bench: 'upload-to-success', metric: 'seconds_per_instance_poll', value: round(pollSeconds / AGENTS), unit: 's', n: AGENTS }));
+    return figures;
   } finally {
     s3.destroy();
     await stack.stop();
     rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** Stop request → the running hook's process is gone, with the channel up. */
+async function stopToKilled(
+  stack: LocalStack,
+  stateDir: string,
+  deploy: (key: string, body: Buffer) => Promise<{ deploymentId: string }>,
+  ended: (id: string) => Promise<string>,
+  call: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>,
+): Promise<Figure> {
+  const pidFile = join(stateDir, 'long-hook.pid');
+  const bundle = await zipBundle([
+    { path: 'appspec.yml', content: 'version: 0.0\nos: linux\nhooks:\n  ApplicationStart:\n    - location: long.sh\n      timeout: 600\n' },
+    { path: 'long.sh', content: script(`echo $$ > ${JSON.stringify(pidFile)}\nexec sleep 300`), mode: 0o755 },
+  ]);
+  const { deploymentId } = await deploy('bench/long.zip', bundle);
+  await waitFor('the long hook to start', async () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', { timeoutMs: 120_000, intervalMs: 20 });
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  const started = performance.now();
+  const stop = await call('POST', `/deployments/${deploymentId}/stop`, { rollback: false });
+  if (stop.status >= 300) throw new Error(`stop: HTTP ${stop.status}`);
+  await waitFor('the hook to be killed', async () => !alive(pid), { timeoutMs: 60_000, intervalMs: 10 });
+  const seconds = (performance.now() - started) / 1000;
+  await ended(deploymentId);
+  void stack;
+  return printFigure({ bench: 'stop', metric: 'seconds_stop_request_to_hook_killed', value: round(seconds), unit: 's' });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

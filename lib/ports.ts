@@ -1,4 +1,5 @@
 import type { AccessRule } from './domain/access.js';
+import type { WakeReason } from './domain/agent-channel.js';
 import type { Application } from './domain/application.js';
 import type { RevisionSource } from './domain/artifact-location.js';
 import type { IssuedCredentials } from './domain/credentials.js';
@@ -161,6 +162,33 @@ export interface InstanceDeploymentsRepository {
 /** EC2 instances matching a tag set, `running` only (DescribeInstances, paginated). */
 export interface Ec2TargetLookup {
   findInstanceIds(query: { tagSet: TagSet; region?: string | undefined; roleArn?: string | undefined }): Promise<string[]>;
+}
+
+/** An agent's open control-channel connection. */
+export interface AgentConnection {
+  instanceId: string;
+  connectionId: string;
+  /** The Management API endpoint that reaches this connection (https://<api domain>/<stage>). */
+  endpoint: string;
+  principal: string;
+  connectedAt: string;
+}
+
+export interface AgentConnectionsRepository {
+  /** Records the connection as the instance's current one (a newer connection replaces an older one). */
+  put(connection: AgentConnection): Promise<void>;
+  /** Removes the connection; the instance's record only while it still names this connection. Idempotent. */
+  remove(connectionId: string, instanceId?: string): Promise<void>;
+  /** The current connection of each instance that has one. */
+  find(instanceIds: readonly string[]): Promise<AgentConnection[]>;
+}
+
+/**
+ * Tells agents there is something for them now (work dispatched, a stop
+ * requested). Best effort: it never throws, and agents still poll slowly.
+ */
+export interface InstanceNotifier {
+  wake(instanceIds: readonly string[], reason: WakeReason, deploymentId?: string): Promise<void>;
 }
 
 /** Presigned S3 URLs handed to agents. */

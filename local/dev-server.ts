@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { CHANNEL_PATH, type LocalChannel } from './channel-server.js';
 import { lambdaContext } from './lambda-context.js';
 import { refuseNonLocal } from './request-guard.js';
 
@@ -27,17 +28,37 @@ type ApiHandler = (
 export interface DevServer {
   url: string;
   server: Server;
+  /** Requests served per caller principal (the benches count agents' requests). */
+  requestsByPrincipal: Map<string, number>;
   stop(): Promise<void>;
 }
 
-export async function startDevServer(handler: ApiHandler, port: number): Promise<DevServer> {
+export async function startDevServer(handler: ApiHandler, port: number, channel?: LocalChannel): Promise<DevServer> {
   let boundPort = port;
+  const requestsByPrincipal = new Map<string, number>();
   const server = createServer((req, res) => {
-    serve(handler, req, res, boundPort).catch((error) => {
+    const caller = String(req.headers[PRINCIPAL_HEADER] ?? LOCAL_ADMIN_ARN);
+    requestsByPrincipal.set(caller, (requestsByPrincipal.get(caller) ?? 0) + 1);
+    serve(handler, req, res, boundPort, channel).catch((error) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'InternalError', message: 'Internal server error' } }));
       console.error('dev server:', error);
     });
+  });
+  server.on('upgrade', (req, socket, head) => {
+    // A page in the browser must not open the channel either (cross-site WebSocket hijacking).
+    const refusal = refuseNonLocal('GET', req.headers, boundPort);
+    if (refusal) {
+      socket.end(`HTTP/1.1 ${refusal.status} Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    const principal = req.headers[PRINCIPAL_HEADER];
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (!channel || path !== CHANNEL_PATH || (principal !== undefined && (typeof principal !== 'string' || !ARN_PATTERN.test(principal)))) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    channel.handleUpgrade(req, socket, head, principal ?? LOCAL_ADMIN_ARN);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -48,16 +69,20 @@ export async function startDevServer(handler: ApiHandler, port: number): Promise
   return {
     url: `http://127.0.0.1:${boundPort}`,
     server,
+    requestsByPrincipal,
     stop: () => new Promise<void>((resolve) => {
+      channel?.close();
       server.closeAllConnections();
       server.close(() => resolve());
     }),
   };
 }
 
-async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
+async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerResponse, port: number, channel?: LocalChannel): Promise<void> {
   const refusal = refuseNonLocal(req.method ?? 'GET', req.headers, port);
-  if (refusal) {
+  // The Management API's PostToConnection carries the raw message, not JSON; Host and Origin still hold.
+  const managementBody = refusal?.status === 415 && new URL(req.url ?? '/', 'http://localhost').pathname.startsWith('/@connections/');
+  if (refusal && !managementBody) {
     req.resume();
     res.writeHead(refusal.status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(
       JSON.stringify({ error: { code: refusal.code, message: refusal.message } }),
@@ -76,6 +101,8 @@ async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerRespo
     }
     chunks.push(chunk as Buffer);
   }
+  // The control channel's Management API (PostToConnection and friends), as the SDK client calls it.
+  if (channel?.handleManagement(req, res, Buffer.concat(chunks))) return;
   const principal = req.headers[PRINCIPAL_HEADER];
   if (principal !== undefined && (typeof principal !== 'string' || !ARN_PATTERN.test(principal))) {
     res.writeHead(400, { 'content-type': 'application/json' }).end(

@@ -1,5 +1,6 @@
 import type { Context, DynamoDBStreamEvent, S3Event, ScheduledEvent } from 'aws-lambda';
 import { join } from 'node:path';
+import { CHANNEL_PATH, type ChannelHandler, type LocalChannel, createLocalChannel } from './channel-server.js';
 import { type DevServer, LOCAL_ACCOUNT, LOCAL_ADMIN_ARN, startDevServer } from './dev-server.js';
 import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb-local.js';
 import { lambdaContext } from './lambda-context.js';
@@ -27,6 +28,11 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   apiUrl: string;
+  /** The agents' control channel (WebSocket), served by the same dev server. */
+  channelUrl: string;
+  channel: LocalChannel;
+  /** HTTP API requests served per caller principal. */
+  requestsByPrincipal: Map<string, number>;
   s3Endpoint: string;
   dynamoDbEndpoint: string;
   tableName: string;
@@ -118,14 +124,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stops.push(s3.stop);
     log(`S3 (s3rver)     ${s3.endpoint} (bucket ${bucket})`);
 
-    const server: DevServer = await startDevServer(api, options.apiPort);
+    const channelHandler = (await import('../functions/channel.js')).handler as ChannelHandler;
+    let apiHost = `127.0.0.1:${options.apiPort}`;
+    const channel = createLocalChannel(channelHandler, () => apiHost);
+    const server: DevServer = await startDevServer(api, options.apiPort, channel);
+    apiHost = new URL(server.url).host;
     stops.push(server.stop);
+    // The engine's pushes reach this server's Management API stand-in, as the SDK reads the endpoint from the environment.
+    process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = server.url;
+    const channelUrl = `${server.url.replace(/^http/, 'ws')}${CHANNEL_PATH}`;
     log(`HTTP API        ${server.url}`);
+    log(`Agent channel   ${channelUrl}`);
 
     const agentIds = Array.from({ length: options.agents ?? 3 }, (_, i) => `local-${i + 1}`);
     // Registered here, once: tags changed through the API later survive every restart.
     const created = await registerLocalInstances(server.url, agentIds);
-    const fleet = startLocalFleet({ instanceIds: agentIds, apiUrl: server.url, stateDir: options.stateDir });
+    const fleet = startLocalFleet({ instanceIds: agentIds, apiUrl: server.url, stateDir: options.stateDir, channelUrl });
     stops.push(fleet.stop);
     if (agentIds.length > 0) {
       const tags = created.length === agentIds.length ? 'tags env=local, fleet=local' : 'tags kept from the last run';
@@ -149,6 +163,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     return {
       apiUrl: server.url,
+      channelUrl,
+      channel,
+      requestsByPrincipal: server.requestsByPrincipal,
       s3Endpoint: s3.endpoint,
       dynamoDbEndpoint: dynamo.endpoint,
       tableName,

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AwsClients } from '../adapters/aws/clients.js';
 import { lazyPort } from '../adapters/aws/lazy.js';
+import { DynamoAgentConnectionsRepository } from '../adapters/dynamodb/connections-repository.js';
 import { DynamoCredentialAuditLog } from '../adapters/dynamodb/credential-audit-log.js';
 import { Authorizer } from '../access/authorizer.js';
 import { DynamoAccessRulesRepository } from '../adapters/dynamodb/access-rules-repository.js';
@@ -41,6 +42,10 @@ export function buildEngineDeps(config: Config, clients: AwsClients): EngineDeps
     agentAccounts: config.agentAccounts,
     issuer: stsIssuer(clients),
     assumableRolePath: config.assumableRolePath,
+    notifier: lazyPort(async () => {
+      const { ChannelNotifier } = await import('../adapters/aws/channel-notifier.js');
+      return new ChannelNotifier(new DynamoAgentConnectionsRepository(table));
+    }),
   };
 }
 

@@ -55,8 +55,16 @@ async function hookCredentials(deployment: Deployment, instanceId: string, deps:
   return { accessKeyId: issued.accessKeyId, secretAccessKey: issued.secretAccessKey, sessionToken: issued.sessionToken, expiration: issued.expiration };
 }
 
-/** The caller must be this instance's agent: its EC2 session, or the principal bound at registration. */
-async function authorizeAgent(callerArn: string, instanceId: string, deps: EngineDeps): Promise<void> {
+/**
+ * The caller must be this instance's agent: its EC2 session, or the principal
+ * bound at registration. The HTTP agent routes and the control channel's
+ * $connect both decide with this.
+ */
+export async function authorizeAgent(
+  callerArn: string,
+  instanceId: string,
+  deps: Pick<EngineDeps, 'instances' | 'agentRoleNames' | 'agentAccounts'>,
+): Promise<void> {
   const registered = await deps.instances.get(instanceId);
   if (!mayActAsAgent(callerArn, instanceId, registered?.iamArn, { roleNames: deps.agentRoleNames, accounts: deps.agentAccounts })) {
     throw new ForbiddenError(`${callerArn} may not act as the agent of instance ${instanceId}`);

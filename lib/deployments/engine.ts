@@ -7,6 +7,7 @@ import type {
   DeploymentsRepository,
   Ec2TargetLookup,
   InstanceDeploymentsRepository,
+  InstanceNotifier,
   InstancesRepository,
 } from '../ports.js';
 
@@ -43,6 +44,8 @@ export interface EngineDeps {
   /** Applications and the artifact bucket: where each application's revisions may come from. */
   applications: ApplicationsRepository;
   artifactBucket: string;
+  /** Pushes a wake-up to agents when work is dispatched to them or a stop is requested. */
+  notifier?: InstanceNotifier | undefined;
 }
 
 export function plusSeconds(date: Date, seconds: number): string {

@@ -49,19 +49,21 @@ async function dispatchBatch(deployment: Deployment, count: number, deps: Engine
   };
   const lanes: string[][] = [];
   for (let i = 0; i < candidates.length; i += LANE_SIZE) lanes.push(candidates.slice(i, i + LANE_SIZE));
-  let dispatched = 0;
+  const dispatched: string[] = [];
   let busy = false;
   let next = 0;
   const lane = async () => {
     while (!busy && next < lanes.length) {
       const result = await deps.instanceDeployments.dispatchMany(deployment.deploymentId, lanes[next++] as string[], options);
-      dispatched += result.dispatched.length;
+      dispatched.push(...result.dispatched);
       if (result.busy) busy = true;
     }
   };
   await Promise.all(Array.from({ length: Math.min(DISPATCH_LANES, lanes.length) }, lane));
-  if (dispatched > 0) logger.info('Instances dispatched', { deploymentId: deployment.deploymentId, dispatched });
-  return dispatched;
+  // The assignments are written: a push only saves the agents their wait for the next poll.
+  await deps.notifier?.wake(dispatched, 'dispatch');
+  if (dispatched.length > 0) logger.info('Instances dispatched', { deploymentId: deployment.deploymentId, dispatched: dispatched.length });
+  return dispatched.length;
 }
 
 /** Ends a deployment once, whoever gets there first; the worker then does what follows an end. */

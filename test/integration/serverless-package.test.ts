@@ -17,7 +17,7 @@ const ofType = (type: string) => Object.entries(stack.template.Resources).filter
 describe('the packaged CloudFormation stack (osls package, offline)', () => {
   it('holds the four functions on nodejs22.x, each with its own role', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions.map(([id]) => id).sort()).toEqual(['ApiLambdaFunction', 'ArtifactsLambdaFunction', 'ReconcileLambdaFunction', 'WorkerLambdaFunction']);
+    expect(functions.map(([id]) => id).sort()).toEqual(['ApiLambdaFunction', 'ArtifactsLambdaFunction', 'ChannelLambdaFunction', 'ReconcileLambdaFunction', 'WorkerLambdaFunction']);
     const roles = functions.map(([, f]) => {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Environment.Variables.TABLE_NAME).toBe('fleetline-test');
@@ -68,10 +68,41 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
   });
 
   it('requires IAM authorization on every route but GET /health', () => {
-    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    const routes = ofType('AWS::ApiGatewayV2::Route')
+      .map(([, r]) => r.Properties)
+      .filter((r) => r.ApiId.Ref === 'HttpApi');
     expect(routes.map((r) => r.RouteKey).sort()).toEqual(['ANY /{proxy+}', 'GET /health']);
     for (const route of routes) {
       expect(route.AuthorizationType).toBe(route.RouteKey === 'GET /health' ? undefined : 'AWS_IAM');
+    }
+  });
+
+  it('declares the agent channel as a WebSocket API: IAM-authorized $connect, keep-alives answered without a function', () => {
+    const [, api] = ofType('AWS::ApiGatewayV2::Api').find(([, r]) => r.Properties.ProtocolType === 'WEBSOCKET') ?? [];
+    expect(api?.Properties.RouteSelectionExpression).toBe('$request.body.action');
+    const routes = Object.fromEntries(
+      ofType('AWS::ApiGatewayV2::Route')
+        .map(([, r]) => r.Properties)
+        .filter((r) => r.ApiId.Ref === 'WebsocketsApi')
+        .map((r) => [r.RouteKey, r]),
+    );
+    expect(Object.keys(routes).sort()).toEqual(['$connect', '$disconnect', 'keepalive']);
+    expect(routes.$connect.AuthorizationType).toBe('AWS_IAM');
+    const [, keepalive] = ofType('AWS::ApiGatewayV2::Integration').find(([id]) => routes.keepalive.Target['Fn::Sub'].includes(id)) ?? [];
+    expect(keepalive?.Properties.IntegrationType).toBe('MOCK');
+  });
+
+  it('lets only the functions that push manage channel connections, and only by posting to this stage', () => {
+    const statements = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
+      (r.Properties.Policies as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } }[]).flatMap((p) =>
+        p.PolicyDocument.Statement.map((st) => ({ role, ...st })),
+      ),
+    );
+    const managers = statements.filter((st) => st.Action.some((a) => a.startsWith('execute-api:')));
+    expect(managers.map((st) => st.role).sort()).toEqual(['ApiRole', 'ArtifactsRole', 'ReconcileRole']);
+    for (const st of managers) {
+      expect(st.Action).toEqual(['execute-api:ManageConnections']);
+      expect(JSON.stringify(st.Resource)).toContain('${WebsocketsApi}/test/POST/@connections/*');
     }
   });
 
@@ -108,7 +139,7 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
 
   it('cannot switch local identity on: no function bundle contains the local principal header or dev server', async () => {
     const { default: yauzl } = await import('yauzl');
-    for (const fn of ['api', 'artifacts', 'reconcile', 'worker']) {
+    for (const fn of ['api', 'artifacts', 'channel', 'reconcile', 'worker']) {
       const zip = await yauzl.openPromise(join(stack.dir, `${fn}.zip`));
       const text = await new Promise<string>((resolve, reject) => {
         zip.on('entry', (entry) => {
@@ -130,7 +161,7 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
   });
 
   it('ships each function minified, without source maps, holding only its own lazily loaded chunks, all of which load', async () => {
-    const functions = ['api', 'artifacts', 'reconcile', 'worker'];
+    const functions = ['api', 'artifacts', 'channel', 'reconcile', 'worker'];
     for (const fn of functions) {
       const dir = join(stack.dir, `unzipped-${fn}`);
       await promisify(execFile)('unzip', ['-q', '-o', join(stack.dir, `${fn}.zip`), '-d', dir]);

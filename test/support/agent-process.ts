@@ -5,7 +5,7 @@ import { localAgentPrincipal } from '../../local/local-fleet.js';
 import { repoRoot } from './packaged-template.js';
 
 /** One real agent process of the test's own, so the test may kill and restart it. */
-export function startAgent(options: { apiUrl: string; instanceId: string; stateDir: string; tags: string }) {
+export function startAgent(options: { apiUrl: string; instanceId: string; stateDir: string; tags: string; extraArgs?: string[] }) {
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -20,6 +20,7 @@ export function startAgent(options: { apiUrl: string; instanceId: string; stateD
       '--root', join(options.stateDir, 'hosts', options.instanceId),
       '--principal', localAgentPrincipal(options.instanceId),
       '--heartbeat-ms', '500',
+      ...(options.extraArgs ?? []),
     ],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -49,6 +49,10 @@ export const keys = {
    */
   agentInbox: (instanceId: string, deploymentId: string): TableKey => ({ PK: `AGENT#${instanceId}`, SK: `ASSIGNMENT#${deploymentId}` }),
   agentInboxPartition: (instanceId: string) => ({ PK: `AGENT#${instanceId}`, skPrefix: 'ASSIGNMENT#' }),
+  /** The instance's open control-channel connection (at most one; the newest wins), beside its inbox. */
+  agentConnection: (instanceId: string): TableKey => ({ PK: `AGENT#${instanceId}`, SK: 'CONNECTION' }),
+  /** Which instance a connection belongs to: $disconnect knows only the connection ID. */
+  connection: (connectionId: string): TableKey => ({ PK: `CONNECTION#${connectionId}`, SK: 'CONNECTION' }),
 
   pipeline: (name: string): TableKey => ({ PK: `PIPELINE#${name}`, SK: 'PIPELINE' }),
   /** GSI1: every pipeline, by name. */

@@ -1,0 +1,195 @@
+import WebSocket from 'ws';
+import { CHANNEL_LIMITS, INSTANCE_QUERY_PARAMETER, KEEPALIVE_MESSAGE, channelMessageSchema } from '../lib/domain/agent-channel.js';
+
+export interface PushChannelOptions {
+  /** The control channel's wss:// (or local ws://) URL. */
+  url: string;
+  instanceId: string;
+  /** Headers proving who the agent is on the upgrade request (SigV4, or the local principal header). */
+  authHeaders: (url: URL) => Promise<Record<string, string>>;
+  log?: (line: string) => void;
+  /** Open a fresh connection this long after the last one opened (API Gateway ends them at 2 hours). */
+  renewMs?: number;
+  /** Send one keep-alive after this long without traffic (API Gateway closes idle ones at 10 minutes). */
+  keepaliveMs?: number;
+  /** Reconnect backoff bounds. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Counts every connection attempt and keep-alive (the request and message figures of the benches). */
+  onRequest?: (kind: 'connect' | 'keepalive') => void;
+}
+
+/** When an agent renews its connection and sends a keep-alive, unless told otherwise. */
+export const CHANNEL_TIMINGS = {
+  renewSeconds: CHANNEL_LIMITS.maxConnectionSeconds - 10 * 60,
+  keepaliveSeconds: CHANNEL_LIMITS.idleTimeoutSeconds - 60,
+} as const;
+
+const jitter = (ms: number, spread = 0.1) => ms * (1 - spread + Math.random() * spread);
+
+/**
+ * The agent's end of the control channel. It only ever wakes the agent: a
+ * `dispatch` push ends the idle wait (the agent then polls for its assignment),
+ * a `stop` push ends the matching running deployment's hook at once. While the
+ * socket is down the agent polls as it always did; after each (re)connect it
+ * polls once, since a push may have been missed meanwhile.
+ */
+export class PushChannel {
+  private socket: WebSocket | undefined;
+  private failures = 0;
+  private closed = false;
+  private waiters = new Set<() => void>();
+  private stopListeners = new Map<string, Set<() => void>>();
+  private timers: NodeJS.Timeout[] = [];
+  private keepalive: NodeJS.Timeout | undefined;
+  private readonly renewMs: number;
+  private readonly keepaliveMs: number;
+
+  constructor(private readonly options: PushChannelOptions) {
+    this.renewMs = options.renewMs ?? CHANNEL_TIMINGS.renewSeconds * 1000;
+    this.keepaliveMs = options.keepaliveMs ?? CHANNEL_TIMINGS.keepaliveSeconds * 1000;
+  }
+
+  get connected(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  start(): this {
+    void this.connect();
+    return this;
+  }
+
+  /** Resolves after `ms`, or earlier on a push, a (re)connect or a lost connection. */
+  waitForWake(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
+      signal.addEventListener('abort', done, { once: true });
+      this.waiters.add(done);
+    });
+  }
+
+  /** Calls `onStop` when a stop for this deployment is pushed; returns the unsubscribe. */
+  onStop(deploymentId: string, onStop: () => void): () => void {
+    const listeners = this.stopListeners.get(deploymentId) ?? new Set();
+    listeners.add(onStop);
+    this.stopListeners.set(deploymentId, listeners);
+    return () => {
+      listeners.delete(onStop);
+      if (listeners.size === 0) this.stopListeners.delete(deploymentId);
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers.splice(0)) clearTimeout(t);
+    clearTimeout(this.keepalive);
+    this.socket?.close(1000);
+    this.wakeAll();
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers = this.timers.filter((x) => x !== t);
+      fn();
+    }, ms);
+    this.timers.push(t);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    const url = new URL(this.options.url);
+    url.searchParams.set(INSTANCE_QUERY_PARAMETER, this.options.instanceId);
+    let socket: WebSocket;
+    try {
+      this.options.onRequest?.('connect');
+      socket = new WebSocket(url, { headers: await this.options.authHeaders(url), handshakeTimeout: 15_000 });
+    } catch (error) {
+      this.retry(`cannot connect: ${(error as Error).message}`);
+      return;
+    }
+    let opened = false;
+    socket.on('open', () => {
+      opened = true;
+      this.failures = 0;
+      const previous = this.socket;
+      this.socket = socket;
+      // The old connection is closed only once the new one is up: no gap in which a push is lost.
+      if (previous && previous !== socket) previous.close(1000, 'renewed');
+      this.options.log?.('control channel connected');
+      this.armKeepalive();
+      this.later(jitter(this.renewMs, 0.05), () => void this.connect());
+      this.wakeAll();
+    });
+    socket.on('message', (data) => {
+      this.armKeepalive();
+      this.receive(data.toString());
+    });
+    socket.on('unexpected-response', (_req, res) => {
+      this.retry(`refused: HTTP ${res.statusCode}`);
+      socket.terminate();
+    });
+    socket.on('error', () => undefined); // 'close' follows and decides
+    socket.on('close', () => {
+      if (this.socket !== socket) {
+        if (!opened && !this.connected) this.retry('could not connect');
+        return; // a renewed connection's predecessor
+      }
+      this.socket = undefined;
+      clearTimeout(this.keepalive);
+      this.wakeAll(); // back to polling until reconnected
+      this.retry('connection lost');
+    });
+  }
+
+  private retryPending = false;
+
+  private retry(why: string): void {
+    if (this.closed || this.retryPending) return;
+    this.retryPending = true;
+    this.failures++;
+    const max = this.options.maxBackoffMs ?? 60_000;
+    const min = this.options.minBackoffMs ?? 1000;
+    // Full jitter: a fleet that lost the channel together must not reconnect together.
+    const delay = Math.max(min / 2, Math.random() * Math.min(max, min * 2 ** Math.min(this.failures, 10)));
+    this.options.log?.(`control channel ${why}; polling, reconnecting in ${Math.round(delay)} ms`);
+    this.later(delay, () => {
+      this.retryPending = false;
+      void this.connect();
+    });
+  }
+
+  private armKeepalive(): void {
+    clearTimeout(this.keepalive);
+    this.keepalive = setTimeout(() => {
+      if (!this.connected) return;
+      this.options.onRequest?.('keepalive');
+      this.socket?.send(KEEPALIVE_MESSAGE);
+      this.armKeepalive();
+    }, this.keepaliveMs);
+  }
+
+  private receive(text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const message = channelMessageSchema.safeParse(parsed);
+    if (!message.success) return;
+    if (message.data.reason === 'stop' && message.data.deploymentId) {
+      for (const onStop of this.stopListeners.get(message.data.deploymentId) ?? []) onStop();
+    }
+    this.wakeAll();
+  }
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+/**
+ * The control channel between the engine and agents: an API Gateway WebSocket
+ * the agent opens (signed like its HTTP calls). The engine only ever pushes a
+ * wake-up; what to do is then read over the agent's own authenticated HTTP
+ * call, so a lost, repeated or late push changes nothing but latency.
+ */
+export const CHANNEL_LIMITS = {
+  /** API Gateway closes any connection after 2 hours: agents renew before that. */
+  maxConnectionSeconds: 2 * 60 * 60,
+  /** …and one idle for 10 minutes. */
+  idleTimeoutSeconds: 10 * 60,
+  /** Frames above 32 KB are billed (and split) as more than one message. */
+  frameBytes: 32 * 1024,
+} as const;
+
+/** How long a connection record lives if no $disconnect ever removes it. */
+export const CONNECTION_TTL_SECONDS = CHANNEL_LIMITS.maxConnectionSeconds + 10 * 60;
+
+export const wakeReasons = ['dispatch', 'stop'] as const;
+export type WakeReason = (typeof wakeReasons)[number];
+
+export const channelMessageSchema = z.strictObject({
+  type: z.literal('wake'),
+  reason: z.enum(wakeReasons),
+  /** With reason `stop`: the deployment whose running hook the agent ends at once. */
+  deploymentId: z.string().min(1).max(64).optional(),
+});
+export type ChannelMessage = z.infer<typeof channelMessageSchema>;
+
+/** The one message an agent sends: it keeps the connection from idling out (answered by no function). */
+export const KEEPALIVE_MESSAGE = JSON.stringify({ action: 'keepalive' });
+/** The query parameter naming the instance a connection speaks for. */
+export const INSTANCE_QUERY_PARAMETER = 'instanceId';
