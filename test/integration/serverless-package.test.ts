@@ -15,7 +15,7 @@ afterAll(() => stack?.remove());
 const ofType = (type: string) => Object.entries(stack.template.Resources).filter(([, r]) => r.Type === type);
 
 describe('the packaged CloudFormation stack (osls package, offline)', () => {
-  it('holds the four functions on nodejs22.x, each with its own role', () => {
+  it('holds the five functions on nodejs22.x, each with its own role', () => {
     const functions = ofType('AWS::Lambda::Function');
     expect(functions.map(([id]) => id).sort()).toEqual(['ApiLambdaFunction', 'ArtifactsLambdaFunction', 'ChannelLambdaFunction', 'ReconcileLambdaFunction', 'WorkerLambdaFunction']);
     const roles = functions.map(([, f]) => {
@@ -23,7 +23,7 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
       expect(f.Properties.Environment.Variables.TABLE_NAME).toBe('fleetline-test');
       return f.Properties.Role['Fn::GetAtt'][0];
     });
-    expect(new Set(roles).size).toBe(4);
+    expect(new Set(roles).size).toBe(5);
   });
 
   it('declares the same table as local mode, with TTL and point-in-time recovery', () => {
@@ -99,7 +99,7 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
       ),
     );
     const managers = statements.filter((st) => st.Action.some((a) => a.startsWith('execute-api:')));
-    expect(managers.map((st) => st.role).sort()).toEqual(['ApiRole', 'ArtifactsRole', 'ReconcileRole']);
+    expect(managers.map((st) => st.role).sort()).toEqual(['ReconcileRole', 'WorkerRole']);
     for (const st of managers) {
       expect(st.Action).toEqual(['execute-api:ManageConnections']);
       expect(JSON.stringify(st.Resource)).toContain('${WebsocketsApi}/test/POST/@connections/*');

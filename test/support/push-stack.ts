@@ -44,6 +44,11 @@ export function usePushStack(options: { agents: number; pollSeconds: number; age
       timeoutMs: 60_000,
       intervalMs: 100,
     });
+    // Agents never choose their own targeting tags: an administrator sets them.
+    for (const instanceId of state.instanceIds) {
+      const put = await http('PUT', `/instances/${instanceId}`, { tags: [{ key: 'fleet', value: tag }] });
+      if (put.status >= 300) throw new Error(`instance ${instanceId}: HTTP ${put.status}`);
+    }
     await http('PUT', '/applications/push');
     const group = await http('PUT', '/applications/push/groups/prod', {
       targets: { onPremisesTagSet: [[{ key: 'fleet', value: tag, type: 'KEY_AND_VALUE' }]] },
