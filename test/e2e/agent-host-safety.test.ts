@@ -106,6 +106,8 @@ describe('the agent on a host whose server fails', () => {
     let agent = startAgent({ apiUrl: proxyUrl, instanceId: 'outbox-1', stateDir, tags: 'fleet=outbox' });
     try {
       await waitFor('outbox-1 to register', async () => (await http('GET', '/instances/outbox-1')).status === 200, { timeoutMs: 30_000 });
+      // An agent never chooses its own targeting tags: an administrator sets them.
+      expect((await http('PUT', '/instances/outbox-1', { tags: [{ key: 'fleet', value: 'outbox' }] })).status).toBe(200);
       await group('outbox', 'outbox');
       const v1: BundleFile[] = [
         { path: 'appspec.yml', content: appspec('  ApplicationStop:\n    - location: stop.sh\n  ValidateService:\n    - location: validate.sh\n') },
@@ -149,6 +151,8 @@ describe('the agent on a host whose server fails', () => {
     let bystander: ChildProcess | undefined;
     try {
       await waitFor('fast-1 to register', async () => (await http('GET', '/instances/fast-1')).status === 200, { timeoutMs: 30_000 });
+      // An agent never chooses its own targeting tags: an administrator sets them.
+      expect((await http('PUT', '/instances/fast-1', { tags: [{ key: 'fleet', value: 'fast' }] })).status).toBe(200);
       await group('fast', 'fast');
       const deployment = await deploy('fast', [
         { path: 'appspec.yml', content: appspec('  BeforeInstall:\n    - location: quick.sh\n  AfterInstall:\n    - location: quick.sh\n  ApplicationStart:\n    - location: quick.sh\n') },
