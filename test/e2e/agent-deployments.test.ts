@@ -7,6 +7,7 @@ import { waitFor } from '../../local/ports.js';
 import { type BundleFile, script, zipBundle } from '../support/bundles.js';
 import { startAgent } from '../support/agent-process.js';
 import { type LocalFleetline, pickPorts, startLocalFleetline } from '../support/local-process.js';
+import { waitForDeploymentEnd } from '../support/deployment-end.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'fleetline-agents-'));
 let stack: LocalFleetline;
@@ -61,12 +62,7 @@ async function deployTo(group: string, files: BundleFile[], key: string) {
 }
 
 async function finished(deploymentId: string, timeoutMs = 90_000) {
-  let deployment: any;
-  await waitFor(`deployment ${deploymentId} to end`, async () => {
-    deployment = (await http('GET', `/deployments/${deploymentId}`)).body;
-    return ['Succeeded', 'Failed', 'Stopped'].includes(deployment.status);
-  }, { timeoutMs, intervalMs: 100 });
-  return deployment;
+  return waitForDeploymentEnd(deploymentId, async () => (await http('GET', `/deployments/${deploymentId}`)).body, { timeoutMs });
 }
 
 const host = (instanceId: string, path: string) => join(stateDir, 'hosts', instanceId, path);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../local/ports.js';
 import { startAgent } from '../support/agent-process.js';
 import { type BundleFile, script, zipBundle } from '../support/bundles.js';
+import { waitForDeploymentEnd } from '../support/deployment-end.js';
 import { type LocalFleetline, pickPorts, startLocalFleetline } from '../support/local-process.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'fleetline-host-safety-'));
@@ -84,8 +85,7 @@ async function status(deploymentId: string): Promise<string> {
 }
 
 async function finished(deploymentId: string) {
-  await waitFor(`deployment ${deploymentId} to end`, async () => ['Succeeded', 'Failed', 'Stopped'].includes(await status(deploymentId)), { timeoutMs: 60_000, intervalMs: 200 });
-  return status(deploymentId);
+  return (await waitForDeploymentEnd(deploymentId, async () => ({ status: await status(deploymentId) }), { timeoutMs: 60_000, intervalMs: 200 })).status;
 }
 
 const appspec = (hooks: string) => `version: 0.0\nos: linux\nfiles:\n  - source: /site\n    destination: /srv/app\nhooks:\n${hooks}`;

@@ -8,6 +8,7 @@ import { waitFor } from '../../local/ports.js';
 import { startAgent } from './agent-process.js';
 import { type BundleFile, zipBundle } from './bundles.js';
 import { pickPorts } from './local-process.js';
+import { waitForDeploymentEnd } from './deployment-end.js';
 
 /**
  * The local stack in this test process (so the test can cut the channel) with
@@ -83,12 +84,7 @@ export function usePushStack(options: { agents: number; pollSeconds: number; age
   }
 
   async function finished(deploymentId: string, timeoutMs = 60_000) {
-    let deployment: any;
-    await waitFor(`deployment ${deploymentId} to end`, async () => {
-      deployment = (await http('GET', `/deployments/${deploymentId}`)).body;
-      return ['Succeeded', 'Failed', 'Stopped'].includes(deployment.status);
-    }, { timeoutMs, intervalMs: 100 });
-    return deployment;
+    return waitForDeploymentEnd(deploymentId, async () => (await http('GET', `/deployments/${deploymentId}`)).body, { timeoutMs });
   }
 
   return { state, http, deploy, finished };
