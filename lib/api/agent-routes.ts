@@ -8,9 +8,22 @@ import {
   reportRequestSchema,
 } from '../domain/agent-wire.js';
 import { isEc2InstanceId, mayActAsAgent } from '../domain/identity.js';
-import { poll, report } from '../deployments/agent-protocol.js';
+import { nameSchema } from '../domain/names.js';
+import { authorizeAgent, poll, report } from '../deployments/agent-protocol.js';
 import { ForbiddenError, UnprocessableError } from '../errors.js';
-import { agentTrust, route } from './deps.js';
+import { type ApiDeps, agentTrust, route } from './deps.js';
+
+/**
+ * An invalid agent request is answered 400 only to the agent of the instance it
+ * names; anyone else (or a body naming no valid instance) gets 403, so callers
+ * that are not agents learn nothing from validation answers.
+ */
+async function gateInvalidAgentRequest(principal: string, rawBody: unknown, deps: ApiDeps): Promise<void> {
+  const named = rawBody !== null && typeof rawBody === 'object' ? (rawBody as { instanceId?: unknown }).instanceId : undefined;
+  const instanceId = nameSchema.safeParse(named);
+  if (!instanceId.success) throw new ForbiddenError(`${principal} may not act as an agent without naming a valid instanceId`);
+  await authorizeAgent(principal, instanceId.data, deps);
+}
 
 /** Routes only an instance's own agent may call (checked in the use cases). */
 export const agentRoutes = [
@@ -18,6 +31,7 @@ export const agentRoutes = [
     method: 'POST',
     path: '/agent/v1/poll',
     access: 'agent',
+    gateInvalid: gateInvalidAgentRequest,
     body: pollRequestSchema,
     async handle({ body, principal, deps }) {
       // Answers are built through the wire contract: a shape the agent would refuse is our bug (a 500), never sent.
@@ -29,6 +43,7 @@ export const agentRoutes = [
     method: 'POST',
     path: '/agent/v1/report',
     access: 'agent',
+    gateInvalid: gateInvalidAgentRequest,
     body: reportRequestSchema,
     async handle({ body, principal, deps }) {
       return { statusCode: 200, body: reportAnswerSchema.parse(await report(principal, body, deps)) };
@@ -38,6 +53,7 @@ export const agentRoutes = [
     method: 'POST',
     path: '/agent/v1/register',
     access: 'agent',
+    gateInvalid: gateInvalidAgentRequest,
     body: registerRequestSchema,
     /**
      * An agent session may register its own on-premises instance. It never chooses

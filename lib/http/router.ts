@@ -64,6 +64,12 @@ export interface RouteDefinition<PS extends z.ZodType, QS extends z.ZodType, BS 
   query?: QS;
   /** Without a body schema, any body is rejected. */
   body?: BS;
+  /**
+   * Agent routes name their instance in the body, so the use case authorizes the
+   * caller once the body is parsed. When the input is invalid this decides first,
+   * from the raw body, so a caller that is not the agent gets 403, not a validation answer.
+   */
+  gateInvalid?: (principal: string, rawBody: unknown, deps: D) => Promise<void>;
   handle(input: RouteInput<z.output<PS>, z.output<QS>, z.output<BS>, D>): Promise<HttpResult>;
 }
 
@@ -136,6 +142,7 @@ function buildRoute<PS extends z.ZodType, QS extends z.ZodType, BS extends z.Zod
       const invalid = parsed.find((p) => !p.ok);
       if (invalid && !invalid.ok) {
         if (action && principal) await authorizer.gate(principal, action, def.path);
+        if (def.gateInvalid && principal) await def.gateInvalid(principal, event.body, deps);
         throw invalid.error;
       }
       const [params, query, body] = parsed.map((p) => (p.ok ? p.value : undefined));

@@ -61,6 +61,19 @@ describe('a rogue agent cannot choose its own targeting tags', () => {
     expect((await api.call('POST', '/agent/v1/poll', { principal: agentPrincipal('rack-3'), body: { instanceId: 'rack-3' } })).status).toBe(200);
   });
 
+  it('answers an invalid request with its problems only to the agent of the instance it names', async () => {
+    await api.call('PUT', '/instances/rack-4', { body: { tags: [{ key: 'env', value: 'lab' }] } });
+    const invalid = { instanceId: 'rack-4', heartbeat: 'yes' };
+    const own = await api.call('POST', '/agent/v1/poll', { principal: agentPrincipal('rack-4'), body: invalid });
+    expect([own.status, own.body.error.code]).toEqual([400, 'ValidationError']);
+    for (const stranger of [agentPrincipal('rack-5'), 'arn:aws:sts::999999999999:assumed-role/fleetline-agent/rack-4', 'arn:aws:iam::000000000000:user/ops']) {
+      const res = await api.call('POST', '/agent/v1/poll', { principal: stranger, body: invalid });
+      expect([stranger, res.status]).toEqual([stranger, 403]);
+    }
+    const unnamed = await api.call('POST', '/agent/v1/report', { principal: agentPrincipal('rack-4'), body: { instanceId: '../rack-4' } });
+    expect(unnamed.status).toBe(403);
+  });
+
   it('leaves EC2 instances to EC2: an agent cannot register an EC2-shaped ID with tags', async () => {
     const res = await api.call('POST', '/agent/v1/register', { principal: agentPrincipal('i-0123456789abcdef0'), body: { instanceId: 'i-0123456789abcdef0', tags: [{ key: 'env', value: 'prod' }] } });
     expect(res.status).toBe(422);
