@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinition } from '../../lib/adapters/dynamodb/table.js';
+import { LOG_PREFIX } from '../../lib/domain/artifact-location.js';
 import { type PackagedStack, packageStack } from '../support/packaged-template.js';
 
 let stack: PackagedStack;
@@ -65,6 +66,14 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
     expect(bucket?.Properties.NotificationConfiguration.LambdaConfigurations).toEqual([
       { Event: 's3:ObjectCreated:*', Function: { 'Fn::GetAtt': ['ArtifactsLambdaFunction', 'Arn'] } },
     ]);
+  });
+
+  it('expires hook logs under the reserved prefix, and only there', () => {
+    const [, bucket] = ofType('AWS::S3::Bucket').find(([id]) => id !== 'ServerlessDeploymentBucket') ?? [];
+    const rules: any[] = bucket?.Properties.LifecycleConfiguration.Rules ?? [];
+    const expiring = rules.filter((r) => r.ExpirationInDays !== undefined || r.NoncurrentVersionExpirationInDays !== undefined);
+    expect(expiring.map((r) => r.Prefix)).toEqual([LOG_PREFIX]);
+    expect(expiring[0].ExpirationInDays).toBeGreaterThan(0);
   });
 
   it('requires IAM authorization on every route but GET /health', () => {
