@@ -90,7 +90,8 @@ export interface DeploymentsRepository {
   get(deploymentId: string): Promise<Deployment | undefined>;
   list(filter: DeploymentFilter, page: PageRequest): Promise<Page<Deployment>>;
   /** The deployment an idempotency token created, if it was used. */
-  findByIdempotencyToken(application: string, group: string, token: string): Promise<string | undefined>;
+  /** The deployment a token was used for, and the fingerprint of the request that used it. */
+  findByIdempotencyToken(application: string, group: string, token: string): Promise<{ deploymentId: string; requestFingerprint?: string | undefined } | undefined>;
   /** Created → InProgress with the frozen fleet; false when it was not Created. */
   startRollout(deploymentId: string, fleet: { fleetSize: number; minimumHealthyHosts: number; now: string }): Promise<boolean>;
   /** Records a stop request once; false when the deployment had already finished or was stopping. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { createDeploymentBodySchema, DEPLOYMENT_ID_PATTERN, withBundleType } from '../domain/deployment.js';
 import { DEPLOYMENT_STATUSES } from '../domain/lifecycle.js';
 import { nameSchema } from '../domain/names.js';
-import { createDeployment } from '../deployments/create-deployment.js';
+import { createDeployment, replayedDeployment } from '../deployments/create-deployment.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { NotFoundError } from '../errors.js';
 import { assertRevisionAllowed } from '../artifacts/revision-scope.js';
@@ -26,6 +26,8 @@ export const deploymentRoutes = [
     access: { action: 'deployments:create', resource: ({ body }) => `application/${body.application}/group/${body.group}` },
     body: createDeploymentBodySchema,
     async handle({ body, principal, deps }) {
+      const replayed = await replayedDeployment(body, deps);
+      if (replayed) return { statusCode: 200, body: { deploymentId: replayed.deploymentId, status: replayed.status } };
       if (!(await deps.groups.get(body.application, body.group))) {
         throw new NotFoundError(`Deployment group "${body.group}" does not exist in application "${body.application}"`);
       }

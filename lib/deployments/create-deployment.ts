@@ -34,6 +34,26 @@ export interface CreatedDeployment {
   created: boolean;
 }
 
+function tokenReused(token: string | undefined, deploymentId: string): ConflictError {
+  return new ConflictError(
+    `Idempotency token "${token}" was already used for deployment ${deploymentId} with different parameters; use a new token for a different request`,
+    [{ path: '$.idempotencyToken', message: `already used for ${deploymentId} with different parameters` }],
+  );
+}
+
+/**
+ * A retried request is answered from its idempotency token before any other
+ * work (no group lookup, no S3 check): the deployment the token was used for,
+ * or a 409 when the token came with other parameters. Undefined for a new token.
+ */
+export async function replayedDeployment(input: CreateDeploymentInput, deps: EngineDeps): Promise<CreatedDeployment | undefined> {
+  if (!input.idempotencyToken) return undefined;
+  const used = await deps.deployments.findByIdempotencyToken(input.application, input.group, input.idempotencyToken);
+  if (!used) return undefined;
+  if (used.requestFingerprint && used.requestFingerprint !== idempotencyFingerprint(input)) throw tokenReused(input.idempotencyToken, used.deploymentId);
+  return existing(used.deploymentId, deps);
+}
+
 /**
  * Records the intent to deploy: the deployment (Created) and the group's
  * active-deployment slot, in one conditional transaction. Nothing here grows
@@ -50,6 +70,8 @@ export async function createDeployment(
   creator: string,
   deps: EngineDeps,
 ): Promise<CreatedDeployment> {
+  const replayed = await replayedDeployment(input, deps);
+  if (replayed) return replayed;
   const group = await deps.groups.get(input.application, input.group);
   if (!group) {
     throw new NotFoundError(`Deployment group "${input.group}" does not exist in application "${input.application}"`);
@@ -80,12 +102,7 @@ export async function createDeployment(
   const fingerprint = input.idempotencyToken ? idempotencyFingerprint(input) : undefined;
   const result = await deps.deployments.create(deployment, { lockGroup: true, idempotencyToken: input.idempotencyToken, requestFingerprint: fingerprint });
   if (result.kind === 'existing') {
-    if (result.requestFingerprint && result.requestFingerprint !== fingerprint) {
-      throw new ConflictError(
-        `Idempotency token "${input.idempotencyToken}" was already used for deployment ${result.deploymentId} with different parameters; use a new token for a different request`,
-        [{ path: '$.idempotencyToken', message: `already used for ${result.deploymentId} with different parameters` }],
-      );
-    }
+    if (result.requestFingerprint && result.requestFingerprint !== fingerprint) throw tokenReused(input.idempotencyToken, result.deploymentId);
     return existing(result.deploymentId, deps);
   }
   logger.info('Deployment created', { deploymentId: deployment.deploymentId, application: deployment.application, group: deployment.group });

@@ -1,4 +1,4 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { readNotification } from '../../lib/artifacts/handle-notification.js';
@@ -341,6 +341,21 @@ describe('retries and repeated requests', () => {
       expect(res.body.error.message).toContain('Idempotency token "build-7" was already used for deployment');
       expect(res.body.error.details).toEqual([{ path: '$.idempotencyToken', message: expect.stringContaining(first.body.deploymentId) }]);
     }
+  });
+
+  it('a retried request is answered from its token first: the same deployment even once the group is busy and its bundle gone', async () => {
+    const app = `retry-${++counter}`;
+    await appWithHost(app);
+    await putBundle(`${app}/a.zip`);
+    const body = { application: app, group: 'prod', revision: { bucket: BUCKET, key: `${app}/a.zip` }, idempotencyToken: 'build-8' };
+    const first = await api.call('POST', '/deployments', { body });
+    expect(first.status).toBe(201);
+    await api.s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `${app}/a.zip` }));
+    const retried = await api.call('POST', '/deployments', { body });
+    expect([retried.status, retried.body.deploymentId]).toEqual([200, first.body.deploymentId]);
+    // Without the token, the same request is checked in full: the bundle is gone.
+    const fresh = await api.call('POST', '/deployments', { body: { ...body, idempotencyToken: undefined } });
+    expect(fresh.status).not.toBe(201);
   });
 
   it('every item that is not a record of truth expires', async () => {

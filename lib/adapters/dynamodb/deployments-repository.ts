@@ -111,9 +111,10 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
     }
   }
 
-  async findByIdempotencyToken(application: string, group: string, token: string): Promise<string | undefined> {
+  async findByIdempotencyToken(application: string, group: string, token: string) {
     const item = await this.table.get(keys.idempotency(application, group, token));
-    return item ? String(item.deploymentId) : undefined;
+    if (!item) return undefined;
+    return { deploymentId: String(item.deploymentId), requestFingerprint: typeof item.requestFingerprint === 'string' ? item.requestFingerprint : undefined };
   }
 
   async get(deploymentId: string): Promise<Deployment | undefined> {
