@@ -47,6 +47,9 @@ export const deploymentRoutes = [
       application: nameSchema.optional(),
       group: nameSchema.optional(),
       status: z.enum(DEPLOYMENT_STATUSES, { error: `must be one of ${DEPLOYMENT_STATUSES.join(', ')}` }).optional(),
+    }).refine((q) => q.group === undefined || q.application !== undefined, {
+      path: ['group'],
+      message: 'needs application too: a group name is unique only within its application',
     }),
     async handle({ query, deps, visible }) {
       const { limit, nextToken, ...filter } = query;

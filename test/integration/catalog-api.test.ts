@@ -203,3 +203,11 @@ describe('registered instances', () => {
     ]);
   });
 });
+
+describe('deployment listings', () => {
+  it('refuses a group without its application, naming why', async () => {
+    const res = await api.call('GET', '/deployments', { query: { group: 'prod' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([{ path: expect.stringContaining('group'), message: expect.stringMatching(/needs application/) }]);
+  });
+});

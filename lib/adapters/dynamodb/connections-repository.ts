@@ -1,12 +1,10 @@
-import { BatchGetCommand, DeleteCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { CONNECTION_TTL_SECONDS } from '../../domain/agent-channel.js';
 import type { AgentConnection, AgentConnectionsRepository } from '../../ports.js';
 import { isConditionalCheckFailed } from './conditions.js';
 import { keys } from './keys.js';
 import type { TableClient } from './table-client.js';
 
-type Item = Record<string, NativeAttributeValue>;
-const BATCH_GET_LIMIT = 100;
 
 /** Two small items per connection: by instance (the push looks it up) and by connection ID ($disconnect does). */
 export class DynamoAgentConnectionsRepository implements AgentConnectionsRepository {
@@ -41,30 +39,17 @@ export class DynamoAgentConnectionsRepository implements AgentConnectionsReposit
   }
 
   async find(instanceIds: readonly string[]): Promise<AgentConnection[]> {
-    const found: AgentConnection[] = [];
     const now = Math.floor(Date.now() / 1000);
-    const unique = [...new Set(instanceIds)];
-    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
-      let request: Record<string, { Keys: Item[] }> | undefined = {
-        [this.table.tableName]: { Keys: unique.slice(i, i + BATCH_GET_LIMIT).map((id) => keys.agentConnection(id)) },
-      };
-      for (let attempt = 0; request && Object.keys(request).length > 0 && attempt < 5; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-        const out = await this.table.doc.send(new BatchGetCommand({ RequestItems: request }));
-        for (const item of out.Responses?.[this.table.tableName] ?? []) {
-          // TTL deletion lags by up to days: an expired record is no connection.
-          if (typeof item.expiresAt === 'number' && item.expiresAt < now) continue;
-          found.push({
-            instanceId: item.instanceId,
-            connectionId: item.connectionId,
-            endpoint: item.endpoint,
-            principal: item.principal,
-            connectedAt: item.connectedAt,
-          });
-        }
-        request = out.UnprocessedKeys as typeof request;
-      }
-    }
-    return found;
+    const items = await this.table.batchGet([...new Set(instanceIds)].map((id) => keys.agentConnection(id)));
+    // TTL deletion lags by up to days: an expired record is no connection.
+    return items
+      .filter((item) => !(typeof item.expiresAt === 'number' && item.expiresAt < now))
+      .map((item) => ({
+        instanceId: item.instanceId,
+        connectionId: item.connectionId,
+        endpoint: item.endpoint,
+        principal: item.principal,
+        connectedAt: item.connectedAt,
+      }));
   }
 }

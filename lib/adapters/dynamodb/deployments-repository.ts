@@ -38,7 +38,6 @@ function toItem(d: Deployment): Item {
   const unfinished = d.status === 'Created' || d.status === 'InProgress';
   return {
     ...keys.deployment(d.deploymentId),
-    ...keys.deploymentListing(d.createdAt, d.deploymentId),
     ...(unfinished ? keys.activeDeployment(d.deploymentId) : {}),
     type: 'Deployment',
     ...rest,
@@ -70,6 +69,12 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
       });
     }
     items.push({ Put: { TableName: tableName, Item: toItem(deployment), ConditionExpression: 'attribute_not_exists(PK)' } });
+    // Written once, never updated: the same content on a replay.
+    for (const listing of keys.deploymentListings(application, group)) {
+      items.push({
+        Put: { TableName: tableName, Item: { ...keys.deploymentListing(listing, deployment.createdAt, deploymentId), type: 'DeploymentListing', deploymentId } },
+      });
+    }
     if (options.idempotencyToken) {
       items.push({
         Put: {
@@ -124,28 +129,26 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
     return out.Item && toDeployment(out.Item);
   }
 
+  /**
+   * Newest first, from the listing partition the filter names (all, an
+   * application's, a group's); a status filter is applied to the page read, so a
+   * page may hold fewer items than its limit while a next token remains.
+   */
   async list(filter: DeploymentFilter, page: PageRequest): Promise<Page<Deployment>> {
-    const conditions: string[] = [];
-    const values: Item = { ':p': listingPartitions.deployments };
-    const names: Record<string, string> = {};
-    for (const field of ['application', 'group', 'status'] as const) {
-      if (filter[field] === undefined) continue;
-      names[`#${field}`] = field;
-      values[`:${field}`] = filter[field];
-      conditions.push(`#${field} = :${field}`);
-    }
-    const result = await this.table.queryPage(
-      {
-        IndexName: 'GSI1',
-        KeyConditionExpression: 'GSI1PK = :p',
-        ScanIndexForward: false,
-        ...(conditions.length > 0 ? { FilterExpression: conditions.join(' AND '), ExpressionAttributeNames: names } : {}),
-        ExpressionAttributeValues: values,
-      },
+    const partition = keys.deploymentListingPartition(filter);
+    const listed = await this.table.queryPage(
+      { KeyConditionExpression: 'PK = :p', ScanIndexForward: false, ExpressionAttributeValues: { ':p': partition } },
       page,
-      { attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'], partition: { attribute: 'GSI1PK', value: listingPartitions.deployments } },
+      { attributes: ['PK', 'SK'], partition: { attribute: 'PK', value: partition } },
     );
-    return { items: result.items.map(toDeployment), nextToken: result.nextToken };
+    const ids = listed.items.map((item) => String(item.deploymentId));
+    const found = new Map(
+      (await this.table.batchGet(ids.map((id) => keys.deployment(id)))).map((item) => [String(item.deploymentId), toDeployment(item)]),
+    );
+    const items = ids
+      .map((id) => found.get(id))
+      .filter((d): d is Deployment => d !== undefined && (filter.status === undefined || d.status === filter.status));
+    return { items, nextToken: listed.nextToken };
   }
 
   async startRollout(deploymentId: string, fleet: { fleetSize: number; minimumHealthyHosts: number; now: string }): Promise<boolean> {

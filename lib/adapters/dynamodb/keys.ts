@@ -7,6 +7,8 @@ export interface TableKey {
   SK: string;
 }
 
+const DEPLOYMENTS = 'DEPLOYMENTS';
+
 export const keys = {
   application: (app: string): TableKey => ({ PK: `APP#${app}`, SK: 'APP' }),
   /** GSI1: all applications, by name. */
@@ -20,8 +22,22 @@ export const keys = {
   instanceListing: (instanceId: string) => ({ GSI1PK: 'INSTANCES', GSI1SK: instanceId }),
 
   deployment: (id: string): TableKey => ({ PK: `DEPLOYMENT#${id}`, SK: 'DEPLOYMENT' }),
-  /** GSI1: every deployment, newest last by creation time. */
-  deploymentListing: (createdAt: string, id: string) => ({ GSI1PK: 'DEPLOYMENTS', GSI1SK: `${createdAt}#${id}` }),
+  /**
+   * Where deployments are listed: every deployment, an application's, a group's.
+   * Each listing is its own partition of small items written once with the
+   * deployment, so a filtered listing reads only its own keys and the deployment
+   * item stays out of every projected index (its counters move on every report).
+   */
+  deploymentListings: (application: string, group: string) =>
+    [DEPLOYMENTS, `${DEPLOYMENTS}#${application}`, `${DEPLOYMENTS}#${application}#${group}`] as const,
+  deploymentListingPartition: (filter: { application?: string | undefined; group?: string | undefined }) =>
+    filter.application === undefined
+      ? DEPLOYMENTS
+      : filter.group === undefined
+        ? `${DEPLOYMENTS}#${filter.application}`
+        : `${DEPLOYMENTS}#${filter.application}#${filter.group}`,
+  /** One deployment in one listing, newest last by creation time. */
+  deploymentListing: (listing: string, createdAt: string, id: string): TableKey => ({ PK: listing, SK: `${createdAt}#${id}` }),
   /** GSI2 (sparse): deployments not yet finished, for the reconciler. */
   activeDeployment: (id: string) => ({ GSI2PK: 'ACTIVE_DEPLOYMENTS', GSI2SK: id }),
   idempotency: (application: string, group: string, token: string): TableKey => ({
@@ -95,7 +111,6 @@ export const keys = {
 export const listingPartitions = {
   applications: 'APPS',
   instances: 'INSTANCES',
-  deployments: 'DEPLOYMENTS',
   activeDeployments: 'ACTIVE_DEPLOYMENTS',
   pipelines: 'PIPELINES',
 } as const;

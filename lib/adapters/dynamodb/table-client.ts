@@ -1,4 +1,5 @@
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   type NativeAttributeValue,
@@ -15,6 +16,7 @@ import { KEY_ATTRIBUTES, type TableKey } from './keys.js';
 import { decodeNextToken, encodeNextToken } from './pagination.js';
 
 type Item = Record<string, NativeAttributeValue>;
+const BATCH_GET_LIMIT = 100;
 
 /** The few table operations the repositories share. */
 export class TableClient {
@@ -111,6 +113,27 @@ export class TableClient {
         await new Promise((r) => setTimeout(r, Math.min(500, 10 * 2 ** attempt) * (0.5 + Math.random())));
       }
     }
+  }
+
+  /**
+   * The items for these keys (at most 100 per call, unprocessed keys retried with
+   * backoff), in no particular order; missing items are simply absent.
+   */
+  async batchGet(itemKeys: readonly TableKey[], options: { consistent?: boolean } = {}): Promise<Item[]> {
+    const found: Item[] = [];
+    for (let i = 0; i < itemKeys.length; i += BATCH_GET_LIMIT) {
+      let pending: Item[] = itemKeys.slice(i, i + BATCH_GET_LIMIT) as Item[];
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= 6) throw new Error(`BatchGetItem left ${pending.length} key(s) unprocessed after ${attempt} attempts`);
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random())));
+        const out = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: options.consistent ?? false } } }),
+        );
+        found.push(...(out.Responses?.[this.tableName] ?? []));
+        pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
   }
 
   /** One page of a GSI1 listing partition (all applications, all instances, …). */
