@@ -11,7 +11,7 @@ export interface AgentOptions {
   /** Local mode: sign requests with this principal header instead of SigV4. */
   principal?: string | undefined;
   region?: string | undefined;
-  /** Check in at least this often while a hook runs; by default as often as the server asks (heartbeatSeconds). */
+  /** Check in at least this often while a hook runs and the channel is down; by default as often as the server asks (heartbeatSeconds). */
   heartbeatMs?: number | undefined;
   maxBundleBytes: number;
   /** How far a bundle may expand: absolute bytes, and times its compressed size. */
@@ -39,7 +39,7 @@ export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [-
   --root         install appspec destinations under this folder (local fleets)
   --principal    local mode only: the principal ARN to send instead of signing with SigV4
   --region       the API's region for SigV4 (default: AWS_REGION or the instance's region)
-  --heartbeat-ms check in at least this often while a hook runs (default: as often as the server asks)
+  --heartbeat-ms check in at least this often while a hook runs and the channel is down (default: as often as the server asks)
   --max-bundle-bytes     largest bundle download accepted (default 2147483648, 2 GiB)
   --max-expanded-bytes   largest size a bundle may expand to on disk (default 2147483648, 2 GiB)
   --max-expansion-ratio  largest expanded/compressed ratio of a bundle (default 200)

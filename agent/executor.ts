@@ -1,8 +1,8 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Appspec, AppspecError, type HookEvent, eventTimeoutSeconds, parseAppspec } from '../lib/domain/appspec.js';
-import { type Assignment, WireContractError, heartbeatAnswerSchema, readAnswer, reportAnswerSchema } from '../lib/domain/agent-wire.js';
-import type { ErrorCode } from '../lib/domain/lifecycle.js';
+import { type Assignment, heartbeatAnswerSchema, readAnswer } from '../lib/domain/agent-wire.js';
+import type { ErrorCode, LifecycleEvent } from '../lib/domain/lifecycle.js';
 import type { ApiClient } from './api-client.js';
 import { BundleIntegrityError, type ExtractLimits, extractBundle } from './archive.js';
 import { bundleRootOf } from './bundle-root.js';
@@ -11,6 +11,7 @@ import { type HookOptions, runScripts } from './hooks.js';
 import { type DestinationMap, InstallError, applyPermissions, copyFiles, removePrevious } from './install.js';
 import { OutputLog } from './output-buffer.js';
 import { type AcceptedEffect, type Outbox, reportOutbox } from './outbox.js';
+import { EventReporter, type FinishedEvent } from './reporter.js';
 import { RunningHook } from './running-hook.js';
 import type { AgentState } from './state.js';
 
@@ -22,8 +23,12 @@ export interface ExecutorContext {
   instanceId: string;
   state: AgentState;
   map: DestinationMap;
-  /** How often the agent checks in while a hook runs (stop requests arrive this way): at least as often as the server asks. */
-  heartbeatMs: number;
+  /**
+   * How long the agent may go without contacting the server while it works (a
+   * check-in renews the lease and carries stop requests): at least as often as
+   * the server asks; read before each wait, so it may follow the channel's state.
+   */
+  heartbeatMs: number | (() => number);
   maxBundleBytes: number;
   /** Every report goes through it (durable, retried); by default the one in the state folder. */
   outbox?: Outbox;
@@ -50,8 +55,11 @@ interface Outcome {
 const DEFAULT_STEP_TIMEOUT_SECONDS = 3600;
 
 /**
- * Runs one assignment: every pending lifecycle event in order, each reported
- * started and finished. A stop (from a heartbeat or a report answer) kills the
+ * Runs one assignment: every pending lifecycle event in order. The server hears
+ * once per scripted event (the report that starts it also carries every event
+ * that finished since: the previous one and those without scripts) and once at
+ * the end; while something runs longer than the check-in interval, a check-in
+ * (heartbeat) renews the lease. A stop (pushed, or in an answer) kills the
  * running hook's process group. An event the server shows as already running
  * was interrupted by this agent's own restart: it is reported Failed.
  */
@@ -61,92 +69,79 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
   await mkdir(dir, { recursive: true });
   const log = new OutputLog(join(dir, 'log.txt'));
   const abort = new AbortController();
-  /** Sends a report through the outbox: it is retried until the server accepts it or refuses it for good. */
-  const report = async (event: string, status: string, extra: Record<string, unknown> = {}, then?: AcceptedEffect) => {
-    const sent = { instanceId: ctx.instanceId, deploymentId: assignment.deploymentId, event, status, ...extra };
-    const delivery = await outbox.send(sent, ctx.shutdown ?? new AbortController().signal, then);
-    if (delivery.kind === 'kept') throw new Error(`the agent is stopping; the ${event} ${status} report stays queued for its next start`);
-    const answer = delivery.answer;
-    if (delivery.kind === 'refused' && answer.status !== 409) throw new Error(`report ${event} ${status}: HTTP ${answer.status}`);
-    const body = answer.status === 409 ? undefined : readAnswer(reportAnswerSchema, answer.body, 'report answer');
-    if (answer.status === 409 || body?.action === 'stop') abort.abort();
-    if (then && delivery.kind === 'accepted') succeeded = true;
-    return { status: answer.status, body };
-  };
-  let succeeded = false;
-  /** The last event to run: its report, once accepted, makes this revision the group's last success on this host. */
-  const isLast = (event: Assignment['events'][number]) =>
-    !assignment.events.slice(assignment.events.indexOf(event) + 1).some((e) => e.status === 'Pending');
-  const success = (event: Assignment['events'][number]): AcceptedEffect | undefined =>
-    allSucceeded && isLast(event)
-      ? { recordSuccess: { groupId: assignment.deploymentGroupId, deploymentId: assignment.deploymentId, bundleRoot } }
-      : undefined;
-
-  /** A stop (or a refusal) ends the assignment unless the event just reported was the last one to run. */
-  const stopsBefore = (answer: { status: number; body?: { action?: string } }, event: Assignment['events'][number]) =>
-    (answer.status === 409 || answer.body?.action === 'stop') &&
-    assignment.events.slice(assignment.events.indexOf(event) + 1).some((e) => e.status === 'Pending');
-
   const track = ctx.runningHook ?? new RunningHook(ctx.state);
   const outbox = ctx.outbox ?? reportOutbox(ctx.api, ctx.state, ctx.log);
-  const heartbeat = setInterval(() => {
-    ctx.api
-      .post('/agent/v1/poll', { instanceId: ctx.instanceId, heartbeat: true })
-      .then((answer) => {
-        if (answer.status !== 200) return;
-        const body = readAnswer(heartbeatAnswerSchema, answer.body, 'heartbeat answer');
-        if (body.assignment === null || body.assignment.deploymentId !== assignment.deploymentId || body.action === 'stop') abort.abort();
-      })
-      .catch((error) => {
-        if (error instanceof WireContractError) ctx.log?.(`error: ${error.message}`);
-      });
-  }, ctx.heartbeatMs);
-
+  const checkInMs = ctx.heartbeatMs;
+  const reporter = new EventReporter({
+    instanceId: ctx.instanceId,
+    deploymentId: assignment.deploymentId,
+    outbox,
+    shutdown: ctx.shutdown ?? new AbortController().signal,
+    checkInMs: typeof checkInMs === 'function' ? checkInMs : () => checkInMs,
+    onStop: () => abort.abort(),
+    log: ctx.log,
+    heartbeat: async () => {
+      const answer = await ctx.api.post('/agent/v1/poll', { instanceId: ctx.instanceId, heartbeat: true }).catch(() => undefined);
+      if (answer?.status !== 200) return;
+      const body = readAnswer(heartbeatAnswerSchema, answer.body, 'heartbeat answer');
+      if (body.assignment === null || body.assignment.deploymentId !== assignment.deploymentId || body.action === 'stop') abort.abort();
+    },
+  });
   const unsubscribeStop = ctx.stops?.onStop(assignment.deploymentId, () => abort.abort());
 
   let appspec: Appspec | undefined;
   let bundleRoot = join(dir, 'bundle');
   let allSucceeded = true;
+  /**
+   * The last event that ran and the events without work after it: they go with
+   * the final report, the first of them with its output tail.
+   */
+  let held: FinishedEvent[] = [];
+  let succeeded = false;
+  const release = () => {
+    for (const event of held.splice(0)) reporter.note(event);
+  };
   try {
     const previous = await previousRevision(assignment, ctx);
     const interrupted = assignment.events.find((e) => e.status === 'InProgress');
     if (interrupted) {
-      await report(interrupted.name, 'Failed', {
-        errorCode: 'UnknownError',
-        message: 'The agent restarted while this event was running',
-      });
       allSucceeded = false;
+      held = [{ event: interrupted.name as LifecycleEvent, status: 'Failed', errorCode: 'UnknownError', message: 'The agent restarted while this event was running' }];
       return false;
     }
-    for (const event of assignment.events) {
-      if (event.status !== 'Pending') continue;
+    for (const pending of assignment.events) {
+      if (pending.status !== 'Pending') continue;
+      const name = pending.name as LifecycleEvent;
+      const work = hasWork(name, appspec, previous);
+      if (!work) {
+        // Nothing to run: no request of its own, it goes with the next report.
+        const skipped: FinishedEvent = { event: name, status: 'Skipped', message: 'no scripts for this event' };
+        if (held.length > 0) held.push(skipped);
+        else reporter.note(skipped);
+        continue;
+      }
       if (abort.signal.aborted) {
         allSucceeded = false;
         break;
       }
+      release();
       log.resetTail();
-      if (!hasWork(event.name, appspec, previous)) {
-        // Nothing to run: one report instead of two.
-        const answer = await report(event.name, 'Skipped', { message: 'no scripts for this event' }, success(event));
-        if (stopsBefore(answer, event)) {
+      log.line(`${name} started`);
+      const started = new Date().toISOString();
+      if (name !== 'DownloadBundle' && name !== 'Install') {
+        const timeout = appspec && name in appspec.hooks ? eventTimeoutSeconds(appspec, name as HookEvent) : DEFAULT_STEP_TIMEOUT_SECONDS;
+        await reporter.send({ starting: { event: name, startedAt: started, timeoutSeconds: Math.max(1, timeout) } });
+        if (reporter.refused) {
+          // The server already ended this instance: run nothing more.
           allSucceeded = false;
           break;
         }
-        continue;
+        // Stopped meanwhile: the hook below is ended at once and reported Failed.
       }
-      log.line(`${event.name} started`);
-      const timeout = appspec && event.name in appspec.hooks ? eventTimeoutSeconds(appspec, event.name) : DEFAULT_STEP_TIMEOUT_SECONDS;
-      await report(event.name, 'InProgress', { startedAt: new Date().toISOString(), timeoutSeconds: Math.max(1, timeout) });
-      if (abort.signal.aborted) {
-        // Stopped meanwhile, or the server already ended this instance (409): run nothing more.
-        allSucceeded = false;
-        break;
-      }
-      const started = new Date().toISOString();
-      const env = { ...assignment.environment, ...regionEnv(ctx.region), ...hookCredentialEnv(assignment), LIFECYCLE_EVENT: event.name };
+      const env = { ...assignment.environment, ...regionEnv(ctx.region), ...hookCredentialEnv(assignment), LIFECYCLE_EVENT: name };
       let outcome: Outcome;
       try {
-        switch (event.name) {
+        switch (name) {
           case 'ApplicationStop': {
             // hasWork let us here, so there is an earlier revision on this host.
             const { root, appspec: earlier, error } = previous as PreviousRevision;
@@ -165,43 +160,50 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
             outcome = await install(assignment, appspec as Appspec, bundleRoot, ctx, log);
             break;
           default:
-            outcome = await hooks(event.name, appspec as Appspec, bundleRoot, env, log, abort.signal, track);
+            outcome = await hooks(name, appspec as Appspec, bundleRoot, env, log, abort.signal, track);
         }
       } catch (error) {
         outcome = failure(error);
       }
-      log.line(`${event.name} ${outcome.status}${outcome.message ? `: ${outcome.message}` : ''}`);
-      ctx.log?.(`deployment ${assignment.deploymentId}: ${event.name} ${outcome.status}${outcome.exitCode !== undefined ? ` (exit ${outcome.exitCode})` : ''}`);
-      const ignored = event.name === 'ApplicationStop' && assignment.ignoreApplicationStopFailures;
-      if (outcome.status === 'Failed' && !ignored) allSucceeded = false;
-      const answer = await report(
-        event.name,
-        outcome.status,
+      log.line(`${name} ${outcome.status}${outcome.message ? `: ${outcome.message}` : ''}`);
+      ctx.log?.(`deployment ${assignment.deploymentId}: ${name} ${outcome.status}${outcome.exitCode !== undefined ? ` (exit ${outcome.exitCode})` : ''}`);
+      const failed = outcome.status === 'Failed';
+      held = [
         {
+          event: name,
+          status: outcome.status,
           startedAt: started,
           endedAt: new Date().toISOString(),
           ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
           ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}),
           ...(outcome.message ? { message: outcome.message.slice(0, 2000) } : {}),
-          outputTail: log.lastBytes(),
+          // A failure's output is shown with it; a success's only for the last event (see the final report).
+          ...(failed ? { outputTail: log.lastBytes() } : {}),
         },
-        success(event),
-      );
-      if (outcome.status === 'Failed' && !ignored) {
-        allSucceeded = false;
-        break;
-      }
-      if (stopsBefore(answer, event)) {
+      ];
+      const ignored = name === 'ApplicationStop' && assignment.ignoreApplicationStopFailures;
+      if (failed && !ignored) {
         allSucceeded = false;
         break;
       }
     }
   } finally {
-    unsubscribeStop?.();
-    clearInterval(heartbeat);
-    await log.close();
-    await uploadLog(assignment.logUpload.url, join(dir, 'log.txt')).catch((e) => ctx.log?.(`log upload failed: ${String(e)}`));
-    await ctx.state.pruneFailed(assignment.deploymentId);
+    try {
+      // The final report: what is left, the last event that ran with its output; once accepted, a success is this host's last one.
+      const [lastRun, ...after] = held;
+      const finished = lastRun ? [{ ...lastRun, outputTail: lastRun.outputTail ?? log.lastBytes() }, ...after] : [];
+      const then: AcceptedEffect | undefined = allSucceeded
+        ? { recordSuccess: { groupId: assignment.deploymentGroupId, deploymentId: assignment.deploymentId, bundleRoot } }
+        : undefined;
+      const answer = await reporter.send({ finished, ...(then ? { then } : {}) });
+      succeeded = allSucceeded && answer !== undefined;
+    } finally {
+      reporter.close();
+      unsubscribeStop?.();
+      await log.close();
+      await uploadLog(assignment.logUpload.url, join(dir, 'log.txt')).catch((e) => ctx.log?.(`log upload failed: ${String(e)}`));
+      await ctx.state.pruneFailed(assignment.deploymentId);
+    }
   }
   return succeeded;
 }

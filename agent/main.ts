@@ -87,6 +87,7 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
       // Reports an earlier run (or a failed server) left undelivered go first, in order.
       await outbox.flush(shutdown);
       if (shutdown.aborted) break;
+      const wakesBefore = channel?.wakes;
       const answer = await api.post('/agent/v1/poll', { instanceId });
       if (answer.status !== 200) throw new Error(`poll: HTTP ${answer.status} ${JSON.stringify(answer.body?.error ?? '')}`);
       failures = 0;
@@ -94,11 +95,15 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
       if (polled.assignment) {
         const { assignment } = polled;
         log(`deployment ${assignment.deploymentId}: starting`);
-        // Check in at least as often as the server asks (its lease depends on it); --heartbeat-ms may ask for more.
-        const heartbeatMs = Math.min(polled.heartbeatSeconds * 1000, options.heartbeatMs ?? Number.POSITIVE_INFINITY);
+        // Check in at least as often as the server asks (its lease depends on it). --heartbeat-ms asks for more
+        // only while the channel is down: with it up, a stop is pushed and needs no check-in to arrive.
+        const leaseMs = polled.heartbeatSeconds * 1000;
+        const heartbeatMs = () => (channel?.connected ? leaseMs : Math.min(leaseMs, options.heartbeatMs ?? Number.POSITIVE_INFINITY));
         const succeeded = await runAssignment(assignment, { ...context, heartbeatMs });
         log(`deployment ${assignment.deploymentId}: ${succeeded ? 'succeeded' : 'failed or stopped'} (hook output: ${state.deploymentDir(assignment.deploymentId)}/log.txt)`);
         if (options.once) return;
+        // Work dispatched meanwhile would have been pushed: with the channel up and no push since, there is nothing to poll for.
+        if (channel?.connected && channel.wakes === wakesBefore) await idle(0, channel, options.safetyPollSeconds, shutdown);
         continue;
       }
       if (options.once) return;

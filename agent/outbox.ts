@@ -131,7 +131,13 @@ export class Outbox {
   }
 }
 
-const describe = (body: Record<string, unknown>) => `${String(body.deploymentId)} ${String(body.event)} ${String(body.status)}`;
+/** "d-… BeforeInstall Succeeded, AfterInstall started" (or an older agent's one event). */
+function describe(body: Record<string, unknown>): string {
+  if (!Array.isArray(body.done)) return `${String(body.deploymentId)} ${String(body.event)} ${String(body.status)}`;
+  const running = body.running as { event?: unknown } | undefined;
+  const events = [...(body.done as { event?: unknown; status?: unknown }[]).map((d) => `${String(d.event)} ${String(d.status)}`), ...(running ? [`${String(running.event)} started`] : [])];
+  return `${String(body.deploymentId)} ${events.join(', ')}`;
+}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

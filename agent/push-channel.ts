@@ -44,6 +44,8 @@ export class PushChannel {
   private keepalive: NodeJS.Timeout | undefined;
   private readonly renewMs: number;
   private readonly keepaliveMs: number;
+  /** How many times the channel woke the agent (pushes, connects, losses): a change means "poll now". */
+  wakes = 0;
 
   constructor(private readonly options: PushChannelOptions) {
     this.renewMs = options.renewMs ?? CHANNEL_TIMINGS.renewSeconds * 1000;
@@ -94,6 +96,7 @@ export class PushChannel {
   }
 
   private wakeAll(): void {
+    this.wakes++;
     for (const wake of [...this.waiters]) wake();
   }
 

@@ -30,15 +30,20 @@ export interface DevServer {
   server: Server;
   /** Requests served per caller principal (the benches count agents' requests). */
   requestsByPrincipal: Map<string, number>;
+  /** Requests served per caller principal and route: `<principal> <METHOD> <path>`. */
+  requestsByRoute: Map<string, number>;
   stop(): Promise<void>;
 }
 
 export async function startDevServer(handler: ApiHandler, port: number, channel?: LocalChannel): Promise<DevServer> {
   let boundPort = port;
   const requestsByPrincipal = new Map<string, number>();
+  const requestsByRoute = new Map<string, number>();
   const server = createServer((req, res) => {
     const caller = String(req.headers[PRINCIPAL_HEADER] ?? LOCAL_ADMIN_ARN);
     requestsByPrincipal.set(caller, (requestsByPrincipal.get(caller) ?? 0) + 1);
+    const route = `${caller} ${req.method} ${new URL(req.url ?? '/', 'http://localhost').pathname}`;
+    requestsByRoute.set(route, (requestsByRoute.get(route) ?? 0) + 1);
     serve(handler, req, res, boundPort, channel).catch((error) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'InternalError', message: 'Internal server error' } }));
@@ -70,6 +75,7 @@ export async function startDevServer(handler: ApiHandler, port: number, channel?
     url: `http://127.0.0.1:${boundPort}`,
     server,
     requestsByPrincipal,
+    requestsByRoute,
     stop: () => new Promise<void>((resolve) => {
       channel?.close();
       server.closeAllConnections();

@@ -1,9 +1,12 @@
 import { mkdirSync } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
 import type { S3Event } from 'aws-lambda';
 import S3rver from 's3rver';
 
 export interface S3Local {
   endpoint: string;
+  /** Requests made through presigned URLs (what agents send: bundle downloads, log uploads), per method. */
+  presignedRequests: Map<string, number>;
   stop(): Promise<void>;
 }
 
@@ -44,8 +47,15 @@ export async function startS3Local(options: {
     Promise.resolve(options.onEvent({ Records: records })).catch((error) => options.onError?.(error));
   });
   await server.run();
+  const presignedRequests = new Map<string, number>();
+  (server as unknown as { httpServer: Server }).httpServer.on('request', (req: IncomingMessage) => {
+    if (!new URL(req.url ?? '/', 'http://localhost').searchParams.has('X-Amz-Signature')) return;
+    const method = req.method ?? '?';
+    presignedRequests.set(method, (presignedRequests.get(method) ?? 0) + 1);
+  });
   return {
     endpoint: `http://127.0.0.1:${options.port}`,
+    presignedRequests,
     stop: async () => {
       await server.close();
     },

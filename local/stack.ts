@@ -33,6 +33,10 @@ export interface LocalStack {
   channel: LocalChannel;
   /** HTTP API requests served per caller principal. */
   requestsByPrincipal: Map<string, number>;
+  /** `<principal> <METHOD> <path>` → requests served. */
+  requestsByRoute: Map<string, number>;
+  /** S3 requests made through presigned URLs (agents' bundle downloads and log uploads), per method. */
+  s3PresignedRequests: Map<string, number>;
   s3Endpoint: string;
   dynamoDbEndpoint: string;
   tableName: string;
@@ -166,6 +170,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       channelUrl,
       channel,
       requestsByPrincipal: server.requestsByPrincipal,
+      requestsByRoute: server.requestsByRoute,
+      s3PresignedRequests: s3.presignedRequests,
       s3Endpoint: s3.endpoint,
       dynamoDbEndpoint: dynamo.endpoint,
       tableName,

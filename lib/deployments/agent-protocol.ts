@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type AgentReport, applyReport, skipRemaining } from '../domain/agent-report.js';
+import { applySteps, reportSteps, skipRemaining } from '../domain/agent-report.js';
 import type { Deployment, InstanceDeployment } from '../domain/deployment.js';
 import { underRolePath } from '../domain/credentials.js';
 import { mayActAsAgent } from '../domain/identity.js';
@@ -10,6 +10,7 @@ import {
   type hookCredentialsSchema,
   type pollAnswerSchema,
   type reportAnswerSchema,
+  type ReportRequest,
 } from '../domain/agent-wire.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import { type EngineDeps, plusSeconds } from './engine.js';
@@ -159,27 +160,33 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
 export type ReportAnswer = z.input<typeof reportAnswerSchema>;
 
 /**
- * Records one event of one instance. A repeat is answered without change; a
- * report out of order, or for an instance already ended, is a 409. An
- * instance that ends moves the deployment's counters, which the worker acts on.
+ * Records what an agent reports: the events that finished since its last
+ * report and the one starting now, in one conditional write. A repeat is
+ * answered without change; a report out of order, or for an instance already
+ * ended, is a 409. An instance that ends moves the deployment's counters,
+ * which the worker acts on.
  */
-export async function report(callerArn: string, input: AgentReport, deps: EngineDeps): Promise<ReportAnswer> {
+export async function report(callerArn: string, input: ReportRequest, deps: EngineDeps): Promise<ReportAnswer> {
   await authorizeAgent(callerArn, input.instanceId, deps);
   const deployment = await deps.deployments.get(input.deploymentId);
   if (!deployment) throw new NotFoundError(`Deployment ${input.deploymentId} does not exist`);
 
-  const { outputTail, ...eventReport } = input;
+  const steps = reportSteps(input);
+  const changes = steps.map(({ outputTail: _tail, ...step }) => step);
   for (let attempt = 0; attempt < 5; attempt++) {
     const instance = await deps.instanceDeployments.get(input.deploymentId, input.instanceId);
     if (!instance) throw new NotFoundError(`Instance ${input.instanceId} is not a target of ${input.deploymentId}`);
     const now = deps.clock.now();
-    const outcome = applyReport(instance, eventReport, now, deployment.ignoreApplicationStopFailures);
+    const outcome = applySteps(instance, changes, now, deployment.ignoreApplicationStopFailures);
     if (outcome.kind === 'duplicate') {
       return { action: actionFor(deployment), instanceStatus: instance.status, duplicate: true };
     }
     if (outcome.kind === 'conflict') throw new ConflictError(outcome.reason);
 
-    if (outputTail) await deps.instanceDeployments.saveOutput(input.deploymentId, input.instanceId, input.event, outputTail);
+    // Output is kept apart from the instance item (agents send it for a failed event and the last one).
+    for (const step of steps) {
+      if (step.outputTail) await deps.instanceDeployments.saveOutput(input.deploymentId, input.instanceId, step.event, step.outputTail);
+    }
     const finished = outcome.instanceStatus !== 'InProgress';
     const leaseExpiresAt = plusSeconds(now, deps.timings.leaseSeconds);
     try {

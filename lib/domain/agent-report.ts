@@ -4,25 +4,67 @@ import { ERROR_CODES, LIFECYCLE_EVENTS, OUTPUT_TAIL_BYTES } from './lifecycle.js
 import { nameSchema } from './names.js';
 
 const isoTime = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 timestamp' });
-
-export const agentReportSchema = z.strictObject({
-  instanceId: nameSchema,
-  deploymentId: z.string().regex(/^d-[A-Z0-9]{9}$/, 'must be a deployment ID (d-XXXXXXXXX)'),
-  event: z.enum(LIFECYCLE_EVENTS, { error: `must be one of ${LIFECYCLE_EVENTS.join(', ')}` }),
-  status: z.enum(['InProgress', 'Succeeded', 'Failed', 'Skipped'], { error: 'must be InProgress, Succeeded, Failed or Skipped' }),
+const deploymentId = z.string().regex(/^d-[A-Z0-9]{9}$/, 'must be a deployment ID (d-XXXXXXXXX)');
+const eventName = z.enum(LIFECYCLE_EVENTS, { error: `must be one of ${LIFECYCLE_EVENTS.join(', ')}` });
+const outputTail = z
+  .string()
+  .refine((s) => Buffer.byteLength(s) <= OUTPUT_TAIL_BYTES, `must be at most ${OUTPUT_TAIL_BYTES} bytes`);
+/** For an event that starts: how long it may run (the sum of its scripts' timeouts). */
+const timeoutSeconds = z.number().int().min(1).max(7 * 24 * 3600);
+const finished = {
   startedAt: isoTime.optional(),
   endedAt: isoTime.optional(),
   exitCode: z.number().int().nullable().optional(),
   errorCode: z.enum(ERROR_CODES, { error: `must be one of ${ERROR_CODES.join(', ')}` }).optional(),
   message: z.string().max(2048, 'must be at most 2048 characters').optional(),
-  outputTail: z
-    .string()
-    .refine((s) => Buffer.byteLength(s) <= OUTPUT_TAIL_BYTES, `must be at most ${OUTPUT_TAIL_BYTES} bytes`)
-    .optional(),
-  /** For InProgress: how long the event may run (the sum of its scripts' timeouts). */
-  timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).optional(),
+  outputTail: outputTail.optional(),
+};
+
+/** One event per report: what older agents send (an event started, or one finished). */
+export const agentReportSchema = z.strictObject({
+  instanceId: nameSchema,
+  deploymentId,
+  event: eventName,
+  status: z.enum(['InProgress', 'Succeeded', 'Failed', 'Skipped'], { error: 'must be InProgress, Succeeded, Failed or Skipped' }),
+  ...finished,
+  timeoutSeconds: timeoutSeconds.optional(),
 });
 export type AgentReport = z.output<typeof agentReportSchema>;
+
+/**
+ * Everything that happened since the agent's last report, in one request:
+ * the events that finished (in order; events without scripts ride along with
+ * the next scripted one) and the event that starts now, if any. An agent
+ * reports once per scripted event, and once more at the end.
+ */
+export const eventsReportSchema = z
+  .strictObject({
+    instanceId: nameSchema,
+    deploymentId,
+    done: z
+      .array(z.strictObject({ event: eventName, status: z.enum(['Succeeded', 'Failed', 'Skipped'], { error: 'must be Succeeded, Failed or Skipped' }), ...finished }))
+      .max(LIFECYCLE_EVENTS.length, `must hold at most ${LIFECYCLE_EVENTS.length} events`),
+    running: z.strictObject({ event: eventName, startedAt: isoTime.optional(), timeoutSeconds }).optional(),
+  })
+  .refine((r) => r.done.length > 0 || r.running !== undefined, { error: 'a report names at least one event (done or running)', path: ['done'] })
+  .refine((r) => new Set([...r.done.map((d) => d.event), ...(r.running ? [r.running.event] : [])]).size === r.done.length + (r.running ? 1 : 0), {
+    error: 'must name each event at most once',
+    path: ['done'],
+  });
+export type EventsReport = z.output<typeof eventsReportSchema>;
+
+/** One change of one event, as applyReport takes it. */
+export type ReportStep = Omit<AgentReport, 'instanceId' | 'deploymentId'>;
+
+/** Either report shape as the ordered changes it carries. */
+export function reportSteps(report: AgentReport | EventsReport): ReportStep[] {
+  if (!('done' in report)) {
+    const { instanceId: _i, deploymentId: _d, ...step } = report;
+    return [step];
+  }
+  const running: ReportStep[] = report.running ? [{ ...report.running, status: 'InProgress' }] : [];
+  return [...report.done, ...running];
+}
 
 /** Extra time the server allows past an event's own timeout before declaring it timed out. */
 export const DEADLINE_GRACE_SECONDS = 60;
@@ -41,7 +83,7 @@ const DONE = new Set(['Succeeded', 'Skipped', 'Failed']);
  */
 export function applyReport(
   instance: InstanceDeployment,
-  report: AgentReport,
+  report: ReportStep,
   now: Date,
   ignoreApplicationStopFailures: boolean,
 ): ReportOutcome {
@@ -80,6 +122,29 @@ export function applyReport(
   if (report.status === 'Failed' && !failureIgnored) return { kind: 'applied', events, instanceStatus: 'Failed' };
   const allDone = events.every((e) => DONE.has(e.status));
   return { kind: 'applied', events, instanceStatus: allDone ? 'Succeeded' : 'InProgress' };
+}
+
+/**
+ * Applies a report's changes in order, as one change of state: steps already
+ * recorded are skipped (a retried report), anything out of order makes the
+ * whole report a conflict, and nothing applied at all is a duplicate.
+ */
+export function applySteps(
+  instance: InstanceDeployment,
+  steps: ReportStep[],
+  now: Date,
+  ignoreApplicationStopFailures: boolean,
+): ReportOutcome {
+  let current = instance;
+  let applied: Extract<ReportOutcome, { kind: 'applied' }> | undefined;
+  for (const step of steps) {
+    const outcome = applyReport(current, step, now, ignoreApplicationStopFailures);
+    if (outcome.kind === 'conflict') return outcome;
+    if (outcome.kind === 'duplicate') continue;
+    applied = outcome;
+    current = { ...current, events: outcome.events, status: outcome.instanceStatus };
+  }
+  return applied ?? { kind: 'duplicate' };
 }
 
 /** Events after a failure never run: they are recorded Skipped. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { agentReportSchema } from './agent-report.js';
+import { agentReportSchema, eventsReportSchema } from './agent-report.js';
 import { BUNDLE_TYPES, DEPLOYMENT_ID_PATTERN } from './deployment.js';
 import { fileExistsBehaviorSchema } from './deployment-group.js';
 import { principalArnSchema } from './instance.js';
@@ -21,7 +21,13 @@ export const pollRequestSchema = z.strictObject({
   heartbeat: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
-export const reportRequestSchema = agentReportSchema;
+/**
+ * What the agent sends: every event that finished since its last report and
+ * the one it starts now, in one request (eventsReportSchema). The one-event
+ * shape of older agents is still taken.
+ */
+export const reportRequestSchema = z.union([eventsReportSchema, agentReportSchema]);
+export type ReportRequest = z.output<typeof reportRequestSchema>;
 
 export const registerRequestSchema = z.strictObject({ instanceId: nameSchema, tags: instanceTagsSchema.default([]) });
 

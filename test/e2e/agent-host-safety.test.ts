@@ -38,7 +38,7 @@ beforeAll(async () => {
     const body = Buffer.concat(chunks);
     if (faults.active && req.url === '/agent/v1/report') {
       const report = JSON.parse(body.toString());
-      if (report.event === 'ValidateService' && report.status !== 'InProgress') {
+      if (report.done?.some((e: { event: string }) => e.event === 'ValidateService')) {
         if (faults.refused++ % 2 === 0) res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"ServiceUnavailable","message":"down"}}');
         else req.socket.destroy();
         return;

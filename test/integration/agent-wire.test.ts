@@ -76,7 +76,8 @@ async function download(deploymentId: string, expected: { size: number; sha256: 
   if (!assignment) throw new Error('expected an assignment');
   const api = new ApiClient(base, { kind: 'local', principal: PRINCIPAL });
   await runAssignment(assignment, { api, instanceId: 'wire-1', state: new AgentState(join(dir, 'state')), map: identityMap, heartbeatMs: 1000, maxBundleBytes: 1e7 });
-  return reports.filter((r) => r.deploymentId === deploymentId && r.event === 'DownloadBundle').at(-1);
+  const events = reports.filter((r) => r.deploymentId === deploymentId).flatMap((r) => r.done as Record<string, unknown>[]);
+  return events.filter((e) => e.event === 'DownloadBundle').at(-1);
 }
 
 describe('the agent verifies exactly what the server sends', () => {

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type AgentReport, applyReport } from '../../lib/domain/agent-report.js';
+import { type AgentReport, applyReport, applySteps, eventsReportSchema, reportSteps } from '../../lib/domain/agent-report.js';
 import type { InstanceDeployment } from '../../lib/domain/deployment.js';
 import { LIFECYCLE_EVENTS } from '../../lib/domain/lifecycle.js';
 
@@ -63,5 +64,102 @@ describe('applying an agent report', () => {
     const statuses = LIFECYCLE_EVENTS.map(() => 'Succeeded' as const).slice(0, -1);
     const out = applyReport(instance([...statuses, 'InProgress']), report('ValidateService', 'Succeeded'), now, false);
     expect(out).toMatchObject({ kind: 'applied', instanceStatus: 'Succeeded' });
+  });
+});
+
+describe('a report of everything since the last one (done + running)', () => {
+  const base = { instanceId: 'i-1', deploymentId: 'd-ABCDEFGHI' };
+  const parse = (body: unknown) => eventsReportSchema.safeParse(body);
+
+  it('closes the events that finished and starts the next, in one change', () => {
+    const body = parse({
+      ...base,
+      done: [
+        { event: 'ApplicationStop', status: 'Succeeded', exitCode: 0 },
+        { event: 'DownloadBundle', status: 'Succeeded' },
+      ],
+      running: { event: 'BeforeInstall', timeoutSeconds: 30 },
+    });
+    expect(body.success).toBe(true);
+    if (!body.success) return;
+    const out = applySteps(instance(['InProgress']), reportSteps(body.data), now, false);
+    expect(out).toMatchObject({ kind: 'applied', instanceStatus: 'InProgress' });
+    if (out.kind !== 'applied') return;
+    expect(out.events.slice(0, 3)).toMatchObject([
+      { name: 'ApplicationStop', status: 'Succeeded', exitCode: 0 },
+      { name: 'DownloadBundle', status: 'Succeeded' },
+      { name: 'BeforeInstall', status: 'InProgress', deadline: '2026-11-22T10:01:30.000Z' },
+    ]);
+  });
+
+  it('is a duplicate when retried after the server recorded it', () => {
+    const steps = reportSteps({ ...base, done: [{ event: 'ApplicationStop', status: 'Succeeded' }], running: { event: 'DownloadBundle', timeoutSeconds: 60 } });
+    const first = applySteps(instance(['InProgress']), steps, now, false);
+    if (first.kind !== 'applied') throw new Error('expected applied');
+    expect(applySteps({ ...instance([]), events: first.events }, steps, now, false)).toEqual({ kind: 'duplicate' });
+  });
+
+  it('refuses the whole report when any of it is out of order', () => {
+    const out = applySteps(instance([]), reportSteps({ ...base, done: [{ event: 'ApplicationStop', status: 'Succeeded' }, { event: 'BeforeInstall', status: 'Succeeded' }] }), now, false);
+    expect(out).toEqual({ kind: 'conflict', reason: 'DownloadBundle has not finished yet (it is Pending)' });
+  });
+
+  it('refuses events after one that failed the instance', () => {
+    const out = applySteps(
+      instance([]),
+      reportSteps({ ...base, done: [{ event: 'ApplicationStop', status: 'Failed', errorCode: 'ScriptFailed' }], running: { event: 'DownloadBundle', timeoutSeconds: 5 } }),
+      now,
+      false,
+    );
+    expect(out).toMatchObject({ kind: 'conflict', reason: expect.stringContaining('already Failed') });
+  });
+
+  it.each([
+    ['no event at all', { ...base, done: [] }],
+    ['an event twice', { ...base, done: [{ event: 'ApplicationStop', status: 'Succeeded' }], running: { event: 'ApplicationStop', timeoutSeconds: 5 } }],
+    ['a finished event InProgress', { ...base, done: [{ event: 'ApplicationStop', status: 'InProgress' }] }],
+    ['more events than the lifecycle has', { ...base, done: Array.from({ length: 8 }, () => ({ event: 'Install', status: 'Succeeded' })) }],
+    ['a running event without its timeout', { ...base, done: [], running: { event: 'Install' } }],
+    ['an unknown field', { ...base, done: [{ event: 'Install', status: 'Succeeded', deadline: '2030-01-01T00:00:00Z' }] }],
+    ['a traffic event', { ...base, done: [{ event: 'BlockTraffic', status: 'Skipped' }] }],
+    ['an output tail over 4 KB', { ...base, done: [{ event: 'Install', status: 'Failed', outputTail: 'x'.repeat(4097) }] }],
+  ])('is refused with %s', (_what, body) => {
+    expect(parse(body).success).toBe(false);
+  });
+
+  it('leads to the same state however the agent splits its events into reports', () => {
+    const outcomes = ['Succeeded', 'Skipped'] as const;
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...outcomes), { minLength: LIFECYCLE_EVENTS.length, maxLength: LIFECYCLE_EVENTS.length }),
+        fc.array(fc.boolean(), { minLength: LIFECYCLE_EVENTS.length, maxLength: LIFECYCLE_EVENTS.length }),
+        (statuses, cuts) => {
+          const all = LIFECYCLE_EVENTS.map((event, i) => ({ event, status: statuses[i] as (typeof outcomes)[number] }));
+          // One event per report, as older agents send them…
+          let single = instance([]);
+          for (const step of all) {
+            const out = applySteps(single, [step], now, false);
+            if (out.kind !== 'applied') return false;
+            single = { ...single, events: out.events, status: out.instanceStatus };
+          }
+          // …and the same events cut into reports anywhere.
+          let batched = instance([]);
+          let part: typeof all = [];
+          all.forEach((step, i) => {
+            part.push(step);
+            if (cuts[i] || i === all.length - 1) {
+              const out = applySteps(batched, reportSteps({ ...base, done: part }), now, false);
+              if (out.kind !== 'applied') throw new Error(JSON.stringify(out));
+              batched = { ...batched, events: out.events, status: out.instanceStatus };
+              part = [];
+            }
+          });
+          expect(batched).toEqual(single);
+          expect(batched.status).toBe('Succeeded');
+          return true;
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });

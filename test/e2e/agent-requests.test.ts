@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { localAgentPrincipal } from '../../local/local-fleet.js';
+import { waitFor } from '../../local/ports.js';
+import { type BundleFile, script } from '../support/bundles.js';
+import { usePushStack } from '../support/push-stack.js';
+
+// The idle agent never polls on its own here (no safety poll, a 5-minute server interval): every request counted is the deployment's.
+const { state, deploy, finished, http } = usePushStack({ agents: 1, pollSeconds: 300, agentArgs: ['--safety-poll-seconds', '0'] });
+
+const SCRIPT_EVENTS = ['ApplicationStop', 'BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService'];
+
+const bundle = (events: string[]): BundleFile[] => [
+  { path: 'appspec.yml', content: `version: 0.0\nos: linux\nhooks:\n${events.map((e) => `  ${e}:\n    - location: hook.sh\n`).join('')}` },
+  { path: 'hook.sh', content: script('echo "$LIFECYCLE_EVENT on $DEPLOYMENT_ID"'), mode: 0o755 },
+];
+
+/** Everything the agent sent: HTTP API requests by route, presigned S3 requests, channel connects and keep-alives. */
+function counts() {
+  const prefix = `${localAgentPrincipal(state.instanceIds[0] as string)} `;
+  const api: Record<string, number> = {};
+  for (const [key, n] of state.stack.requestsByRoute) if (key.startsWith(prefix)) api[key.slice(prefix.length)] = n;
+  return { api, s3: Object.fromEntries(state.stack.s3PresignedRequests), channel: { ...state.stack.channel.counters } };
+}
+
+function difference(before: Record<string, number>, after: Record<string, number>) {
+  return Object.fromEntries(Object.entries(after).map(([k, n]) => [k, n - (before[k] ?? 0)]).filter(([, n]) => n !== 0));
+}
+
+/** Deploys, waits until the agent is done with it (its own log line, after the log upload) and returns what it sent meanwhile. */
+async function measured(events: string[]) {
+  const before = counts();
+  const deploymentId = await deploy(bundle(events));
+  expect((await finished(deploymentId)).status).toBe('Succeeded');
+  const agent = state.agents[0] as (typeof state.agents)[number];
+  await waitFor('the agent to finish the deployment', async () => agent.output().includes(`deployment ${deploymentId}: succeeded`), { timeoutMs: 30_000, intervalMs: 50 });
+  const after = counts();
+  const api = difference(before.api, after.api);
+  const s3 = difference(before.s3, after.s3);
+  const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+  return { deploymentId, api, s3, total: sum(api) + sum(s3), keepalives: after.channel.keepalives - before.channel.keepalives, connects: after.channel.connects - before.channel.connects };
+}
+
+describe('requests an agent makes for one deployment', () => {
+  it('scripts on all five script events: 1 poll and 6 reports to the API, 2 presigned S3 requests, nothing on the socket', async () => {
+    // The host's first deployment: ApplicationStop has no earlier revision, so it costs nothing of its own.
+    const first = await measured(SCRIPT_EVENTS);
+    expect(first.api).toEqual({ 'POST /agent/v1/poll': 1, 'POST /agent/v1/report': 5 });
+    expect(first.s3).toEqual({ GET: 1, PUT: 1 });
+
+    // Now ApplicationStop runs the first revision's script too: every script event runs.
+    const second = await measured(SCRIPT_EVENTS);
+    expect(second.api).toEqual({ 'POST /agent/v1/poll': 1, 'POST /agent/v1/report': 6 });
+    expect(second.s3).toEqual({ GET: 1, PUT: 1 }); // the bundle download and the full log's upload
+    expect(second.total).toBe(9);
+    expect(second.total).toBeLessThanOrEqual(9);
+    expect({ keepalives: second.keepalives, connects: second.connects }).toEqual({ keepalives: 0, connects: 0 });
+
+    const detail = (await http('GET', `/deployments/${second.deploymentId}/instances/${state.instanceIds[0]}`)).body;
+    const statuses = Object.fromEntries(detail.events.map((e: { name: string; status: string }) => [e.name, e.status]));
+    expect(statuses).toMatchObject({
+      ApplicationStop: 'Succeeded', DownloadBundle: 'Succeeded', BeforeInstall: 'Succeeded', Install: 'Succeeded',
+      AfterInstall: 'Succeeded', ApplicationStart: 'Succeeded', ValidateService: 'Succeeded',
+    });
+    // The last event's output is kept with it.
+    expect(detail.events.find((e: { name: string }) => e.name === 'ValidateService').outputTail).toContain(`ValidateService on ${second.deploymentId}`);
+  }, 180_000);
+
+  it('events without scripts cost no request of their own', async () => {
+    // ApplicationStop runs the previous revision's script; only AfterInstall has one in this revision.
+    const run = await measured(['AfterInstall']);
+    expect(run.api).toEqual({ 'POST /agent/v1/poll': 1, 'POST /agent/v1/report': 3 });
+    const detail = (await http('GET', `/deployments/${run.deploymentId}/instances/${state.instanceIds[0]}`)).body;
+    const statuses = Object.fromEntries(detail.events.map((e: { name: string; status: string }) => [e.name, e.status]));
+    expect(statuses).toMatchObject({
+      ApplicationStop: 'Succeeded', DownloadBundle: 'Succeeded', BeforeInstall: 'Skipped', Install: 'Succeeded',
+      AfterInstall: 'Succeeded', ApplicationStart: 'Skipped', ValidateService: 'Skipped',
+    });
+  }, 120_000);
+});
