@@ -130,6 +130,12 @@ instances.command('delete <instance>').description('deregister an instance').act
 });
 
 // ---- deployments ----
+/** -q: IDs alone, for $(…) in a shell; with --latest and nothing to list, an error rather than an empty ID. */
+function printIds(ids: string[], what: string): void {
+  if (ids.length === 0) throw new FailedError(`no ${what}`);
+  for (const id of ids) console.log(id);
+}
+
 const S3_URI = /^s3:\/\/([^/]+)\/(.+?)(?:@([^@/]+))?$/;
 program
   .command('deploy')
@@ -188,8 +194,12 @@ deployments
   .command('list', { isDefault: true })
   .description('list deployments, newest first')
   .option('--app <app>').option('--group <group>').option('--status <status>')
+  .option('--latest', 'only the newest')
+  .option('-q, --quiet', 'only the IDs, one a line (D=$(fleetline deployments list --app web --latest -q))')
   .action(async (o) => {
-    const items = await client().all('/deployments', { application: o.app, group: o.group, status: o.status });
+    const query = { application: o.app, group: o.group, status: o.status };
+    const items = o.latest ? (await client().get('/deployments', { ...query, limit: '1' })).items : await client().all('/deployments', query);
+    if (o.quiet) return printIds(items.map((d: any) => d.deploymentId), 'deployments');
     print(out(), items, () => table(items, [
       { header: 'DEPLOYMENT', value: (d: any) => d.deploymentId },
       { header: 'APP', value: (d: any) => d.application },
@@ -268,15 +278,22 @@ pipelines.command('start <name>').description('start an execution with a revisio
 
 const stageSummary = (e: any) => (e.stages ?? []).map((s: any) => `${s.name}:${s.status}`).join(' ');
 const executions = program.command('executions').description('pipeline executions');
-executions.command('list <pipeline>', { isDefault: true }).description('list a pipeline\'s executions, newest first').action(async (name) => {
-  const items = await client().all(`/pipelines/${enc(name)}/executions`);
-  print(out(), items, () => table(items, [
-    { header: 'EXECUTION', value: (e: any) => e.executionId },
-    { header: 'STATUS', value: (e: any) => e.status },
-    { header: 'STAGES', value: stageSummary },
-    { header: 'REVISION', value: (e: any) => e.revision?.key },
-  ]));
-});
+executions
+  .command('list <pipeline>', { isDefault: true })
+  .description('list a pipeline\'s executions, newest first')
+  .option('--latest', 'only the newest')
+  .option('-q, --quiet', 'only the IDs, one a line (E=$(fleetline executions list web --latest -q))')
+  .action(async (name, o) => {
+    const path = `/pipelines/${enc(name)}/executions`;
+    const items = o.latest ? (await client().get(path, { limit: '1' })).items : await client().all(path);
+    if (o.quiet) return printIds(items.map((e: any) => e.executionId), `executions of pipeline ${name}`);
+    print(out(), items, () => table(items, [
+      { header: 'EXECUTION', value: (e: any) => e.executionId },
+      { header: 'STATUS', value: (e: any) => e.status },
+      { header: 'STAGES', value: stageSummary },
+      { header: 'REVISION', value: (e: any) => e.revision?.key },
+    ]));
+  });
 
 function showExecution(e: any): string {
   const lines = [`${e.executionId} ${e.status}  (pipeline ${e.pipeline}, revision s3://${e.revision?.bucket}/${e.revision?.key})`];
@@ -284,7 +301,8 @@ function showExecution(e: any): string {
     lines.push(`  ${s.name.padEnd(12)} ${s.status}`);
     for (const a of s.actions ?? []) {
       const what = a.deploymentId ? `deploy ${a.deploymentId}` : a.type ?? a.name ?? '';
-      lines.push(`    ${String(what).padEnd(24)} ${a.status}${a.error ? `: ${a.error}` : ''}${a.comment ? ` (${a.comment})` : ''}`);
+      const decided = a.decision ? ` (${a.decision.approved ? 'approved' : 'rejected'} by ${a.decision.by}${a.decision.comment ? `: ${a.decision.comment}` : ''})` : '';
+      lines.push(`    ${String(what).padEnd(24)} ${a.status}${a.error ? `: ${a.error}` : ''}${decided}`);
     }
   }
   if (e.error) lines.push(`  error: ${e.error}`);
@@ -313,8 +331,8 @@ executions
         await watchDeployment(api, running.a.deploymentId, `${running.s.name}: `);
         continue;
       }
-      const waiting = (e.stages ?? []).some((s: any) => (s.actions ?? []).some((a: any) => a.type === 'approval' && a.status === 'InProgress'))
-        || (e.stages ?? []).some((s: any) => s.status === 'InProgress' && (s.actions ?? []).some((a: any) => a.status === 'InProgress' && !a.deploymentId));
+      // Only an approval stops the wait: a deploy action that has no deployment yet is about to get one.
+      const waiting = (e.stages ?? []).some((s: any) => (s.actions ?? []).some((a: any) => a.type === 'approval' && a.status === 'InProgress'));
       if (EXECUTION_DONE.has(e.status) || waiting) {
         print(out(), e, () => showExecution(e));
         if (waiting && !EXECUTION_DONE.has(e.status)) console.error(`waiting for approval: fleetline executions approve ${id}`);

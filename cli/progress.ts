@@ -37,7 +37,8 @@ export function instanceLine(i: InstanceView): string {
 /**
  * Follows a deployment until it ends, showing each instance's state and
  * current lifecycle event: redrawn in place on a terminal, one plain line per
- * change when piped. Ctrl-C leaves the deployment running and says how to stop it.
+ * change when piped, and at the end the final state of every instance either
+ * way. Ctrl-C leaves the deployment running and says how to stop it.
  */
 export async function watchDeployment(api: FleetlineApi, deploymentId: string, label = ''): Promise<DeploymentView> {
   const tty = Boolean(process.stderr.isTTY);
@@ -54,8 +55,15 @@ export async function watchDeployment(api: FleetlineApi, deploymentId: string, l
     for (;;) {
       const deployment = await api.get<DeploymentView>(`/deployments/${deploymentId}`);
       const instances = await api.all<InstanceView>(`/deployments/${deploymentId}/instances`);
+      const frame = [`${label}${deploymentId} ${deployment.status}`, ...instances.map((i) => `  ${instanceLine(i)}`)].join('\n');
+      if (FINISHED.has(deployment.status)) {
+        // The end is shown whole, TTY or not: the final state of every instance.
+        if (spinner) deployment.status === 'Succeeded' ? spinner.succeed(frame) : spinner.fail(frame);
+        else console.log(frame);
+        return deployment;
+      }
       if (spinner) {
-        spinner.text = [`${label}${deploymentId} ${deployment.status}`, ...instances.map((i) => `  ${instanceLine(i)}`)].join('\n');
+        spinner.text = frame;
       } else {
         if (deployment.status !== lastStatus) console.log(`${label}${deploymentId} ${deployment.status}`);
         for (const i of instances) {
@@ -65,11 +73,6 @@ export async function watchDeployment(api: FleetlineApi, deploymentId: string, l
         }
       }
       lastStatus = deployment.status;
-      if (FINISHED.has(deployment.status)) {
-        const text = [`${label}${deploymentId} ${deployment.status}`, ...instances.map((i) => `  ${instanceLine(i)}`)].join('\n');
-        if (spinner) deployment.status === 'Succeeded' ? spinner.succeed(text) : spinner.fail(text);
-        return deployment;
-      }
       await sleep(1000);
     }
   } finally {
