@@ -41,8 +41,9 @@ export function instanceLine(i: InstanceView): string {
  * way. Ctrl-C leaves the deployment running and says how to stop it.
  */
 export async function watchDeployment(api: FleetlineApi, deploymentId: string, label = ''): Promise<DeploymentView> {
-  const tty = Boolean(process.stderr.isTTY);
-  const spinner: Ora | undefined = tty ? ora({ stream: process.stderr }).start(`${label}${deploymentId}: starting`) : undefined;
+  // Redrawn only where ora can animate (a TTY, not TERM=dumb, not CI); anywhere else, plain lines.
+  const candidate: Ora = ora({ stream: process.stderr });
+  const spinner: Ora | undefined = candidate.isEnabled ? candidate.start(`${label}${deploymentId}: starting`) : undefined;
   const seen = new Map<string, string>();
   const onInterrupt = () => {
     spinner?.stop();

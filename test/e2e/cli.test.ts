@@ -1,3 +1,4 @@
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,16 @@ afterAll(async () => {
 
 /** The CLI finds the stack through FLEETLINE_STATE_DIR, as `npm start`'s own commands do. */
 const fleetline = (...args: string[]) => cli!.run(args, { FLEETLINE_STATE_DIR: stateDir, FLEETLINE_API: '' });
+
+const hasScript = (() => {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const shellQuote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
 
 function bundleDir(name: string, hook: string): string {
   const dir = join(work, name);
@@ -76,6 +87,57 @@ describe('the fleetline CLI against the local stack', () => {
     const nothing = await fleetline('bundle', 'validate', work);
     expect(nothing.code).toBe(1);
   }, 120_000);
+
+  it.skipIf(!hasScript)('on a terminal, deploy --wait redraws one frame in place and ends with every instance', async () => {
+    // script(1) gives the CLI a pseudo-terminal (sized, as a terminal window is); CI and TERM=dumb would turn the animation off.
+    const { CI: _ci, ...env } = process.env;
+    const command = 'stty cols 100 rows 30 && ' + [process.execPath, cli!.file, 'deploy', '--app', 'cli', '--group', 'all', '--bundle', bundleDir('tty', 'sleep 2'), '--wait'].map(shellQuote).join(' ');
+    const shown = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      execFile('script', ['-qec', command, '/dev/null'], { env: { ...env, TERM: 'xterm', FLEETLINE_STATE_DIR: stateDir, FLEETLINE_API: '' }, timeout: 180_000 }, (error, stdout) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: stdout });
+      });
+    });
+    expect(shown.code, shown.output.slice(-3000)).toBe(0);
+    const id = /deployment (d-[A-Z0-9]{9}) created/.exec(shown.output)?.[1];
+    expect(id).toBeDefined();
+    // Redrawn: the cursor goes back up and lines are cleared, and the same frame is drawn again and again.
+    expect(shown.output).toMatch(/\u001b\[\d*A/);
+    expect(shown.output).toMatch(/\u001b\[\d*K/);
+    expect(shown.output.split(`${id} InProgress`).length - 1).toBeGreaterThan(2);
+    // Not the piped form: no line per change.
+    expect(shown.output).not.toMatch(/\n {2}local-1 +Pending\r?\n {2}local-1/);
+    const final = shown.output.slice(shown.output.lastIndexOf(`${id} Succeeded`));
+    for (const instance of ['local-1', 'local-2']) expect(final).toMatch(new RegExp(`${instance}\\s+Succeeded`));
+  }, 240_000);
+
+  it('Ctrl-C stops watching, not the deployment, and says how to stop it', async () => {
+    const child = spawn(process.execPath, [cli!.file, 'deploy', '--app', 'cli', '--group', 'all', '--bundle', bundleDir('slow', 'sleep 120'), '--wait'], {
+      env: { ...process.env, FLEETLINE_STATE_DIR: stateDir, FLEETLINE_API: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let id = '';
+    try {
+      await waitFor('the hook to be running', () => {
+        id = /deployment (d-[A-Z0-9]{9}) created/.exec(output)?.[1] ?? '';
+        return id !== '' && /InProgress ValidateService/.test(output);
+      }, { timeoutMs: 120_000, intervalMs: 100 });
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(output).toContain(`${id} keeps running. Stop it with: fleetline deployments stop ${id}`);
+    const still = JSON.parse((await fleetline('deployments', 'get', id, '-o', 'json')).stdout);
+    expect(still.status).toBe('InProgress');
+    expect((await fleetline('deployments', 'stop', id)).code).toBe(0);
+    const ended = await fleetline('deployments', 'get', id, '--wait');
+    expect(ended.code).toBe(1);
+    expect(ended.stdout).toContain(`${id} Stopped`);
+  }, 240_000);
 
   it('a pipeline waits for approval; approve from the CLI and it deploys', async () => {
     writeFileSync(join(work, 'pipeline.yml'), [
