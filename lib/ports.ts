@@ -215,7 +215,7 @@ export interface ExecutionsRepository {
   get(executionId: string): Promise<Execution | undefined>;
   listByPipeline(pipeline: string, page: PageRequest): Promise<Page<Execution>>;
   /** Writes the execution if nobody changed it since it was read (ConflictError otherwise). */
-  save(execution: Execution): Promise<Execution>;
+  save(execution: Execution, options?: { leaveStage?: number }): Promise<Execution>;
   /** Executions waiting to enter a stage, oldest first. */
   waiting(pipeline: string, stageIndex: number): Promise<string[]>;
   acquireStage(pipeline: string, stageIndex: number, executionId: string): Promise<boolean>;

@@ -1,7 +1,7 @@
 import type { ActionState, Execution } from '../domain/pipeline.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { ConflictError } from '../errors.js';
-import { advanceExecution, leaveStage, requireExecution } from './execution-engine.js';
+import { admitWaiters, advanceExecution, leaveStage, requireExecution } from './execution-engine.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 
 function runningAction(ex: Execution): { stage: number; action: number; state: ActionState } | undefined {
@@ -50,13 +50,19 @@ export async function stopExecution(executionId: string, by: string, deps: Pipel
         }
       : s,
   );
-  const saved = await deps.executions.save({ ...ex, stages, status: 'Stopped', waiting: false, endedAt: now, updatedAt: now, error: `Stopped by ${by}` });
+  // In a stage, it holds the stage's slot: released with the stop itself. Waiting, it may hold it only if a crash came between taking it and entering.
+  const entered = ex.stages[ex.stageIndex]?.status === 'InProgress';
+  const saved = await deps.executions.save(
+    { ...ex, stages, status: 'Stopped', waiting: false, endedAt: now, updatedAt: now, error: `Stopped by ${by}` },
+    entered ? { leaveStage: ex.stageIndex } : {},
+  );
   if (running?.state.deploymentId) {
     await stopDeployment(running.state.deploymentId, { by }, deps).catch((error) => {
       if (!(error instanceof ConflictError)) throw error; // it had ended already
     });
   }
-  await leaveStage(ex, ex.stageIndex, deps);
+  if (entered) await admitWaiters(ex.pipeline, ex.stageIndex, deps);
+  else await leaveStage(ex, ex.stageIndex, deps);
   return saved;
 }
 

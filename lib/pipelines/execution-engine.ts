@@ -9,6 +9,7 @@ import {
   initialStages,
 } from '../domain/pipeline.js';
 import { createDeployment } from '../deployments/create-deployment.js';
+import { type DeploymentSeen, type PipelineStep, decidePipelineStep, deployOutcome } from '../domain/pipeline-step.js';
 import { checkRevision, inspectRevision } from '../revisions/check-revision.js';
 import { ConflictError, FleetlineError, GroupBusyError, NotFoundError } from '../errors.js';
 import { logger } from '../logger.js';
@@ -77,70 +78,57 @@ export async function advanceExecution(executionId: string, deps: PipelineDeps):
   return deps.executions.get(executionId);
 }
 
-async function step(ex: Execution, deps: PipelineDeps): Promise<Step> {
+/** Carries out the domain's decision for the execution's next step (lib/domain/pipeline-step.ts). */
+async function step(ex: Execution, deps: PipelineDeps, seen?: DeploymentSeen): Promise<Step> {
   const now = deps.clock.now().toISOString();
   const i = ex.stageIndex;
-  const stage = ex.stages[i];
-  if (!stage) {
-    await deps.executions.save({ ...ex, status: 'Succeeded', endedAt: now, updatedAt: now, waiting: false });
-    logger.info('Execution succeeded', { executionId: ex.executionId });
-    return 'stop';
-  }
-  if (!ex.preflight) return preflight(ex, deps, now);
-  if (stage.status === 'Pending') return enterStage(ex, deps, now);
-
-  const a = stage.actions.findIndex((action) => action.status !== 'Succeeded');
-  if (a === -1) {
-    const stages = ex.stages.map((s, k) => (k === i ? { ...s, status: 'Succeeded' as const, endedAt: now } : s));
-    await deps.executions.save({ ...ex, stages, stageIndex: i + 1, updatedAt: now });
-    await leaveStage(ex, i, deps);
-    return 'continue';
-  }
-  const action = stage.actions[a] as ActionState;
-  if (action.status === 'Failed' || action.status === 'Stopped') return failExecution(ex, action.error ?? `${action.name} failed`, deps);
-  const definition = ex.definition[i]?.actions[a];
-  if (!definition) return failExecution(ex, `stage ${stage.name} has no action ${a + 1}`, deps);
-
-  if (definition.type === 'approval') {
-    if (action.status === 'Pending') {
-      const deadline = new Date(Date.parse(now) + definition.timeoutMinutes * 60_000).toISOString();
-      await saveAction(ex, i, a, { status: 'InProgress', startedAt: now, deadline }, deps);
+  const decision = decidePipelineStep(ex, now, seen);
+  switch (decision.kind) {
+    case 'succeed':
+      await deps.executions.save({ ...ex, status: 'Succeeded', endedAt: now, updatedAt: now, waiting: false });
+      logger.info('Execution succeeded', { executionId: ex.executionId });
       return 'stop';
-    }
-    if (action.deadline && action.deadline <= now) {
-      await saveAction(ex, i, a, { status: 'Failed', endedAt: now, error: `Approval timed out after ${definition.timeoutMinutes} minute(s)` }, deps);
+    case 'preflight':
+      return preflight(ex, deps, now);
+    case 'enterStage':
+      return enterStage(ex, deps, now);
+    case 'completeStage': {
+      const stages = ex.stages.map((s, k) => (k === i ? { ...s, status: 'Succeeded' as const, endedAt: now } : s));
+      await deps.executions.save({ ...ex, stages, stageIndex: i + 1, updatedAt: now }, { leaveStage: i });
+      await admitWaiters(ex.pipeline, i, deps);
       return 'continue';
     }
-    return 'stop';
+    case 'fail':
+      return failExecution(ex, decision.reason, deps);
+    case 'startApproval':
+      await saveAction(ex, decision.at.stage, decision.at.action, { status: 'InProgress', startedAt: now, deadline: decision.deadline }, deps);
+      return 'stop';
+    case 'recordAction':
+      await saveAction(ex, decision.at.stage, decision.at.action, decision.changes, deps);
+      return 'continue';
+    case 'readDeployment': {
+      // Normally the deployment's end is pushed here; this catches one whose notification was lost.
+      const deployment = await deps.deployments.get(decision.deploymentId);
+      if (!deployment) return 'stop';
+      return step(ex, deps, { deploymentId: deployment.deploymentId, status: deployment.status, message: deployment.error?.message });
+    }
+    case 'startDeploy':
+      return startDeployAction(ex, decision, deps, now);
+    case 'wait':
+      return 'stop';
   }
-
-  if (action.status === 'InProgress' && action.deploymentId) {
-    // Normally the deployment's end is pushed here; this catches one whose notification was lost.
-    const deployment = await deps.deployments.get(action.deploymentId);
-    if (!deployment || !isDeploymentFinished(deployment.status)) return 'stop';
-    await saveAction(ex, i, a, deploymentOutcome(deployment.deploymentId, deployment.status, deployment.error?.message, now), deps);
-    return 'continue';
-  }
-  return startDeployAction(ex, i, a, definition, deps, now);
-}
-
-/** A failed action names its deployment and the deployment's cause (first failed instance, event, script, exit code). */
-function deploymentOutcome(deploymentId: string, status: string, message: string | undefined, now: string): Partial<ActionState> {
-  return status === 'Succeeded'
-    ? { status: 'Succeeded', endedAt: now }
-    : { status: 'Failed', endedAt: now, error: `Deployment ${deploymentId} ${status}${message ? `: ${message}` : ''}` };
 }
 
 async function startDeployAction(
   ex: Execution,
-  i: number,
-  a: number,
-  definition: { application: string; group: string },
+  decision: Extract<PipelineStep, { kind: 'startDeploy' }>,
   deps: PipelineDeps,
   now: string,
 ): Promise<Step> {
+  const { stage: i, action: a } = decision.at;
+  const definition = { application: decision.application, group: decision.group };
   const action = ex.stages[i]?.actions[a] as ActionState;
-  const attempt = action.attempt ?? 0;
+  const attempt = decision.attempt;
   try {
     const creator = await deployAuthority(ex, definition, deps);
     const result = await createDeployment(
@@ -168,7 +156,7 @@ async function startDeployAction(
         deploymentId: result.deploymentId,
         startedAt: action.startedAt ?? now,
         waitingForGroup: false,
-        ...(finished ? deploymentOutcome(result.deploymentId, result.status, deployment?.error?.message, now) : { status: 'InProgress' }),
+        ...(finished ? deployOutcome({ deploymentId: result.deploymentId, status: result.status, message: deployment?.error?.message }, now) : { status: 'InProgress' }),
       },
       deps,
     );
@@ -227,10 +215,15 @@ async function supersedeOlderWaiters(me: Execution, deps: PipelineDeps): Promise
   }
 }
 
-/** Frees a stage's slot and lets the next waiting execution (oldest first) in. */
+/** Frees a stage's slot (if this execution still holds it) and lets the next waiting execution in. */
 export async function leaveStage(ex: Execution, stageIndex: number, deps: PipelineDeps): Promise<void> {
   await deps.executions.releaseStage(ex.pipeline, stageIndex, ex.executionId);
-  for (const id of await deps.executions.waiting(ex.pipeline, stageIndex)) {
+  await admitWaiters(ex.pipeline, stageIndex, deps);
+}
+
+/** Lets the next execution waiting for a free stage (oldest first) in; the reconciler does it if this is lost. */
+export async function admitWaiters(pipeline: string, stageIndex: number, deps: PipelineDeps): Promise<void> {
+  for (const id of await deps.executions.waiting(pipeline, stageIndex)) {
     const next = await advanceExecution(id, deps);
     if (next?.status === 'InProgress' && !next.waiting) return;
   }
@@ -240,9 +233,9 @@ async function failExecution(ex: Execution, reason: string, deps: PipelineDeps):
   const now = deps.clock.now().toISOString();
   const i = ex.stageIndex;
   const stages = ex.stages.map((s, k) => (k === i ? { ...s, status: 'Failed' as const, endedAt: now } : s));
-  await deps.executions.save({ ...ex, stages, status: 'Failed', endedAt: now, updatedAt: now, error: reason });
+  await deps.executions.save({ ...ex, stages, status: 'Failed', endedAt: now, updatedAt: now, error: reason }, { leaveStage: i });
   logger.info('Execution failed', { executionId: ex.executionId, reason });
-  await leaveStage(ex, i, deps);
+  await admitWaiters(ex.pipeline, i, deps);
   return 'stop';
 }
 

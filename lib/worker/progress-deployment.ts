@@ -27,13 +27,17 @@ export async function progressDeployment(
     if (!deployment) return undefined;
     switch (deployment.status) {
       case 'Created':
+        // Stopped before its targets were frozen: nothing to freeze, nothing to skip.
+        if (deployment.stopRequested) {
+          await stopNow(deployment, deps);
+          continue;
+        }
         if (options.startCreated && !options.startCreated(deployment)) return deployment;
         await startDeployment(deployment, deps);
         continue;
       case 'InProgress':
         if (deployment.stopRequested) {
-          const { by } = deployment.stopRequested;
-          await finish(deployment, { status: 'Stopped', error: { code: 'StoppedByRequest', message: `Stopped by ${by}` } }, deps);
+          await stopNow(deployment, deps);
           continue;
         }
         if ((await advance(deployment, deps)) === 'idle') return deployment;
@@ -53,6 +57,11 @@ export async function progressDeployment(
   }
   logger.warn('Deployment still moving after many steps; the next record or reconcile pass continues it', { deploymentId });
   return deps.deployments.get(deploymentId);
+}
+
+async function stopNow(deployment: Deployment, deps: PipelineDeps): Promise<void> {
+  const { by } = deployment.stopRequested as NonNullable<Deployment['stopRequested']>;
+  await finish(deployment, { status: 'Stopped', error: { code: 'StoppedByRequest', message: `Stopped by ${by}` } }, deps);
 }
 
 /** What follows an end, safe to repeat: the rollback (idempotency token) and the pipeline's next step. */

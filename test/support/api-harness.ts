@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { ready } from '../../lib/adapters/aws/lazy.js';
@@ -24,6 +25,26 @@ export class TestClock {
   }
 }
 
+/** The run's s3rver, as the tests' S3 client. */
+export function testS3Client(): S3Client {
+  return new S3Client({ region: 'us-east-1', endpoint: inject('s3Endpoint'), credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+}
+
+/** The API's dependencies over a table (through `doc`, which a test may wrap to inject faults). */
+export function testApiDeps(doc: DynamoDBDocumentClient, tableName: string, s3: S3Client, clock: TestClock): ApiDeps {
+  const config = loadConfig({
+    TABLE_NAME: tableName,
+    ARTIFACT_BUCKET: 'fleetline-test-artifacts',
+    STAGE: 'test',
+    S3_FORCE_PATH_STYLE: 'true',
+    ADMIN_PRINCIPALS: SAMPLE_ADMIN_ROLE,
+    AGENT_ACCOUNTS: '000000000000',
+    CREDENTIAL_ACCOUNTS: '111122223333',
+  });
+  const clients = { doc, s3: ready(s3), sts: ready(new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS })) };
+  return { ...buildApiDeps(config, clients), clock };
+}
+
 /**
  * The API handler over a fresh DynamoDB Local table, for one test file, with
  * the worker fed by that table's stream through the local poller (the same
@@ -45,23 +66,9 @@ export function useApi(overrides: (deps: ApiDeps) => Partial<ApiDeps> = () => ({
   beforeAll(async () => {
     state.table = await createTestTable();
     state.clock = new TestClock();
-    const config = loadConfig({
-      TABLE_NAME: state.table.tableName,
-      ARTIFACT_BUCKET: 'fleetline-test-artifacts',
-      STAGE: 'test',
-      S3_FORCE_PATH_STYLE: 'true',
-      ADMIN_PRINCIPALS: SAMPLE_ADMIN_ROLE,
-      AGENT_ACCOUNTS: '000000000000',
-      CREDENTIAL_ACCOUNTS: '111122223333',
-    });
     // S3 is the run's s3rver; STS and EC2 are never reached unless a test mocks them.
-    state.s3 = new S3Client({ region: 'us-east-1', endpoint: inject('s3Endpoint'), credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
-    const clients = {
-      doc: state.table.doc,
-      s3: ready(state.s3),
-      sts: ready(new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS })),
-    };
-    const deps = { ...buildApiDeps(config, clients), clock: state.clock };
+    state.s3 = testS3Client();
+    const deps = testApiDeps(state.table.doc, state.table.tableName, state.s3, state.clock);
     state.deps = { ...deps, ...overrides(deps) };
     state.stream = await startStreamPoller({
       client: state.table.client,

@@ -26,8 +26,9 @@ function localClient(maxAttempts?: number): DynamoDBClient {
  * that write's answer and every later call fail with EngineCrashed.
  * `crashAfter: Infinity` only counts (`writes`).
  */
-export function crashingClient(crashAfter: number): { client: DynamoDBClient; writes: () => number; crashed: () => boolean } {
+export function crashingClient(crashAfter: number): { client: DynamoDBClient; writes: () => number; crashed: () => boolean; kinds: string[] } {
   const client = localClient();
+  const kinds: string[] = [];
   let writes = 0;
   let dead = false;
   client.middlewareStack.add(
@@ -36,6 +37,7 @@ export function crashingClient(crashAfter: number): { client: DynamoDBClient; wr
       const out = await next(args);
       if (WRITES.test(String(context.commandName))) {
         writes++;
+        kinds.push(writeKind(String(context.commandName), args.input as WriteInput));
         if (writes >= crashAfter) {
           dead = true;
           throw new EngineCrashed();
@@ -45,7 +47,30 @@ export function crashingClient(crashAfter: number): { client: DynamoDBClient; wr
     },
     { step: 'initialize', name: 'crashAfterWrites' },
   );
-  return { client, writes: () => writes, crashed: () => dead };
+  return { client, writes: () => writes, crashed: () => dead, kinds };
+}
+
+type Key = Record<string, unknown>;
+interface WriteInput {
+  UpdateExpression?: string;
+  TransactItems?: Record<string, { UpdateExpression?: string; Key?: Key; Item?: Key }>[];
+  Key?: Key;
+  Item?: Key;
+  RequestItems?: Record<string, unknown[]>;
+}
+
+/** What a write does, without whom it does it to: two writes of one kind exercise the same recovery. */
+function writeKind(command: string, input: WriteInput): string {
+  // The document client has not marshalled the input yet at this step: keys are plain strings.
+  const entity = (key?: Key) => `${String(key?.PK).split('#')[0]}/${String(key?.SK).split('#')[0]}`;
+  if (input.TransactItems) {
+    const ops = input.TransactItems.map((op) => {
+      const [kind, body] = Object.entries(op)[0] ?? ['', {}];
+      return `${kind} ${entity(body.Key ?? body.Item)} ${body.UpdateExpression ?? ''}`;
+    });
+    return `${command} ${[...new Set(ops)].join(' | ')}`;
+  }
+  return `${command} ${entity(input.Key ?? input.Item)} ${input.UpdateExpression ?? ''}`;
 }
 
 export interface InjectedFaults {

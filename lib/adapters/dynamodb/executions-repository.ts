@@ -1,4 +1,4 @@
-import { DeleteCommand, type NativeAttributeValue, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type NativeAttributeValue, PutCommand, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { boundExecution } from '../../domain/execution-size.js';
 import type { Execution } from '../../domain/pipeline.js';
 import { ConflictError } from '../../errors.js';
@@ -70,25 +70,34 @@ export class DynamoExecutionsRepository implements ExecutionsRepository {
     return { items: result.items.map((i) => withoutKeys<Execution>(i)), nextToken: result.nextToken };
   }
 
-  async save(ex: Execution): Promise<Execution> {
+  /**
+   * With `leaveStage`, the execution's move and the release of that stage's
+   * slot are one transaction: a crash between the two can never leave a slot
+   * held by an execution that has moved on.
+   */
+  async save(ex: Execution, options: { leaveStage?: number } = {}): Promise<Execution> {
+    const { tableName } = this.table;
     const next = { ...ex, version: ex.version + 1 };
-    const ended = ex.status !== 'InProgress';
-    const put = {
-      TableName: this.table.tableName,
-      Item: toItem(next),
-      ConditionExpression: 'version = :v',
-      ExpressionAttributeValues: { ':v': ex.version },
-    };
+    const put = { TableName: tableName, Item: toItem(next), ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': ex.version } };
+    const others: NonNullable<TransactWriteCommandInput['TransactItems']> = [];
+    if (ex.status !== 'InProgress') others.push({ Delete: { TableName: tableName, Key: keys.activeExecution(ex.executionId) } });
+    if (options.leaveStage !== undefined) {
+      others.push({
+        Update: {
+          TableName: tableName,
+          Key: keys.stageSlot(ex.pipeline, options.leaveStage),
+          UpdateExpression: 'REMOVE holder',
+          ConditionExpression: 'attribute_not_exists(holder) OR holder = :me',
+          ExpressionAttributeValues: { ':me': ex.executionId },
+        },
+      });
+    }
     try {
-      if (!ended) await this.table.doc.send(new PutCommand(put));
-      else {
-        await this.table.transactWrite({
-            TransactItems: [{ Put: put }, { Delete: { TableName: this.table.tableName, Key: keys.activeExecution(ex.executionId) } }],
-          });
-      }
+      if (others.length === 0) await this.table.doc.send(new PutCommand(put));
+      else await this.table.transactWrite({ TransactItems: [{ Put: put }, ...others] });
       return next;
     } catch (error) {
-      if (isConditionalCheckFailed(error) || cancellationReasons(error)?.[0] === 'ConditionalCheckFailed') {
+      if (isConditionalCheckFailed(error) || cancellationReasons(error)?.includes('ConditionalCheckFailed')) {
         throw new ConflictError(`Execution ${ex.executionId} changed concurrently`);
       }
       throw error;

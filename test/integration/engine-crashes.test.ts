@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { testS3Client } from '../support/api-harness.js';
+import { type Scenario, runWithCrash } from '../support/engine-lab.js';
+import { failAndRollBack, pipelineAdvance, stopMidway, uploadScenarioBundles } from '../support/engine-scenarios.js';
+import { crashingClient } from '../support/faulty-dynamodb.js';
+
+let s3: S3Client;
+beforeAll(async () => {
+  s3 = testS3Client();
+  await uploadScenarioBundles(s3);
+});
+afterAll(() => s3?.destroy());
+
+/**
+ * Runs the scenario once to count its writes, then once per crash point, a
+ * few at a time (each run on a table of its own); returns how many writes the
+ * scenario makes.
+ */
+async function everyCrashPoint<C>(scenario: Scenario<C>): Promise<number> {
+  const { writes, crashed, kinds } = await runWithCrash(scenario, Infinity, s3, crashingClient);
+  expect(crashed).toBe(false);
+  // A crash after write n interrupts what lies between write n and write n+1. By default each such
+  // interruption (the writes before, at and after it, by kind) is tried once: an agent's successive event
+  // reports, or a pipeline's second deployment repeating its first one's writes, add no new one.
+  // FAULT_POINTS=all: every write.
+  const seen = new Set<string>();
+  const points = Array.from({ length: writes }, (_, i) => i + 1).filter((n) => {
+    const key = [kinds[n - 2], kinds[n - 1], kinds[n]].join(' → ');
+    if (process.env.FAULT_POINTS !== 'all' && seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const failures: string[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < points.length) {
+      const n = points[next++] as number;
+      try {
+        const result = await runWithCrash(scenario, n, s3, crashingClient);
+        expect(result.crashed).toBe(true);
+      } catch (error) {
+        failures.push(`crash after write ${n} (${kinds[n - 1]}): ${(error as Error).message.split('\n').slice(0, 6).join(' ')}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 3 }, lane));
+  expect(failures).toEqual([]);
+  return writes;
+}
+
+/**
+ * The engine (API, worker, reconciler: one DynamoDB client) dies right after
+ * its n-th write, for every n; then clients retry what got no answer, agents
+ * resend their last report, the stream redelivers what the dead worker left,
+ * and the reconciler runs, until nothing moves. The invariants
+ * (test/support/engine-lab.ts: checkInvariants) and the scenario's own end
+ * must hold every time.
+ */
+describe('the engine, crashed after any single write, finishes the same way', () => {
+  it('a deployment stopped mid-way: one host running, one never started, one pending', async () => {
+    expect(await everyCrashPoint(stopMidway)).toBeGreaterThan(8);
+  }, 300_000);
+
+  it('a deployment whose host fails, rolled back to the last good revision', async () => {
+    expect(await everyCrashPoint(failAndRollBack)).toBeGreaterThan(15);
+  }, 300_000);
+
+  it('a pipeline deploying to staging, then to prod', async () => {
+    expect(await everyCrashPoint(pipelineAdvance)).toBeGreaterThan(20);
+  }, 300_000);
+});

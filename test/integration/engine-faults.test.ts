@@ -1,0 +1,60 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testS3Client } from '../support/api-harness.js';
+import { runWithFaults } from '../support/engine-lab.js';
+import { failAndRollBack, pipelineAdvance, stopMidway, uploadScenarioBundles } from '../support/engine-scenarios.js';
+import { type InjectedFaults, flakyClient } from '../support/faulty-dynamodb.js';
+
+let s3: S3Client;
+beforeAll(async () => {
+  s3 = testS3Client();
+  await uploadScenarioBundles(s3);
+});
+afterAll(() => s3?.destroy());
+
+/**
+ * DynamoDB Local serialises transactions and never throttles: here the
+ * engine's client cancels transactions for a TransactionConflict, throttles,
+ * and loses the answers of writes that took effect, at random (seeded). The
+ * SDK's retries, the adapters' own, the stream's and the clients' must still
+ * bring every scenario to the same end, with the engine's invariants intact.
+ */
+describe('under random transaction conflicts, throttling and timeouts', () => {
+  const total: InjectedFaults = { conflicts: 0, throttles: 0, timeouts: 0 };
+
+  it.each([11, 23])('a deployment stopped mid-way still ends Stopped (seed %i)', async (seed) => {
+    const { client, faults } = flakyClient(seed);
+    try {
+      await runWithFaults(stopMidway, client, s3);
+    } finally {
+      client.destroy();
+    }
+    for (const kind of Object.keys(total) as (keyof InjectedFaults)[]) total[kind] += faults[kind];
+  }, 120_000);
+
+  it.each([37, 41])('a failed deployment is still rolled back once (seed %i)', async (seed) => {
+    const { client, faults } = flakyClient(seed);
+    try {
+      await runWithFaults(failAndRollBack, client, s3);
+    } finally {
+      client.destroy();
+    }
+    for (const kind of Object.keys(total) as (keyof InjectedFaults)[]) total[kind] += faults[kind];
+  }, 120_000);
+
+  it.each([5, 17])('a pipeline still deploys to staging, then prod (seed %i)', async (seed) => {
+    const { client, faults } = flakyClient(seed);
+    try {
+      await runWithFaults(pipelineAdvance, client, s3);
+    } finally {
+      client.destroy();
+    }
+    for (const kind of Object.keys(total) as (keyof InjectedFaults)[]) total[kind] += faults[kind];
+  }, 120_000);
+
+  it('injected every kind of fault along the way', () => {
+    expect(total.conflicts).toBeGreaterThan(0);
+    expect(total.throttles).toBeGreaterThan(0);
+    expect(total.timeouts).toBeGreaterThan(0);
+  });
+});

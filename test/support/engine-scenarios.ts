@@ -1,0 +1,142 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { expect } from 'vitest';
+import { keys } from '../../lib/adapters/dynamodb/keys.js';
+import { startPipelinesFor } from '../../lib/artifacts/start-pipelines.js';
+import type { ArtifactUpload } from '../../lib/domain/artifact-upload.js';
+import { putBundle } from './bundles.js';
+import { type Engine, LabAgent, type LabRun, type Scenario, type Step, answered, settleStream } from './engine-lab.js';
+
+/** Scenarios the engine must finish whatever fails under it (test/integration/engine-crashes and engine-faults). */
+
+const BUCKET = 'fleetline-test-artifacts';
+let eTag = '';
+
+/** The bundles the scenarios deploy, on the run's S3. */
+export async function uploadScenarioBundles(s3: S3Client): Promise<void> {
+  await putBundle(s3, BUCKET, 'web/app-1.zip');
+  await putBundle(s3, BUCKET, 'web/app-2.zip');
+  eTag = await putBundle(s3, BUCKET, 'web/pipe/app-3.zip');
+}
+
+const ok = async (engine: Engine, request: Promise<{ status: number; body: any }>, allowed: number[]) => {
+  const res = await request;
+  answered(engine, res, allowed);
+  return res;
+};
+
+async function registerFleet(run: LabRun, app: string, group: string, size: number, settings: Record<string, unknown>, failAt?: string) {
+  const { send } = run.healthy;
+  await ok(run.healthy, send('PUT', `/applications/${app}`, { body: { revisionSources: [{ bucket: BUCKET, prefix: 'web/' }] } }), [200, 201]);
+  const tag = { key: 'fleet', value: `${app}-${group}` };
+  await ok(run.healthy, send('PUT', `/applications/${app}/groups/${group}`, { body: { targets: { onPremisesTagSet: [[{ ...tag, type: 'KEY_AND_VALUE' }]] }, ...settings } }), [201]);
+  const agents: LabAgent[] = [];
+  for (let i = 0; i < size; i++) {
+    const agent = new LabAgent(`${group}-host-${i}`, failAt ? { failAt } : {});
+    await ok(run.healthy, send('PUT', `/instances/${agent.instanceId}`, { body: { tags: [tag] } }), [201]);
+    agents.push(agent);
+  }
+  run.agents.push(...agents);
+  return agents;
+}
+
+const deploymentsOf = (items: Record<string, any>[]) =>
+  items.filter((i) => i.type === 'Deployment').sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
+
+/** What an earlier successful deployment leaves on its group: the revision a rollback returns to. */
+async function rememberSuccess(run: LabRun, app: string, group: string): Promise<void> {
+  await run.table.doc.send(
+    new UpdateCommand({
+      TableName: run.table.tableName,
+      Key: keys.group(app, group),
+      UpdateExpression: 'SET lastSuccessful = :last',
+      ExpressionAttributeValues: { ':last': { deploymentId: 'd-EARLIER01', revision: { bucket: BUCKET, key: 'web/app-1.zip', bundleType: 'zip' } } },
+    }),
+  );
+}
+
+type DeployContext = { deploymentId?: string; agents: LabAgent[] };
+
+/** The request that creates the deployment (its client retries it with the same token). */
+const createStep = (app: string): Step<DeployContext> => async (engine, c) => {
+  const res = await ok(engine, engine.send('POST', '/deployments', {
+    body: { application: app, group: 'prod', revision: { bucket: BUCKET, key: 'web/app-2.zip' }, idempotencyToken: 'build-2' },
+  }), [200, 201]);
+  if (!engine.dead()) c.deploymentId = res.body.deploymentId;
+};
+const worker: Step<DeployContext> = async (engine, _c, run) => void (await settleStream(run, engine));
+const agent = (i: number, limit?: number): Step<DeployContext> => async (engine, c) => void (await c.agents[i]!.work(engine, limit));
+
+/**
+ * Three hosts, two at a time: one host is mid-way, one was handed its work
+ * but never picked it up, one waits; then the deployment is stopped.
+ */
+export const stopMidway: Scenario<DeployContext> = {
+  async setup(run) {
+    return { agents: await registerFleet(run, 'shop', 'prod', 3, { deploymentConfig: { minimumHealthyHosts: { type: 'HOST_COUNT', value: 1 } } }) };
+  },
+  steps: [
+    createStep('shop'),
+    worker,
+    agent(0, 2),
+    async (engine, c) => void (await ok(engine, engine.send('POST', `/deployments/${c.deploymentId}/stop`, { body: { rollback: false } }), [202, 409])),
+    worker,
+    agent(0),
+    worker,
+  ],
+  check(items, c) {
+    expect(deploymentsOf(items)).toHaveLength(1);
+    expect(deploymentsOf(items)[0]).toMatchObject({
+      deploymentId: c.deploymentId, status: 'Stopped', error: { code: 'StoppedByRequest' }, countFailed: 1, countSkipped: 2,
+    });
+  },
+};
+
+/** A host fails its Install hook: the deployment fails and is rolled back to the last good revision. */
+export const failAndRollBack: Scenario<DeployContext> = {
+  async setup(run) {
+    const agents = await registerFleet(run, 'shop', 'prod', 1, { autoRollback: { enabled: true, events: ['DEPLOYMENT_FAILURE'] } }, 'Install');
+    await rememberSuccess(run, 'shop', 'prod');
+    return { agents };
+  },
+  steps: [createStep('shop'), worker, agent(0), worker, agent(0), worker],
+  check(items, c) {
+    const [failed, rollback] = deploymentsOf(items);
+    expect(deploymentsOf(items)).toHaveLength(2);
+    expect(failed).toMatchObject({ deploymentId: c.deploymentId, status: 'Failed', rolledBackBy: rollback?.deploymentId, countFailed: 1 });
+    expect(rollback).toMatchObject({ status: 'Succeeded', rollbackOf: c.deploymentId, revision: { key: 'web/app-1.zip' }, countSucceeded: 1 });
+    expect(items.find((i) => i.type === 'DeploymentGroup')?.lastSuccessful?.deploymentId).toBe(rollback?.deploymentId);
+  },
+};
+
+/** An upload starts a pipeline that deploys to staging, then to prod. */
+export const pipelineAdvance: Scenario<{ agents: LabAgent[]; upload: ArtifactUpload }> = {
+  async setup(run) {
+    const staging = await registerFleet(run, 'web', 'staging', 1, {});
+    const prod = await registerFleet(run, 'web', 'prod', 1, {});
+    const stages = ['staging', 'prod'].map((group) => ({ name: group, actions: [{ type: 'deploy', application: 'web', group }] }));
+    await ok(run.healthy, run.healthy.send('PUT', '/pipelines/web', { body: { source: { bucket: BUCKET, prefix: 'web/pipe/', suffix: '.zip' }, stages } }), [201]);
+    const upload: ArtifactUpload = {
+      bucket: BUCKET, key: 'web/pipe/app-3.zip', versionId: 'v1', eTag, size: 10, sequencer: '0000000000000A0000',
+      eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), uploader: 'AWS:ci',
+    };
+    return { agents: [...staging, ...prod], upload };
+  },
+  steps: [
+    async (engine, c) => void (await startPipelinesFor(c.upload, engine.deps)),
+    async (engine, _c, run) => void (await settleStream(run, engine)),
+    async (engine, c) => void (await c.agents[0]!.work(engine)),
+    async (engine, _c, run) => void (await settleStream(run, engine)),
+    async (engine, c) => void (await c.agents[1]!.work(engine)),
+    async (engine, _c, run) => void (await settleStream(run, engine)),
+  ],
+  check(items) {
+    const executions = items.filter((i) => i.type === 'Execution');
+    expect(executions).toHaveLength(1);
+    expect(executions[0]).toMatchObject({ status: 'Succeeded' });
+    const deployments = deploymentsOf(items);
+    expect(deployments.map((d) => `${d.group}:${d.status}`)).toEqual(['staging:Succeeded', 'prod:Succeeded']);
+    for (const d of deployments) expect(d.pipelineAction?.executionId).toBe(executions[0]?.executionId);
+  },
+};
+
