@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testS3Client } from '../support/api-harness.js';
-import { runWithFaults } from '../support/engine-lab.js';
+import { type Scenario, runWithFaults } from '../support/engine-lab.js';
 import { failAndRollBack, pipelineAdvance, stopMidway, uploadScenarioBundles } from '../support/engine-scenarios.js';
 import { type InjectedFaults, flakyClient } from '../support/faulty-dynamodb.js';
 
@@ -21,31 +21,19 @@ afterAll(() => s3?.destroy());
  */
 describe('under random transaction conflicts, throttling and timeouts', () => {
   const total: InjectedFaults = { conflicts: 0, throttles: 0, timeouts: 0 };
+  const cases: [string, Scenario<any>, number][] = [
+    ['a deployment stopped mid-way still ends Stopped', stopMidway, 11],
+    ['a deployment stopped mid-way still ends Stopped', stopMidway, 23],
+    ['a failed deployment is still rolled back once', failAndRollBack, 37],
+    ['a failed deployment is still rolled back once', failAndRollBack, 41],
+    ['a pipeline still deploys to staging, then prod', pipelineAdvance, 5],
+    ['a pipeline still deploys to staging, then prod', pipelineAdvance, 17],
+  ];
 
-  it.each([11, 23])('a deployment stopped mid-way still ends Stopped (seed %i)', async (seed) => {
+  it.each(cases)('%s (seed %s)', async (_name, scenario, seed) => {
     const { client, faults } = flakyClient(seed);
     try {
-      await runWithFaults(stopMidway, client, s3);
-    } finally {
-      client.destroy();
-    }
-    for (const kind of Object.keys(total) as (keyof InjectedFaults)[]) total[kind] += faults[kind];
-  }, 120_000);
-
-  it.each([37, 41])('a failed deployment is still rolled back once (seed %i)', async (seed) => {
-    const { client, faults } = flakyClient(seed);
-    try {
-      await runWithFaults(failAndRollBack, client, s3);
-    } finally {
-      client.destroy();
-    }
-    for (const kind of Object.keys(total) as (keyof InjectedFaults)[]) total[kind] += faults[kind];
-  }, 120_000);
-
-  it.each([5, 17])('a pipeline still deploys to staging, then prod (seed %i)', async (seed) => {
-    const { client, faults } = flakyClient(seed);
-    try {
-      await runWithFaults(pipelineAdvance, client, s3);
+      await runWithFaults(scenario, client, s3);
     } finally {
       client.destroy();
     }

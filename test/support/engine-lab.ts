@@ -13,7 +13,7 @@ import { type TestTable, createTestTable } from './dynamo.js';
 import { EngineCrashed } from './faulty-dynamodb.js';
 import { agentPrincipal } from './scripted-agent.js';
 import { poll, report } from '../../lib/deployments/agent-protocol.js';
-import type { AgentReport } from '../../lib/domain/agent-report.js';
+import type { EventsReport } from '../../lib/domain/agent-report.js';
 import { StreamTap } from './stream-tap.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
@@ -60,8 +60,7 @@ export function answered(engine: Engine, res: { status: number; body: unknown },
  * An agent whose state survives the engine's crashes: it resends a report
  * whose answer was lost (as the real agent's outbox does) and picks its
  * assignment up again by polling. It calls the agent protocol's use cases
- * directly (the HTTP layer in front of them is tested elsewhere) and reports
- * each event's end only.
+ * directly (the HTTP layer in front of them is tested elsewhere).
  */
 export class LabAgent {
   private assignment: { deploymentId: string; events: string[] } | undefined;
@@ -74,8 +73,8 @@ export class LabAgent {
   ) {}
 
   /**
-   * Polls when it has no work, then reports up to `limit` events of its
-   * assignment. True when it did anything. Stops at the first answer it did not get.
+   * Polls when it has no work, then reports up to `limit` more events of its
+   * assignment as done, in one report. True when it did anything.
    */
   async work(engine: Engine, limit = Infinity): Promise<boolean> {
     const principal = agentPrincipal(this.instanceId);
@@ -88,33 +87,34 @@ export class LabAgent {
       this.assignment = { deploymentId: found.deploymentId, events };
       this.next = 0;
       this.stopped = 'action' in polled && polled.action === 'stop';
+    } else {
+      // Between hooks the agent hears of a stop (a heartbeat's answer, or a push): the running hook is killed.
+      const beat = await unlessDead(engine, () => poll(principal, this.instanceId, engine.deps, true));
+      if (!beat) return true;
+      if ('action' in beat && beat.action === 'stop') this.stopped = true;
     }
     const { deploymentId, events } = this.assignment;
-    for (let done = 0; done < limit && this.next < events.length; done++) {
-      const event = events[this.next] as AgentReport['event'];
+    // One report carries every event that finished since the last one, as the agent sends them.
+    const done: EventsReport['done'] = [];
+    for (let k = this.next; k < events.length && done.length < limit; k++) {
+      const event = events[k] as EventsReport['done'][number]['event'];
       const fails = this.stopped || this.script.failAt === event;
-      const answer = await unlessDead(engine, () =>
-        report(
-          principal,
-          {
-            instanceId: this.instanceId,
-            deploymentId,
-            event,
-            status: fails ? 'Failed' : 'Succeeded',
-            exitCode: fails ? 1 : 0,
-            ...(fails ? { errorCode: 'ScriptFailed' as const, message: this.stopped ? 'stopped by request' : 'hook exited 1', outputTail: 'boom\n' } : {}),
-          },
-          engine.deps,
-        ),
+      done.push(
+        fails
+          ? { event, status: 'Failed', exitCode: 1, errorCode: 'ScriptFailed', message: this.stopped ? 'stopped by request' : 'hook exited 1', outputTail: 'boom\n' }
+          : { event, status: 'Succeeded', exitCode: 0 },
       );
-      if (!answer) return true;
-      this.next++;
-      if (fails || answer.instanceStatus !== 'InProgress') {
-        this.assignment = undefined;
-        this.script.failAt = undefined;
-        return true;
-      }
-      if (answer.action === 'stop') this.stopped = true;
+      if (fails) break;
+    }
+    if (done.length === 0) return false;
+    const answer = await unlessDead(engine, () => report(principal, { instanceId: this.instanceId, deploymentId, done }, engine.deps));
+    if (!answer) return true;
+    this.next += done.length;
+    if (answer.instanceStatus !== 'InProgress') {
+      this.assignment = undefined;
+      this.script.failAt = undefined;
+    } else if (answer.action === 'stop') {
+      this.stopped = true;
     }
     return true;
   }
