@@ -11,8 +11,11 @@ import { freePort } from '../local/ports.js';
 import { apiClient } from '../test/support/api-events.js';
 import { meterCapacity } from './capacity-meter.js';
 
-/** An in-memory DynamoDB Local with the API's handler and use cases over it, metered (the worker's writes too). */
-export async function startBenchStack() {
+/**
+ * An in-memory DynamoDB Local with the API's handler and use cases over it, metered (the worker's writes too).
+ * With `s3Endpoint` (an s3rver) bundles are presigned for and checked against it; without, S3 is stubbed.
+ */
+export async function startBenchStack(options: { s3Endpoint?: string } = {}) {
   const dynamo = await startDynamoDbLocal(await freePort());
   const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
   const meter = meterCapacity(client);
@@ -29,11 +32,13 @@ export async function startBenchStack() {
   const deps = {
     ...buildApiDeps(config, {
       doc,
-      s3: ready(new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: LOCAL_CREDENTIALS, forcePathStyle: true })),
+      s3: ready(new S3Client({ region: 'us-east-1', endpoint: options.s3Endpoint ?? 'http://127.0.0.1:9', credentials: LOCAL_CREDENTIALS, forcePathStyle: true })),
       sts: ready(new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS })),
     }),
     // The figures here are the table's: the revision check's S3 reads are measured by upload-to-success.
-    appspecs: { head: async () => ({ eTag: '"bench"', size: 1024 }), read: async () => ({ appspec: 'version: 0.0\nos: linux\n' }) },
+    ...(options.s3Endpoint
+      ? {}
+      : { appspecs: { head: async () => ({ eTag: '"bench"', size: 1024 }), read: async () => ({ appspec: 'version: 0.0\nos: linux\n' }) } }),
   };
   return {
     deps,

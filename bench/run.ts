@@ -1,5 +1,6 @@
 import { benchAgentPoll } from './agent-poll.js';
 import { benchBundleBombs } from './bundle-bombs.js';
+import { benchDeploymentCapacity } from './deployment-capacity.js';
 import { benchFanout } from './fanout.js';
 import { benchFunctionBundles } from './function-bundles.js';
 import { benchIdleCost } from './idle-cost.js';
@@ -9,6 +10,7 @@ import { benchUploadToSuccess } from './upload-to-success.js';
 const benches: [string, () => Promise<unknown>][] = [
   ['function-bundles', benchFunctionBundles],
   ['fanout', benchFanout],
+  ['deployment-capacity', benchDeploymentCapacity],
   ['agent-poll', benchAgentPoll],
   ['idle-cost', benchIdleCost],
   ['upload-to-success', benchUploadToSuccess],

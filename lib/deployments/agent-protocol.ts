@@ -83,6 +83,25 @@ function watchAt(instance: InstanceDeployment, leaseExpiresAt: string): string {
   return [leaseExpiresAt, ...deadlines].sort()[0] as string;
 }
 
+/** Heartbeats and reports renew the lease only once half of it is gone: most of them write no lease. */
+function leaseIsDue(instance: InstanceDeployment, now: Date, deps: EngineDeps): boolean {
+  const leftMs = instance.leaseExpiresAt ? Date.parse(instance.leaseExpiresAt) - now.getTime() : 0;
+  return leftMs < (deps.timings.leaseSeconds * 1000) / 2;
+}
+
+/**
+ * The lease and the reconciler's watch time after a report. Both are written
+ * only when they change: moving the watch time rewrites the instance's entry
+ * in the reconciler's index, which costs as much again as the report itself.
+ */
+function watchChanges(instance: InstanceDeployment, events: InstanceDeployment['events'], now: Date, deps: EngineDeps) {
+  const renewed = leaseIsDue(instance, now, deps) ? plusSeconds(now, deps.timings.leaseSeconds) : undefined;
+  const lease = renewed ?? (instance.leaseExpiresAt as string);
+  const next = watchAt({ ...instance, events }, lease);
+  const stored = instance.leaseExpiresAt ? watchAt(instance, instance.leaseExpiresAt) : undefined;
+  return { ...(renewed ? { leaseExpiresAt: renewed } : {}), ...(next !== stored ? { watchAt: next } : {}) };
+}
+
 /**
  * One round trip gives an agent its whole assignment (every lifecycle event),
  * and renews its lease. With nothing to do, the agent sleeps `pollAfterSeconds`.
@@ -99,9 +118,7 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
   if (!instance || !deployment || instance.status !== 'InProgress') return idle; // the index lags a finished instance
 
   const now = deps.clock.now();
-  // Heartbeats come every second or so while a hook runs; the lease is written only when half of it is gone.
-  const leaseLeftMs = instance.leaseExpiresAt ? Date.parse(instance.leaseExpiresAt) - now.getTime() : 0;
-  if (!instance.acknowledgedAt || leaseLeftMs < (deps.timings.leaseSeconds * 1000) / 2) {
+  if (!instance.acknowledgedAt || leaseIsDue(instance, now, deps)) {
     const leaseExpiresAt = plusSeconds(now, deps.timings.leaseSeconds);
     try {
       await deps.instanceDeployments.update(instance, {
@@ -188,14 +205,11 @@ export async function report(callerArn: string, input: ReportRequest, deps: Engi
       if (step.outputTail) await deps.instanceDeployments.saveOutput(input.deploymentId, input.instanceId, step.event, step.outputTail);
     }
     const finished = outcome.instanceStatus !== 'InProgress';
-    const leaseExpiresAt = plusSeconds(now, deps.timings.leaseSeconds);
     try {
       await deps.instanceDeployments.update(instance, {
         events: outcome.instanceStatus === 'Failed' ? skipRemaining(outcome.events) : outcome.events,
         now: now.toISOString(),
-        ...(finished
-          ? { transition: outcome.instanceStatus as 'Succeeded' | 'Failed' }
-          : { leaseExpiresAt, watchAt: watchAt({ ...instance, events: outcome.events }, leaseExpiresAt) }),
+        ...(finished ? { transition: outcome.instanceStatus as 'Succeeded' | 'Failed' } : watchChanges(instance, outcome.events, now, deps)),
         ...(instance.acknowledgedAt ? {} : { acknowledgedAt: now.toISOString() }),
       });
     } catch (error) {

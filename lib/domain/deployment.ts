@@ -112,10 +112,6 @@ export function initialEvents(): EventRecord[] {
   ];
 }
 
-/** The events of an instance that never started, once it is skipped. */
-export function neverStartedEvents(): EventRecord[] {
-  return initialEvents().map((e) => ({ ...e, status: 'Skipped' as const }));
-}
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 

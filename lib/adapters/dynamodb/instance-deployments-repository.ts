@@ -1,10 +1,11 @@
 import { type NativeAttributeValue, PutCommand, QueryCommand, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type EventRecord, type InstanceDeployment, neverStartedEvents } from '../../domain/deployment.js';
+import { type EventRecord, type InstanceDeployment, initialEvents } from '../../domain/deployment.js';
 import { ConflictError } from '../../errors.js';
 import type { InstanceDeploymentsRepository, InstanceTransition, Page, PageRequest } from '../../ports.js';
 import { batchPut } from './batch-write.js';
 import { TTL_DAYS, expiresAt } from './ttl.js';
 import { cancellationReasons, isConditionalCheckFailed } from './conditions.js';
+import { changedEventAttributes, eventsOf, withoutEventAttributes } from './event-attributes.js';
 import { COUNTER, OFFLINE } from './deployments-repository.js';
 import { keys } from './keys.js';
 import { type TableClient, withoutKeys } from './table-client.js';
@@ -17,12 +18,18 @@ const counterOf = (status: Status) =>
   COUNTER[({ Pending: 'pending', InProgress: 'inProgress', Succeeded: 'succeeded', Failed: 'failed', Skipped: 'skipped', Unknown: 'unknown' } as const)[status]];
 
 function toItem(instance: InstanceDeployment): Item {
+  const { events, ...rest } = instance;
   return {
     ...keys.instanceDeployment(instance.deploymentId, instance.instanceId),
     ...(instance.status === 'Pending' ? keys.pendingInstance(instance.deploymentId, instance.instanceId) : {}),
     type: 'InstanceDeployment',
-    ...instance,
+    ...rest,
+    ...changedEventAttributes(initialEvents(), events, instance.status !== 'Pending' && instance.status !== 'InProgress'),
   };
+}
+
+function fromItem(item: Item): InstanceDeployment {
+  return { ...withoutKeys<InstanceDeployment>(withoutEventAttributes(item)), events: eventsOf(item) };
 }
 
 /** A transaction holds at most 100 operations: 49 instances × 2 + the deployment, or 99 × 1 + 1. */
@@ -44,7 +51,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
 
   async get(deploymentId: string, instanceId: string): Promise<InstanceDeployment | undefined> {
     const item = await this.table.get(keys.instanceDeployment(deploymentId, instanceId));
-    return item && withoutKeys<InstanceDeployment>(item);
+    return item && fromItem(item);
   }
 
   async list(deploymentId: string, page: PageRequest): Promise<Page<InstanceDeployment>> {
@@ -54,7 +61,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
       page,
       { attributes: ['PK', 'SK'], partition: { attribute: 'PK', value: PK } },
     );
-    return { items: result.items.map((i) => withoutKeys<InstanceDeployment>(i)), nextToken: result.nextToken };
+    return { items: result.items.map(fromItem), nextToken: result.nextToken };
   }
 
   async saveOutput(deploymentId: string, instanceId: string, event: string, outputTail: string): Promise<void> {
@@ -90,7 +97,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
           ExclusiveStartKey,
         }),
       );
-      found.push(...(out.Items ?? []).map((i) => withoutKeys<InstanceDeployment>(i)));
+      found.push(...(out.Items ?? []).map(fromItem));
       ExclusiveStartKey = out.LastEvaluatedKey;
     } while (ExclusiveStartKey && found.length < limit);
     return found.slice(0, limit);
@@ -219,14 +226,14 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
             Update: {
               TableName: tableName,
               Key: keys.instanceDeployment(deploymentId, instanceId),
-              UpdateExpression: 'SET #status = :skipped, endedAt = :now, events = :events REMOVE GSI2PK, GSI2SK ADD version :one',
+              // Its events read as Skipped once it has ended: nothing of them is written.
+              UpdateExpression: 'SET #status = :skipped, endedAt = :now REMOVE GSI2PK, GSI2SK ADD version :one',
               ConditionExpression: pending ? '#status = :from' : '#status = :from AND attribute_not_exists(acknowledgedAt)',
               ExpressionAttributeNames: { '#status': 'status' },
               ExpressionAttributeValues: {
                 ':skipped': 'Skipped',
                 ':from': pending ? 'Pending' : 'InProgress',
                 ':now': now,
-                ':events': neverStartedEvents(),
                 ':one': 1,
               },
             },
@@ -294,12 +301,19 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
   ): Promise<InstanceDeployment> {
     const { tableName } = this.table;
     const key = keys.instanceDeployment(instance.deploymentId, instance.instanceId);
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Item = { ':v': instance.version, ':one': 1, ':events': changes.events };
-    const sets = ['events = :events'];
+    const names: Record<string, string> = {};
+    const values: Item = { ':v': instance.version, ':one': 1 };
+    const sets: string[] = [];
     const removes: string[] = [];
+    // Only the events that changed are written, each its own attribute.
+    Object.entries(changedEventAttributes(instance.events, changes.events, changes.transition !== undefined)).forEach(([attribute, stored], i) => {
+      names[`#e${i}`] = attribute;
+      values[`:e${i}`] = stored;
+      sets.push(`#e${i} = :e${i}`);
+    });
     const next: InstanceDeployment = { ...instance, events: changes.events, version: instance.version + 1 };
     if (changes.transition) {
+      names['#status'] = 'status';
       sets.push('#status = :to', 'endedAt = :now');
       values[':to'] = changes.transition;
       values[':now'] = changes.now;
@@ -320,9 +334,9 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
     const instanceUpdate = {
       TableName: tableName,
       Key: key,
-      UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''} ADD version :one`,
+      UpdateExpression: `${sets.length ? `SET ${sets.join(', ')} ` : ''}${removes.length ? `REMOVE ${removes.join(', ')} ` : ''}ADD version :one`,
       ConditionExpression: 'version = :v',
-      ExpressionAttributeNames: changes.transition ? names : undefined,
+      ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
       ExpressionAttributeValues: values,
     };
     try {

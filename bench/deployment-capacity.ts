@@ -1,0 +1,120 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createApiHandler } from '../lib/api/handler.js';
+import { createStreamHandler } from '../lib/worker/handle-stream.js';
+import { startDevServer } from '../local/dev-server.js';
+import { LOCAL_CREDENTIALS } from '../local/dynamodb-local.js';
+import { localAgentPrincipal } from '../local/local-fleet.js';
+import { freePort } from '../local/ports.js';
+import { startS3Local } from '../local/s3-local.js';
+import { startStreamPoller } from '../local/stream-poller.js';
+import { script, zipBundle } from '../test/support/bundles.js';
+import { startBenchStack } from './bench-stack.js';
+import { type Figure, printFigure } from './figure.js';
+
+const AGENTS = 10;
+const BUCKET = 'fleetline-bench-artifacts';
+const HOOKS = ['ApplicationStop', 'BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService'];
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * DynamoDB capacity per instance-deployment with the real agent: a bundle
+ * deployed AllAtOnce to 10 real agent processes, everything from POST
+ * /deployments until the worker has finished with the deployment, write and
+ * read units as DynamoDB reports them (ReturnConsumedCapacity; the worker's
+ * and the reconciler's lookups included). Agents run `--once` after the
+ * dispatch, so idle polling is not in the figure. Three deployments in turn:
+ * a no-op bundle (an appspec and nothing else), then one with hooks that do
+ * nothing on all five script events, twice (the second time the previous
+ * revision's ApplicationStop runs too, so every script event runs).
+ */
+export async function benchDeploymentCapacity(): Promise<Figure[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetline-capacity-'));
+  const s3Local = await startS3Local({ port: await freePort(), directory: join(dir, 's3'), buckets: [BUCKET] });
+  const stack = await startBenchStack({ s3Endpoint: s3Local.endpoint });
+  const stream = await startStreamPoller({ client: stack.client, tableName: stack.tableName, handler: createStreamHandler(stack.deps) });
+  const server = await startDevServer(createApiHandler(stack.deps) as never, await freePort());
+  const s3 = new S3Client({ endpoint: s3Local.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+  const figures: Figure[] = [];
+  try {
+    const app = 'capacity';
+    const tag = { key: 'fleet', value: app };
+    await stack.call('PUT', `/applications/${app}`, { body: { revisionSources: [{ bucket: BUCKET, prefix: `${app}/` }] } });
+    await stack.call('PUT', `/applications/${app}/groups/all`, {
+      body: { targets: { onPremisesTagSet: [[{ ...tag, type: 'KEY_AND_VALUE' }]] }, deploymentConfig: 'AllAtOnce' },
+    });
+    const ids = Array.from({ length: AGENTS }, (_, i) => `capacity-${i + 1}`);
+    for (const id of ids) await stack.deps.instances.put(id, { tags: [tag] }, new Date().toISOString());
+    const noop = await zipBundle([{ path: 'appspec.yml', content: 'version: 0.0\nos: linux\n' }]);
+    const hooks = await zipBundle([
+      { path: 'appspec.yml', content: `version: 0.0\nos: linux\nhooks:\n${HOOKS.map((h) => `  ${h}:\n    - location: noop.sh\n`).join('')}` },
+      { path: 'noop.sh', content: script('true'), mode: 0o755 },
+    ]);
+
+    const rounds = [
+      [1, 'no_op', noop],
+      [2, 'noop_hooks_first_on_host', hooks],
+      [3, 'noop_hooks_every_hook_runs', hooks],
+    ] as const;
+    for (const [round, label, bundle] of rounds) {
+      const key = `${app}/app-${round}.zip`;
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bundle }));
+      await stream.settle(300_000);
+      stack.meter.reset();
+      const created = await stack.call('POST', '/deployments', { body: { application: app, group: 'all', revision: { bucket: BUCKET, key } } });
+      if (created.status !== 201) throw new Error(`POST /deployments answered ${created.status} ${JSON.stringify(created.body)}`);
+      const deploymentId = created.body.deploymentId as string;
+      await stream.settle(300_000);
+      const dispatched = await stack.deps.deployments.get(deploymentId);
+      if (dispatched?.counts.inProgress !== AGENTS) throw new Error(`expected ${AGENTS} instances dispatched, found ${JSON.stringify(dispatched?.counts)}`);
+      await Promise.all(ids.map((id) => runAgentOnce(server.url, id, dir)));
+      await stream.settle(300_000);
+      const done = await stack.deps.deployments.get(deploymentId);
+      if (done?.status !== 'Succeeded') throw new Error(`deployment ${deploymentId} ended ${done?.status}`);
+      const { writeUnits, readUnits } = stack.meter.totals;
+      figures.push(printFigure({ bench: 'deployment-capacity', metric: `write_units_per_instance_deployment_${label}`, value: round2(writeUnits / AGENTS), unit: 'WCU', n: AGENTS }));
+      figures.push(printFigure({ bench: 'deployment-capacity', metric: `read_units_per_instance_deployment_${label}`, value: round2(readUnits / AGENTS), unit: 'RCU', n: AGENTS }));
+    }
+    return figures;
+  } finally {
+    s3.destroy();
+    await server.stop();
+    await stream.stop();
+    await stack.stop();
+    await s3Local.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One real agent process: polls once, runs what it got, reports, exits. */
+function runAgentOnce(apiUrl: string, instanceId: string, dir: string): Promise<void> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--import', 'tsx', join(root, 'agent/main.ts'), 'run', '--once',
+      '--api', apiUrl,
+      '--instance-id', instanceId,
+      '--state-dir', join(dir, 'agents', instanceId),
+      '--root', join(dir, 'hosts', instanceId),
+      '--principal', localAgentPrincipal(instanceId),
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = setTimeout(() => child.kill('SIGKILL'), 300_000);
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      clearTimeout(deadline);
+      if (code === 0) resolve();
+      else reject(new Error(`agent ${instanceId} exited ${code}:\n${output}`));
+    });
+  });
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
