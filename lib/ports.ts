@@ -105,6 +105,14 @@ export interface DeploymentsRepository {
     outcome: { status: 'Succeeded' | 'Failed' | 'Stopped'; error?: { code: string; message: string } | undefined; now: string },
   ): Promise<boolean>;
   /** Records that what follows the end was done; false when it already was. */
+  /**
+   * Reserves batch `batch` (the next one) in one conditional write: its instances move
+   * from pending to in progress in the counters and `token` opens, only while the
+   * deployment rolls out and at most fleet − minimum hosts end up offline. False otherwise.
+   */
+  reserveBatch(deploymentId: string, reservation: { batch: number; token: string; size: number; maxOffline: number }): Promise<boolean>;
+  /** Closes a batch whose chunks are all dispatched or given back (idempotent). */
+  closeBatch(deploymentId: string, token: string): Promise<void>;
   markEndHandled(deploymentId: string): Promise<boolean>;
   /** Leaves the active list once ended, handled and without unfinished instances; false while not yet. */
   retire(deploymentId: string): Promise<boolean>;
@@ -114,6 +122,14 @@ export interface DeploymentsRepository {
 }
 
 export type InstanceTransition = 'Succeeded' | 'Failed' | 'Unknown' | 'Skipped';
+
+/** One chunk of a proposed or reserved batch. */
+export interface ReservedChunk {
+  /** Its sort key (chunks are deleted by key). */
+  key: string;
+  token: string;
+  instanceIds: string[];
+}
 
 export interface InstanceDeploymentsRepository {
   /** Writes the frozen target list (BatchWriteItem, unprocessed items retried with backoff). */
@@ -126,17 +142,18 @@ export interface InstanceDeploymentsRepository {
   existingIds(deploymentId: string): Promise<string[]>;
   /** Dispatched, unfinished instances, possibly stale (index reads are eventually consistent). */
   runningIds(deploymentId: string): Promise<string[]>;
+  /** Writes a proposed batch as chunk items (49 instance IDs each) under `token`; it counts only once the deployment reserves it. */
+  proposeBatch(deploymentId: string, batch: number, token: string, instanceIds: string[]): Promise<void>;
+  /** The chunk items of the deployment's batches not yet dispatched or given back (proposals included). */
+  reservedChunks(deploymentId: string): Promise<ReservedChunk[]>;
   /**
-   * Pending → InProgress for a whole batch, in transactions of up to 49 instances that
-   * each move the deployment's counters once, only while the deployment rolls out and
-   * at most `maxOffline` hosts end up offline. Instances no longer pending are left out;
-   * `busy` when the deployment had no room (or stopped rolling out).
+   * Pending → InProgress with assignments for one chunk of a reserved batch, and
+   * the chunk deleted, in one transaction; an instance no longer pending gives its
+   * slot back there. [] when the chunk was dispatched (or given back) already.
    */
-  dispatchMany(
-    deploymentId: string,
-    instanceIds: string[],
-    options: { maxOffline: number; now: string; watchAt: string },
-  ): Promise<{ dispatched: string[]; busy: boolean }>;
+  dispatchChunk(deploymentId: string, chunk: ReservedChunk, options: { now: string; watchAt: string }): Promise<string[]>;
+  /** Deletes a chunk of a reserved batch and gives its slots back (the deployment ended before dispatching it). */
+  releaseChunk(deploymentId: string, chunk: ReservedChunk): Promise<void>;
   /** Ends never-started instances as Skipped, many per transaction with the counters (pending, or dispatched but never acknowledged). */
   skipMany(deploymentId: string, instanceIds: string[], from: 'pending' | 'unacknowledged', now: string): Promise<string[]>;
   /** The assignment waiting for this instance, if any. */

@@ -6,15 +6,14 @@ import { type EngineDeps, plusSeconds } from './engine.js';
 
 export type Step = 'changed' | 'idle';
 
-/** Batches whose dispatch transactions run side by side (each moves the deployment's counters once). */
-const DISPATCH_LANES = 4;
-const LANE_SIZE = 49;
+/** Chunks of a reserved batch dispatched side by side (each touches only its own instances). */
+const DISPATCH_LANES = 8;
 
 /**
- * One step of a rolling deployment, from its counters: dispatch as many
- * pending instances as minimum healthy hosts allows, or end it. Safe to run
- * from any stream record, the reconciler, or twice at once: every write is
- * conditional on the state it changes.
+ * One step of a rolling deployment, from its counters: reserve as many
+ * pending instances as minimum healthy hosts allows and dispatch them, or end
+ * it. Safe to run from any stream record, the reconciler, or twice at once:
+ * every write is conditional on the state it changes.
  */
 export async function advance(deployment: Deployment, deps: EngineDeps): Promise<Step> {
   const unsatisfiable = unsatisfiableReason(deployment.fleetSize, deployment.minimumHealthyHosts);
@@ -31,39 +30,75 @@ export async function advance(deployment: Deployment, deps: EngineDeps): Promise
     );
     return 'changed';
   }
-  return (await dispatchBatch(deployment, decision.count, deps)) > 0 ? 'changed' : 'idle';
+  return (await reserveBatch(deployment, decision.count, deps)) ? 'changed' : 'idle';
 }
 
 /**
- * Dispatches up to `count` pending instances. The instances and the deployment's
- * counters move together, 49 instances per transaction, so a crash between two
- * transactions leaves exact counters and the next step dispatches the rest.
+ * Reserves the next batch in one conditional write on the deployment (its
+ * counters, its batch number and the batch's token), after writing which
+ * instances it holds as chunk items of its own. Nothing is dispatched here:
+ * the next pass dispatches the open batch (dispatchReserved), whoever runs it.
  */
-async function dispatchBatch(deployment: Deployment, count: number, deps: EngineDeps): Promise<number> {
-  const candidates = await deps.instanceDeployments.pendingCandidates(deployment.deploymentId, count);
-  const now = deps.clock.now();
-  const options = {
+async function reserveBatch(deployment: Deployment, count: number, deps: EngineDeps): Promise<boolean> {
+  const id = deployment.deploymentId;
+  const candidates = await deps.instanceDeployments.pendingCandidates(id, count);
+  if (candidates.length === 0) return false;
+  const batch = (deployment.batchNumber ?? 0) + 1;
+  const token = Buffer.from(deps.randomBytes(6)).toString('hex');
+  await deps.instanceDeployments.proposeBatch(id, batch, token, candidates);
+  const reserved = await deps.deployments.reserveBatch(id, {
+    batch,
+    token,
+    size: candidates.length,
     maxOffline: deployment.fleetSize - deployment.minimumHealthyHosts,
-    now: now.toISOString(),
-    watchAt: plusSeconds(now, deps.timings.startTimeoutSeconds),
-  };
-  const lanes: string[][] = [];
-  for (let i = 0; i < candidates.length; i += LANE_SIZE) lanes.push(candidates.slice(i, i + LANE_SIZE));
+  });
+  // Not reserved (another worker took this batch number, or the deployment stopped): the proposal expires unused.
+  if (reserved) logger.info('Batch reserved', { deploymentId: id, batch, size: candidates.length });
+  return reserved;
+}
+
+/**
+ * Dispatches what open batches reserved: each chunk's instances go Pending →
+ * InProgress with their assignments in one transaction that also deletes the
+ * chunk, so a chunk is dispatched once whoever races; a reserved instance
+ * that was no longer pending gives its slot back in that same transaction.
+ * Chunks touch only their own items, so many run side by side.
+ */
+export async function dispatchReserved(deployment: Deployment, deps: EngineDeps): Promise<number> {
+  const id = deployment.deploymentId;
+  const open = new Set(deployment.openBatches ?? []);
+  const chunks = (await deps.instanceDeployments.reservedChunks(id)).filter((c) => open.has(c.token));
+  const now = deps.clock.now();
+  const options = { now: now.toISOString(), watchAt: plusSeconds(now, deps.timings.startTimeoutSeconds) };
   const dispatched: string[] = [];
-  let busy = false;
-  let next = 0;
-  const lane = async () => {
-    while (!busy && next < lanes.length) {
-      const result = await deps.instanceDeployments.dispatchMany(deployment.deploymentId, lanes[next++] as string[], options);
-      dispatched.push(...result.dispatched);
-      if (result.busy) busy = true;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(DISPATCH_LANES, lanes.length) }, lane));
+  await inLanes(chunks, DISPATCH_LANES, async (chunk) => {
+    dispatched.push(...(await deps.instanceDeployments.dispatchChunk(id, chunk, options)));
+  });
+  for (const token of open) await deps.deployments.closeBatch(id, token);
   // The assignments are written: a push only saves the agents their wait for the next poll.
   await deps.notifier?.wake(dispatched, 'dispatch');
-  if (dispatched.length > 0) logger.info('Instances dispatched', { deploymentId: deployment.deploymentId, dispatched: dispatched.length });
+  if (dispatched.length > 0) logger.info('Instances dispatched', { deploymentId: id, dispatched: dispatched.length });
   return dispatched.length;
+}
+
+/**
+ * A deployment that ended with a batch reserved but not dispatched gives the
+ * batch back (its instances are then skipped with the others that never started).
+ */
+export async function releaseReserved(deployment: Deployment, deps: EngineDeps): Promise<void> {
+  const id = deployment.deploymentId;
+  const open = new Set(deployment.openBatches ?? []);
+  const chunks = (await deps.instanceDeployments.reservedChunks(id)).filter((c) => open.has(c.token));
+  await inLanes(chunks, DISPATCH_LANES, (chunk) => deps.instanceDeployments.releaseChunk(id, chunk));
+  for (const token of open) await deps.deployments.closeBatch(id, token);
+}
+
+async function inLanes<T>(items: T[], lanes: number, run: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await run(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
 }
 
 /** Ends a deployment once, whoever gets there first; the worker then does what follows an end. */

@@ -73,6 +73,9 @@ export interface Deployment {
   pipelineAction?: { executionId: string; stageIndex: number; actionIndex: number } | undefined;
   /** Set once what follows its end (rollback, pipeline notification) has been done. */
   endHandled?: boolean | undefined;
+  /** The last batch reserved (1, 2, …), and the tokens of reserved batches not yet dispatched. */
+  batchNumber?: number | undefined;
+  openBatches?: string[] | undefined;
 }
 
 export interface EventRecord {

@@ -1,6 +1,6 @@
 import type { Deployment } from '../domain/deployment.js';
 import { rollBack, rollbackWanted } from '../deployments/rollback.js';
-import { advance, finish } from '../deployments/rollout.js';
+import { advance, dispatchReserved, finish, releaseReserved } from '../deployments/rollout.js';
 import { startDeployment } from '../deployments/start-deployment.js';
 import { windDown } from '../deployments/wind-down.js';
 import { logger } from '../logger.js';
@@ -40,9 +40,18 @@ export async function progressDeployment(
           await stopNow(deployment, deps);
           continue;
         }
+        if (deployment.openBatches?.length) {
+          await dispatchReserved(deployment, deps);
+          continue;
+        }
         if ((await advance(deployment, deps)) === 'idle') return deployment;
         continue;
       default: {
+        if (deployment.openBatches?.length) {
+          // Ended before its reserved batch went out: the batch is given back, its instances then skipped.
+          await releaseReserved(deployment, deps);
+          continue;
+        }
         const skipped = await windDown(deployment, deps);
         if (!deployment.endHandled) {
           await afterEnd(deployment, deps);

@@ -21,16 +21,16 @@ afterAll(() => s3?.destroy());
  */
 describe('under random transaction conflicts, throttling and timeouts', () => {
   const total: InjectedFaults = { conflicts: 0, throttles: 0, timeouts: 0 };
-  const cases: [string, Scenario<any>, number][] = [
-    ['a deployment stopped mid-way still ends Stopped', stopMidway, 11],
-    ['a deployment stopped mid-way still ends Stopped', stopMidway, 23],
-    ['a failed deployment is still rolled back once', failAndRollBack, 37],
-    ['a failed deployment is still rolled back once', failAndRollBack, 41],
-    ['a pipeline still deploys to staging, then prod', pipelineAdvance, 5],
-    ['a pipeline still deploys to staging, then prod', pipelineAdvance, 17],
+  const cases: [string, number, Scenario<any>][] = [
+    ['a deployment stopped mid-way still ends Stopped', 11, stopMidway],
+    ['a deployment stopped mid-way still ends Stopped', 23, stopMidway],
+    ['a failed deployment is still rolled back once', 37, failAndRollBack],
+    ['a failed deployment is still rolled back once', 41, failAndRollBack],
+    ['a pipeline still deploys to staging, then prod', 5, pipelineAdvance],
+    ['a pipeline still deploys to staging, then prod', 17, pipelineAdvance],
   ];
 
-  it.each(cases)('%s (seed %s)', async (_name, scenario, seed) => {
+  it.each(cases)('%s (seed %i)', async (_name, seed, scenario) => {
     const { client, faults } = flakyClient(seed);
     try {
       await runWithFaults(scenario, client, s3);

@@ -221,6 +221,7 @@ export function checkInvariants(items: Item[], run: LabRun): void {
     expect(['Succeeded', 'Failed', 'Stopped'], where).toContain(d.status);
     expect(d.endHandled, `${where} end handled`).toBe(true);
     expect(d.GSI2PK, `${where} left the active list`).toBeUndefined();
+    expect(d.openBatches, `${where} has no batch reserved but not dispatched`).toBeUndefined();
     const instances = items.filter((i) => i.type === 'InstanceDeployment' && i.deploymentId === d.deploymentId);
     expect(instances.length, `${where} fleet`).toBe(d.fleetSize);
     for (const [status, counter] of Object.entries(COUNTERS)) {

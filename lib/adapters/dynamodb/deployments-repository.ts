@@ -30,7 +30,10 @@ export function toDeployment(item: Item): Deployment {
     Object.entries(COUNTER).map(([name, attribute]) => [name, Number(rest[attribute] ?? 0)]),
   ) as unknown as InstanceCounts;
   for (const attribute of Object.values(COUNTER)) delete rest[attribute];
-  return { ...(rest as Omit<Deployment, 'counts'>), counts };
+  // A string set: tokens of the batches reserved but not yet dispatched.
+  const openBatches = rest.openBatches instanceof Set ? [...(rest.openBatches as Set<string>)] : undefined;
+  delete rest.openBatches;
+  return { ...(rest as Omit<Deployment, 'counts'>), counts, ...(openBatches ? { openBatches } : {}) };
 }
 
 function toItem(d: Deployment): Item {
@@ -160,6 +163,50 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
     );
   }
 
+  async reserveBatch(deploymentId: string, r: { batch: number; token: string; size: number; maxOffline: number }): Promise<boolean> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: keys.deployment(deploymentId),
+          UpdateExpression: `SET batchNumber = :batch ADD ${COUNTER.pending} :minus, ${COUNTER.inProgress} :n, ${OFFLINE} :n, openBatches :token`,
+          ConditionExpression: [
+            '#status = :inProgress',
+            'attribute_not_exists(stopRequested)',
+            r.batch === 1 ? 'attribute_not_exists(batchNumber)' : 'batchNumber = :previous',
+            `${OFFLINE} <= :limit`,
+            `${COUNTER.pending} >= :n`,
+          ].join(' AND '),
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':inProgress': 'InProgress',
+            ':batch': r.batch,
+            ...(r.batch === 1 ? {} : { ':previous': r.batch - 1 }),
+            ':n': r.size,
+            ':minus': -r.size,
+            ':limit': r.maxOffline - r.size,
+            ':token': new Set([r.token]),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async closeBatch(deploymentId: string, token: string): Promise<void> {
+    await this.table.doc.send(
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: keys.deployment(deploymentId),
+        UpdateExpression: 'DELETE openBatches :token',
+        ExpressionAttributeValues: { ':token': new Set([token]) },
+      }),
+    );
+  }
+
   async markEndHandled(deploymentId: string): Promise<boolean> {
     return this.conditionalUpdate(deploymentId, 'SET endHandled = :true', 'attribute_exists(PK) AND attribute_not_exists(endHandled)', {
       ':true': true,
@@ -170,7 +217,7 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
     return this.conditionalUpdate(
       deploymentId,
       'REMOVE GSI2PK, GSI2SK',
-      `attribute_exists(GSI2PK) AND NOT (#status IN (:created, :inProgress)) AND endHandled = :true AND ${COUNTER.pending} = :zero AND ${COUNTER.inProgress} = :zero`,
+      `attribute_exists(GSI2PK) AND NOT (#status IN (:created, :inProgress)) AND endHandled = :true AND ${COUNTER.pending} = :zero AND ${COUNTER.inProgress} = :zero AND attribute_not_exists(openBatches)`,
       { ':true': true, ':zero': 0, ...UNFINISHED },
     );
   }

@@ -1,7 +1,7 @@
 import { type NativeAttributeValue, PutCommand, QueryCommand, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type EventRecord, type InstanceDeployment, initialEvents } from '../../domain/deployment.js';
 import { ConflictError } from '../../errors.js';
-import type { InstanceDeploymentsRepository, InstanceTransition, Page, PageRequest } from '../../ports.js';
+import type { InstanceDeploymentsRepository, InstanceTransition, Page, PageRequest, ReservedChunk } from '../../ports.js';
 import { batchPut } from './batch-write.js';
 import { TTL_DAYS, expiresAt } from './ttl.js';
 import { cancellationReasons, isConditionalCheckFailed } from './conditions.js';
@@ -32,7 +32,7 @@ function fromItem(item: Item): InstanceDeployment {
   return { ...withoutKeys<InstanceDeployment>(withoutEventAttributes(item)), events: eventsOf(item) };
 }
 
-/** A transaction holds at most 100 operations: 49 instances × 2 + the deployment, or 99 × 1 + 1. */
+/** A transaction holds at most 100 operations: 49 instances × 2 + the chunk + the deployment, or 99 × 1 + 1. */
 const DISPATCH_CHUNK = 49;
 const SKIP_PENDING_CHUNK = 99;
 
@@ -168,16 +168,38 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
     return ids;
   }
 
-  async dispatchMany(
-    deploymentId: string,
-    instanceIds: string[],
-    options: { maxOffline: number; now: string; watchAt: string },
-  ): Promise<{ dispatched: string[]; busy: boolean }> {
+  async proposeBatch(deploymentId: string, batch: number, token: string, instanceIds: string[]): Promise<void> {
+    const items = chunks(instanceIds, DISPATCH_CHUNK).map((part, chunk) => ({
+      ...keys.reservedChunk(deploymentId, batch, token, chunk),
+      type: 'ReservedChunk',
+      deploymentId,
+      batch,
+      token,
+      instanceIds: part,
+      expiresAt: expiresAt(TTL_DAYS.reservedChunk),
+    }));
+    await batchPut(this.table.doc, this.table.tableName, items);
+  }
+
+  async reservedChunks(deploymentId: string): Promise<ReservedChunk[]> {
+    const { PK, skPrefix } = keys.reservedChunkPartition(deploymentId);
+    const found: ReservedChunk[] = [];
+    await this.table.queryEach(
+      { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)', ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix }, ConsistentRead: true },
+      (page) => {
+        for (const item of page.Items ?? []) found.push({ key: String(item.SK), token: String(item.token), instanceIds: item.instanceIds as string[] });
+      },
+    );
+    return found;
+  }
+
+  async dispatchChunk(deploymentId: string, chunk: ReservedChunk, options: { now: string; watchAt: string }): Promise<string[]> {
     const { tableName } = this.table;
     const running = keys.runningInstance(deploymentId, options.watchAt);
-    const dispatched: string[] = [];
-    for (const chunk of chunks(instanceIds, DISPATCH_CHUNK)) {
-      const done = await this.perInstanceTransaction(chunk, 2, (ids) => [
+    let ids = chunk.instanceIds;
+    let givenBack = 0;
+    for (;;) {
+      const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
         ...ids.flatMap((instanceId) => [
           {
             Update: {
@@ -186,33 +208,52 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
               UpdateExpression: 'SET #status = :inProgress, dispatchedAt = :now, GSI2PK = :g2pk, GSI2SK = :g2sk ADD version :one',
               ConditionExpression: '#status = :pending',
               ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: {
-                ':inProgress': 'InProgress',
-                ':pending': 'Pending',
-                ':now': options.now,
-                ':g2pk': running.GSI2PK,
-                ':g2sk': running.GSI2SK,
-                ':one': 1,
-              },
+              ExpressionAttributeValues: { ':inProgress': 'InProgress', ':pending': 'Pending', ':now': options.now, ':g2pk': running.GSI2PK, ':g2sk': running.GSI2SK, ':one': 1 },
             },
           },
           { Put: { TableName: tableName, Item: { ...keys.agentInbox(instanceId, deploymentId), type: 'AgentAssignment', deploymentId, instanceId, expiresAt: expiresAt(TTL_DAYS.agentAssignment, Date.parse(options.now)) } } },
         ]),
-        {
-          Update: {
-            TableName: tableName,
-            Key: keys.deployment(deploymentId),
-            UpdateExpression: `ADD ${COUNTER.pending} :minus, ${COUNTER.inProgress} :n, ${OFFLINE} :n`,
-            ConditionExpression: '#status = :inProgress AND attribute_not_exists(stopRequested) AND #offline <= :limit',
-            ExpressionAttributeNames: { '#status': 'status', '#offline': OFFLINE },
-            ExpressionAttributeValues: { ':inProgress': 'InProgress', ':n': ids.length, ':minus': -ids.length, ':limit': options.maxOffline - ids.length },
-          },
-        },
-      ]);
-      if (done === 'busy') return { dispatched, busy: true };
-      dispatched.push(...done);
+        { Delete: { TableName: tableName, Key: { PK: keys.deployment(deploymentId).PK, SK: chunk.key }, ConditionExpression: 'attribute_exists(PK)' } },
+        ...(givenBack > 0 ? [this.giveBack(deploymentId, givenBack)] : []),
+      ];
+      try {
+        await this.table.transactWrite({ TransactItems: items });
+        return ids;
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (!reasons) throw error;
+        if (reasons[ids.length * 2] === 'ConditionalCheckFailed') return []; // another worker dispatched this chunk
+        const stale = new Set(ids.filter((_, i) => reasons[i * 2] === 'ConditionalCheckFailed'));
+        if (stale.size === 0) throw error;
+        ids = ids.filter((id) => !stale.has(id));
+        givenBack += stale.size;
+      }
     }
-    return { dispatched, busy: false };
+  }
+
+  async releaseChunk(deploymentId: string, chunk: ReservedChunk): Promise<void> {
+    try {
+      await this.table.transactWrite({
+        TransactItems: [
+          { Delete: { TableName: this.table.tableName, Key: { PK: keys.deployment(deploymentId).PK, SK: chunk.key }, ConditionExpression: 'attribute_exists(PK)' } },
+          this.giveBack(deploymentId, chunk.instanceIds.length),
+        ],
+      });
+    } catch (error) {
+      if (cancellationReasons(error)?.[0] !== 'ConditionalCheckFailed') throw error; // released (or dispatched) already
+    }
+  }
+
+  /** A reservation's slots handed back: those instances are counted pending again. */
+  private giveBack(deploymentId: string, n: number) {
+    return {
+      Update: {
+        TableName: this.table.tableName,
+        Key: keys.deployment(deploymentId),
+        UpdateExpression: `ADD ${COUNTER.pending} :n, ${COUNTER.inProgress} :minus, ${OFFLINE} :minus`,
+        ExpressionAttributeValues: { ':n': n, ':minus': -n },
+      },
+    };
   }
 
   async skipMany(deploymentId: string, instanceIds: string[], from: 'pending' | 'unacknowledged', now: string): Promise<string[]> {

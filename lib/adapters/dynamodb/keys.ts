@@ -55,6 +55,12 @@ export const keys = {
     PK: `DEPLOYMENT#${deploymentId}`,
     SK: `OUTPUT#${instanceId}#${event}`,
   }),
+  /** One chunk (up to 49 instance IDs) of a batch proposed under `token`; the batch is reserved once the deployment names the token. */
+  reservedChunk: (deploymentId: string, batch: number, token: string, chunk: number): TableKey => ({
+    PK: `DEPLOYMENT#${deploymentId}`,
+    SK: `BATCH#${String(batch).padStart(6, '0')}#${token}#${String(chunk).padStart(4, '0')}`,
+  }),
+  reservedChunkPartition: (deploymentId: string) => ({ PK: `DEPLOYMENT#${deploymentId}`, skPrefix: 'BATCH#' }),
   /** GSI2 (sparse): instances waiting for a batch. */
   pendingInstance: (deploymentId: string, instanceId: string) => ({ GSI2PK: `PENDING#${deploymentId}`, GSI2SK: instanceId }),
   /** GSI2 (sparse): dispatched instances, by the time the reconciler must look at them. */

@@ -12,6 +12,8 @@ export const TTL_DAYS = {
   agentAssignment: 14,
   /** A wake-up hint for a waiting deploy action; the reconciler retries it anyway. */
   groupWaiter: 14,
+  /** Deleted when its batch is dispatched or given back; the TTL only sweeps a proposal no reservation took. */
+  reservedChunk: 1,
   /** A repeated request within a week returns the same deployment. */
   idempotencyToken: 7,
 } as const;
