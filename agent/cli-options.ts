@@ -24,8 +24,12 @@ export interface AgentOptions {
   once: boolean;
 }
 
-/** While the control channel is up, the idle agent still polls this often. */
-export const DEFAULT_SAFETY_POLL_SECONDS = 300;
+/**
+ * While the control channel is up, the idle agent still polls this often: only
+ * for a socket that looks open but is not (the reconciler pushes work that was
+ * not picked up again, so a lost push alone costs a minute or two).
+ */
+export const DEFAULT_SAFETY_POLL_SECONDS = 1800;
 
 export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [--tags k=v,...] [--state-dir DIR]
                            [--root DIR] [--principal ARN] [--region REGION] [--heartbeat-ms N]
@@ -44,7 +48,7 @@ export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [-
   --max-expanded-bytes   largest size a bundle may expand to on disk (default 2147483648, 2 GiB)
   --max-expansion-ratio  largest expanded/compressed ratio of a bundle (default 200)
   --channel      the control channel's WebSocket URL (wss://…): work is pushed, polling becomes a safety net
-  --safety-poll-seconds  how often to poll anyway while the channel is up (default 300; 0 = never)
+  --safety-poll-seconds  how often to poll anyway while the channel is up (default 1800; 0 = never)
   --help         show this help`;
 
 /** `fleetline-agent --help`, `-h` or `help` prints the usage and exits 0. */

@@ -31,8 +31,8 @@ const jitter = (ms: number, spread = 0.1) => ms * (1 - spread + Math.random() * 
  * The agent's end of the control channel. It only ever wakes the agent: a
  * `dispatch` push ends the idle wait (the agent then polls for its assignment),
  * a `stop` push ends the matching running deployment's hook at once. While the
- * socket is down the agent polls as it always did; after each (re)connect it
- * polls once, since a push may have been missed meanwhile.
+ * socket is down the agent polls as it always did; after each connect that
+ * follows a gap it polls once, since a push may have been missed meanwhile.
  */
 export class PushChannel {
   private socket: WebSocket | undefined;
@@ -131,7 +131,8 @@ export class PushChannel {
       this.options.log?.('control channel connected');
       this.armKeepalive();
       this.later(jitter(this.renewMs, 0.05), () => void this.connect());
-      this.wakeAll();
+      // After a gap a push may have been missed: poll. A renewal had no gap (the old connection was open until now).
+      if (!previous) this.wakeAll();
     });
     socket.on('message', (data) => {
       this.armKeepalive();

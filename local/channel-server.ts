@@ -30,6 +30,8 @@ export interface LocalChannel {
   connectionCount(): number;
   /** While false, upgrades are refused (503), as during an outage of the WebSocket API. */
   setAvailable(available: boolean): void;
+  /** The next `count` pushes are accepted but never delivered, as a message lost with the socket up. */
+  losePushes(count: number): void;
   counters: ChannelCounters;
   close(): void;
 }
@@ -44,6 +46,7 @@ export function createLocalChannel(handler: ChannelHandler, domainName: () => st
   const sockets = new Map<string, WebSocket>();
   const counters: ChannelCounters = { connects: 0, pushes: 0, keepalives: 0 };
   let available = true;
+  let toLose = 0;
 
   const event = (routeKey: string, connectionId: string, extra: Record<string, unknown> = {}) => {
     const now = new Date();
@@ -127,7 +130,8 @@ export function createLocalChannel(handler: ChannelHandler, domainName: () => st
           return true;
         }
         counters.pushes++;
-        ws.send(body.toString('utf8'));
+        if (toLose > 0) toLose--;
+        else ws.send(body.toString('utf8'));
         res.writeHead(200).end();
       } else if (req.method === 'DELETE') {
         ws.close(1000);
@@ -145,6 +149,9 @@ export function createLocalChannel(handler: ChannelHandler, domainName: () => st
     connectionCount: () => sockets.size,
     setAvailable: (value) => {
       available = value;
+    },
+    losePushes: (count) => {
+      toLose = count;
     },
     close() {
       for (const ws of sockets.values()) ws.terminate();

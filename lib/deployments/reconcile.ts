@@ -7,17 +7,28 @@ import type { EngineDeps } from './engine.js';
 
 export type Verdict = 'timedOut' | 'lost' | 'neverStarted';
 
+/** Dispatched work not picked up after this long is pushed again, on every pass until the start timeout. */
+export const rewakeAfterSeconds = (startTimeoutSeconds: number) => Math.ceil(startTimeoutSeconds / 3);
+
 /**
  * Ends the instances of a deployment that stopped moving: hook deadlines
  * passed, agent leases expired, work nobody picked up. Every write is
- * conditional, so it may race reports and itself.
+ * conditional, so it may race reports and itself. Work dispatched but not yet
+ * picked up is pushed to its agent again: a lost wake-up costs a minute or
+ * two, not the agent's (long) safety poll.
  */
 export async function expireDue(deployment: Deployment, deps: EngineDeps): Promise<Verdict[]> {
   const now = deps.clock.now();
   const verdicts: Verdict[] = [];
+  const waiting: string[] = [];
   for (const instanceId of await deps.instanceDeployments.due(deployment.deploymentId, now.toISOString())) {
     const verdict = await expire(deployment, instanceId, now, deps);
-    if (verdict) verdicts.push(verdict);
+    if (verdict === 'waiting') waiting.push(instanceId);
+    else if (verdict) verdicts.push(verdict);
+  }
+  if (waiting.length > 0 && deployment.status === 'InProgress' && !deployment.stopRequested) {
+    await deps.notifier?.wake(waiting, 'dispatch');
+    logger.info('Work not picked up pushed again', { deploymentId: deployment.deploymentId, instances: waiting.length });
   }
   return verdicts;
 }
@@ -41,12 +52,12 @@ function judge(instance: InstanceDeployment, now: Date, startTimeoutSeconds: num
   return undefined;
 }
 
-async function expire(deployment: Deployment, instanceId: string, now: Date, deps: EngineDeps): Promise<Verdict | undefined> {
+async function expire(deployment: Deployment, instanceId: string, now: Date, deps: EngineDeps): Promise<Verdict | 'waiting' | undefined> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const instance = await deps.instanceDeployments.get(deployment.deploymentId, instanceId);
     if (!instance || instance.status !== 'InProgress') return undefined;
     const found = judge(instance, now, deps.timings.startTimeoutSeconds);
-    if (!found) return undefined;
+    if (!found) return instance.acknowledgedAt ? undefined : 'waiting';
     const iso = now.toISOString();
     const failCurrent = (e: EventRecord, i: number, all: EventRecord[]): EventRecord => {
       const isCurrent = e.status === 'InProgress' || (e.status === 'Pending' && all.slice(0, i).every((p) => p.status !== 'Pending' && p.status !== 'InProgress'));

@@ -1,3 +1,4 @@
+import { rewakeAfterSeconds } from './reconcile.js';
 import type { Deployment } from '../domain/deployment.js';
 import { deploymentFailedError } from '../domain/failure-cause.js';
 import { decideRollout, unsatisfiableReason } from '../domain/minimum-healthy.js';
@@ -69,7 +70,8 @@ export async function dispatchReserved(deployment: Deployment, deps: EngineDeps)
   const open = new Set(deployment.openBatches ?? []);
   const chunks = (await deps.instanceDeployments.reservedChunks(id)).filter((c) => open.has(c.token));
   const now = deps.clock.now();
-  const options = { now: now.toISOString(), watchAt: plusSeconds(now, deps.timings.startTimeoutSeconds) };
+  // The reconciler looks again once a third of the start timeout has passed: a wake-up may have been lost.
+  const options = { now: now.toISOString(), watchAt: plusSeconds(now, rewakeAfterSeconds(deps.timings.startTimeoutSeconds)) };
   const dispatched: string[] = [];
   await inLanes(chunks, DISPATCH_LANES, async (chunk) => {
     dispatched.push(...(await deps.instanceDeployments.dispatchChunk(id, chunk, options)));
