@@ -1,3 +1,5 @@
+import { writeFigureLine } from './figures-only-stdout.js';
+
 /** One measured figure, printed as one JSON line (the format `npm run bench` promises). */
 export interface Figure {
   bench: string;
@@ -8,6 +10,6 @@ export interface Figure {
 }
 
 export function printFigure(figure: Figure): Figure {
-  console.log(JSON.stringify(figure));
+  writeFigureLine(JSON.stringify(figure));
   return figure;
 }

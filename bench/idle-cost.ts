@@ -1,3 +1,4 @@
+import { writeFigureLine } from './figures-only-stdout.js';
 import { CHANNEL_TIMINGS } from '../agent/push-channel.js';
 import { DEFAULT_SAFETY_POLL_SECONDS } from '../agent/cli-options.js';
 import { DynamoAgentConnectionsRepository } from '../lib/adapters/dynamodb/connections-repository.js';
@@ -86,7 +87,7 @@ export async function benchIdleCost(): Promise<Figure[]> {
       printFigure({ bench: 'idle-cost', metric: 'write_units_per_instance_hour', value: round(usage.writeUnits), unit: 'WRU', n: SAMPLES }),
       printFigure({ bench: 'idle-cost', metric: 'dollars_per_instance_month', value: Math.round(dollarsPerHour * HOURS_PER_MONTH * 10000) / 10000, unit: 'USD' }),
     ];
-    console.log(JSON.stringify({ bench: 'idle-cost', prices: PRICES, assumedLambdaMsPerInvocation: ASSUMED_MS_PER_INVOCATION }));
+    writeFigureLine(JSON.stringify({ bench: 'idle-cost', prices: PRICES, assumedLambdaMsPerInvocation: ASSUMED_MS_PER_INVOCATION }));
     return figures;
   } finally {
     await stack.stop();

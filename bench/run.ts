@@ -1,3 +1,5 @@
+// First: from here on stdout holds only the figures (logs go to stderr).
+import './figures-only-stdout.js';
 import { benchAgentPoll } from './agent-poll.js';
 import { benchBundleBombs } from './bundle-bombs.js';
 import { benchDeploymentCapacity } from './deployment-capacity.js';
