@@ -6,22 +6,24 @@ const LANES = 4;
 
 /**
  * After a deployment ended, every instance that never started ends Skipped:
- * the pending ones, and those handed out but never picked up by their agent
- * (their assignment is withdrawn). Many instances per transaction, a few
- * transactions at a time. Returns how many instances it skipped.
+ * the pending ones (counted skipped in one write, then their items updated
+ * side by side), and those handed out but never picked up by their agent
+ * (their assignment withdrawn, 49 per transaction). Returns how many
+ * instances it skipped.
  */
 export async function windDown(deployment: Deployment, deps: EngineDeps): Promise<number> {
   const now = deps.clock.now().toISOString();
   const id = deployment.deploymentId;
   let skipped = 0;
-  if (deployment.counts.pending > 0) {
-    for (;;) {
-      const ids = await deps.instanceDeployments.pendingCandidates(id, PAGE);
-      if (ids.length === 0) break;
-      const done = await inLanes(ids, 99, (part) => deps.instanceDeployments.skipMany(id, part, 'pending', now));
-      skipped += done;
-      if (done === 0) break; // only stale index entries are left
-    }
+  // The counters move first, in one write; then each pending item, many at a time, with no transaction
+  // on the deployment item. Until the last one is done the deployment stays on the active list.
+  if (deployment.counts.pending > 0) await deps.deployments.countPendingAsSkipped(id);
+  for (;;) {
+    const ids = await deps.instanceDeployments.pendingCandidates(id, PAGE);
+    if (ids.length === 0) break;
+    const done = (await deps.instanceDeployments.skipCounted(id, ids, now)).length;
+    skipped += done;
+    if (done === 0) break; // only stale index entries are left
   }
   if (deployment.counts.inProgress > 0) {
     const running = await deps.instanceDeployments.runningIds(id);

@@ -207,6 +207,15 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
     );
   }
 
+  async countPendingAsSkipped(deploymentId: string): Promise<boolean> {
+    return this.conditionalUpdate(
+      deploymentId,
+      `SET ${COUNTER.skipped} = ${COUNTER.skipped} + ${COUNTER.pending}, ${COUNTER.pending} = :zero`,
+      `NOT (#status IN (:created, :inProgress)) AND ${COUNTER.pending} > :zero`,
+      { ':zero': 0, ...UNFINISHED },
+    );
+  }
+
   async markEndHandled(deploymentId: string): Promise<boolean> {
     return this.conditionalUpdate(deploymentId, 'SET endHandled = :true', 'attribute_exists(PK) AND attribute_not_exists(endHandled)', {
       ':true': true,

@@ -35,6 +35,8 @@ function fromItem(item: Item): InstanceDeployment {
 /** A transaction holds at most 100 operations: 49 instances × 2 + the chunk + the deployment, or 99 × 1 + 1. */
 const DISPATCH_CHUNK = 49;
 const SKIP_PENDING_CHUNK = 99;
+/** Conditional updates in flight at once while skipping. */
+const SKIP_LANES = 25;
 
 function chunks<T>(xs: T[], size: number): T[][] {
   const out: T[][] = [];
@@ -254,6 +256,35 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
         ExpressionAttributeValues: { ':n': n, ':minus': -n },
       },
     };
+  }
+
+  /** Pending → Skipped for instances of an ended deployment whose counters already count them skipped: parallel conditional updates, no transaction. */
+  async skipCounted(deploymentId: string, instanceIds: string[], now: string): Promise<string[]> {
+    const skipped: string[] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < instanceIds.length) {
+        const instanceId = instanceIds[next++] as string;
+        try {
+          await this.table.doc.send(
+            new UpdateCommand({
+              TableName: this.table.tableName,
+              Key: keys.instanceDeployment(deploymentId, instanceId),
+              // Its events read as Skipped once it has ended: nothing of them is written.
+              UpdateExpression: 'SET #status = :skipped, endedAt = :now REMOVE GSI2PK, GSI2SK ADD version :one',
+              ConditionExpression: '#status = :pending',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':skipped': 'Skipped', ':pending': 'Pending', ':now': now, ':one': 1 },
+            }),
+          );
+          skipped.push(instanceId);
+        } catch (error) {
+          if (!isConditionalCheckFailed(error)) throw error; // skipped already (a stale index entry)
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SKIP_LANES, instanceIds.length) }, lane));
+    return skipped;
   }
 
   async skipMany(deploymentId: string, instanceIds: string[], from: 'pending' | 'unacknowledged', now: string): Promise<string[]> {
