@@ -55,7 +55,8 @@ export async function watchDeployment(api: FleetlineApi, deploymentId: string, l
     let lastStatus = '';
     for (;;) {
       const deployment = await api.get<DeploymentView>(`/deployments/${deploymentId}`);
-      const instances = await api.all<InstanceView>(`/deployments/${deploymentId}/instances`);
+      let instances = await api.all<InstanceView>(`/deployments/${deploymentId}/instances`);
+      if (FINISHED.has(deployment.status)) instances = await settled(api, deploymentId, instances);
       const frame = [`${label}${deploymentId} ${deployment.status}`, ...instances.map((i) => `  ${instanceLine(i)}`)].join('\n');
       if (FINISHED.has(deployment.status)) {
         // The end is shown whole, TTY or not: the final state of every instance.
@@ -80,6 +81,22 @@ export async function watchDeployment(api: FleetlineApi, deploymentId: string, l
     process.removeListener('SIGINT', onInterrupt);
     spinner?.stop();
   }
+}
+
+const UNSETTLED = new Set(['Pending', 'InProgress']);
+
+/**
+ * Once a deployment has ended, the instances that never ran are marked Skipped
+ * (and running hooks stopped) just after: wait a little for that, so the last
+ * frame shows where each instance ended rather than a passing Pending.
+ */
+async function settled(api: FleetlineApi, deploymentId: string, instances: InstanceView[]): Promise<InstanceView[]> {
+  const deadline = Date.now() + 15_000;
+  while (instances.some((i) => UNSETTLED.has(i.status)) && Date.now() < deadline) {
+    await sleep(500);
+    instances = await api.all<InstanceView>(`/deployments/${deploymentId}/instances`);
+  }
+  return instances;
 }
 
 /** What went wrong, where the user looks first: instance, event, exit code, output tail, and how to get the whole log. */
