@@ -49,13 +49,13 @@ describe('the fleetline CLI against the local stack', () => {
   it('deploys a folder with --wait: progress per instance, exit 0', async () => {
     expect((await fleetline('apps', 'put', 'cli', '--description', 'from the CLI')).code).toBe(0);
     expect((await fleetline('groups', 'put', 'cli', 'all', '--tag', 'fleet=local', '--config', 'AllAtOnce', '--file-exists', 'OVERWRITE')).code).toBe(0);
-    const ok = await fleetline('deploy', '--app', 'cli', '--group', 'all', '--bundle', bundleDir('good', 'echo "all good on $DEPLOYMENT_ID"'), '--wait');
+    const ok = await fleetline('deploy', '--app', 'cli', '--group', 'all', '--bundle', bundleDir('good', 'echo "all good on $DEPLOYMENT_ID"; sleep 2'), '--wait');
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/uploaded good to s3:\/\/fleetline-artifacts\/cli\/deploy\//);
     expect(ok.stdout).toMatch(/d-[A-Z0-9]{9} Succeeded/);
     for (const id of ['local-1', 'local-2']) expect(ok.stdout).toMatch(new RegExp(`${id}\\s+Succeeded`));
-    // Piped, progress comes as plain lines: an instance is seen before it ends.
+    // Piped, progress comes as plain lines: an instance is seen before it ends (the hook takes 2 s, over a poll interval).
     expect(ok.stdout).toMatch(/local-\d\s+(Pending|InProgress)/);
     const list = await fleetline('deployments', 'list', '--app', 'cli', '-o', 'json');
     expect(JSON.parse(list.stdout)[0]).toMatchObject({ application: 'cli', group: 'all', status: 'Succeeded' });
