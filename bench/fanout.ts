@@ -33,7 +33,7 @@ async function until(stack: Stack, deploymentId: string, done: (d: NonNullable<A
 }
 
 const deploy = (stack: Stack, app: string) =>
-  stack.call('POST', '/deployments', { body: { application: app, group: 'all', revision: { bucket: 'fleetline-bench-artifacts', key: 'app.zip' } } });
+  stack.call('POST', '/deployments', { body: { application: app, group: 'all', revision: { bucket: 'fleetline-bench-artifacts', key: `${app}/app.zip` } } });
 
 /**
  * Fan-out (design §9) with the worker fed by the table's stream, as in `npm start`:
