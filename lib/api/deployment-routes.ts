@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { createDeploymentBodySchema, DEPLOYMENT_ID_PATTERN, withBundleType } from '../domain/deployment.js';
+import { createDeploymentBodySchema, DEPLOYMENT_ID_PATTERN } from '../domain/deployment.js';
 import { DEPLOYMENT_STATUSES } from '../domain/lifecycle.js';
 import { nameSchema } from '../domain/names.js';
-import { createDeployment, replayedDeployment } from '../deployments/create-deployment.js';
+import { createDeployment } from '../deployments/create-deployment.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { NotFoundError } from '../errors.js';
-import { assertRevisionAllowed } from '../artifacts/revision-scope.js';
 import { checkRevision } from '../revisions/check-revision.js';
 import { type ApiDeps, deploymentResource, route, visibleItems } from './deps.js';
 import { pageQuerySchema } from './schemas.js';
@@ -26,16 +25,9 @@ export const deploymentRoutes = [
     access: { action: 'deployments:create', resource: ({ body }) => `application/${body.application}/group/${body.group}` },
     body: createDeploymentBodySchema,
     async handle({ body, principal, deps }) {
-      const replayed = await replayedDeployment(body, deps);
-      if (replayed) return { statusCode: 200, body: { deploymentId: replayed.deploymentId, status: replayed.status } };
-      if (!(await deps.groups.get(body.application, body.group))) {
-        throw new NotFoundError(`Deployment group "${body.group}" does not exist in application "${body.application}"`);
-      }
-      // Before S3 is even asked: the revision is where the application takes revisions from.
-      await assertRevisionAllowed(body.application, body.revision, deps);
-      // Before anything is written: the object exists and its appspec.yml is valid, else 422.
-      const revision = await checkRevision(withBundleType(body.revision), deps);
-      const result = await createDeployment({ ...body, revision }, principal, deps);
+      // A retry is answered from its token first; then, before anything is written, the
+      // object must exist and hold a valid appspec.yml, else 422.
+      const result = await createDeployment(body, principal, deps, (revision) => checkRevision(revision, deps));
       return { statusCode: result.created ? 201 : 200, body: { deploymentId: result.deploymentId, status: result.status } };
     },
   }),

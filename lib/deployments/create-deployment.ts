@@ -69,6 +69,8 @@ export async function createDeployment(
   },
   creator: string,
   deps: EngineDeps,
+  /** Checks the revision (e.g. in S3) once the cheaper checks passed, and returns it pinned; a throw writes nothing. */
+  verifyRevision?: (revision: Revision) => Promise<Revision>,
 ): Promise<CreatedDeployment> {
   const replayed = await replayedDeployment(input, deps);
   if (replayed) return replayed;
@@ -76,14 +78,16 @@ export async function createDeployment(
   if (!group) {
     throw new NotFoundError(`Deployment group "${input.group}" does not exist in application "${input.application}"`);
   }
+  // Before S3 is even asked: the revision is where the application takes revisions from.
   await assertRevisionAllowed(input.application, input.revision, deps);
+  const revision = verifyRevision ? await verifyRevision(withBundleType(input.revision)) : withBundleType(input.revision);
   const config = input.deploymentConfig === undefined ? group.deploymentConfig : resolveDeploymentConfig(input.deploymentConfig);
   const deployment: Deployment = {
     deploymentId: newDeploymentId(deps.randomBytes),
     application: group.application,
     group: group.name,
     groupId: group.id,
-    revision: withBundleType(input.revision),
+    revision,
     deploymentConfig: config,
     // Both are known once the worker has resolved the targets.
     minimumHealthyHosts: 0,

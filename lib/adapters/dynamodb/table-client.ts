@@ -119,7 +119,7 @@ export class TableClient {
    * The items for these keys (at most 100 per call, unprocessed keys retried with
    * backoff), in no particular order; missing items are simply absent.
    */
-  async batchGet(itemKeys: readonly TableKey[], options: { consistent?: boolean } = {}): Promise<Item[]> {
+  async batchGet(itemKeys: readonly TableKey[]): Promise<Item[]> {
     const found: Item[] = [];
     for (let i = 0; i < itemKeys.length; i += BATCH_GET_LIMIT) {
       let pending: Item[] = itemKeys.slice(i, i + BATCH_GET_LIMIT) as Item[];
@@ -127,7 +127,7 @@ export class TableClient {
         if (attempt >= 6) throw new Error(`BatchGetItem left ${pending.length} key(s) unprocessed after ${attempt} attempts`);
         if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random())));
         const out = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: options.consistent ?? false } } }),
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }),
         );
         found.push(...(out.Responses?.[this.tableName] ?? []));
         pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
