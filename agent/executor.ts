@@ -82,9 +82,11 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
     log: ctx.log,
     heartbeat: async () => {
       const answer = await ctx.api.post('/agent/v1/poll', { instanceId: ctx.instanceId, heartbeat: true }).catch(() => undefined);
-      if (answer?.status !== 200) return;
+      if (answer?.status !== 200) return false;
       const body = readAnswer(heartbeatAnswerSchema, answer.body, 'heartbeat answer');
-      if (body.assignment === null || body.assignment.deploymentId !== assignment.deploymentId || body.action === 'stop') abort.abort();
+      const mine = body.assignment !== null && body.assignment.deploymentId === assignment.deploymentId;
+      if (!mine || body.action === 'stop') abort.abort();
+      return mine;
     },
   });
   const unsubscribeStop = ctx.stops?.onStop(assignment.deploymentId, () => abort.abort());
@@ -130,7 +132,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       const started = new Date().toISOString();
       if (name !== 'DownloadBundle' && name !== 'Install') {
         const timeout = appspec && name in appspec.hooks ? eventTimeoutSeconds(appspec, name as HookEvent) : DEFAULT_STEP_TIMEOUT_SECONDS;
-        await reporter.send({ starting: { event: name, startedAt: started, timeoutSeconds: Math.max(1, timeout) } });
+        await reporter.sendAhead({ starting: { event: name, startedAt: started, timeoutSeconds: Math.max(1, timeout) } });
         if (reporter.refused) {
           // The server already ended this instance: run nothing more.
           allSucceeded = false;

@@ -3,6 +3,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import type { ApiAnswer, ApiClient } from './api-client.js';
 import type { AgentState } from './state.js';
+import { coalesceReports } from '../lib/domain/report-coalescing.js';
 
 /** Done once the server accepted the report, and again if the agent restarts before it is noted (so idempotent). */
 export interface AcceptedEffect {
@@ -27,6 +28,8 @@ export interface OutboxOptions {
   send: (body: Record<string, unknown>) => Promise<ApiAnswer>;
   /** Runs an accepted report's effect (before the report leaves the outbox). */
   apply: (effect: AcceptedEffect) => Promise<void>;
+  /** How many of the leading queued bodies can go as one request, and that request's body (default: one at a time). */
+  coalesce?: (bodies: Record<string, unknown>[]) => { body: unknown; count: number };
   log?: (line: string) => void;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -37,15 +40,24 @@ export interface OutboxOptions {
 const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
 
 /**
- * The host's durable queue of reports. A report is on disk before it is sent and leaves only when the server accepted it or refused it for good
- * (a 4xx); failures are retried with jittered exponential backoff, also after
- * the agent restarts (`flush` at start-up). Reports go out in the order written.
+ * The host's durable queue of reports. A report is on disk before it is sent
+ * and leaves only when the server accepted it or refused it for good (a 4xx);
+ * failures are retried with jittered exponential backoff, also after the agent
+ * restarts (`flush` at start-up). Reports go out in the order written, one
+ * request at a time: those queued behind the request in flight go together in
+ * the next one when `coalesce` allows.
  */
 export class Outbox {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly random: () => number;
   private sequence = 0;
+  /** Deliveries run one after another. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Reports this process added whose caller has not yet heard how they fared. */
+  private readonly unheard = new Set<string>();
+  /** How such a report fared when it went out with another one. */
+  private readonly settled = new Map<string, Delivery>();
 
   constructor(
     readonly dir: string,
@@ -61,29 +73,42 @@ export class Outbox {
     await mkdir(this.dir, { recursive: true });
     const id = `${Date.now().toString().padStart(15, '0')}-${String(this.sequence++).padStart(6, '0')}-${randomUUID()}`;
     await this.write({ id, body, attempts: 0, ...(then ? { then } : {}) });
+    this.unheard.add(id);
     return id;
   }
 
   /** Adds a report and delivers everything queued up to and including it. */
   async send(body: Record<string, unknown>, signal: AbortSignal, then?: AcceptedEffect): Promise<Delivery> {
-    const id = await this.add(body, then);
-    let last: Delivery = { kind: 'kept' };
-    for (const pending of await this.pending()) {
-      if (pending > id) break;
-      last = await this.deliver(pending, signal);
-      if (last.kind === 'kept') return last;
-    }
-    return last;
+    return this.deliverThrough(await this.add(body, then), signal);
+  }
+
+  /** Delivers everything queued up to and including report `id` (and what can go in the same request); how `id` fared. */
+  deliverThrough(id: string, signal: AbortSignal): Promise<Delivery> {
+    return this.serially(async () => {
+      for (;;) {
+        const settled = this.settled.get(id);
+        if (settled) {
+          this.settled.delete(id);
+          this.unheard.delete(id);
+          return settled;
+        }
+        const sent = await this.deliverNext(await this.pending(), signal);
+        if (sent.delivery.kind === 'kept') return sent.delivery;
+      }
+    });
   }
 
   /** Delivers every queued report (at start-up: what an earlier run could not). */
-  async flush(signal: AbortSignal): Promise<number> {
-    let delivered = 0;
-    for (const id of await this.pending()) {
-      if ((await this.deliver(id, signal)).kind === 'kept') break;
-      delivered++;
-    }
-    return delivered;
+  flush(signal: AbortSignal): Promise<number> {
+    return this.serially(async () => {
+      let delivered = 0;
+      for (let queued = await this.pending(); queued.length > 0; queued = await this.pending()) {
+        const sent = await this.deliverNext(queued, signal);
+        if (sent.delivery.kind === 'kept') break;
+        delivered += sent.ids.length;
+      }
+      return delivered;
+    });
   }
 
   async pending(): Promise<string[]> {
@@ -91,32 +116,50 @@ export class Outbox {
     return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).sort();
   }
 
-  /** Tries one report until the server answers for good or `signal` aborts. */
-  private async deliver(id: string, signal: AbortSignal): Promise<Delivery> {
-    const stored = JSON.parse(await readFile(this.file(id), 'utf8')) as Stored;
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Sends the first queued report, with those after it that can go in the same
+   * request, until the server answers for good or `signal` aborts.
+   */
+  private async deliverNext(queued: string[], signal: AbortSignal): Promise<{ ids: string[]; delivery: Delivery }> {
+    if (queued.length === 0) return { ids: [], delivery: { kind: 'kept' } };
+    const stored = await Promise.all(queued.map(async (id) => JSON.parse(await readFile(this.file(id), 'utf8')) as Stored));
+    const joined = this.options.coalesce?.(stored.map((s) => s.body)) ?? { body: stored[0]?.body, count: 1 };
+    const group = stored.slice(0, Math.max(1, joined.count));
+    const first = group[0] as Stored;
+    const body = joined.body as Record<string, unknown>;
+    const ids = group.map((s) => s.id);
     while (!signal.aborted) {
       let answer: ApiAnswer | undefined;
       let why: string;
       try {
-        answer = await this.options.send(stored.body);
+        answer = await this.options.send(body);
         why = `HTTP ${answer.status}`;
       } catch (error) {
         why = (error as Error).message;
       }
       if (answer && !retryable(answer.status)) {
         const accepted = answer.status < 400;
-        if (accepted && stored.then) await this.options.apply(stored.then);
-        if (!accepted) this.options.log?.(`report ${describe(stored.body)} refused for good: HTTP ${answer.status} ${JSON.stringify(answer.body?.error?.message ?? '')}`);
-        await rm(this.file(id), { force: true });
-        return { kind: accepted ? 'accepted' : 'refused', answer };
+        if (accepted) for (const { then } of group) if (then) await this.options.apply(then);
+        if (!accepted) this.options.log?.(`report ${describe(body)} refused for good: HTTP ${answer.status} ${JSON.stringify(answer.body?.error?.message ?? '')}`);
+        // In order: a crash half-way leaves the later ones, which the server answers as repeats.
+        for (const id of ids) await rm(this.file(id), { force: true });
+        const delivery: Delivery = { kind: accepted ? 'accepted' : 'refused', answer };
+        for (const id of ids) if (this.unheard.has(id)) this.settled.set(id, delivery);
+        return { ids, delivery };
       }
-      stored.attempts++;
-      await this.write(stored);
-      const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(stored.attempts - 1, 16)) * (0.5 + this.random() / 2);
-      this.options.log?.(`report ${describe(stored.body)} not delivered (${why}); attempt ${stored.attempts}, next in ${Math.round(delay)} ms`);
+      first.attempts++;
+      await this.write(first);
+      const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(first.attempts - 1, 16)) * (0.5 + this.random() / 2);
+      this.options.log?.(`report ${describe(body)} not delivered (${why}); attempt ${first.attempts}, next in ${Math.round(delay)} ms`);
       await sleep(delay, signal);
     }
-    return { kind: 'kept' };
+    return { ids, delivery: { kind: 'kept' } };
   }
 
   private file(id: string): string {
@@ -155,6 +198,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export function reportOutbox(api: ApiClient, state: AgentState, log?: (line: string) => void): Outbox {
   return new Outbox(join(state.dir, 'outbox'), {
     send: (body) => api.post('/agent/v1/report', body),
+    coalesce: coalesceReports,
     apply: async ({ recordSuccess }) => {
       if (recordSuccess) await state.recordSuccess(recordSuccess.groupId, recordSuccess);
     },

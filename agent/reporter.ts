@@ -1,6 +1,6 @@
 import type { EventsReport } from '../lib/domain/agent-report.js';
 import { type ReportAnswer, readAnswer, reportAnswerSchema } from '../lib/domain/agent-wire.js';
-import type { AcceptedEffect, Outbox } from './outbox.js';
+import type { AcceptedEffect, Delivery, Outbox } from './outbox.js';
 
 export type FinishedEvent = EventsReport['done'][number];
 export type StartingEvent = NonNullable<EventsReport['running']>;
@@ -11,8 +11,8 @@ export interface ReporterOptions {
   outbox: Outbox;
   /** The agent is stopping: what is not delivered stays in the outbox. */
   shutdown: AbortSignal;
-  /** A bare check-in (renews the lease, carries stop requests); its failures are its own business. */
-  heartbeat: () => Promise<void>;
+  /** A bare check-in (renews the lease, carries stop requests): whether the server still holds this assignment for the agent. */
+  heartbeat: () => Promise<boolean>;
   /** How long the agent may go without contacting the server before it checks in. */
   checkInMs: () => number;
   /** The server said stop, or refused the instance's reports (409): run nothing more. */
@@ -21,18 +21,22 @@ export interface ReporterOptions {
 }
 
 /**
- * The agent's side of "one request per scripted event": events without scripts
- * (and the agent's own steps) are noted and ride along with the next report,
- * which also says which event starts now. The server hears from the agent at
- * least every `checkInMs`: a check-in sends what was noted meanwhile, or is a
- * bare heartbeat when there is nothing to tell. Reports go out one at a time,
- * in order, through the durable outbox.
+ * The agent's side of "at most one request per scripted event": events without
+ * scripts (and the agent's own steps) are noted and ride along with the next
+ * report, which also says which event starts now. The server hears from the
+ * agent at least every `checkInMs`: a check-in sends what was noted meanwhile,
+ * or is a bare heartbeat when there is nothing to tell. Reports go out one at a
+ * time, in order, through the durable outbox; those that pile up behind the one
+ * in flight go out together.
  */
 export class EventReporter {
   private noted: FinishedEvent[] = [];
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Reports enter the outbox one after another, in the order they were made. */
+  private adding: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** When the server last accepted something from this agent for the assignment (it was just handed out). */
+  private heardAt = Date.now();
   /** The server refused a report (409): it will take nothing more of this assignment. */
   refused = false;
 
@@ -49,8 +53,24 @@ export class EventReporter {
    * Sends everything noted, then `finished`, and the event starting now, in one
    * report. `then` runs once the server has accepted it (also after a restart).
    */
-  send(part: { finished?: FinishedEvent[]; starting?: StartingEvent; then?: AcceptedEffect }): Promise<ReportAnswer | undefined> {
-    return this.serially(() => this.deliver(part));
+  async send(part: Part): Promise<ReportAnswer | undefined> {
+    return (await this.queue(part))?.answer;
+  }
+
+  /**
+   * Like `send`, but returns once the report is on disk when the server heard
+   * from this agent within the check-in interval: the lease it holds then
+   * outlasts the report's round trip, so the next hook need not wait for it
+   * (a stop in the answer still ends that hook). Otherwise waits for the answer.
+   */
+  async sendAhead(part: Part): Promise<void> {
+    const queued = await this.queue(part);
+    if (!queued) return;
+    if (this.refused || Date.now() - this.heardAt >= this.options.checkInMs()) {
+      await queued.answer;
+      return;
+    }
+    queued.answer.catch((error) => this.options.log?.(`error: ${(error as Error).message}`));
   }
 
   close(): void {
@@ -58,20 +78,21 @@ export class EventReporter {
     clearTimeout(this.timer);
   }
 
-  private serially<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private async deliver({ finished = [], starting, then }: { finished?: FinishedEvent[]; starting?: StartingEvent; then?: AcceptedEffect }) {
+  /** The report made of what was noted and `part`, on disk; its answer follows. */
+  private async queue({ finished = [], starting, then }: Part): Promise<{ answer: Promise<ReportAnswer | undefined> } | undefined> {
     const done = [...this.noted.splice(0), ...finished];
     if (this.refused || (done.length === 0 && !starting)) return undefined;
     const { instanceId, deploymentId } = this.options;
     const body: EventsReport = { instanceId, deploymentId, done, ...(starting ? { running: starting } : {}) };
-    const delivery = await this.options.outbox.send(body, this.options.shutdown, then);
-    this.arm();
+    const added = this.adding.then(() => this.options.outbox.add(body, then));
+    this.adding = added.catch(() => undefined);
+    const id = await added;
     const what = [...done.map((d) => `${d.event} ${d.status}`), ...(starting ? [`${starting.event} started`] : [])].join(', ');
+    return { answer: this.options.outbox.deliverThrough(id, this.options.shutdown).then((delivery) => this.heard(delivery, what)) };
+  }
+
+  private heard(delivery: Delivery, what: string): ReportAnswer | undefined {
+    this.arm();
     if (delivery.kind === 'kept') throw new Error(`the agent is stopping; the report (${what}) stays queued for its next start`);
     if (delivery.kind === 'refused') {
       if (delivery.answer.status !== 409) throw new Error(`report (${what}): HTTP ${delivery.answer.status}`);
@@ -79,6 +100,7 @@ export class EventReporter {
       this.options.onStop();
       return undefined;
     }
+    this.heardAt = Date.now();
     const answer = readAnswer(reportAnswerSchema, delivery.answer.body, 'report answer');
     if (answer.action === 'stop') this.options.onStop();
     return answer;
@@ -88,20 +110,22 @@ export class EventReporter {
     clearTimeout(this.timer);
     if (this.closed) return;
     this.timer = setTimeout(() => {
-      this.serially(() => this.checkIn()).catch((error) => this.options.log?.(`error: ${(error as Error).message}`));
+      this.checkIn().catch((error) => this.options.log?.(`error: ${(error as Error).message}`));
     }, this.options.checkInMs());
   }
 
   private async checkIn(): Promise<void> {
     if (this.closed) return;
     if (this.noted.length > 0) {
-      await this.deliver({});
+      await this.send({});
       return;
     }
     try {
-      await this.options.heartbeat();
+      if (await this.options.heartbeat()) this.heardAt = Date.now();
     } finally {
       this.arm();
     }
   }
 }
+
+type Part = { finished?: FinishedEvent[]; starting?: StartingEvent; then?: AcceptedEffect };

@@ -76,6 +76,10 @@ export async function benchDeploymentCapacity(): Promise<Figure[]> {
       const done = await stack.deps.deployments.get(deploymentId);
       if (done?.status !== 'Succeeded') throw new Error(`deployment ${deploymentId} ended ${done?.status}`);
       const { writeUnits, readUnits } = stack.meter.totals;
+      const breakdown = [...stack.meter.byOperation].sort((a, b) => b[1].units - a[1].units);
+      for (const [operation, { units, calls }] of breakdown) {
+        process.stderr.write(`${label}: ${round2(units / AGENTS)} units/instance in ${calls} calls: ${operation}\n`);
+      }
       figures.push(printFigure({ bench: 'deployment-capacity', metric: `write_units_per_instance_deployment_${label}`, value: round2(writeUnits / AGENTS), unit: 'WCU', n: AGENTS }));
       figures.push(printFigure({ bench: 'deployment-capacity', metric: `read_units_per_instance_deployment_${label}`, value: round2(readUnits / AGENTS), unit: 'RCU', n: AGENTS }));
     }

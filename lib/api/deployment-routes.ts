@@ -67,7 +67,7 @@ export const deploymentRoutes = [
     async handle({ params, query, deps }) {
       await requireDeployment(deps, params.id);
       const page = await deps.instanceDeployments.list(params.id, query);
-      const items = page.items.map(({ events, ...instance }) => ({
+      const items = page.items.map(({ events, watchAt: _internal, ...instance }) => ({
         ...instance,
         lastEvent: [...events].reverse().find((e) => e.status !== 'Pending' && e.status !== 'Skipped')?.name ?? null,
       }));
@@ -88,7 +88,8 @@ export const deploymentRoutes = [
         deps.instanceDeployments.outputs(params.id, params.instanceId),
       ]);
       const events = instance.events.map((e) => (outputs[e.name] ? { ...e, outputTail: outputs[e.name] } : e));
-      return { statusCode: 200, body: { ...instance, events, logUrl } };
+      const { watchAt: _internal, ...shown } = instance;
+      return { statusCode: 200, body: { ...shown, events, logUrl } };
     },
   }),
   route({

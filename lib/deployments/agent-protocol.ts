@@ -3,6 +3,7 @@ import { applySteps, reportSteps, skipRemaining } from '../domain/agent-report.j
 import type { Deployment, InstanceDeployment } from '../domain/deployment.js';
 import { underRolePath } from '../domain/credentials.js';
 import { mayActAsAgent } from '../domain/identity.js';
+import { earlierWatch, watchTime } from '../domain/watch-time.js';
 import {
   type AgentAction as WireAgentAction,
   type assignmentSchema,
@@ -77,29 +78,17 @@ function actionFor(deployment: Deployment): AgentAction {
   return deployment.stopRequested || deployment.status === 'Failed' || deployment.status === 'Stopped' ? 'stop' : 'continue';
 }
 
-/** The watch time the reconciler uses: the lease, or the running event's deadline if sooner. */
-function watchAt(instance: InstanceDeployment, leaseExpiresAt: string): string {
-  const deadlines = instance.events.filter((e) => e.status === 'InProgress' && e.deadline).map((e) => e.deadline as string);
-  return [leaseExpiresAt, ...deadlines].sort()[0] as string;
-}
-
 /** Heartbeats and reports renew the lease only once half of it is gone: most of them write no lease. */
 function leaseIsDue(instance: InstanceDeployment, now: Date, deps: EngineDeps): boolean {
   const leftMs = instance.leaseExpiresAt ? Date.parse(instance.leaseExpiresAt) - now.getTime() : 0;
   return leftMs < (deps.timings.leaseSeconds * 1000) / 2;
 }
 
-/**
- * The lease and the reconciler's watch time after a report. Both are written
- * only when they change: moving the watch time rewrites the instance's entry
- * in the reconciler's index, which costs as much again as the report itself.
- */
+/** The lease and the reconciler's watch time after a report, each written only when it must change. */
 function watchChanges(instance: InstanceDeployment, events: InstanceDeployment['events'], now: Date, deps: EngineDeps) {
   const renewed = leaseIsDue(instance, now, deps) ? plusSeconds(now, deps.timings.leaseSeconds) : undefined;
-  const lease = renewed ?? (instance.leaseExpiresAt as string);
-  const next = watchAt({ ...instance, events }, lease);
-  const stored = instance.leaseExpiresAt ? watchAt(instance, instance.leaseExpiresAt) : undefined;
-  return { ...(renewed ? { leaseExpiresAt: renewed } : {}), ...(next !== stored ? { watchAt: next } : {}) };
+  const watchAt = earlierWatch(instance.watchAt, watchTime({ events }, renewed ?? (instance.leaseExpiresAt as string)));
+  return { ...(renewed ? { leaseExpiresAt: renewed } : {}), ...(watchAt ? { watchAt } : {}) };
 }
 
 /**
@@ -120,12 +109,14 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
   const now = deps.clock.now();
   if (!instance.acknowledgedAt || leaseIsDue(instance, now, deps)) {
     const leaseExpiresAt = plusSeconds(now, deps.timings.leaseSeconds);
+    // Dispatch set the watch time no later than this lease ends: the first acknowledgement moves nothing.
+    const watchAt = earlierWatch(instance.watchAt, watchTime(instance, leaseExpiresAt));
     try {
       await deps.instanceDeployments.update(instance, {
         events: instance.events,
         now: now.toISOString(),
         leaseExpiresAt,
-        watchAt: watchAt(instance, leaseExpiresAt),
+        ...(watchAt ? { watchAt } : {}),
         ...(instance.acknowledgedAt ? {} : { acknowledgedAt: now.toISOString() }),
       });
     } catch (error) {

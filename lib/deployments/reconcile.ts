@@ -1,6 +1,7 @@
 import { skipRemaining } from '../domain/agent-report.js';
 import type { Deployment, EventRecord, InstanceDeployment } from '../domain/deployment.js';
 import type { ErrorCode } from '../domain/lifecycle.js';
+import { watchTime } from '../domain/watch-time.js';
 import { ConflictError } from '../errors.js';
 import { logger } from '../logger.js';
 import type { EngineDeps } from './engine.js';
@@ -52,13 +53,31 @@ function judge(instance: InstanceDeployment, now: Date, startTimeoutSeconds: num
   return undefined;
 }
 
+/** When an instance that is not due yet will be: undefined for dispatched work the reconciler should push again now. */
+function notDueUntil(instance: InstanceDeployment, now: Date, startTimeoutSeconds: number): string | undefined {
+  if (instance.acknowledgedAt) return watchTime(instance, instance.leaseExpiresAt ?? now.toISOString());
+  const rewakeAt = Date.parse(instance.dispatchedAt ?? '') + rewakeAfterSeconds(startTimeoutSeconds) * 1000;
+  return rewakeAt > now.getTime() ? new Date(rewakeAt).toISOString() : undefined;
+}
+
 async function expire(deployment: Deployment, instanceId: string, now: Date, deps: EngineDeps): Promise<Verdict | 'waiting' | undefined> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const instance = await deps.instanceDeployments.get(deployment.deploymentId, instanceId);
     if (!instance || instance.status !== 'InProgress') return undefined;
     const found = judge(instance, now, deps.timings.startTimeoutSeconds);
-    if (!found) return instance.acknowledgedAt ? undefined : 'waiting';
     const iso = now.toISOString();
+    if (!found) {
+      const nextLook = notDueUntil(instance, now, deps.timings.startTimeoutSeconds);
+      if (!nextLook) return 'waiting';
+      // Looked at before it was due (its watch time only ever moves earlier on its own): next time, when it is.
+      try {
+        await deps.instanceDeployments.update(instance, { events: instance.events, now: iso, watchAt: nextLook });
+        return undefined;
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        continue;
+      }
+    }
     const failCurrent = (e: EventRecord, i: number, all: EventRecord[]): EventRecord => {
       const isCurrent = e.status === 'InProgress' || (e.status === 'Pending' && all.slice(0, i).every((p) => p.status !== 'Pending' && p.status !== 'InProgress'));
       return isCurrent ? { ...e, status: 'Failed', endedAt: iso, errorCode: found.code, message: found.message, deadline: undefined } : e;

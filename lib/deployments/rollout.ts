@@ -71,7 +71,9 @@ export async function dispatchReserved(deployment: Deployment, deps: EngineDeps)
   const chunks = (await deps.instanceDeployments.reservedChunks(id)).filter((c) => open.has(c.token));
   const now = deps.clock.now();
   // The reconciler looks again once a third of the start timeout has passed: a wake-up may have been lost.
-  const options = { now: now.toISOString(), watchAt: plusSeconds(now, rewakeAfterSeconds(deps.timings.startTimeoutSeconds)) };
+  // No later than the lease an acknowledgement grants would end, so acknowledging never has to move it.
+  const firstLook = Math.min(deps.timings.leaseSeconds, rewakeAfterSeconds(deps.timings.startTimeoutSeconds));
+  const options = { now: now.toISOString(), watchAt: plusSeconds(now, firstLook) };
   const dispatched: string[] = [];
   await inLanes(chunks, DISPATCH_LANES, async (chunk) => {
     dispatched.push(...(await deps.instanceDeployments.dispatchChunk(id, chunk, options)));

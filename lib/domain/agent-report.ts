@@ -91,6 +91,8 @@ export function applyReport(
   const current = instance.events[index];
   if (!current) return { kind: 'conflict', reason: `${report.event} is not an event of this assignment` };
   if (current.status === report.status) return { kind: 'duplicate' };
+  // A start replayed after the event's end (reports sent together, then again one by one after a crash) is old news.
+  if (report.status === 'InProgress' && DONE.has(current.status)) return { kind: 'duplicate' };
   if (instance.status !== 'InProgress') {
     return { kind: 'conflict', reason: `instance ${instance.instanceId} is already ${instance.status} in this deployment` };
   }

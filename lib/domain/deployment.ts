@@ -102,6 +102,8 @@ export interface InstanceDeployment {
   acknowledgedAt?: string | undefined;
   leaseExpiresAt?: string | undefined;
   endedAt?: string | undefined;
+  /** While it runs: when the reconciler looks at it next (never later than it is due; see watch-time.ts). */
+  watchAt?: string | undefined;
   /** Bumped by every write, so each write is conditional on the state it read. */
   version: number;
 }

@@ -41,17 +41,21 @@ async function measured(events: string[]) {
 }
 
 describe('requests an agent makes for one deployment', () => {
-  it('scripts on all five script events: 1 poll and 6 reports to the API, 2 presigned S3 requests, nothing on the socket', async () => {
+  it('scripts on all five script events: 1 poll and at most 6 reports to the API, 2 presigned S3 requests, nothing on the socket', async () => {
     // The host's first deployment: ApplicationStop has no earlier revision, so it costs nothing of its own.
+    // Reports that pile up behind the one in flight go together, so fast hooks take fewer than one each.
     const first = await measured(SCRIPT_EVENTS);
-    expect(first.api).toEqual({ 'POST /agent/v1/poll': 1, 'POST /agent/v1/report': 5 });
+    expect(Object.keys(first.api).sort()).toEqual(['POST /agent/v1/poll', 'POST /agent/v1/report']);
+    expect(first.api['POST /agent/v1/poll']).toBe(1);
+    expect(first.api['POST /agent/v1/report']).toBeGreaterThanOrEqual(1);
+    expect(first.api['POST /agent/v1/report']).toBeLessThanOrEqual(5);
     expect(first.s3).toEqual({ GET: 1, PUT: 1 });
 
     // Now ApplicationStop runs the first revision's script too: every script event runs.
     const second = await measured(SCRIPT_EVENTS);
-    expect(second.api).toEqual({ 'POST /agent/v1/poll': 1, 'POST /agent/v1/report': 6 });
+    expect(second.api['POST /agent/v1/poll']).toBe(1);
+    expect(second.api['POST /agent/v1/report']).toBeLessThanOrEqual(6);
     expect(second.s3).toEqual({ GET: 1, PUT: 1 }); // the bundle download and the full log's upload
-    expect(second.total).toBe(9);
     expect(second.total).toBeLessThanOrEqual(9);
     expect({ keepalives: second.keepalives, connects: second.connects }).toEqual({ keepalives: 0, connects: 0 });
 
@@ -68,7 +72,9 @@ describe('requests an agent makes for one deployment', () => {
   it('events without scripts cost no request of their own', async () => {
     // ApplicationStop runs the previous revision's script; only AfterInstall has one in this revision.
     const run = await measured(['AfterInstall']);
-    expect(run.api).toEqual({ 'POST /agent/v1/poll': 1, 'POST /agent/v1/report': 3 });
+    expect(run.api['POST /agent/v1/poll']).toBe(1);
+    expect(run.api['POST /agent/v1/report']).toBeLessThanOrEqual(3);
+    expect(Object.keys(run.api)).toHaveLength(2);
     const detail = (await http('GET', `/deployments/${run.deploymentId}/instances/${state.instanceIds[0]}`)).body;
     const statuses = Object.fromEntries(detail.events.map((e: { name: string; status: string }) => [e.name, e.status]));
     expect(statuses).toMatchObject({

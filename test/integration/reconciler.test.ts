@@ -81,4 +81,33 @@ describe('the reconciler', () => {
     expect(after).toMatchObject({ status: 'InProgress', fleetSize: 2 });
     expect(after.counts).toMatchObject({ pending: 1, inProgress: 1 });
   });
+
+  it('looks at a running instance no later than it is due, moving its watch time only when it looks too early', async () => {
+    const { agents, deploy } = await fleet(2, { deploymentConfig: 'AllAtOnce' });
+    const { body } = await deploy();
+    const [working, absent] = agents as [ScriptedAgent, ScriptedAgent];
+    const watchOf = async (agent: ScriptedAgent) => (await api.deps.instanceDeployments.get(body.deploymentId, agent.instanceId))?.watchAt;
+    await api.settle(); // dispatched
+    const dispatchedWatch = await watchOf(working);
+    expect(dispatchedWatch).toBeDefined();
+
+    api.clock.advance(20);
+    await working.poll(); // acknowledged: the lease now ends later than the watch time dispatch set
+    const acknowledged = await api.deps.instanceDeployments.get(body.deploymentId, working.instanceId);
+    expect(acknowledged?.watchAt).toBe(dispatchedWatch); // the acknowledgement moved nothing
+    expect(acknowledged?.watchAt && acknowledged.leaseExpiresAt && acknowledged.watchAt < acknowledged.leaseExpiresAt).toBe(true);
+
+    // Due by its watch time, not by its lease: the reconciler leaves it running and looks again when the lease ends.
+    api.clock.advance(75);
+    expect(await reconcile()).toMatchObject({ lost: 0, neverStarted: 0 });
+    expect(await watchOf(working)).toBe(acknowledged?.leaseExpiresAt);
+    expect(await watchOf(absent)).not.toBe(dispatchedWatch); // not picked up, not yet pushed again: looked at later
+    const detail = await api.call('GET', `/deployments/${body.deploymentId}/instances/${working.instanceId}`);
+    expect(detail.body.status).toBe('InProgress');
+    expect(detail.body).not.toHaveProperty('watchAt');
+
+    api.clock.advance(20); // the lease has ended with no word from the agent
+    expect(await reconcile()).toMatchObject({ lost: 1 });
+    expect(await watchOf(working)).toBeUndefined();
+  });
 });

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiAnswer } from '../../agent/api-client.js';
 import { type AcceptedEffect, Outbox } from '../../agent/outbox.js';
+import { waitFor } from '../../local/ports.js';
+import { coalesceReports } from '../../lib/domain/report-coalescing.js';
 
 let dir: string;
 beforeEach(() => {
@@ -81,5 +83,60 @@ describe('the report outbox', () => {
     } });
     await outbox.send(report('Install'), new AbortController().signal);
     expect(delays).toEqual([1, 2, 4, 8, 8, 8]);
+  });
+
+  it('sends the reports that queued up behind the one in flight as one request, and each caller hears how its own fared', async () => {
+    const received: Record<string, unknown>[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const send = async (body: Record<string, unknown>): Promise<ApiAnswer> => {
+      received.push(body);
+      if (received.length === 1) await held; // the first report is on its way for a while
+      return { status: 200, body: { action: 'continue' } };
+    };
+    const applied: AcceptedEffect[] = [];
+    const outbox = new Outbox(join(dir, 'outbox'), { send, apply: async (e) => void applied.push(e), coalesce: coalesceReports, ...noDelay });
+    const signal = new AbortController().signal;
+    const ids = { instanceId: 'i-1', deploymentId: 'd-AAAAAAAAA' };
+    const effect = { recordSuccess: { groupId: 'g', deploymentId: 'd-AAAAAAAAA', bundleRoot: '/b' } };
+    const first = outbox.send({ ...ids, done: [], running: { event: 'BeforeInstall', timeoutSeconds: 5 } }, signal);
+    await waitFor('the first report on its way', async () => received.length === 1, { timeoutMs: 5000, intervalMs: 5 });
+    const queued = [
+      outbox.send({ ...ids, done: [{ event: 'BeforeInstall', status: 'Succeeded' }], running: { event: 'AfterInstall', timeoutSeconds: 5 } }, signal),
+      outbox.send({ ...ids, done: [{ event: 'AfterInstall', status: 'Succeeded' }], running: { event: 'ApplicationStart', timeoutSeconds: 5 } }, signal),
+      outbox.send({ ...ids, done: [{ event: 'ApplicationStart', status: 'Succeeded' }, { event: 'ValidateService', status: 'Skipped' }] }, signal, effect),
+    ];
+    await waitFor('every report on disk', async () => (await outbox.pending()).length === 4, { timeoutMs: 5000, intervalMs: 5 });
+    release();
+    const deliveries = await Promise.all([first, ...queued]);
+    expect(deliveries.map((d) => d.kind)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+    expect(received).toHaveLength(2);
+    expect(received[1]).toEqual({
+      ...ids,
+      done: [
+        { event: 'BeforeInstall', status: 'Succeeded' },
+        { event: 'AfterInstall', status: 'Succeeded' },
+        { event: 'ApplicationStart', status: 'Succeeded' },
+        { event: 'ValidateService', status: 'Skipped' },
+      ],
+    });
+    expect(applied).toEqual([effect]);
+    expect(await outbox.pending()).toEqual([]);
+  });
+
+  it('after a restart, sends what an earlier run left queued as few requests as the reports allow', async () => {
+    const ids = { instanceId: 'i-1', deploymentId: 'd-AAAAAAAAA' };
+    const earlier = new Outbox(join(dir, 'outbox'), { send: async () => ({ status: 200, body: {} }), apply: async () => undefined });
+    await earlier.add({ ...ids, done: [], running: { event: 'BeforeInstall', timeoutSeconds: 5 } });
+    await earlier.add({ ...ids, done: [{ event: 'BeforeInstall', status: 'Succeeded' }] });
+    await earlier.add({ ...ids, deploymentId: 'd-BBBBBBBBB', done: [{ event: 'Install', status: 'Failed' }] });
+    const { send, received } = server([]);
+    const restarted = new Outbox(join(dir, 'outbox'), { send, apply: async () => undefined, coalesce: coalesceReports, ...noDelay });
+    expect(await restarted.flush(new AbortController().signal)).toBe(3);
+    expect(received.map((b) => [b.deploymentId, (b.done as { event: string }[]).map((d) => d.event)])).toEqual([
+      ['d-AAAAAAAAA', ['BeforeInstall']],
+      ['d-BBBBBBBBB', ['Install']],
+    ]);
+    expect(await restarted.pending()).toEqual([]);
   });
 });

@@ -18,7 +18,7 @@ const counterOf = (status: Status) =>
   COUNTER[({ Pending: 'pending', InProgress: 'inProgress', Succeeded: 'succeeded', Failed: 'failed', Skipped: 'skipped', Unknown: 'unknown' } as const)[status]];
 
 function toItem(instance: InstanceDeployment): Item {
-  const { events, ...rest } = instance;
+  const { events, watchAt: _kept, ...rest } = instance;
   return {
     ...keys.instanceDeployment(instance.deploymentId, instance.instanceId),
     ...(instance.status === 'Pending' ? keys.pendingInstance(instance.deploymentId, instance.instanceId) : {}),
@@ -29,7 +29,8 @@ function toItem(instance: InstanceDeployment): Item {
 }
 
 function fromItem(item: Item): InstanceDeployment {
-  return { ...withoutKeys<InstanceDeployment>(withoutEventAttributes(item)), events: eventsOf(item) };
+  const running = item.GSI2PK === keys.runningInstance(String(item.deploymentId), '').GSI2PK;
+  return { ...withoutKeys<InstanceDeployment>(withoutEventAttributes(item)), events: eventsOf(item), ...(running ? { watchAt: String(item.GSI2SK) } : {}) };
 }
 
 /** A transaction holds at most 100 operations: 49 instances × 2 + the chunk + the deployment, or 99 × 1 + 1. */
@@ -390,7 +391,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
       values[':to'] = changes.transition;
       values[':now'] = changes.now;
       removes.push('GSI2PK', 'GSI2SK');
-      Object.assign(next, { status: changes.transition, endedAt: changes.now });
+      Object.assign(next, { status: changes.transition, endedAt: changes.now, watchAt: undefined });
     } else {
       for (const field of ['leaseExpiresAt', 'acknowledgedAt'] as const) {
         if (changes[field] === undefined) continue;
@@ -401,6 +402,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
       if (changes.watchAt !== undefined && instance.status === 'InProgress') {
         sets.push('GSI2SK = :watchAt');
         values[':watchAt'] = changes.watchAt;
+        next.watchAt = changes.watchAt;
       }
     }
     const instanceUpdate = {
