@@ -260,7 +260,8 @@ describe('real agents running real hooks', { timeout: 120_000 }, () => {
     await waitFor('staging to be deployed and the approval to wait', async () => {
       const [latest] = (await http('GET', '/pipelines/shop/executions')).body.items;
       execution = latest;
-      return latest?.stages[1].status === 'InProgress';
+      // The stage is entered first, then its approval starts: only then is there something to approve.
+      return latest?.stages[1].actions[0].status === 'InProgress';
     }, { timeoutMs: 90_000, intervalMs: 100 });
     expect(readFileSync(host('local-1', 'srv/shop/index.html'), 'utf8')).toBe('shop v1\n');
     expect(existsSync(host('local-2', 'srv/shop/index.html'))).toBe(false);
