@@ -113,7 +113,7 @@ export interface DeploymentsRepository {
   reserveBatch(deploymentId: string, reservation: { batch: number; token: string; size: number; maxOffline: number }): Promise<boolean>;
   /** Closes a batch whose chunks are all dispatched or given back (idempotent). */
   closeBatch(deploymentId: string, token: string): Promise<void>;
-  /** An ended deployment's pending instances all counted skipped, in one write (their items follow: skipCounted). False when none was pending. */
+  /** An ended deployment's pending instances all counted skipped, in one write (their items follow: skipCountedPending). False when none was pending. */
   countPendingAsSkipped(deploymentId: string): Promise<boolean>;
   markEndHandled(deploymentId: string): Promise<boolean>;
   /** Leaves the active list once ended, handled and without unfinished instances; false while not yet. */
@@ -156,8 +156,12 @@ export interface InstanceDeploymentsRepository {
   dispatchChunk(deploymentId: string, chunk: ReservedChunk, options: { now: string; watchAt: string }): Promise<string[]>;
   /** Deletes a chunk of a reserved batch and gives its slots back (the deployment ended before dispatching it). */
   releaseChunk(deploymentId: string, chunk: ReservedChunk): Promise<void>;
-  /** Pending → Skipped, item by item, for an ended deployment whose counters already count them skipped; returns those it changed. */
-  skipCounted(deploymentId: string, instanceIds: string[], now: string): Promise<string[]>;
+  /**
+   * Pending → Skipped for every instance still pending in an ended deployment
+   * whose counters already count them skipped (each item rewritten whole, many per
+   * request: nothing else writes them any more); returns how many it rewrote.
+   */
+  skipCountedPending(deploymentId: string, now: string): Promise<number>;
   /** Ends never-started instances as Skipped, many per transaction with the counters (pending, or dispatched but never acknowledged). */
   skipMany(deploymentId: string, instanceIds: string[], from: 'pending' | 'unacknowledged', now: string): Promise<string[]>;
   /** The assignment waiting for this instance, if any. */

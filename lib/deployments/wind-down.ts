@@ -1,29 +1,32 @@
 import type { Deployment } from '../domain/deployment.js';
+import { isDeploymentFinished } from '../domain/lifecycle.js';
+import { ConflictError } from '../errors.js';
 import type { EngineDeps } from './engine.js';
 
-const PAGE = 990;
 const LANES = 4;
 
 /**
  * After a deployment ended, every instance that never started ends Skipped:
- * the pending ones (counted skipped in one write, then their items updated
- * side by side), and those handed out but never picked up by their agent
+ * the pending ones (counted skipped in one write, then their items rewritten
+ * many per request), and those handed out but never picked up by their agent
  * (their assignment withdrawn, 49 per transaction). Returns how many
- * instances it skipped.
+ * instances it skipped. Runs only once the deployment's reserved batches are
+ * dispatched or given back (progressDeployment sees to that).
  */
 export async function windDown(deployment: Deployment, deps: EngineDeps): Promise<number> {
+  // Only then is a pending instance out of every other writer's reach.
+  if (!isDeploymentFinished(deployment.status) || deployment.openBatches?.length) {
+    throw new ConflictError(`Deployment ${deployment.deploymentId} must have ended with no reserved batch left before its instances are skipped`);
+  }
   const now = deps.clock.now().toISOString();
   const id = deployment.deploymentId;
   let skipped = 0;
-  // The counters move first, in one write; then each pending item, many at a time, with no transaction
-  // on the deployment item. Until the last one is done the deployment stays on the active list.
+  // The counters move first, in one write. From then on no dispatch can take a pending instance (the
+  // deployment has ended and holds no reserved batch), so the items are rewritten without conditions.
+  // Until none is left the deployment stays on the active list.
   if (deployment.counts.pending > 0) await deps.deployments.countPendingAsSkipped(id);
-  for (;;) {
-    const ids = await deps.instanceDeployments.pendingCandidates(id, PAGE);
-    if (ids.length === 0) break;
-    const done = (await deps.instanceDeployments.skipCounted(id, ids, now)).length;
-    skipped += done;
-    if (done === 0) break; // only stale index entries are left
+  if ((await deps.instanceDeployments.pendingCandidates(id, 1)).length > 0) {
+    skipped += await deps.instanceDeployments.skipCountedPending(id, now);
   }
   if (deployment.counts.inProgress > 0) {
     const running = await deps.instanceDeployments.runningIds(id);

@@ -1,4 +1,4 @@
-import { type NativeAttributeValue, PutCommand, QueryCommand, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type NativeAttributeValue, PutCommand, QueryCommand, type QueryCommandOutput, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type EventRecord, type InstanceDeployment, initialEvents } from '../../domain/deployment.js';
 import { ConflictError } from '../../errors.js';
 import type { InstanceDeploymentsRepository, InstanceTransition, Page, PageRequest, ReservedChunk } from '../../ports.js';
@@ -36,8 +36,14 @@ function fromItem(item: Item): InstanceDeployment {
 /** A transaction holds at most 100 operations: 49 instances × 2 + the chunk + the deployment, or 99 × 1 + 1. */
 const DISPATCH_CHUNK = 49;
 const SKIP_PENDING_CHUNK = 99;
-/** Conditional updates in flight at once while skipping. */
-const SKIP_LANES = 25;
+/** What skipping an instance writes: its events read as Skipped once it has ended, so nothing of them is. */
+const SKIP_UPDATE = 'SET #status = :skipped, endedAt = :now REMOVE GSI2PK, GSI2SK ADD version :one';
+
+/** SKIP_UPDATE applied to a whole item read back, for a rewrite without a condition. */
+function skippedItem(item: Item, now: string): Item {
+  const { GSI2PK: _pk, GSI2SK: _sk, ...rest } = item;
+  return { ...rest, status: 'Skipped', endedAt: now, version: (typeof item.version === 'number' ? item.version : 0) + 1 };
+}
 
 function chunks<T>(xs: T[], size: number): T[][] {
   const out: T[][] = [];
@@ -259,32 +265,39 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
     };
   }
 
-  /** Pending → Skipped for instances of an ended deployment whose counters already count them skipped: parallel conditional updates, no transaction. */
-  async skipCounted(deploymentId: string, instanceIds: string[], now: string): Promise<string[]> {
-    const skipped: string[] = [];
-    let next = 0;
-    const lane = async () => {
-      while (next < instanceIds.length) {
-        const instanceId = instanceIds[next++] as string;
-        try {
-          await this.table.doc.send(
-            new UpdateCommand({
-              TableName: this.table.tableName,
-              Key: keys.instanceDeployment(deploymentId, instanceId),
-              // Its events read as Skipped once it has ended: nothing of them is written.
-              UpdateExpression: 'SET #status = :skipped, endedAt = :now REMOVE GSI2PK, GSI2SK ADD version :one',
-              ConditionExpression: '#status = :pending',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':skipped': 'Skipped', ':pending': 'Pending', ':now': now, ':one': 1 },
-            }),
-          );
-          skipped.push(instanceId);
-        } catch (error) {
-          if (!isConditionalCheckFailed(error)) throw error; // skipped already (a stale index entry)
-        }
-      }
+  /**
+   * Pending → Skipped for every instance of an ended deployment whose counters
+   * already count them skipped (countPendingAsSkipped). Nothing else writes such
+   * an item any more (no batch is reserved once a deployment has ended, and its
+   * reserved chunks are dispatched or given back before), so each is rewritten
+   * whole, 25 per BatchWriteItem, from a consistent read of the partition; the
+   * next page is read while one is written. A replay rewrites what is still pending.
+   */
+  async skipCountedPending(deploymentId: string, now: string): Promise<number> {
+    const { PK, skPrefix } = keys.instanceDeploymentPartition(deploymentId);
+    const page = (ExclusiveStartKey?: Item): Promise<QueryCommandOutput> => {
+      const read = this.table.doc.send(
+        new QueryCommand({
+          TableName: this.table.tableName,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          FilterExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix, ':pending': 'Pending' },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      read.catch(() => undefined); // awaited below; a write failing first must not leave it unhandled
+      return read;
     };
-    await Promise.all(Array.from({ length: Math.min(SKIP_LANES, instanceIds.length) }, lane));
+    let skipped = 0;
+    for (let next: Promise<QueryCommandOutput> | undefined = page(); next; ) {
+      const out: QueryCommandOutput = await next;
+      next = out.LastEvaluatedKey ? page(out.LastEvaluatedKey) : undefined;
+      const items = (out.Items ?? []).map((item) => skippedItem(item, now));
+      await batchPut(this.table.doc, this.table.tableName, items);
+      skipped += items.length;
+    }
     return skipped;
   }
 
@@ -299,8 +312,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
             Update: {
               TableName: tableName,
               Key: keys.instanceDeployment(deploymentId, instanceId),
-              // Its events read as Skipped once it has ended: nothing of them is written.
-              UpdateExpression: 'SET #status = :skipped, endedAt = :now REMOVE GSI2PK, GSI2SK ADD version :one',
+              UpdateExpression: SKIP_UPDATE,
               ConditionExpression: pending ? '#status = :from' : '#status = :from AND attribute_not_exists(acknowledgedAt)',
               ExpressionAttributeNames: { '#status': 'status' },
               ExpressionAttributeValues: {
