@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmod, chown, copyFile, lstat, mkdir, readdir, readlink, realpath, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
 import { type Appspec, type Permission, filePermissionProblem } from '../lib/domain/appspec.js';
-import type { FileExistsBehavior } from '../lib/domain/deployment-group.js';
+import type { FileExistsBehavior } from '../lib/domain/file-exists-behavior.js';
 import type { OutputLog } from './output-buffer.js';
 
 export class InstallError extends Error {

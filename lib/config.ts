@@ -1,34 +1,37 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { partitionOf } from './domain/credentials.js';
 import { ConfigError } from './errors.js';
 
+// zod's small build: every function validates its configuration at cold start, and most
+// never load the full one. Without a locale it would only ever say "Invalid input".
+z.config(en());
+
+const accounts = z._default(z.string().check(z.regex(/^\s*(\d{12}(\s*,\s*\d{12})*)?\s*$/, 'must be comma-separated 12-digit AWS account IDs')), '');
+const seconds = (min: number, max: number, fallback: number) =>
+  z._default(z.pipe(z.coerce.number(), z.int().check(z.gte(min), z.lte(max))), fallback);
+
 const configSchema = z.object({
-  TABLE_NAME: z.string().min(1),
-  ARTIFACT_BUCKET: z.string().min(3),
-  STAGE: z.string().min(1).default('dev'),
+  TABLE_NAME: z.string().check(z.minLength(1)),
+  ARTIFACT_BUCKET: z.string().check(z.minLength(3)),
+  STAGE: z._default(z.string().check(z.minLength(1)), 'dev'),
   /** Comma-separated IAM role names whose EC2 sessions are Fleetline agents. */
-  AGENT_ROLE_NAMES: z.string().min(1).default('fleetline-agent'),
+  AGENT_ROLE_NAMES: z._default(z.string().check(z.minLength(1)), 'fleetline-agent'),
   /** Comma-separated 12-digit accounts whose agent-role sessions are agents (deploy parameter agentAccounts). */
-  AGENT_ACCOUNTS: z
-    .string()
-    .regex(/^\s*(\d{12}(\s*,\s*\d{12})*)?\s*$/, 'must be comma-separated 12-digit AWS account IDs')
-    .default(''),
+  AGENT_ACCOUNTS: accounts,
   /** Comma-separated 12-digit accounts whose roles POST /credentials may hand out (deploy parameter credentialAccounts). */
-  CREDENTIAL_ACCOUNTS: z
-    .string()
-    .regex(/^\s*(\d{12}(\s*,\s*\d{12})*)?\s*$/, 'must be comma-separated 12-digit AWS account IDs')
-    .default(''),
+  CREDENTIAL_ACCOUNTS: accounts,
   /** Set by Lambda; decides the partition of the ARNs Fleetline accepts. */
-  AWS_REGION: z.string().optional(),
+  AWS_REGION: z.optional(z.string()),
   /** Path-style S3 URLs (local S3 servers need them). */
-  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
-  AGENT_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(90),
-  AGENT_START_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(86400).default(300),
-  AGENT_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
+  S3_FORCE_PATH_STYLE: z._default(z.enum(['true', 'false']), 'false'),
+  AGENT_LEASE_SECONDS: seconds(10, 3600, 90),
+  AGENT_START_TIMEOUT_SECONDS: seconds(10, 86400, 300),
+  AGENT_POLL_INTERVAL_SECONDS: seconds(1, 300, 10),
   /** Comma-separated principal ARN patterns that administer Fleetline (the deploy parameter adminPrincipals). */
-  ADMIN_PRINCIPALS: z.string().default(''),
+  ADMIN_PRINCIPALS: z._default(z.string(), ''),
   /** Roles POST /credentials may hand out must live under this IAM path. */
-  ASSUMABLE_ROLE_PATH: z.string().regex(/^\/([\w+=,.@-]+\/)*$/, 'must be an IAM path such as /fleetline/').default('/fleetline/'),
+  ASSUMABLE_ROLE_PATH: z._default(z.string().check(z.regex(/^\/([\w+=,.@-]+\/)*$/, 'must be an IAM path such as /fleetline/')), '/fleetline/'),
 });
 
 export interface Config {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type StepCounter, globMatch, patternProblem } from './glob.js';
 import { parsePrincipal } from './identity.js';
+import { schema } from './schema.js';
 
 /**
  * Access rules, IAM-style: a rule allows or denies actions on resources to
@@ -43,11 +44,11 @@ export type AccessDecision = { allowed: true; rule: AccessRule | 'admin' } | { a
 /** Actions no rule can grant: managing rules is for administrators only. */
 export const ADMIN_ONLY_ACTION_PREFIX = 'access:';
 
-const pattern = z.string().min(1, 'must not be empty').superRefine((value, ctx) => {
+const pattern = /* @__PURE__ */ schema(() => z.string().min(1, 'must not be empty').superRefine((value, ctx) => {
   const problem = patternProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-export const accessRuleBodySchema = z.strictObject({
+}));
+export const accessRuleBodySchema = /* @__PURE__ */ schema(() => z.strictObject({
   effect: z.enum(['Allow', 'Deny'], { error: 'must be Allow or Deny' }),
   principals: z.array(pattern.regex(/^(\*|arn:[^\s]+)$/, 'must be an ARN pattern or *')).min(1, 'name at least one principal').max(50),
   actions: z.array(pattern.regex(/^(\*|[a-z-]+:[A-Za-z*?-]+)$/, 'must look like service:verb (wildcards allowed)')).min(1, 'name at least one action').max(50),
@@ -55,7 +56,7 @@ export const accessRuleBodySchema = z.strictObject({
   maxSessionSeconds: z.number().int().min(900, 'must be at least 900').max(43200, 'must be at most 43200').optional(),
   externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2-1224 characters of [\\w+=,.@:/-]').optional(),
   description: z.string().max(1024).optional(),
-});
+}));
 
 export function matches(glob: string, value: string, counter?: StepCounter): boolean {
   return globMatch(glob, value, counter);

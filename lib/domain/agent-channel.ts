@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schema } from './schema.js';
 
 /**
  * The control channel between the engine and agents: an API Gateway WebSocket
@@ -21,12 +22,12 @@ export const CONNECTION_TTL_SECONDS = CHANNEL_LIMITS.maxConnectionSeconds + 10 *
 export const wakeReasons = ['dispatch', 'stop'] as const;
 export type WakeReason = (typeof wakeReasons)[number];
 
-export const channelMessageSchema = z.strictObject({
+export const channelMessageSchema = /* @__PURE__ */ schema(() => z.strictObject({
   type: z.literal('wake'),
   reason: z.enum(wakeReasons),
   /** With reason `stop`: the deployment whose running hook the agent ends at once. */
   deploymentId: z.string().min(1).max(64).optional(),
-});
+}));
 export type ChannelMessage = z.infer<typeof channelMessageSchema>;
 
 /** The one message an agent sends: it keeps the connection from idling out (answered by no function). */

@@ -2,33 +2,34 @@ import { z } from 'zod';
 import type { EventRecord, InstanceDeployment } from './deployment.js';
 import { ERROR_CODES, LIFECYCLE_EVENTS, OUTPUT_TAIL_BYTES } from './lifecycle.js';
 import { nameSchema } from './names.js';
+import { schema } from './schema.js';
 
-const isoTime = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 timestamp' });
-const deploymentId = z.string().regex(/^d-[A-Z0-9]{9}$/, 'must be a deployment ID (d-XXXXXXXXX)');
-const eventName = z.enum(LIFECYCLE_EVENTS, { error: `must be one of ${LIFECYCLE_EVENTS.join(', ')}` });
-const outputTail = z
+const isoTime = /* @__PURE__ */ schema(() => z.iso.datetime({ offset: true, error: 'must be an ISO-8601 timestamp' }));
+const deploymentId = /* @__PURE__ */ schema(() => z.string().regex(/^d-[A-Z0-9]{9}$/, 'must be a deployment ID (d-XXXXXXXXX)'));
+const eventName = /* @__PURE__ */ schema(() => z.enum(LIFECYCLE_EVENTS, { error: `must be one of ${LIFECYCLE_EVENTS.join(', ')}` }));
+const outputTail = /* @__PURE__ */ schema(() => z
   .string()
-  .refine((s) => Buffer.byteLength(s) <= OUTPUT_TAIL_BYTES, `must be at most ${OUTPUT_TAIL_BYTES} bytes`);
+  .refine((s) => Buffer.byteLength(s) <= OUTPUT_TAIL_BYTES, `must be at most ${OUTPUT_TAIL_BYTES} bytes`));
 /** For an event that starts: how long it may run (the sum of its scripts' timeouts). */
-const timeoutSeconds = z.number().int().min(1).max(7 * 24 * 3600);
-const finished = {
+const timeoutSeconds = /* @__PURE__ */ schema(() => z.number().int().min(1).max(7 * 24 * 3600));
+const finished = /* @__PURE__ */ schema(() => ({
   startedAt: isoTime.optional(),
   endedAt: isoTime.optional(),
   exitCode: z.number().int().nullable().optional(),
   errorCode: z.enum(ERROR_CODES, { error: `must be one of ${ERROR_CODES.join(', ')}` }).optional(),
   message: z.string().max(2048, 'must be at most 2048 characters').optional(),
   outputTail: outputTail.optional(),
-};
+}));
 
 /** One event per report: what older agents send (an event started, or one finished). */
-export const agentReportSchema = z.strictObject({
+export const agentReportSchema = /* @__PURE__ */ schema(() => z.strictObject({
   instanceId: nameSchema,
   deploymentId,
   event: eventName,
   status: z.enum(['InProgress', 'Succeeded', 'Failed', 'Skipped'], { error: 'must be InProgress, Succeeded, Failed or Skipped' }),
   ...finished,
   timeoutSeconds: timeoutSeconds.optional(),
-});
+}));
 export type AgentReport = z.output<typeof agentReportSchema>;
 
 /**
@@ -37,7 +38,7 @@ export type AgentReport = z.output<typeof agentReportSchema>;
  * the next scripted one) and the event that starts now, if any. An agent
  * reports once per scripted event, and once more at the end.
  */
-export const eventsReportSchema = z
+export const eventsReportSchema = /* @__PURE__ */ schema(() => z
   .strictObject({
     instanceId: nameSchema,
     deploymentId,
@@ -50,7 +51,7 @@ export const eventsReportSchema = z
   .refine((r) => new Set([...r.done.map((d) => d.event), ...(r.running ? [r.running.event] : [])]).size === r.done.length + (r.running ? 1 : 0), {
     error: 'must name each event at most once',
     path: ['done'],
-  });
+  }));
 export type EventsReport = z.output<typeof eventsReportSchema>;
 
 /** One change of one event, as applyReport takes it. */

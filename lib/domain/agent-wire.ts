@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { agentReportSchema, eventsReportSchema } from './agent-report.js';
 import { BUNDLE_TYPES, DEPLOYMENT_ID_PATTERN } from './deployment.js';
-import { fileExistsBehaviorSchema } from './deployment-group.js';
+import { fileExistsBehaviorSchema } from './file-exists-behavior.js';
 import { principalArnSchema } from './instance.js';
 import { EVENT_STATUSES, INSTANCE_STATUSES } from './lifecycle.js';
 import { nameSchema } from './names.js';
 import { instanceTagsSchema } from './tags.js';
 import { issuesToDetails } from './validation.js';
+import { schema } from './schema.js';
 
 /**
  * The agent protocol on the wire, both ways: the API validates requests and
@@ -15,47 +16,47 @@ import { issuesToDetails } from './validation.js';
  * does not break an older agent; requests are strict.
  */
 
-export const pollRequestSchema = z.strictObject({
+export const pollRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
   instanceId: nameSchema,
   /** A check-in while a hook runs: renews the lease and carries stop requests, nothing more. */
   heartbeat: z.boolean({ error: 'must be true or false' }).optional(),
-});
+}));
 
 /**
  * What the agent sends: every event that finished since its last report and
  * the one it starts now, in one request (eventsReportSchema). The one-event
  * shape of older agents is still taken.
  */
-export const reportRequestSchema = z.union([eventsReportSchema, agentReportSchema]);
+export const reportRequestSchema = /* @__PURE__ */ schema(() => z.union([eventsReportSchema, agentReportSchema]));
 export type ReportRequest = z.output<typeof reportRequestSchema>;
 
-export const registerRequestSchema = z.strictObject({ instanceId: nameSchema, tags: instanceTagsSchema.default([]) });
+export const registerRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({ instanceId: nameSchema, tags: instanceTagsSchema.default([]) }));
 
-export const agentActionSchema = z.enum(['continue', 'stop']);
+export const agentActionSchema = /* @__PURE__ */ schema(() => z.enum(['continue', 'stop']));
 export type AgentAction = z.output<typeof agentActionSchema>;
 
-const deploymentId = z.string().regex(DEPLOYMENT_ID_PATTERN, 'must be a deployment ID (d-XXXXXXXXX)');
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
-const seconds = z.number().positive().max(86_400);
+const deploymentId = /* @__PURE__ */ schema(() => z.string().regex(DEPLOYMENT_ID_PATTERN, 'must be a deployment ID (d-XXXXXXXXX)'));
+const httpUrl = /* @__PURE__ */ schema(() => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }));
+const seconds = /* @__PURE__ */ schema(() => z.number().positive().max(86_400));
 
-export const hookCredentialsSchema = z.object({
+export const hookCredentialsSchema = /* @__PURE__ */ schema(() => z.object({
   accessKeyId: z.string().min(1),
   secretAccessKey: z.string().min(1),
   sessionToken: z.string().min(1),
   expiration: z.string(),
-});
+}));
 
 /** What the agent checks the download against: exactly what the server knows of the object. */
-export const bundleSchema = z.object({
+export const bundleSchema = /* @__PURE__ */ schema(() => z.object({
   url: httpUrl,
   bundleType: z.enum(BUNDLE_TYPES),
   eTag: z.string().min(1).optional(),
   size: z.number().int().nonnegative().optional(),
   /** Hex SHA-256 of the whole object. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256').optional(),
-});
+}));
 
-export const assignmentSchema = z.object({
+export const assignmentSchema = /* @__PURE__ */ schema(() => z.object({
   deploymentId,
   applicationName: nameSchema,
   deploymentGroupName: nameSchema,
@@ -75,32 +76,32 @@ export const assignmentSchema = z.object({
   environment: z.record(z.string(), z.string()),
   leaseSeconds: seconds,
   hookCredentials: hookCredentialsSchema.optional(),
-});
+}));
 export type Assignment = z.output<typeof assignmentSchema>;
 
-const idleAnswer = z.object({ assignment: z.null(), pollAfterSeconds: seconds });
+const idleAnswer = /* @__PURE__ */ schema(() => z.object({ assignment: z.null(), pollAfterSeconds: seconds }));
 
-export const pollAnswerSchema = z.union([
+export const pollAnswerSchema = /* @__PURE__ */ schema(() => z.union([
   idleAnswer,
   z.object({ assignment: assignmentSchema, action: agentActionSchema, heartbeatSeconds: seconds }),
-]);
+]));
 export type PollAnswer = z.output<typeof pollAnswerSchema>;
 
 /** A heartbeat's answer names the deployment only (or none: the instance has nothing left to run). */
-export const heartbeatAnswerSchema = z.union([
+export const heartbeatAnswerSchema = /* @__PURE__ */ schema(() => z.union([
   idleAnswer,
   z.object({ assignment: z.object({ deploymentId }), action: agentActionSchema, heartbeatSeconds: seconds }),
-]);
+]));
 export type HeartbeatAnswer = z.output<typeof heartbeatAnswerSchema>;
 
-export const reportAnswerSchema = z.object({
+export const reportAnswerSchema = /* @__PURE__ */ schema(() => z.object({
   action: agentActionSchema,
   instanceStatus: z.enum(INSTANCE_STATUSES),
   duplicate: z.boolean(),
-});
+}));
 export type ReportAnswer = z.output<typeof reportAnswerSchema>;
 
-export const registerAnswerSchema = z.object({
+export const registerAnswerSchema = /* @__PURE__ */ schema(() => z.object({
   instanceId: nameSchema,
   tags: instanceTagsSchema,
   /** What a new self-registered instance asked for; never applied until an administrator sets its tags. */
@@ -108,7 +109,7 @@ export const registerAnswerSchema = z.object({
   iamArn: principalArnSchema.nullable(),
   registeredAt: z.string(),
   updatedAt: z.string(),
-});
+}));
 
 /** An answer that does not match the wire contract: the other side is broken or not ours. */
 export class WireContractError extends Error {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type RevisionSource, defaultRevisionSources, revisionSourcesSchema } from './artifact-location.js';
+import { schema } from './schema.js';
 
 export interface Application {
   name: string;
@@ -10,13 +11,13 @@ export interface Application {
   updatedAt: string;
 }
 
-export const applicationBodySchema = z
+export const applicationBodySchema = /* @__PURE__ */ schema(() => z
   .strictObject({
     description: z.string({ error: 'must be a string' }).max(1024, 'must be at most 1024 characters').default(''),
     /** Omitted: the artifact bucket's `<app>/` prefix (see defaultRevisionSources). */
     revisionSources: revisionSourcesSchema.optional(),
   })
-  .default({ description: '' });
+  .default({ description: '' }));
 
 /** Applications written before sources existed take the default. */
 export function effectiveRevisionSources(app: Pick<Application, 'name' | 'revisionSources'>, artifactBucket: string): RevisionSource[] {

@@ -3,9 +3,10 @@ import { type Document, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { type ErrorDetail, ValidationError } from '../errors.js';
 import { parseAclEntry, selinuxRangeProblem } from './appspec-permissions.js';
-import { type FileExistsBehavior, fileExistsBehaviorSchema } from './deployment-group.js';
+import { type FileExistsBehavior, fileExistsBehaviorSchema } from './file-exists-behavior.js';
 import { LIFECYCLE_EVENTS, TRAFFIC_EVENTS } from './lifecycle.js';
 import { issuesToDetails } from './validation.js';
+import { schema } from './schema.js';
 
 /** CodeDeploy's appspec.yml for EC2/on-premises deployments (version 0.0). */
 export interface Appspec {
@@ -61,17 +62,17 @@ export class AppspecError extends ValidationError {}
 /** A missing field is "required"; a present one of the wrong type is described. */
 const expected = (what: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${what}`);
 const text = (what = 'a string') => z.string({ error: expected(what) }).min(1, 'must not be empty');
-const absolutePath = text('an absolute path').refine((p) => p.startsWith('/'), 'must be an absolute path (starting with /)');
-const bundlePath = text().refine((p) => !p.split(/[\\/]/).includes('..'), 'must stay inside the bundle (no ..)');
+const absolutePath = /* @__PURE__ */ schema(() => text('an absolute path').refine((p) => p.startsWith('/'), 'must be an absolute path (starting with /)'));
+const bundlePath = /* @__PURE__ */ schema(() => text().refine((p) => !p.split(/[\\/]/).includes('..'), 'must stay inside the bundle (no ..)'));
 /** Patterns match names directly inside `object` (CodeDeploy's simple globs), never paths. */
-const simpleGlob = z.string({ error: expected('a pattern such as "*.sh"') }).min(1, 'must not be empty').refine((g) => !g.includes('/'), 'matches names inside object, so it cannot contain /');
+const simpleGlob = /* @__PURE__ */ schema(() => z.string({ error: expected('a pattern such as "*.sh"') }).min(1, 'must not be empty').refine((g) => !g.includes('/'), 'matches names inside object, so it cannot contain /'));
 
-const aclEntry = z.string({ error: expected('an ACL entry such as u:bob:rw') }).superRefine((entry, ctx) => {
+const aclEntry = /* @__PURE__ */ schema(() => z.string({ error: expected('an ACL entry such as u:bob:rw') }).superRefine((entry, ctx) => {
   const parsed = parseAclEntry(entry);
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
-});
+}));
 
-const contextSchema = z
+const contextSchema = /* @__PURE__ */ schema(() => z
   .strictObject({
     /** The SELinux user; CodeDeploy's documentation says `user`, its agent reads `name`: both are accepted. */
     user: text().optional(),
@@ -90,9 +91,9 @@ const contextSchema = z
       ctx.addIssue({ code: 'custom', path: ['name'], message: 'give the SELinux user once, as user or as name' });
     }
   })
-  .transform(({ user, name, type, range }) => ({ user: user ?? name, type, range }));
+  .transform(({ user, name, type, range }) => ({ user: user ?? name, type, range })));
 
-const permissionSchema = z.strictObject(
+const permissionSchema = /* @__PURE__ */ schema(() => z.strictObject(
   {
     object: absolutePath,
     pattern: simpleGlob.default('**'),
@@ -111,9 +112,9 @@ const permissionSchema = z.strictObject(
       .default(['file', 'directory']),
   },
   { error: expected('a mapping with object, pattern, mode…') },
-);
+));
 
-const hookScriptSchema = z.strictObject(
+const hookScriptSchema = /* @__PURE__ */ schema(() => z.strictObject(
   {
     location: text('a script path'),
     timeout: z
@@ -124,9 +125,9 @@ const hookScriptSchema = z.strictObject(
     runas: text('a user name').optional(),
   },
   { error: expected('a mapping with location (and timeout, runas)') },
-);
+));
 
-const hooksSchema = z
+const hooksSchema = /* @__PURE__ */ schema(() => z
   .record(z.string(), z.array(hookScriptSchema, { error: 'must be a list of scripts' }).min(1, 'must list at least one script'), {
     error: 'must be a mapping of lifecycle event names to scripts',
   })
@@ -138,9 +139,9 @@ const hooksSchema = z
         ctx.addIssue({ code: 'custom', path: [name], message: `is not a lifecycle event (known: ${HOOK_EVENTS.join(', ')})` });
       }
     }
-  });
+  }));
 
-const appspecSchema = z.strictObject({
+const appspecSchema = /* @__PURE__ */ schema(() => z.strictObject({
   version: z
     .union([z.literal(0), z.literal('0.0')], { error: expected('0.0') })
     .transform(() => '0.0' as const),
@@ -161,7 +162,7 @@ const appspecSchema = z.strictObject({
   permissions: z.array(permissionSchema, { error: 'must be a list of permission entries' }).nullable().transform((p) => p ?? []).default([]),
   hooks: hooksSchema.nullable().transform((h) => h ?? {}).default({}),
   file_exists_behavior: fileExistsBehaviorSchema.optional(),
-});
+}));
 
 type Problem = { path: (string | number)[]; message: string };
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schema } from './schema.js';
 
 /**
  * Where revisions may come from. Fleetline writes its own objects (agents' full
@@ -28,24 +29,24 @@ export function sourcePrefixProblem(prefix: string): string | undefined {
   return overlap ? `overlaps the reserved prefix ${overlap} (Fleetline's own objects, e.g. agent logs, can never be a revision)` : undefined;
 }
 
-const bucketSchema = z.string({ error: 'is required' }).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name');
-const prefixSchema = z
+const bucketSchema = /* @__PURE__ */ schema(() => z.string({ error: 'is required' }).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'));
+const prefixSchema = /* @__PURE__ */ schema(() => z
   .string({ error: 'is required' })
   .max(1024, 'must be at most 1024 characters')
   .superRefine((prefix, ctx) => {
     const problem = sourcePrefixProblem(prefix);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  }));
 
 /** A bucket and key prefix revisions may come from. */
-export const revisionSourceSchema = z.strictObject({ bucket: bucketSchema, prefix: prefixSchema });
+export const revisionSourceSchema = /* @__PURE__ */ schema(() => z.strictObject({ bucket: bucketSchema, prefix: prefixSchema }));
 export type RevisionSource = z.output<typeof revisionSourceSchema>;
 
 export const MAX_REVISION_SOURCES = 10;
-export const revisionSourcesSchema = z
+export const revisionSourcesSchema = /* @__PURE__ */ schema(() => z
   .array(revisionSourceSchema, { error: 'must be a list of { bucket, prefix }' })
   .min(1, 'name at least one { bucket, prefix } (an application with no source could never be deployed)')
-  .max(MAX_REVISION_SOURCES, `name at most ${MAX_REVISION_SOURCES} sources`);
+  .max(MAX_REVISION_SOURCES, `name at most ${MAX_REVISION_SOURCES} sources`));
 
 /** Secure by default: an application takes revisions only from `<app>/` in the artifact bucket. */
 export function defaultRevisionSources(application: string, artifactBucket: string): RevisionSource[] {

@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { roleArnSchema } from './names.js';
 import { parseRoleArn } from './role-arn.js';
 import { parsePrincipal } from './identity.js';
+import { schema } from './schema.js';
 
 export const MIN_SESSION_SECONDS = 900;
 export const MAX_SESSION_SECONDS = 43_200;
 export const DEFAULT_SESSION_SECONDS = 3600;
 const MAX_POLICY_CHARS = 2048;
 
-export const credentialsBodySchema = z.strictObject({
+export const credentialsBodySchema = /* @__PURE__ */ schema(() => z.strictObject({
   roleArn: roleArnSchema,
   durationSeconds: z
     .number({ error: 'must be a number of seconds' })
@@ -30,7 +31,7 @@ export const credentialsBodySchema = z.strictObject({
       }
     }, 'must be a JSON object (an IAM policy document)')
     .optional(),
-});
+}));
 export type CredentialsRequest = z.output<typeof credentialsBodySchema>;
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UnprocessableError } from '../errors.js';
+import { schema } from './schema.js';
 
 export const PRESET_CONFIGS = ['AllAtOnce', 'HalfAtATime', 'OneAtATime'] as const;
 export type PresetConfig = (typeof PRESET_CONFIGS)[number];
@@ -11,26 +12,26 @@ export interface MinimumHealthyHosts {
 
 export type DeploymentConfig = PresetConfig | { minimumHealthyHosts: MinimumHealthyHosts };
 
-const minimumHealthyHostsSchema = z.strictObject({
+const minimumHealthyHostsSchema = /* @__PURE__ */ schema(() => z.strictObject({
   type: z.enum(['HOST_COUNT', 'FLEET_PERCENT'], { error: 'must be HOST_COUNT or FLEET_PERCENT' }),
   value: z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more'),
 }).superRefine((m, ctx) => {
   if (m.type === 'FLEET_PERCENT' && m.value > 100) {
     ctx.addIssue({ code: 'custom', path: ['value'], message: 'a FLEET_PERCENT must be between 0 and 100' });
   }
-});
+}));
 
 /**
  * Shape only: a preset name (checked for meaning by resolveDeploymentConfig, which
  * answers 422 for an unknown one) or a custom minimum-healthy-hosts rule.
  */
-export const deploymentConfigSchema = z.union(
+export const deploymentConfigSchema = /* @__PURE__ */ schema(() => z.union(
   [
     z.string(),
     z.strictObject({ minimumHealthyHosts: minimumHealthyHostsSchema }),
   ],
   { error: 'must be a preset name (AllAtOnce, HalfAtATime, OneAtATime) or { minimumHealthyHosts: { type, value } }' },
-);
+));
 
 /** Accepts CodeDeploy's names too (`CodeDeployDefault.OneAtATime`) so existing configs carry over. */
 export function resolveDeploymentConfig(

@@ -2,16 +2,12 @@ import { z } from 'zod';
 import { type DeploymentConfig, deploymentConfigSchema, resolveDeploymentConfig } from './deployment-config.js';
 import { regionSchema, roleArnSchema } from './names.js';
 import { type TagSet, tagSetSchema } from './tags.js';
+import { schema } from './schema.js';
 
-export const FILE_EXISTS_BEHAVIORS = ['DISALLOW', 'OVERWRITE', 'RETAIN'] as const;
-export type FileExistsBehavior = (typeof FILE_EXISTS_BEHAVIORS)[number];
+import { type FileExistsBehavior, fileExistsBehaviorSchema } from './file-exists-behavior.js';
 
 export const ROLLBACK_EVENTS = ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST'] as const;
 export type RollbackEvent = (typeof ROLLBACK_EVENTS)[number];
-
-export const fileExistsBehaviorSchema = z.enum(FILE_EXISTS_BEHAVIORS, {
-  error: `must be one of ${FILE_EXISTS_BEHAVIORS.join(', ')}`,
-});
 
 export interface Targets {
   ec2TagSet: TagSet;
@@ -44,7 +40,7 @@ export interface DeploymentGroup extends DeploymentGroupSettings {
   updatedAt: string;
 }
 
-const autoRollbackSchema = z
+const autoRollbackSchema = /* @__PURE__ */ schema(() => z
   .strictObject({
     enabled: z.boolean({ error: 'must be true or false' }),
     events: z
@@ -58,9 +54,9 @@ const autoRollbackSchema = z
     if (new Set(rollback.events).size !== rollback.events.length) {
       ctx.addIssue({ code: 'custom', path: ['events'], message: 'must not repeat an event' });
     }
-  });
+  }));
 
-export const deploymentGroupBodySchema = z.strictObject({
+export const deploymentGroupBodySchema = /* @__PURE__ */ schema(() => z.strictObject({
   targets: z.strictObject({
     ec2TagSet: tagSetSchema.default([]),
     onPremisesTagSet: tagSetSchema.default([]),
@@ -72,7 +68,7 @@ export const deploymentGroupBodySchema = z.strictObject({
   fileExistsBehavior: fileExistsBehaviorSchema.default('DISALLOW'),
   ignoreApplicationStopFailures: z.boolean({ error: 'must be true or false' }).default(false),
   hookRoleArn: roleArnSchema.nullable().default(null),
-});
+}));
 
 /** Turns a shape-valid body into settings, rejecting meanings we cannot honour (422). */
 export function toDeploymentGroupSettings(body: z.output<typeof deploymentGroupBodySchema>): DeploymentGroupSettings {

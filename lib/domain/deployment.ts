@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { type DeploymentConfig, deploymentConfigSchema } from './deployment-config.js';
-import { type FileExistsBehavior, fileExistsBehaviorSchema } from './deployment-group.js';
+import { type FileExistsBehavior, fileExistsBehaviorSchema } from './file-exists-behavior.js';
 import { type DeploymentStatus, type ErrorCode, LIFECYCLE_EVENTS, TRAFFIC_EVENTS } from './lifecycle.js';
 import type { InstanceCounts } from './minimum-healthy.js';
 import { nameSchema } from './names.js';
 import type { DeploymentError } from './failure-cause.js';
+import { schema } from './schema.js';
 
 export const BUNDLE_TYPES = ['zip', 'tar', 'tgz'] as const;
 export type BundleType = (typeof BUNDLE_TYPES)[number];
@@ -21,13 +22,13 @@ export interface Revision {
   sha256?: string | undefined;
 }
 
-export const revisionSchema = z.strictObject({
+export const revisionSchema = /* @__PURE__ */ schema(() => z.strictObject({
   bucket: z.string({ error: 'is required' }).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
   key: z.string({ error: 'is required' }).min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'),
   version: z.string().min(1).max(1024).optional(),
   eTag: z.string().min(1).max(256).optional(),
   bundleType: z.enum(BUNDLE_TYPES, { error: `must be one of ${BUNDLE_TYPES.join(', ')}` }).optional(),
-});
+}));
 
 /** The bundle type named, or the one the key's extension implies (zip by default, as CodeDeploy). */
 export function withBundleType(revision: z.output<typeof revisionSchema>): Revision {
@@ -35,7 +36,7 @@ export function withBundleType(revision: z.output<typeof revisionSchema>): Revis
   return { ...revision, bundleType: revision.bundleType ?? inferred };
 }
 
-export const createDeploymentBodySchema = z.strictObject({
+export const createDeploymentBodySchema = /* @__PURE__ */ schema(() => z.strictObject({
   application: nameSchema,
   group: nameSchema,
   revision: revisionSchema,
@@ -43,7 +44,7 @@ export const createDeploymentBodySchema = z.strictObject({
   description: z.string().max(1024, 'must be at most 1024 characters').optional(),
   idempotencyToken: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 printable ASCII characters').optional(),
   fileExistsBehavior: fileExistsBehaviorSchema.optional(),
-});
+}));
 
 export interface Deployment {
   deploymentId: string;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Tag, instanceTagsSchema } from './tags.js';
+import { schema } from './schema.js';
 
 /** An on-premises (or local) instance registered by name, targeted through onPremisesTagSet. */
 export interface RegisteredInstance {
@@ -16,15 +17,15 @@ export interface RegisteredInstance {
   updatedAt: string;
 }
 
-export const principalArnSchema = z
+export const principalArnSchema = /* @__PURE__ */ schema(() => z
   .string({ error: 'must be a string' })
-  .regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/:-]{1,1024}$/, 'must be an IAM user, role or assumed-role ARN');
+  .regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/:-]{1,1024}$/, 'must be an IAM user, role or assumed-role ARN'));
 
 /** PUT /instances/{id}: a field left out keeps its value (a new instance starts with no tags and no binding). */
-export const instanceBodySchema = z.strictObject({
+export const instanceBodySchema = /* @__PURE__ */ schema(() => z.strictObject({
   tags: instanceTagsSchema.optional(),
   iamArn: principalArnSchema.nullable().optional(),
-}).default({});
+}).default({}));
 
 export interface InstanceChanges {
   tags?: Tag[] | undefined;

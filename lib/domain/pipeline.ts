@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { sourcePrefixProblem } from './artifact-location.js';
 import { nameSchema } from './names.js';
+import { schema } from './schema.js';
 
 export const EXECUTION_MODES = ['SUPERSEDED', 'QUEUED'] as const;
 export type ExecutionMode = (typeof EXECUTION_MODES)[number];
@@ -14,19 +15,19 @@ export const MAX_STAGES = 20;
 export const MAX_ACTIONS_PER_STAGE = 20;
 export const MAX_ACTIONS = 50;
 
-const deployAction = z.strictObject({
+const deployAction = /* @__PURE__ */ schema(() => z.strictObject({
   type: z.literal('deploy'),
   name: nameSchema.optional(),
   application: nameSchema,
   group: nameSchema,
-});
-const approvalAction = z.strictObject({
+}));
+const approvalAction = /* @__PURE__ */ schema(() => z.strictObject({
   type: z.literal('approval'),
   name: nameSchema.optional(),
   timeoutMinutes: z.number({ error: 'must be a number of minutes' }).int('must be whole minutes').min(1).max(7 * 24 * 60, 'must be at most 10080 (7 days)').default(1440),
-});
+}));
 
-export const pipelineBodySchema = z
+export const pipelineBodySchema = /* @__PURE__ */ schema(() => z
   .strictObject({
     source: z.strictObject({
       bucket: z.string({ error: 'is required' }).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
@@ -70,7 +71,7 @@ export const pipelineBodySchema = z
         actionNames.add(name);
       });
     });
-  });
+  }));
 
 export type PipelineBody = z.output<typeof pipelineBodySchema>;
 export type ActionDefinition =

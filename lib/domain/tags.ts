@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schema } from './schema.js';
 
 /** A tag on an EC2 or registered instance. */
 export interface Tag {
@@ -21,8 +22,8 @@ export type TagSet = TagFilter[][];
 export const MAX_TAG_GROUPS = 3;
 export const MAX_FILTERS_PER_GROUP = 10;
 
-const tagKey = z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(128, 'must be at most 128 characters');
-const tagValue = z.string({ error: 'must be a string' }).max(256, 'must be at most 256 characters');
+const tagKey = /* @__PURE__ */ schema(() => z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(128, 'must be at most 128 characters'));
+const tagValue = /* @__PURE__ */ schema(() => z.string({ error: 'must be a string' }).max(256, 'must be at most 256 characters'));
 
 /** Which fields each filter type needs (true) or forbids (false). */
 const FIELDS_BY_TYPE: Record<TagFilterType, { key: boolean; value: boolean }> = {
@@ -31,7 +32,7 @@ const FIELDS_BY_TYPE: Record<TagFilterType, { key: boolean; value: boolean }> = 
   KEY_AND_VALUE: { key: true, value: true },
 };
 
-export const tagFilterSchema = z
+export const tagFilterSchema = /* @__PURE__ */ schema(() => z
   .strictObject({
     key: tagKey.optional(),
     value: tagValue.optional(),
@@ -47,9 +48,9 @@ export const tagFilterSchema = z
         ctx.addIssue({ code: 'custom', path: [field], message: `must be absent when type is ${filter.type}` });
       }
     }
-  });
+  }));
 
-export const tagSetSchema = z
+export const tagSetSchema = /* @__PURE__ */ schema(() => z
   .array(
     z
       .array(tagFilterSchema, { error: 'must be an array of tag filters' })
@@ -57,9 +58,9 @@ export const tagSetSchema = z
       .max(MAX_FILTERS_PER_GROUP, `a tag group holds at most ${MAX_FILTERS_PER_GROUP} filters`),
     { error: 'must be an array of tag groups (arrays of filters)' },
   )
-  .max(MAX_TAG_GROUPS, `a tag set holds at most ${MAX_TAG_GROUPS} tag groups`);
+  .max(MAX_TAG_GROUPS, `a tag set holds at most ${MAX_TAG_GROUPS} tag groups`));
 
-export const instanceTagsSchema = z
+export const instanceTagsSchema = /* @__PURE__ */ schema(() => z
   .array(z.strictObject({ key: tagKey, value: tagValue }), { error: 'must be an array of {key, value}' })
   .max(50, 'an instance holds at most 50 tags')
   .superRefine((tags, ctx) => {
@@ -68,7 +69,7 @@ export const instanceTagsSchema = z
       if (seen.has(tag.key)) ctx.addIssue({ code: 'custom', path: [i, 'key'], message: `duplicate tag key "${tag.key}"` });
       seen.add(tag.key);
     });
-  });
+  }));
 
 function filterMatches(filter: TagFilter, tags: readonly Tag[]): boolean {
   switch (filter.type) {

@@ -1,4 +1,3 @@
-import { AppspecError, parseAppspec } from '../domain/appspec.js';
 import type { Revision } from '../domain/deployment.js';
 import { sameETag } from '../domain/etag.js';
 import { type ErrorDetail, UnprocessableError } from '../errors.js';
@@ -31,6 +30,9 @@ export async function inspectRevision(revision: Revision, deps: RevisionCheckDep
   const pinned: Revision = { ...revision, eTag: head.eTag || revision.eTag, size: head.size, ...(head.sha256 ? { sha256: head.sha256 } : {}) };
   const read = await deps.appspecs.read(revision);
   if ('problem' in read) return { revision: pinned, problems: [{ path: '$.revision', message: read.problem }] };
+  // The appspec parser (YAML and the full zod) loads on the first check: the worker and the
+  // reconciler check revisions only for pipeline deploys, so their cold starts skip it.
+  const { AppspecError, parseAppspec } = await import('../domain/appspec.js');
   try {
     parseAppspec(read.appspec);
     return { revision: pinned, problems: [] };

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinition } from '../../lib/adapters/dynamodb/table.js';
 import { LOG_PREFIX } from '../../lib/domain/artifact-location.js';
+import { probeInit } from '../support/function-init.js';
 import { type PackagedStack, packageStack } from '../support/packaged-template.js';
 
 let stack: PackagedStack;
@@ -12,6 +14,15 @@ beforeAll(async () => {
   stack = await packageStack();
 }, 180_000);
 afterAll(() => stack?.remove());
+
+const FUNCTIONS = ['api', 'artifacts', 'channel', 'reconcile', 'worker'];
+const unzipping = new Map<string, Promise<string>>();
+/** The function's zip, unzipped once (as Lambda would) into the package dir. */
+function unzipped(fn: string): Promise<string> {
+  const dir = join(stack.dir, `unzipped-${fn}`);
+  if (!unzipping.has(fn)) unzipping.set(fn, promisify(execFile)('unzip', ['-q', '-o', join(stack.dir, `${fn}.zip`), '-d', dir]).then(() => dir));
+  return unzipping.get(fn)!;
+}
 
 const ofType = (type: string) => Object.entries(stack.template.Resources).filter(([, r]) => r.Type === type);
 
@@ -148,7 +159,7 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
 
   it('cannot switch local identity on: no function bundle contains the local principal header or dev server', async () => {
     const { default: yauzl } = await import('yauzl');
-    for (const fn of ['api', 'artifacts', 'channel', 'reconcile', 'worker']) {
+    for (const fn of FUNCTIONS) {
       const zip = await yauzl.openPromise(join(stack.dir, `${fn}.zip`));
       const text = await new Promise<string>((resolve, reject) => {
         zip.on('entry', (entry) => {
@@ -170,13 +181,11 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
   });
 
   it('ships each function minified, without source maps, holding only its own lazily loaded chunks, all of which load', async () => {
-    const functions = ['api', 'artifacts', 'channel', 'reconcile', 'worker'];
-    for (const fn of functions) {
-      const dir = join(stack.dir, `unzipped-${fn}`);
-      await promisify(execFile)('unzip', ['-q', '-o', join(stack.dir, `${fn}.zip`), '-d', dir]);
+    for (const fn of FUNCTIONS) {
+      const dir = await unzipped(fn);
       const files = listFiles(dir).map((f) => relative(dir, f));
       expect(files.filter((f) => f.endsWith('.map')), fn).toEqual([]);
-      for (const other of functions.filter((o) => o !== fn)) {
+      for (const other of FUNCTIONS.filter((o) => o !== fn)) {
         expect(files.filter((f) => f.startsWith(`functions/${other}.`)), `${fn} ships ${other}'s files`).toEqual([]);
       }
       const modules = files.filter((f) => f.endsWith('.mjs'));
@@ -187,6 +196,22 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
         env: { PATH: process.env.PATH, TABLE_NAME: 't-fn', ARTIFACT_BUCKET: 'fleetline-test-artifacts', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', ADMIN_PRINCIPALS: 'arn:aws:iam::111122223333:role/admin', AGENT_ACCOUNTS: '111122223333' },
       });
       expect(stdout.trim(), fn).toBe('loaded');
+    }
+  }, 60_000);
+
+  it('leaves the appspec parser out of every cold start: it loads with the first revision check', async () => {
+    const parser = 'YAMLParseError';
+    for (const fn of FUNCTIONS) {
+      const dir = await unzipped(fn);
+      const { modules } = await probeInit(join(dir, 'functions', `${fn}.mjs`));
+      expect(modules.map((m) => m.url), fn).toContainEqual(expect.stringContaining(`functions/${fn}.mjs`));
+      const eager = modules.filter((m) => readFileSync(fileURLToPath(m.url), 'utf8').includes(parser));
+      expect(eager.map((m) => m.url), `${fn} loads the appspec parser at cold start`).toEqual([]);
+    }
+    // The marker is the parser's own: the functions that check revisions ship it, as a lazily loaded chunk.
+    for (const fn of ['api', 'reconcile', 'worker']) {
+      const dir = await unzipped(fn);
+      expect(listFiles(dir).some((f) => readFileSync(f, 'utf8').includes(parser)), fn).toBe(true);
     }
   }, 60_000);
 });
