@@ -77,25 +77,52 @@ export interface InjectedFaults {
   conflicts: number;
   throttles: number;
   timeouts: number;
+  /** BatchWriteItem calls that wrote only some of their items and handed the rest back as UnprocessedItems. */
+  unprocessed: number;
 }
 
-/**
- * A DynamoDB client over which, at random (seeded), transactions are cancelled
- * for a TransactionConflict, requests are throttled, and writes time out after
- * taking effect: the paths DynamoDB Local never produces. Faults are injected
- * below the SDK's retry layer, so what is exercised is the SDK's retries plus
- * Fleetline's own.
- */
-export function flakyClient(seed: number, rate = 0.15): { client: DynamoDBClient; faults: InjectedFaults } {
-  const client = localClient(6);
-  const faults: InjectedFaults = { conflicts: 0, throttles: 0, timeouts: 0 };
+function xorshift(seed: number): () => number {
   let state = seed >>> 0 || 1;
-  const random = () => {
+  return () => {
     state ^= state << 13;
     state ^= state >>> 17;
     state ^= state << 5;
     return (state >>> 0) / 2 ** 32;
   };
+}
+
+/**
+ * A DynamoDB client over which, at random (seeded), transactions are cancelled
+ * for a TransactionConflict, requests are throttled, writes time out after
+ * taking effect, and batch writes leave part of their items unprocessed: the
+ * paths DynamoDB Local never produces. Faults are injected below the SDK's
+ * retry layer (unprocessed items above it: they are an answer, not an error),
+ * so what is exercised is the SDK's retries plus Fleetline's own.
+ */
+export function flakyClient(
+  seed: number,
+  { rate = 0.15, unprocessedRate = rate }: { rate?: number; unprocessedRate?: number } = {},
+): { client: DynamoDBClient; faults: InjectedFaults } {
+  const client = localClient(6);
+  const faults: InjectedFaults = { conflicts: 0, throttles: 0, timeouts: 0, unprocessed: 0 };
+  const random = xorshift(seed);
+  // Its own sequence, so the other faults fall where they always did for a seed.
+  const batchRandom = xorshift(seed ^ 0x9e3779b9);
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'BatchWriteItemCommand' || batchRandom() >= unprocessedRate) return next(args);
+      // Not yet marshalled at this step (nor the answer unmarshalled): plain items either way.
+      const input = args.input as { RequestItems: Record<string, unknown[]> };
+      const [table, requests] = Object.entries(input.RequestItems)[0] as [string, unknown[]];
+      const kept = requests.slice(0, Math.floor(requests.length / 2));
+      faults.unprocessed++;
+      const unprocessed = { [table]: requests.slice(kept.length) };
+      if (kept.length === 0) return { output: { UnprocessedItems: unprocessed, $metadata: {} }, response: {} } as never;
+      const out = (await next({ ...args, input: { ...input, RequestItems: { [table]: kept } } })) as unknown as { output: Record<string, unknown> };
+      return { ...out, output: { ...out.output, UnprocessedItems: unprocessed } } as never;
+    },
+    { step: 'initialize', name: 'leaveUnprocessed' },
+  );
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const command = String(context.commandName);

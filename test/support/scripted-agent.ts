@@ -1,3 +1,5 @@
+import type { EventsReport } from '../../lib/domain/agent-report.js';
+import type { LifecycleEvent } from '../../lib/domain/lifecycle.js';
 import type { ApiResponse, RequestOptions } from './api-events.js';
 
 type Call = <T = any>(method: string, path: string, options?: RequestOptions) => Promise<ApiResponse<T>>;
@@ -17,6 +19,8 @@ export interface Script {
  */
 export class ScriptedAgent {
   readonly reports: ApiResponse[] = [];
+  /** What runBatched sent, in order. */
+  readonly sent: EventsReport[] = [];
 
   constructor(
     private readonly call: Call,
@@ -37,6 +41,53 @@ export class ScriptedAgent {
     });
     this.reports.push(res);
     return res;
+  }
+
+  /**
+   * Polls and runs one assignment whose bundle has scripts for `scripted` events
+   * only (none: a no-op bundle), reporting as the real agent does (agent/executor.ts
+   * with agent/reporter.ts): an event without work rides along with the next report;
+   * each scripted event is one report (what finished since, and the event starting
+   * now); DownloadBundle and Install, the agent's own steps, send nothing of their
+   * own; one final report carries the rest, the last event run with its output tail.
+   * (Hooks faster than a round trip may have the real agent join reports queued behind
+   * the one in flight: fewer requests, never more.) Then waits for the worker; returns the deployment ID, or undefined when there was
+   * no assignment.
+   */
+  async runBatched(scripted: readonly LifecycleEvent[] = []): Promise<string | undefined> {
+    const polled = await this.poll();
+    if (polled.status !== 200) throw new Error(`poll failed: ${polled.status} ${JSON.stringify(polled.body)}`);
+    const assignment = polled.body.assignment;
+    if (!assignment) return undefined;
+    const deploymentId = assignment.deploymentId as string;
+    const send = async (part: Omit<EventsReport, 'instanceId' | 'deploymentId'>) => {
+      const body: EventsReport = { instanceId: this.instanceId, deploymentId, ...part };
+      this.sent.push(body);
+      const res = await this.call('POST', '/agent/v1/report', { body, principal: agentPrincipal(this.instanceId) });
+      if (res.status !== 200) throw new Error(`report failed: ${res.status} ${JSON.stringify(res.body)}`);
+      this.reports.push(res);
+    };
+    let noted: EventsReport['done'] = [];
+    let held: EventsReport['done'] = [];
+    for (const { name, status } of assignment.events as { name: LifecycleEvent; status: string }[]) {
+      if (status !== 'Pending') continue;
+      const ownStep = name === 'DownloadBundle' || name === 'Install';
+      if (!ownStep && !scripted.includes(name)) {
+        (held.length > 0 ? held : noted).push({ event: name, status: 'Skipped', message: 'no scripts for this event' });
+        continue;
+      }
+      noted.push(...held.splice(0));
+      const startedAt = new Date().toISOString();
+      if (!ownStep) {
+        await send({ done: noted, running: { event: name, startedAt, timeoutSeconds: 3600 } });
+        noted = [];
+      }
+      held = [{ event: name, status: 'Succeeded', startedAt, endedAt: new Date().toISOString(), ...(ownStep ? {} : { exitCode: 0 }) }];
+    }
+    const [last, ...after] = held;
+    await send({ done: [...noted, ...(last ? [{ ...last, outputTail: `${last.event} started\n${last.event} Succeeded\n` }] : []), ...after] });
+    await this.settle();
+    return deploymentId;
   }
 
   /**
