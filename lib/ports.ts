@@ -239,8 +239,11 @@ export interface ExecutionsRepository {
   recordFailedStart(execution: Execution): Promise<boolean>;
   get(executionId: string): Promise<Execution | undefined>;
   listByPipeline(pipeline: string, page: PageRequest): Promise<Page<Execution>>;
-  /** Writes the execution if nobody changed it since it was read (ConflictError otherwise). */
-  save(execution: Execution, options?: { leaveStage?: number }): Promise<Execution>;
+  /**
+   * Writes the execution if nobody changed it since it was read (ConflictError otherwise);
+   * `leaveStage`: gives that stage's slot back in the same write; `notHolding`: only if it does not hold that stage's slot.
+   */
+  save(execution: Execution, options?: { leaveStage?: number; notHolding?: number }): Promise<Execution>;
   /** Executions waiting to enter a stage, oldest first. */
   waiting(pipeline: string, stageIndex: number): Promise<string[]>;
   acquireStage(pipeline: string, stageIndex: number, executionId: string): Promise<boolean>;

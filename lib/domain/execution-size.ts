@@ -58,6 +58,7 @@ export function boundExecution(ex: Execution): Execution {
     authority: clipOptional(ex.authority, TEXT_LIMITS.principal),
     revision: { ...ex.revision, uploader: clipOptional(ex.revision.uploader, TEXT_LIMITS.principal) },
     error: clipOptional(ex.error, TEXT_LIMITS.error),
+    stoppedBy: clipOptional(ex.stoppedBy, TEXT_LIMITS.principal),
     stages: ex.stages.map((stage) => ({ ...stage, actions: stage.actions.map(boundAction) })),
     ...(ex.preflight ? { preflight: { ...ex.preflight, problems: kept } } : {}),
   };

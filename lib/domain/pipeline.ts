@@ -164,6 +164,8 @@ export interface Execution {
   updatedAt: string;
   endedAt?: string | undefined;
   error?: string | undefined;
+  /** Who stopped it (a stopped execution). */
+  stoppedBy?: string | undefined;
   /** The bundle's appspec.yml, checked before any instance is touched. */
   preflight?: { ok: boolean; problems: { path: string; message: string }[] } | undefined;
   version: number;

@@ -1,3 +1,4 @@
+import { TEXT_LIMITS, clip } from '../domain/execution-size.js';
 import type { ActionState, Execution } from '../domain/pipeline.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { ConflictError } from '../errors.js';
@@ -19,6 +20,9 @@ export async function decideApproval(
   const ex = await requireExecution(executionId, deps);
   const running = ex.status === 'InProgress' ? runningAction(ex) : undefined;
   if (!running || running.state.type !== 'approval') {
+    // A retried request whose first attempt took effect: finish what it started and answer as it would have.
+    const decided = stageDecidedAs(ex, decision);
+    if (decided !== undefined) return replayDecision(ex, decided, deps);
     throw new ConflictError(`Execution ${executionId} is not waiting for an approval (it is ${ex.status})`);
   }
   const now = deps.clock.now().toISOString();
@@ -35,12 +39,46 @@ export async function decideApproval(
   return advanceExecution(executionId, deps);
 }
 
-/** Stops an execution: its stage slot is freed and a running deployment is stopped too. */
+/** The stage holding an approval already decided exactly so (same principal, verdict and comment), if any. */
+function stageDecidedAs(ex: Execution, decision: { approved: boolean; by: string; comment: string }): number | undefined {
+  const by = clip(decision.by, TEXT_LIMITS.principal);
+  const stage = ex.stages.findIndex((s) =>
+    s.actions.some((a) => a.decision && a.decision.approved === decision.approved && a.decision.by === by && a.decision.comment === decision.comment),
+  );
+  return stage === -1 ? undefined : stage;
+}
+
+/** Moves the execution on, and once it has left the approval's stage lets the next execution waiting for that stage in (the first attempt may have died before either). */
+async function replayDecision(ex: Execution, stage: number, deps: PipelineDeps): Promise<Execution | undefined> {
+  const moved = await advanceExecution(ex.executionId, deps);
+  if (moved && (moved.status !== 'InProgress' || moved.stageIndex > stage)) await admitWaiters(ex.pipeline, stage, deps);
+  return moved;
+}
+
+/**
+ * Stops an execution: its stage slot is freed and a running deployment is
+ * stopped too. A retried request (same principal) whose stop was recorded
+ * finishes what follows the record: each step is idempotent.
+ */
 export async function stopExecution(executionId: string, by: string, deps: PipelineDeps): Promise<Execution> {
-  const ex = await requireExecution(executionId, deps);
-  if (ex.status !== 'InProgress') throw new ConflictError(`Execution ${executionId} has already ended (${ex.status})`);
+  let ex = await requireExecution(executionId, deps);
+  if (ex.status === 'InProgress') ex = await recordStop(ex, by, deps);
+  else if (ex.status !== 'Stopped' || ex.stoppedBy !== clip(by, TEXT_LIMITS.principal)) {
+    throw new ConflictError(`Execution ${executionId} has already ended (${ex.status})`);
+  }
+  for (const action of ex.stages[ex.stageIndex]?.actions ?? []) {
+    if (action.status !== 'Stopped' || !action.deploymentId) continue;
+    await stopDeployment(action.deploymentId, { by }, deps).catch((error) => {
+      if (!(error instanceof ConflictError)) throw error; // it has ended, or is stopping already
+    });
+  }
+  // Waiting, it may hold the slot only if a crash came between taking it and entering: released here, if so.
+  await leaveStage(ex, ex.stageIndex, deps);
+  return ex;
+}
+
+async function recordStop(ex: Execution, by: string, deps: PipelineDeps): Promise<Execution> {
   const now = deps.clock.now().toISOString();
-  const running = runningAction(ex);
   const stages = ex.stages.map((s, k) =>
     k === ex.stageIndex
       ? {
@@ -50,20 +88,12 @@ export async function stopExecution(executionId: string, by: string, deps: Pipel
         }
       : s,
   );
-  // In a stage, it holds the stage's slot: released with the stop itself. Waiting, it may hold it only if a crash came between taking it and entering.
+  // In a stage, it holds the stage's slot: released with the stop itself.
   const entered = ex.stages[ex.stageIndex]?.status === 'InProgress';
-  const saved = await deps.executions.save(
-    { ...ex, stages, status: 'Stopped', waiting: false, endedAt: now, updatedAt: now, error: `Stopped by ${by}` },
+  return deps.executions.save(
+    { ...ex, stages, status: 'Stopped', waiting: false, endedAt: now, updatedAt: now, error: `Stopped by ${by}`, stoppedBy: by },
     entered ? { leaveStage: ex.stageIndex } : {},
   );
-  if (running?.state.deploymentId) {
-    await stopDeployment(running.state.deploymentId, { by }, deps).catch((error) => {
-      if (!(error instanceof ConflictError)) throw error; // it had ended already
-    });
-  }
-  if (entered) await admitWaiters(ex.pipeline, ex.stageIndex, deps);
-  else await leaveStage(ex, ex.stageIndex, deps);
-  return saved;
 }
 
 /**

@@ -50,10 +50,9 @@ export async function startExecution(
     updatedAt: now,
     version: 0,
   });
-  if (created) {
-    logger.info('Execution started', { executionId, pipeline: pipeline.name, key: revision.key });
-    await advanceExecution(executionId, deps);
-  }
+  if (created) logger.info('Execution started', { executionId, pipeline: pipeline.name, key: revision.key });
+  // A repeated notification moves an execution its first delivery created but may not have moved (a no-op once it has ended).
+  await advanceExecution(executionId, deps);
   return { executionId, created };
 }
 
@@ -186,28 +185,51 @@ async function saveAction(ex: Execution, i: number, a: number, changes: Partial<
 
 async function enterStage(ex: Execution, deps: PipelineDeps, now: string): Promise<Step> {
   const i = ex.stageIndex;
-  if (await deps.executions.acquireStage(ex.pipeline, i, ex.executionId)) {
+  const queued = (await deps.pipelines.get(ex.pipeline))?.executionMode === 'QUEUED';
+  // QUEUED: first in, first out, even when the slot is free (its last holder's let-in was lost, or is on its way).
+  const ahead = queued ? await olderWaiters(ex, deps) : [];
+  if (ahead.length === 0 && (await deps.executions.acquireStage(ex.pipeline, i, ex.executionId))) {
     const stages = ex.stages.map((s, k) => (k === i ? { ...s, status: 'InProgress' as const, startedAt: now } : s));
     await deps.executions.save({ ...ex, stages, waiting: false, updatedAt: now });
+    // SUPERSEDED: an older build still waiting for this stage would otherwise follow this newer one into it.
+    if (!queued) await supersedeOlderWaiters(ex, deps);
     return 'continue';
   }
   const waiting = ex.waiting ? ex : await deps.executions.save({ ...ex, waiting: true, updatedAt: now });
-  const pipeline = await deps.pipelines.get(ex.pipeline);
-  if (pipeline?.executionMode !== 'QUEUED') await supersedeOlderWaiters(waiting, deps);
+  if (!queued) await supersedeOlderWaiters(waiting, deps);
+  if (ahead[0]) {
+    await advanceExecution(ahead[0].executionId, deps); // the first in line takes the slot if it is free
+    return 'stop';
+  }
   // The holder may have left between our attempt and our wait; holding the slot, the next round enters.
   return (await deps.executions.acquireStage(ex.pipeline, i, ex.executionId)) ? 'continue' : 'stop';
 }
 
-/** SUPERSEDED: a newer execution waiting for a stage replaces every older one waiting for it. */
-async function supersedeOlderWaiters(me: Execution, deps: PipelineDeps): Promise<void> {
-  const now = deps.clock.now().toISOString();
+/** The executions still waiting for `me`'s stage that came before it, oldest first (each read again: the index lags). */
+async function olderWaiters(me: Execution, deps: PipelineDeps): Promise<Execution[]> {
+  const older: Execution[] = [];
   for (const id of await deps.executions.waiting(me.pipeline, me.stageIndex)) {
     if (id === me.executionId) continue;
     const other = await deps.executions.get(id);
     if (!other || other.status !== 'InProgress' || !other.waiting || other.stageIndex !== me.stageIndex) continue;
-    if (`${other.createdAt}#${other.executionId}` > `${me.createdAt}#${me.executionId}`) continue;
+    if (`${other.createdAt}#${other.executionId}` < `${me.createdAt}#${me.executionId}`) older.push(other);
+  }
+  return older;
+}
+
+/**
+ * SUPERSEDED: a newer execution waiting for a stage, or entering it, replaces
+ * every older one waiting for it, unless that one holds the stage's slot
+ * already (it was let in and is entering: it goes first).
+ */
+async function supersedeOlderWaiters(me: Execution, deps: PipelineDeps): Promise<void> {
+  const now = deps.clock.now().toISOString();
+  for (const other of await olderWaiters(me, deps)) {
     try {
-      await deps.executions.save({ ...other, status: 'Superseded', waiting: false, endedAt: now, updatedAt: now, error: `Superseded by ${me.executionId}` });
+      await deps.executions.save(
+        { ...other, status: 'Superseded', waiting: false, endedAt: now, updatedAt: now, error: `Superseded by ${me.executionId}` },
+        { notHolding: other.stageIndex },
+      );
       logger.info('Execution superseded', { executionId: other.executionId, by: me.executionId });
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;

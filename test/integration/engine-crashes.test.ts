@@ -4,11 +4,22 @@ import { testS3Client } from '../support/api-harness.js';
 import { type Scenario, runWithCrash } from '../support/engine-lab.js';
 import { failAndRollBack, pipelineAdvance, stopMidway, uploadScenarioBundles } from '../support/engine-scenarios.js';
 import { crashingClient } from '../support/faulty-dynamodb.js';
+import {
+  approvedToProd,
+  queuedInOrder,
+  rejectedAtGate,
+  retriedAfterFailure,
+  stoppedMidDeployment,
+  stoppedWhileOthersWait,
+  supersededWhileWaiting,
+  uploadPipelineBundles,
+} from '../support/pipeline-scenarios.js';
 
 let s3: S3Client;
 beforeAll(async () => {
   s3 = testS3Client();
   await uploadScenarioBundles(s3);
+  await uploadPipelineBundles(s3);
 });
 afterAll(() => s3?.destroy());
 
@@ -22,12 +33,14 @@ async function everyCrashPoint<C>(scenario: Scenario<C>): Promise<number> {
   expect(crashed).toBe(false);
   // A crash after write n interrupts what lies between write n and write n+1. By default each such
   // interruption (the writes before, at and after it, by kind) is tried once: an agent's successive event
-  // reports, or a pipeline's second deployment repeating its first one's writes, add no new one.
-  // FAULT_POINTS=all: every write.
+  // reports, or a pipeline's second deployment repeating its first one's writes, add no new one; a
+  // scenario with a focus is crashed only next to the writes it is about. FAULT_POINTS=all: every write.
   const seen = new Set<string>();
+  const all = process.env.FAULT_POINTS === 'all';
+  const inFocus = (n: number) => !scenario.focus || [kinds[n - 1], kinds[n]].some((kind) => kind !== undefined && scenario.focus?.test(kind));
   const points = Array.from({ length: writes }, (_, i) => i + 1).filter((n) => {
     const key = [kinds[n - 2], kinds[n - 1], kinds[n]].join(' → ');
-    if (process.env.FAULT_POINTS !== 'all' && seen.has(key)) return false;
+    if (!all && (seen.has(key) || !inFocus(n))) return false;
     seen.add(key);
     return true;
   });
@@ -68,5 +81,33 @@ describe('the engine, crashed after any single write, finishes the same way', ()
 
   it('a pipeline deploying to staging, then to prod', async () => {
     expect(await everyCrashPoint(pipelineAdvance)).toBeGreaterThan(20);
+  }, 300_000);
+
+  it('an approval granted after a crash: the build reaches prod once, the decision is recorded once', async () => {
+    expect(await everyCrashPoint(approvedToProd)).toBeGreaterThan(10);
+  }, 300_000);
+
+  it('an approval rejected: the execution fails at the gate and prod is never deployed', async () => {
+    expect(await everyCrashPoint(rejectedAtGate)).toBeGreaterThan(3);
+  }, 300_000);
+
+  it('SUPERSEDED: a newer build waiting for a stage replaces an older waiting one, never one already let in', async () => {
+    expect(await everyCrashPoint(supersededWhileWaiting)).toBeGreaterThan(10);
+  }, 300_000);
+
+  it('QUEUED: builds waiting for a stage go through it in the order they came', async () => {
+    expect(await everyCrashPoint(queuedInOrder)).toBeGreaterThan(10);
+  }, 300_000);
+
+  it('a failed stage retried: its second deployment succeeds and the stage is entered twice', async () => {
+    expect(await everyCrashPoint(retriedAfterFailure)).toBeGreaterThan(20);
+  }, 300_000);
+
+  it('an execution stopped at a gate: the build waiting for the gate goes next', async () => {
+    expect(await everyCrashPoint(stoppedWhileOthersWait)).toBeGreaterThan(5);
+  }, 300_000);
+
+  it('an execution stopped mid-deployment: its deployment stops, the running hook is killed', async () => {
+    expect(await everyCrashPoint(stoppedMidDeployment)).toBeGreaterThan(15);
   }, 300_000);
 });

@@ -66,10 +66,13 @@ export class LabAgent {
   private assignment: { deploymentId: string; events: string[] } | undefined;
   private next = 0;
   private stopped = false;
+  /** A report sent whose answer was lost: the outbox sends it again, unchanged, before anything else. */
+  private unanswered: EventsReport['done'] | undefined;
 
   constructor(
     readonly instanceId: string,
-    private readonly script: { failAt?: string } = {},
+    /** failAt: that hook fails; holdAt: that hook runs until the agent hears a stop. Each applies to one assignment. */
+    private readonly script: { failAt?: string; holdAt?: string } = {},
   ) {}
 
   /**
@@ -78,6 +81,7 @@ export class LabAgent {
    */
   async work(engine: Engine, limit = Infinity): Promise<boolean> {
     const principal = agentPrincipal(this.instanceId);
+    if (this.assignment && this.unanswered) return this.send(engine, this.unanswered);
     if (!this.assignment) {
       const polled = await unlessDead(engine, () => poll(principal, this.instanceId, engine.deps));
       if (!polled) return true;
@@ -89,15 +93,18 @@ export class LabAgent {
       this.stopped = 'action' in polled && polled.action === 'stop';
     } else {
       // Between hooks the agent hears of a stop (a heartbeat's answer, or a push): the running hook is killed.
+      // As the real agent does, it stops too when the answer no longer names its assignment (it was withdrawn).
       const beat = await unlessDead(engine, () => poll(principal, this.instanceId, engine.deps, true));
       if (!beat) return true;
       if ('action' in beat && beat.action === 'stop') this.stopped = true;
+      if (!beat.assignment || beat.assignment.deploymentId !== this.assignment.deploymentId) this.stopped = true;
     }
-    const { deploymentId, events } = this.assignment;
+    const { events } = this.assignment;
     // One report carries every event that finished since the last one, as the agent sends them.
     const done: EventsReport['done'] = [];
     for (let k = this.next; k < events.length && done.length < limit; k++) {
       const event = events[k] as EventsReport['done'][number]['event'];
+      if (event === this.script.holdAt && !this.stopped) break; // still running
       const fails = this.stopped || this.script.failAt === event;
       done.push(
         fails
@@ -107,12 +114,20 @@ export class LabAgent {
       if (fails) break;
     }
     if (done.length === 0) return false;
-    const answer = await unlessDead(engine, () => report(principal, { instanceId: this.instanceId, deploymentId, done }, engine.deps));
+    return this.send(engine, done);
+  }
+
+  private async send(engine: Engine, done: EventsReport['done']): Promise<boolean> {
+    const { deploymentId } = this.assignment as { deploymentId: string };
+    this.unanswered = done;
+    const answer = await unlessDead(engine, () => report(agentPrincipal(this.instanceId), { instanceId: this.instanceId, deploymentId, done }, engine.deps));
     if (!answer) return true;
+    this.unanswered = undefined;
     this.next += done.length;
     if (answer.instanceStatus !== 'InProgress') {
       this.assignment = undefined;
       this.script.failAt = undefined;
+      this.script.holdAt = undefined;
     } else if (answer.action === 'stop') {
       this.stopped = true;
     }
@@ -146,6 +161,12 @@ export interface Scenario<C> {
   steps: Step<C>[];
   /** What this scenario must end with, beyond the engine's invariants. */
   check(items: Item[], context: C, run: LabRun): void;
+  /**
+   * The writes this scenario is about (matched against their kind): by default
+   * it is crashed only next to those (a scenario about executions leaves a
+   * deployment's inner writes to the deployment scenarios). FAULT_POINTS=all: every write.
+   */
+  focus?: RegExp;
 }
 
 /** Hands the stream's records to the worker until none is left; a worker that keeps failing is a bug. */
@@ -205,6 +226,29 @@ export async function scanAll(run: LabRun): Promise<Item[]> {
   return items;
 }
 
+/**
+ * For each execution and stage (`<executionId> <stage>`), how often the
+ * execution took the stage's slot and how often it gave it back, read from the
+ * stream's record of every change to the slots.
+ */
+export function stageEntries(run: LabRun): Map<string, { taken: number; released: number }> {
+  const entries = new Map<string, { taken: number; released: number }>();
+  const entry = (holder: string, sk: string) => {
+    const key = `${holder} ${Number(sk.split('#')[1])}`;
+    const found = entries.get(key) ?? { taken: 0, released: 0 };
+    entries.set(key, found);
+    return found;
+  };
+  for (const c of run.tap.changes.filter((c) => c.pk.startsWith('PIPELINE#') && c.sk.startsWith('STAGE#'))) {
+    const before = c.old?.holder as string | undefined;
+    const after = c.new?.holder as string | undefined;
+    if (before === after) continue;
+    if (before) entry(before, c.sk).released++;
+    if (after) entry(after, c.sk).taken++;
+  }
+  return entries;
+}
+
 const COUNTERS = { Pending: 'countPending', InProgress: 'countInProgress', Succeeded: 'countSucceeded', Failed: 'countFailed', Skipped: 'countSkipped', Unknown: 'countUnknown' } as const;
 
 /**
@@ -212,7 +256,7 @@ const COUNTERS = { Pending: 'countPending', InProgress: 'countInProgress', Succe
  * off the active list, its counters equal to its instance items, every
  * instance terminal with no assignment left, each group's lock taken and
  * released exactly once per deployment (read from the stream), and every
- * execution ended with its stage slots free.
+ * execution ended, having given back every stage slot it took.
  */
 export function checkInvariants(items: Item[], run: LabRun): void {
   const deployments = items.filter((i) => i.type === 'Deployment');
@@ -245,6 +289,7 @@ export function checkInvariants(items: Item[], run: LabRun): void {
   }
   expect(items.filter((i) => i.PK === 'ACTIVE_EXECUTIONS').map((i) => i.SK), 'executions still active').toEqual([]);
   expect(items.filter((i) => String(i.SK).startsWith('STAGE#') && i.holder).map((i) => `${i.PK} ${i.SK}`), 'stage slots held').toEqual([]);
+  for (const [slot, { taken, released }] of stageEntries(run)) expect(released, `stage slot ${slot} given back as often as taken`).toBe(taken);
 }
 
 /**

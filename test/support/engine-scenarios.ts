@@ -9,7 +9,7 @@ import { type Engine, LabAgent, type LabRun, type Scenario, type Step, answered,
 
 /** Scenarios the engine must finish whatever fails under it (test/integration/engine-crashes and engine-faults). */
 
-const BUCKET = 'fleetline-test-artifacts';
+export const BUCKET = 'fleetline-test-artifacts';
 let eTag = '';
 
 /** The bundles the scenarios deploy, on the run's S3. */
@@ -19,20 +19,20 @@ export async function uploadScenarioBundles(s3: S3Client): Promise<void> {
   eTag = await putBundle(s3, BUCKET, 'web/pipe/app-3.zip');
 }
 
-const ok = async (engine: Engine, request: Promise<{ status: number; body: any }>, allowed: number[]) => {
+export const ok = async (engine: Engine, request: Promise<{ status: number; body: any }>, allowed: number[]) => {
   const res = await request;
   answered(engine, res, allowed);
   return res;
 };
 
-async function registerFleet(run: LabRun, app: string, group: string, size: number, settings: Record<string, unknown>, failAt?: string) {
+export async function registerFleet(run: LabRun, app: string, group: string, size: number, settings: Record<string, unknown>, script: { failAt?: string; holdAt?: string } = {}) {
   const { send } = run.healthy;
   await ok(run.healthy, send('PUT', `/applications/${app}`, { body: { revisionSources: [{ bucket: BUCKET, prefix: 'web/' }] } }), [200, 201]);
   const tag = { key: 'fleet', value: `${app}-${group}` };
   await ok(run.healthy, send('PUT', `/applications/${app}/groups/${group}`, { body: { targets: { onPremisesTagSet: [[{ ...tag, type: 'KEY_AND_VALUE' }]] }, ...settings } }), [201]);
   const agents: LabAgent[] = [];
   for (let i = 0; i < size; i++) {
-    const agent = new LabAgent(`${group}-host-${i}`, failAt ? { failAt } : {});
+    const agent = new LabAgent(`${group}-host-${i}`, { ...script });
     await ok(run.healthy, send('PUT', `/instances/${agent.instanceId}`, { body: { tags: [tag] } }), [201]);
     agents.push(agent);
   }
@@ -40,7 +40,7 @@ async function registerFleet(run: LabRun, app: string, group: string, size: numb
   return agents;
 }
 
-const deploymentsOf = (items: Record<string, any>[]) =>
+export const deploymentsOf = (items: Record<string, any>[]) =>
   items.filter((i) => i.type === 'Deployment').sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
 
 /** What an earlier successful deployment leaves on its group: the revision a rollback returns to. */
@@ -95,7 +95,7 @@ export const stopMidway: Scenario<DeployContext> = {
 /** A host fails its Install hook: the deployment fails and is rolled back to the last good revision. */
 export const failAndRollBack: Scenario<DeployContext> = {
   async setup(run) {
-    const agents = await registerFleet(run, 'shop', 'prod', 1, { autoRollback: { enabled: true, events: ['DEPLOYMENT_FAILURE'] } }, 'Install');
+    const agents = await registerFleet(run, 'shop', 'prod', 1, { autoRollback: { enabled: true, events: ['DEPLOYMENT_FAILURE'] } }, { failAt: 'Install' });
     await rememberSuccess(run, 'shop', 'prod');
     return { agents };
   },

@@ -73,9 +73,10 @@ export class DynamoExecutionsRepository implements ExecutionsRepository {
   /**
    * With `leaveStage`, the execution's move and the release of that stage's
    * slot are one transaction: a crash between the two can never leave a slot
-   * held by an execution that has moved on.
+   * held by an execution that has moved on. With `notHolding`, it is written
+   * only if the execution does not hold that stage's slot.
    */
-  async save(ex: Execution, options: { leaveStage?: number } = {}): Promise<Execution> {
+  async save(ex: Execution, options: { leaveStage?: number; notHolding?: number } = {}): Promise<Execution> {
     const { tableName } = this.table;
     const next = { ...ex, version: ex.version + 1 };
     const put = { TableName: tableName, Item: toItem(next), ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': ex.version } };
@@ -88,6 +89,16 @@ export class DynamoExecutionsRepository implements ExecutionsRepository {
           Key: keys.stageSlot(ex.pipeline, options.leaveStage),
           UpdateExpression: 'REMOVE holder',
           ConditionExpression: 'attribute_not_exists(holder) OR holder = :me',
+          ExpressionAttributeValues: { ':me': ex.executionId },
+        },
+      });
+    }
+    if (options.notHolding !== undefined) {
+      others.push({
+        ConditionCheck: {
+          TableName: tableName,
+          Key: keys.stageSlot(ex.pipeline, options.notHolding),
+          ConditionExpression: 'attribute_not_exists(holder) OR holder <> :me',
           ExpressionAttributeValues: { ':me': ex.executionId },
         },
       });

@@ -1,0 +1,134 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { startPipelinesFor } from '../../lib/artifacts/start-pipelines.js';
+import type { ArtifactUpload } from '../../lib/domain/artifact-upload.js';
+import type { Execution } from '../../lib/domain/pipeline.js';
+import { reconcileExecutions } from '../../lib/pipelines/reconcile-executions.js';
+import type { ExecutionsRepository } from '../../lib/ports.js';
+import { useApi } from '../support/api-harness.js';
+import { MINIMAL_APPSPEC, zipBundle } from '../support/bundles.js';
+
+/**
+ * Executions waiting for a stage when the engine dies at the worst moment:
+ * the engine's next write that `dies` matches takes effect, then the engine
+ * dies (what the interrupted request would have done next does not happen).
+ */
+let dies: { save?: (ex: Execution) => boolean; acquire?: (executionId: string) => boolean } = {};
+class EngineDied extends Error {}
+
+const api = useApi((deps) => {
+  const executions: ExecutionsRepository = Object.create(deps.executions);
+  executions.save = async (ex, options) => {
+    const saved = await deps.executions.save(ex, options);
+    if (dies.save?.(ex)) throw died();
+    return saved;
+  };
+  executions.acquireStage = async (pipeline, stage, executionId) => {
+    const taken = await deps.executions.acquireStage(pipeline, stage, executionId);
+    if (taken && dies.acquire?.(executionId)) throw died();
+    return taken;
+  };
+  return { executions };
+});
+const died = () => {
+  dies = {};
+  return new EngineDied();
+};
+
+const BUCKET = 'fleetline-dev-artifacts';
+let counter = 0;
+
+/** A pipeline with one approval stage, and a way to upload numbered builds to it. */
+async function gatePipeline(executionMode: 'SUPERSEDED' | 'QUEUED') {
+  const n = ++counter;
+  const prefix = `gate${n}/`;
+  const pipeline = `gate-${n}`;
+  const put = await api.call('PUT', `/pipelines/${pipeline}`, {
+    body: { source: { bucket: BUCKET, prefix, suffix: '.zip' }, executionMode, stages: [{ name: 'Gate', actions: [{ type: 'approval' }] }] },
+  });
+  expect(put.status).toBe(201);
+  /** Uploads build `b` and delivers its notification; returns the execution it started. */
+  const build = async (b: number): Promise<string> => {
+    api.clock.advance(1);
+    const key = `${prefix}build-${b}.zip`;
+    const { ETag } = await api.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: await zipBundle([{ path: 'appspec.yml', content: MINIMAL_APPSPEC }]) }));
+    const upload: ArtifactUpload = {
+      bucket: BUCKET, key, versionId: `v${b}`, eTag: ETag ?? '', size: 10, sequencer: (0x1000 + b).toString(16).toUpperCase().padStart(18, '0'),
+      eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), uploader: 'AWS:ci',
+    };
+    const { started } = await startPipelinesFor(upload, api.deps);
+    expect(started).toHaveLength(1);
+    return started[0] as string;
+  };
+  return { pipeline, build };
+}
+
+const execution = async (id: string): Promise<Execution> => (await api.call('GET', `/executions/${id}`)).body;
+const atGate = async (id: string) => {
+  const ex = await execution(id);
+  return `${ex.status}${ex.waiting ? ' waiting' : ''} ${ex.stages[0]?.status}`;
+};
+const approve = (id: string) => api.call('POST', `/executions/${id}/approve`, { body: { comment: 'ok' } });
+
+describe('executions waiting for a stage, when the engine dies between two writes', () => {
+  it('SUPERSEDED: a build that took the slot when the engine died is let in later, never superseded by a newer one', async () => {
+    const { build } = await gatePipeline('SUPERSEDED');
+    const one = await build(1);
+    const two = await build(2);
+    // Approving one lets two in: two takes the stage's slot, and the engine dies before two's entry is written.
+    dies = { acquire: (id) => id === two };
+    expect((await approve(one)).status).toBe(500);
+    expect(await atGate(two)).toBe('InProgress waiting Pending');
+    const three = await build(3); // the slot is two's: three waits, and must not supersede two
+    expect(await atGate(two)).toBe('InProgress waiting Pending');
+    expect(await atGate(three)).toBe('InProgress waiting Pending');
+    await reconcileExecutions(api.deps);
+    expect(await atGate(two)).toBe('InProgress InProgress');
+    expect((await approve(two)).status).toBe(200);
+    expect(await atGate(three)).toBe('InProgress InProgress');
+    expect((await approve(three)).status).toBe(200);
+    expect((await execution(three)).status).toBe('Succeeded');
+  });
+
+  it('QUEUED: a newcomer finding the slot free while older builds wait goes behind them', async () => {
+    const { build } = await gatePipeline('QUEUED');
+    const one = await build(1);
+    const two = await build(2);
+    const three = await build(3);
+    // one leaves the stage (the slot is free) and the engine dies before letting two in.
+    dies = { save: (ex) => ex.executionId === one && ex.stageIndex === 1 };
+    expect((await approve(one)).status).toBe(500);
+    const four = await build(4);
+    expect(await atGate(four)).toBe('InProgress waiting Pending');
+    expect(await atGate(two)).toBe('InProgress InProgress'); // the first in line was let in
+    for (const [id, next] of [[two, three], [three, four]] as const) {
+      expect((await approve(id)).status).toBe(200);
+      expect(await atGate(next)).toBe('InProgress InProgress');
+    }
+  });
+
+  it('SUPERSEDED: a newcomer finding the slot free while an older build waits enters and replaces it', async () => {
+    const { build } = await gatePipeline('SUPERSEDED');
+    const one = await build(1);
+    const two = await build(2);
+    dies = { save: (ex) => ex.executionId === one && ex.stageIndex === 1 };
+    expect((await approve(one)).status).toBe(500);
+    const three = await build(3);
+    expect(await atGate(three)).toBe('InProgress InProgress');
+    expect(await atGate(two)).toBe('Superseded Pending'); // it would otherwise follow a newer build through the stage
+  });
+
+  it('a retried approval whose first attempt took effect answers 200 and lets the next build in', async () => {
+    const { build } = await gatePipeline('QUEUED');
+    const one = await build(1);
+    const two = await build(2);
+    dies = { save: (ex) => ex.executionId === one && ex.stageIndex === 1 };
+    expect((await approve(one)).status).toBe(500);
+    const again = await approve(one);
+    expect(again.status).toBe(200);
+    expect(again.body.status).toBe('Succeeded');
+    expect(await atGate(two)).toBe('InProgress InProgress');
+    // Another verdict on an approval already decided is still a conflict.
+    expect((await api.call('POST', `/executions/${one}/reject`, { body: { comment: 'ok' } })).status).toBe(409);
+  });
+});
