@@ -80,6 +80,13 @@ export class UnprocessableError extends FleetlineError {
   readonly statusCode = 422;
 }
 
+/**
+ * An item would exceed DynamoDB's 400 KB (raised by the adapter that wrote it):
+ * what Fleetline lets one record hold was exceeded, e.g. a pipeline stored
+ * before its size limits were checked.
+ */
+export class ItemTooLargeError extends UnprocessableError {}
+
 export class ThrottledError extends FleetlineError {
   readonly statusCode = 429;
 }

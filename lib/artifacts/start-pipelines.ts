@@ -67,12 +67,9 @@ export async function startPipelinesFor(upload: ArtifactUpload, deps: PipelineDe
   return outcome;
 }
 
-/** Why a start failed, as the execution shows it: a domain error's message, DynamoDB's size limit named, nothing internal otherwise. */
+/** Why a start failed, as the execution shows it: a domain error's message (DynamoDB's size limit is an ItemTooLargeError), nothing internal otherwise. */
 function startFailure(error: unknown): string {
   if (error instanceof FleetlineError) return error.message;
-  if (error instanceof Error && error.name === 'ValidationException' && /size/i.test(error.message)) {
-    return 'The execution does not fit in one DynamoDB item (400 KB): the pipeline is larger than Fleetline allows; save it again to have it checked against the limits';
-  }
   return 'The execution could not be started because of an internal error (logged with this execution ID)';
 }
 

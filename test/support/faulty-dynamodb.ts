@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ThrottlingException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../local/dynamodb-local.js';
 
@@ -131,20 +131,15 @@ export function flakyClient(
         faults.conflicts++;
         const items = ((args.input as { TransactItems?: unknown[] }).TransactItems ?? []).length;
         const reasons = Array.from({ length: items }, (_, i) => ({ Code: i === 0 ? 'TransactionConflict' : 'None' }));
-        throw Object.assign(new Error('Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]'), {
-          name: 'TransactionCanceledException',
+        throw new TransactionCanceledException({
+          message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]',
           CancellationReasons: reasons,
-          $fault: 'client',
           $metadata: { httpStatusCode: 400 },
         });
       }
       if (roll < (2 * rate) / 3) {
         faults.throttles++;
-        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
-          name: 'ThrottlingException',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 400 },
-        });
+        throw new ThrottlingException({ message: 'Rate of requests exceeds the allowed throughput.', $metadata: { httpStatusCode: 400 } });
       }
       if (roll < rate && WRITES.test(command)) {
         const out = await next(args); // it took effect; only the answer is lost

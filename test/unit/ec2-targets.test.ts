@@ -83,4 +83,17 @@ describe('EC2 target lookup', () => {
       message: expect.stringMatching(/the targetRoleArn arn:aws:iam::444455556666:role\/fleetline\/target-reader: the role's trust policy/),
     });
   });
+
+  it("a region with no EC2 endpoint is told by Node's DNS error code, never by an error's wording", async () => {
+    const tagSet: TagSet = [[{ type: 'KEY_ONLY', key: 'app' }]];
+    const lookup = () => new Ec2TargetLookupAdapter(new STSClient({}), 'eu-west-1').findInstanceIds({ tagSet, region: 'xx-nowhere-1' });
+    // What the SDK's HTTP handler passes on when the host does not resolve.
+    const dns = Object.assign(new Error('getaddrinfo ENOTFOUND ec2.xx-nowhere-1.amazonaws.com'), { code: 'ENOTFOUND', errno: -3008, syscall: 'getaddrinfo' });
+    ec2.on(DescribeInstancesCommand).rejects(dns);
+    await expect(lookup()).rejects.toMatchObject({ statusCode: 422, message: "EC2 has no endpoint in xx-nowhere-1: check the group's region" });
+    // An EC2 failure that merely quotes such text is EC2 failing, not a bad region.
+    ec2.reset();
+    ec2.on(DescribeInstancesCommand).rejects(Object.assign(new Error('upstream said: getaddrinfo ENOTFOUND somewhere'), { name: 'InternalError' }));
+    await expect(lookup()).rejects.toMatchObject({ statusCode: 502, message: expect.stringMatching(/EC2 DescribeInstances failed in xx-nowhere-1 \(InternalError\)/) });
+  });
 });

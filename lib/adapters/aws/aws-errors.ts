@@ -74,7 +74,8 @@ export function fromEc2Error(error: unknown, { region, roleArn }: Ec2Context): F
   if (name === 'AuthFailure' || name === 'OptInRequired') {
     return new UnprocessableError(`EC2 did not accept the credentials ${where} (${name}): check that the group's region is enabled for the account`);
   }
-  if (name === 'UnknownEndpoint' || name === 'ENOTFOUND' || /getaddrinfo|ENOTFOUND/.test(messageOf(error))) {
+  // No such host: Node's own DNS error (code ENOTFOUND), as the SDK's HTTP handler passes it on.
+  if (name === 'UnknownEndpoint' || (error as NodeJS.ErrnoException)?.code === 'ENOTFOUND') {
     return new UnprocessableError(`EC2 has no endpoint ${where}: check the group's region`);
   }
   if (THROTTLED.has(name)) return new ThrottledError('EC2 is throttling DescribeInstances; retry after a few seconds with backoff');

@@ -44,7 +44,7 @@ export class ChannelNotifier implements InstanceNotifier {
     try {
       await this.client(endpoint).send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
     } catch (error) {
-      if (error instanceof GoneException || (error as Error).name === 'GoneException') {
+      if (error instanceof GoneException) {
         await this.connections.remove(connectionId, instanceId);
         return;
       }

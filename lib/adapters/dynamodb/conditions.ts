@@ -1,11 +1,24 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+  TransactionConflictException,
+} from '@aws-sdk/client-dynamodb';
 import { type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 
-/** Recognising DynamoDB's conditional-write failures, so adapters can turn them into domain errors. */
+/**
+ * Recognising DynamoDB's failures by the SDK's exception classes, so adapters
+ * can turn them into domain errors; nothing outside the adapters sees them.
+ */
 
 export function isConditionalCheckFailed(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+  return error instanceof ConditionalCheckFailedException;
+}
+
+/** Another transaction was changing the same items (TransactWriteItems may be retried). */
+export function isTransactionConflict(error: unknown): boolean {
+  return error instanceof TransactionConflictException;
 }
 
 /**
@@ -13,9 +26,21 @@ export function isConditionalCheckFailed(error: unknown): boolean {
  * ('None' where it was fine); undefined for any other error.
  */
 export function cancellationReasons(error: unknown): string[] | undefined {
-  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
-  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-  return reasons.map((r) => r.Code ?? 'None');
+  if (!(error instanceof TransactionCanceledException)) return undefined;
+  return (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+}
+
+/**
+ * A write refused because the item would exceed 400 KB. DynamoDB says so only
+ * in the text of a ValidationException (a single write) or of a cancelled
+ * transaction's ValidationError reason: this is the one place that reads it.
+ */
+export function isItemTooLarge(error: unknown): boolean {
+  const tooLarge = (text: string | undefined) => /\bitem size\b.*\bexceeded\b/i.test(text ?? '');
+  if (error instanceof TransactionCanceledException) {
+    return (error.CancellationReasons ?? []).some((r) => r.Code === 'ValidationError' && tooLarge(r.Message));
+  }
+  return error instanceof Error && error.name === 'ValidationException' && tooLarge(error.message);
 }
 
 /** The item a failed condition saw (ReturnValuesOnConditionCheckFailure: ALL_OLD), if any. */

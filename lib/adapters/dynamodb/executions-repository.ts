@@ -1,9 +1,9 @@
 import { DeleteCommand, type NativeAttributeValue, PutCommand, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { boundExecution } from '../../domain/execution-size.js';
 import type { Execution } from '../../domain/pipeline.js';
-import { ConflictError } from '../../errors.js';
+import { ConflictError, ItemTooLargeError } from '../../errors.js';
 import type { ExecutionsRepository, Page, PageRequest } from '../../ports.js';
-import { cancellationReasons, isConditionalCheckFailed } from './conditions.js';
+import { cancellationReasons, isConditionalCheckFailed, isItemTooLarge } from './conditions.js';
 import { keys } from './keys.js';
 import { TTL_DAYS, expiresAt } from './ttl.js';
 import { type TableClient, withoutKeys } from './table-client.js';
@@ -25,6 +25,14 @@ function toItem(unbounded: Execution): Item {
   };
 }
 
+/** DynamoDB's size refusal as a domain error; any other error as it is. */
+function tooLargeOr(error: unknown, ex: Execution): unknown {
+  if (!isItemTooLarge(error)) return error;
+  return new ItemTooLargeError(
+    `The execution does not fit in one DynamoDB item (400 KB): pipeline "${ex.pipeline}" is larger than Fleetline allows; save it again to have it checked against the limits`,
+  );
+}
+
 export class DynamoExecutionsRepository implements ExecutionsRepository {
   constructor(private readonly table: TableClient) {}
 
@@ -39,7 +47,7 @@ export class DynamoExecutionsRepository implements ExecutionsRepository {
       return true;
     } catch (error) {
       if (cancellationReasons(error)?.[0] === 'ConditionalCheckFailed') return false;
-      throw error;
+      throw tooLargeOr(error, ex);
     }
   }
 
@@ -51,7 +59,7 @@ export class DynamoExecutionsRepository implements ExecutionsRepository {
       return true;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
-      throw error;
+      throw tooLargeOr(error, ex);
     }
   }
 
@@ -111,7 +119,7 @@ export class DynamoExecutionsRepository implements ExecutionsRepository {
       if (isConditionalCheckFailed(error) || cancellationReasons(error)?.includes('ConditionalCheckFailed')) {
         throw new ConflictError(`Execution ${ex.executionId} changed concurrently`);
       }
-      throw error;
+      throw tooLargeOr(error, ex);
     }
   }
 

@@ -11,7 +11,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Page, PageRequest } from '../../ports.js';
-import { cancellationReasons, isConditionalCheckFailed } from './conditions.js';
+import { cancellationReasons, isConditionalCheckFailed, isTransactionConflict } from './conditions.js';
 import { KEY_ATTRIBUTES, type TableKey } from './keys.js';
 import { decodeNextToken, encodeNextToken } from './pagination.js';
 
@@ -108,7 +108,7 @@ export class TableClient {
       } catch (error) {
         const reasons = cancellationReasons(error);
         const conflictOnly = reasons?.includes('TransactionConflict') && !reasons.includes('ConditionalCheckFailed');
-        const busy = error instanceof Error && error.name === 'TransactionConflictException';
+        const busy = isTransactionConflict(error);
         if ((!conflictOnly && !busy) || attempt >= 8) throw error;
         await new Promise((r) => setTimeout(r, Math.min(500, 10 * 2 ** attempt) * (0.5 + Math.random())));
       }
