@@ -81,7 +81,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
     onStop: () => abort.abort(),
     log: ctx.log,
     heartbeat: async () => {
-      const answer = await ctx.api.post('/agent/v1/poll', { instanceId: ctx.instanceId, heartbeat: true }).catch(() => undefined);
+      const answer = await ctx.api.post('/agent/v1/poll', { instanceId: ctx.instanceId, heartbeat: true, deploymentId: assignment.deploymentId }).catch(() => undefined);
       if (answer?.status !== 200) return false;
       const body = readAnswer(heartbeatAnswerSchema, answer.body, 'heartbeat answer');
       const mine = body.assignment !== null && body.assignment.deploymentId === assignment.deploymentId;

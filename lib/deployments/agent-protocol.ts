@@ -95,10 +95,11 @@ function watchChanges(instance: InstanceDeployment, events: InstanceDeployment['
  * One round trip gives an agent its whole assignment (every lifecycle event),
  * and renews its lease. With nothing to do, the agent sleeps `pollAfterSeconds`.
  */
-export async function poll(callerArn: string, instanceId: string, deps: EngineDeps, heartbeat = false): Promise<PollAnswer> {
+export async function poll(callerArn: string, instanceId: string, deps: EngineDeps, heartbeat?: { running?: string | undefined }): Promise<PollAnswer> {
   await authorizeAgent(callerArn, instanceId, deps);
   const idle = { assignment: null, pollAfterSeconds: deps.timings.pollIntervalSeconds } as const;
-  const found = await deps.instanceDeployments.findAssignment(instanceId);
+  // A heartbeat naming its deployment checks in for that one only: work for another group waits to be polled for.
+  const found = heartbeat?.running ? { deploymentId: heartbeat.running } : await deps.instanceDeployments.findAssignment(instanceId);
   if (!found) return idle;
   const [instance, deployment] = await Promise.all([
     deps.instanceDeployments.get(found.deploymentId, instanceId),

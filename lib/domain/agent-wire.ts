@@ -16,10 +16,14 @@ import { schema } from './schema.js';
  * does not break an older agent; requests are strict.
  */
 
+const deploymentId = /* @__PURE__ */ schema(() => z.string().regex(DEPLOYMENT_ID_PATTERN, 'must be a deployment ID (d-XXXXXXXXX)'));
+
 export const pollRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
   instanceId: nameSchema,
   /** A check-in while a hook runs: renews the lease and carries stop requests, nothing more. */
   heartbeat: z.boolean({ error: 'must be true or false' }).optional(),
+  /** With a heartbeat: the deployment the agent is running (another one for the same instance stays unacknowledged). */
+  deploymentId: deploymentId.optional(),
 }));
 
 /**
@@ -35,7 +39,6 @@ export const registerRequestSchema = /* @__PURE__ */ schema(() => z.strictObject
 export const agentActionSchema = /* @__PURE__ */ schema(() => z.enum(['continue', 'stop']));
 export type AgentAction = z.output<typeof agentActionSchema>;
 
-const deploymentId = /* @__PURE__ */ schema(() => z.string().regex(DEPLOYMENT_ID_PATTERN, 'must be a deployment ID (d-XXXXXXXXX)'));
 const httpUrl = /* @__PURE__ */ schema(() => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }));
 const seconds = /* @__PURE__ */ schema(() => z.number().positive().max(86_400));
 

@@ -144,6 +144,43 @@ describe('rolling out', () => {
     expect(renewed.leaseExpiresAt > first.leaseExpiresAt).toBe(true);
   });
 
+  it('a heartbeat checks in for the deployment the agent runs, not for work another group dispatched to the same host meanwhile', async () => {
+    const { app, agents, deploy } = await fleet(1);
+    const agent = agents[0] as ScriptedAgent;
+    // A second group over the same host, with its own deployment dispatched while the first one runs.
+    const other = await api.call('PUT', `/applications/${app}/groups/canary`, {
+      body: { targets: { onPremisesTagSet: [[{ key: 'fleet', value: app, type: 'KEY_AND_VALUE' }]] } },
+    });
+    expect(other.status).toBe(201);
+    const first = (await deploy()).body.deploymentId as string;
+    await api.settle();
+    const polled = await agent.poll();
+    expect(polled.body.assignment.deploymentId).toBe(first);
+    const second = await api.call('POST', '/deployments', {
+      body: { application: app, group: 'canary', revision: { bucket: 'fleetline-test-artifacts', key: 'web/app-1.zip' } },
+    });
+    expect(second.status).toBe(201);
+    await api.settle();
+    const secondId = second.body.deploymentId as string;
+    expect((await api.deps.instanceDeployments.get(secondId, agent.instanceId))?.status).toBe('InProgress');
+
+    const beat = await api.call('POST', '/agent/v1/poll', {
+      body: { instanceId: agent.instanceId, heartbeat: true, deploymentId: first },
+      principal: agentPrincipal(agent.instanceId),
+    });
+    expect(beat.body).toMatchObject({ action: 'continue', assignment: { deploymentId: first } });
+    // The other deployment's work is not taken up: no acknowledgement, no lease, until the agent polls for it.
+    const waiting = await api.deps.instanceDeployments.get(secondId, agent.instanceId);
+    expect(waiting?.acknowledgedAt).toBeUndefined();
+    expect(waiting?.leaseExpiresAt).toBeUndefined();
+    // Naming a deployment the host is not a target of gets nothing.
+    const stranger = await api.call('POST', '/agent/v1/poll', {
+      body: { instanceId: agent.instanceId, heartbeat: true, deploymentId: 'd-AAAAAAAAA' },
+      principal: agentPrincipal(agent.instanceId),
+    });
+    expect(stranger.body.assignment).toBeNull();
+  });
+
   it('a duplicate report changes nothing; an out-of-order one gets 409', async () => {
     const { agents, deploy } = await fleet(1);
     const { body } = await deploy();

@@ -94,7 +94,7 @@ export class LabAgent {
     } else {
       // Between hooks the agent hears of a stop (a heartbeat's answer, or a push): the running hook is killed.
       // As the real agent does, it stops too when the answer no longer names its assignment (it was withdrawn).
-      const beat = await unlessDead(engine, () => poll(principal, this.instanceId, engine.deps, true));
+      const beat = await unlessDead(engine, () => poll(principal, this.instanceId, engine.deps, { running: this.assignment?.deploymentId }));
       if (!beat) return true;
       if ('action' in beat && beat.action === 'stop') this.stopped = true;
       if (!beat.assignment || beat.assignment.deploymentId !== this.assignment.deploymentId) this.stopped = true;
