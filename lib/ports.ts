@@ -162,8 +162,8 @@ export interface InstanceDeploymentsRepository {
    * request: nothing else writes them any more); returns how many it rewrote.
    */
   skipCountedPending(deploymentId: string, now: string): Promise<number>;
-  /** Ends never-started instances as Skipped, many per transaction with the counters (pending, or dispatched but never acknowledged). */
-  skipMany(deploymentId: string, instanceIds: string[], from: 'pending' | 'unacknowledged', now: string): Promise<string[]>;
+  /** Ends instances dispatched but never acknowledged as Skipped, assignment withdrawn, many per transaction with the counters. */
+  skipUnacknowledged(deploymentId: string, instanceIds: string[], now: string): Promise<string[]>;
   /** The assignment waiting for this instance, if any. */
   findAssignment(instanceId: string): Promise<{ deploymentId: string } | undefined>;
   /**

@@ -30,7 +30,7 @@ export async function windDown(deployment: Deployment, deps: EngineDeps): Promis
   }
   if (deployment.counts.inProgress > 0) {
     const running = await deps.instanceDeployments.runningIds(id);
-    skipped += await inLanes(running, 49, (part) => deps.instanceDeployments.skipMany(id, part, 'unacknowledged', now));
+    skipped += await inLanes(running, 49, (part) => deps.instanceDeployments.skipUnacknowledged(id, part, now));
     // Agents running a hook learn of the end at once instead of at their next check-in.
     await deps.notifier?.wake(running, 'stop', id);
   }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../lib/adapters/dynamodb/client.js';
 import { DynamoDeploymentsRepository } from '../../lib/adapters/dynamodb/deployments-repository.js';
-import { DynamoInstanceDeploymentsRepository } from '../../lib/adapters/dynamodb/instance-deployments-repository.js';
+import { DynamoInstanceDeploymentsRepository, skipUpdate } from '../../lib/adapters/dynamodb/instance-deployments-repository.js';
 import { keys } from '../../lib/adapters/dynamodb/keys.js';
 import { TableClient } from '../../lib/adapters/dynamodb/table-client.js';
 import { DEFAULT_TIMINGS, type EngineDeps } from '../../lib/deployments/engine.js';
@@ -186,7 +186,16 @@ describe('skipping what never started', () => {
             }),
           );
         }
-        expect(await instances.skipMany(conditional, ['h-1'], 'pending', NOW)).toEqual(['h-1']);
+        // The conditional skip: the update skipping writes, on the condition that the item is still pending.
+        await table.doc.send(
+          new UpdateCommand({
+            TableName: table.tableName,
+            Key: keys.instanceDeployment(conditional, 'h-1'),
+            ...skipUpdate(NOW),
+            ConditionExpression: '#status = :pending',
+            ExpressionAttributeValues: { ...skipUpdate(NOW).ExpressionAttributeValues, ':pending': 'Pending' },
+          }),
+        );
         expect(await instances.skipCountedPending(rewritten, NOW)).toBe(1);
         const read = async (id: string) => {
           const out = await table.doc.send(new GetCommand({ TableName: table.tableName, Key: keys.instanceDeployment(id, 'h-1'), ConsistentRead: true }));

@@ -33,13 +33,19 @@ function fromItem(item: Item): InstanceDeployment {
   return { ...withoutKeys<InstanceDeployment>(withoutEventAttributes(item)), events: eventsOf(item), ...(running ? { watchAt: String(item.GSI2SK) } : {}) };
 }
 
-/** A transaction holds at most 100 operations: 49 instances × 2 + the chunk + the deployment, or 99 × 1 + 1. */
+/** A transaction holds at most 100 operations: 49 instances × 2 + the chunk + the deployment. */
 const DISPATCH_CHUNK = 49;
-const SKIP_PENDING_CHUNK = 99;
-/** What skipping an instance writes: its events read as Skipped once it has ended, so nothing of them is. */
-const SKIP_UPDATE = 'SET #status = :skipped, endedAt = :now REMOVE GSI2PK, GSI2SK ADD version :one';
 
-/** SKIP_UPDATE applied to a whole item read back, for a rewrite without a condition. */
+/** What skipping an instance writes: its events read as Skipped once it has ended, so nothing of them is. */
+export function skipUpdate(now: string) {
+  return {
+    UpdateExpression: 'SET #status = :skipped, endedAt = :now REMOVE GSI2PK, GSI2SK ADD version :one',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: { ':skipped': 'Skipped', ':now': now, ':one': 1 },
+  };
+}
+
+/** skipUpdate applied to a whole item read back, for a rewrite without a condition. */
 function skippedItem(item: Item, now: string): Item {
   const { GSI2PK: _pk, GSI2SK: _sk, ...rest } = item;
   return { ...rest, status: 'Skipped', endedAt: now, version: (typeof item.version === 'number' ? item.version : 0) + 1 };
@@ -301,37 +307,29 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
     return skipped;
   }
 
-  async skipMany(deploymentId: string, instanceIds: string[], from: 'pending' | 'unacknowledged', now: string): Promise<string[]> {
+  async skipUnacknowledged(deploymentId: string, instanceIds: string[], now: string): Promise<string[]> {
     const { tableName } = this.table;
-    const pending = from === 'pending';
+    const skip = skipUpdate(now);
     const skipped: string[] = [];
-    for (const chunk of chunks(instanceIds, pending ? SKIP_PENDING_CHUNK : DISPATCH_CHUNK)) {
-      const done = await this.perInstanceTransaction(chunk, pending ? 1 : 2, (ids) => [
+    for (const chunk of chunks(instanceIds, DISPATCH_CHUNK)) {
+      const done = await this.perInstanceTransaction(chunk, 2, (ids) => [
         ...ids.flatMap((instanceId) => [
           {
             Update: {
               TableName: tableName,
               Key: keys.instanceDeployment(deploymentId, instanceId),
-              UpdateExpression: SKIP_UPDATE,
-              ConditionExpression: pending ? '#status = :from' : '#status = :from AND attribute_not_exists(acknowledgedAt)',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: {
-                ':skipped': 'Skipped',
-                ':from': pending ? 'Pending' : 'InProgress',
-                ':now': now,
-                ':one': 1,
-              },
+              ...skip,
+              ConditionExpression: '#status = :from AND attribute_not_exists(acknowledgedAt)',
+              ExpressionAttributeValues: { ...skip.ExpressionAttributeValues, ':from': 'InProgress' },
             },
           },
-          ...(pending ? [] : [{ Delete: { TableName: tableName, Key: keys.agentInbox(instanceId, deploymentId) } }]),
+          { Delete: { TableName: tableName, Key: keys.agentInbox(instanceId, deploymentId) } },
         ]),
         {
           Update: {
             TableName: tableName,
             Key: keys.deployment(deploymentId),
-            UpdateExpression: pending
-              ? `ADD ${COUNTER.pending} :minus, ${COUNTER.skipped} :n`
-              : `ADD ${COUNTER.inProgress} :minus, ${COUNTER.skipped} :n, ${OFFLINE} :minus`,
+            UpdateExpression: `ADD ${COUNTER.inProgress} :minus, ${COUNTER.skipped} :n, ${OFFLINE} :minus`,
             ExpressionAttributeValues: { ':n': ids.length, ':minus': -ids.length },
           },
         },
