@@ -6,6 +6,7 @@ import type { IssuedCredentials } from './domain/credentials.js';
 import type { DeploymentGroup, DeploymentGroupSettings } from './domain/deployment-group.js';
 import type { InstanceChanges, RegisteredInstance } from './domain/instance.js';
 import type { Deployment, EventRecord, InstanceDeployment, Revision } from './domain/deployment.js';
+import type { FreezeLease } from './domain/freeze-lease.js';
 import type { DeploymentStatus } from './domain/lifecycle.js';
 import type { Execution, Pipeline } from './domain/pipeline.js';
 import type { Tag, TagSet } from './domain/tags.js';
@@ -92,8 +93,13 @@ export interface DeploymentsRepository {
   /** The deployment an idempotency token created, if it was used. */
   /** The deployment a token was used for, and the fingerprint of the request that used it. */
   findByIdempotencyToken(application: string, group: string, token: string): Promise<{ deploymentId: string; requestFingerprint?: string | undefined } | undefined>;
-  /** Created → InProgress with the frozen fleet; false when it was not Created. */
-  startRollout(deploymentId: string, fleet: { fleetSize: number; minimumHealthyHosts: number; now: string }): Promise<boolean>;
+  /**
+   * Takes the lease to freeze a Created deployment's targets: when nobody
+   * holds it and no stop was asked for, or when its holder's lease has run out.
+   */
+  claimFreeze(deploymentId: string, lease: FreezeLease, now: string): Promise<boolean>;
+  /** Created → InProgress with the frozen fleet, by the lease's holder; false when it was not Created or not held by `lease`. */
+  startRollout(deploymentId: string, fleet: { fleetSize: number; minimumHealthyHosts: number; now: string; lease: string }): Promise<boolean>;
   /** Records a stop request once; false when the deployment had already finished or was stopping. */
   requestStop(deploymentId: string, stop: NonNullable<Deployment['stopRequested']>): Promise<boolean>;
   /**

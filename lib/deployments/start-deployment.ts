@@ -1,18 +1,30 @@
 import { type Deployment, type InstanceDeployment, initialEvents } from '../domain/deployment.js';
+import { FREEZE_LEASE_SECONDS } from '../domain/freeze-lease.js';
 import { minimumHealthyHosts } from '../domain/minimum-healthy.js';
 import { logger } from '../logger.js';
-import type { EngineDeps } from './engine.js';
+import { type EngineDeps, plusSeconds } from './engine.js';
 import { resolveTargets } from './resolve-targets.js';
 
 /**
- * Created → InProgress: resolves the group's targets and freezes them as one
- * item per instance, then records the fleet size on the deployment (which the
- * dispatcher waits for). Replaying it is safe: nothing is dispatched before the
- * deployment leaves Created, and instances an interrupted attempt already froze
- * stay targets.
+ * Created → InProgress: under the freeze lease, resolves the group's targets
+ * and freezes them as one item per instance, then records the fleet size on
+ * the deployment (which the dispatcher waits for). Returns without writing
+ * when another worker holds the lease. Replaying it is safe: nothing is
+ * dispatched before the deployment leaves Created, and instances an
+ * interrupted attempt already froze stay targets.
  */
 export async function startDeployment(deployment: Deployment, deps: EngineDeps): Promise<void> {
-  const now = deps.clock.now().toISOString();
+  const id = deployment.deploymentId;
+  const clock = deps.clock.now();
+  const now = clock.toISOString();
+  const lease = { token: Buffer.from(deps.randomBytes(6)).toString('hex'), until: plusSeconds(clock, FREEZE_LEASE_SECONDS) };
+  if (!(await deps.deployments.claimFreeze(id, lease, now))) return;
+  // On a failure the lease is left to run out: a write of its own would be a stream record, and one
+  // attempt after another for as long as the failure lasts. The reconciler takes over once it has.
+  await freeze(deployment, lease.token, now, deps);
+}
+
+async function freeze(deployment: Deployment, lease: string, now: string, deps: EngineDeps): Promise<void> {
   const group = await deps.groups.get(deployment.application, deployment.group);
   if (!group) {
     await deps.deployments.finalize(deployment, {
@@ -47,7 +59,7 @@ export async function startDeployment(deployment: Deployment, deps: EngineDeps):
     ),
   );
   const minimum = minimumHealthyHosts(deployment.deploymentConfig, fleetSize);
-  if (await deps.deployments.startRollout(deployment.deploymentId, { fleetSize, minimumHealthyHosts: minimum, now })) {
+  if (await deps.deployments.startRollout(deployment.deploymentId, { fleetSize, minimumHealthyHosts: minimum, now, lease })) {
     logger.info('Deployment targets frozen', { deploymentId: deployment.deploymentId, fleetSize, minimum });
   }
 }

@@ -5,6 +5,7 @@ import { type DeploymentStatus, type ErrorCode, LIFECYCLE_EVENTS, TRAFFIC_EVENTS
 import type { InstanceCounts } from './minimum-healthy.js';
 import { nameSchema } from './names.js';
 import type { DeploymentError } from './failure-cause.js';
+import type { FreezeLease } from './freeze-lease.js';
 import { schema } from './schema.js';
 
 export const BUNDLE_TYPES = ['zip', 'tar', 'tgz'] as const;
@@ -77,6 +78,8 @@ export interface Deployment {
   /** The last batch reserved (1, 2, …), and the tokens of reserved batches not yet dispatched. */
   batchNumber?: number | undefined;
   openBatches?: string[] | undefined;
+  /** Held by the worker freezing its targets while Created (domain/freeze-lease.ts). */
+  freezeLease?: FreezeLease | undefined;
 }
 
 export interface EventRecord {

@@ -1,4 +1,5 @@
 import type { Deployment } from '../domain/deployment.js';
+import { decideCreated } from '../domain/freeze-lease.js';
 import { rollBack, rollbackWanted } from '../deployments/rollback.js';
 import { advance, dispatchReserved, finish, releaseReserved } from '../deployments/rollout.js';
 import { startDeployment } from '../deployments/start-deployment.js';
@@ -11,7 +12,7 @@ const MAX_STEPS = 50;
 
 /**
  * Moves one deployment as far as it can go from what is recorded now:
- * Created → targets frozen; a stop request → Stopped; InProgress → the next
+ * Created → targets frozen (by one worker at a time); a stop request → Stopped; InProgress → the next
  * batch or the end; ended → instances that never started skipped, rollback and
  * pipeline told once, then off the active list. Each step is a conditional
  * write that is a no-op when replayed, so the stream worker, its retries and
@@ -27,14 +28,20 @@ export async function progressDeployment(
     if (!deployment) return undefined;
     switch (deployment.status) {
       case 'Created':
-        // Stopped before its targets were frozen: nothing to freeze, nothing to skip.
-        if (deployment.stopRequested) {
-          await stopNow(deployment, deps);
-          continue;
+        switch (decideCreated(deployment, deps.clock.now().toISOString())) {
+          case 'wait':
+            // Its worker moves it on (a stop included) once its targets are frozen; the reconciler takes over if it dies.
+            return deployment;
+          case 'stop':
+            // Stopped before any worker began freezing its targets: nothing to freeze, nothing to skip.
+            await stopNow(deployment, deps);
+            continue;
+          case 'freeze':
+            if (options.startCreated && !options.startCreated(deployment)) return deployment;
+            await startDeployment(deployment, deps);
+            continue;
         }
-        if (options.startCreated && !options.startCreated(deployment)) return deployment;
-        await startDeployment(deployment, deps);
-        continue;
+        break;
       case 'InProgress':
         if (deployment.stopRequested) {
           await stopNow(deployment, deps);

@@ -33,9 +33,10 @@ async function rollingOut(size: number, minimum = 0): Promise<{ id: string; host
     fileExistsBehavior: 'DISALLOW', ignoreApplicationStopFailures: false, description: '', creator: 'test', createdAt: NOW.now, hookRoleArn: null,
   };
   await deployments.create(deployment, { lockGroup: false });
+  expect(await deployments.claimFreeze(id, { token: 'lease', until: '9999-01-01T00:00:00.000Z' }, NOW.now)).toBe(true);
   const hosts = Array.from({ length: size }, (_, i) => `h-${String(i).padStart(3, '0')}`);
   await instances.putAll(hosts.map((instanceId) => ({ deploymentId: id, instanceId, source: 'registered' as const, status: 'Pending' as const, events: initialEvents(), version: 0 })));
-  expect(await deployments.startRollout(id, { fleetSize: size, minimumHealthyHosts: minimum, now: NOW.now })).toBe(true);
+  expect(await deployments.startRollout(id, { fleetSize: size, minimumHealthyHosts: minimum, now: NOW.now, lease: 'lease' })).toBe(true);
   return { id, hosts };
 }
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { testS3Client } from '../support/api-harness.js';
 import { type Scenario, runWithCrash } from '../support/engine-lab.js';
-import { failAndRollBack, pipelineAdvance, stopMidway, uploadScenarioBundles } from '../support/engine-scenarios.js';
+import { failAndRollBack, pipelineAdvance, stopMidway, stoppedWhileFreezing, uploadScenarioBundles } from '../support/engine-scenarios.js';
 import { crashingClient } from '../support/faulty-dynamodb.js';
 import {
   approvedToProd,
@@ -73,6 +73,10 @@ async function everyCrashPoint<C>(scenario: Scenario<C>): Promise<number> {
 describe('the engine, crashed after any single write, finishes the same way', () => {
   it('a deployment stopped mid-way: one host running, one never started, one pending', async () => {
     expect(await everyCrashPoint(stopMidway)).toBeGreaterThan(8);
+  }, 300_000);
+
+  it('a deployment stopped while its worker is still writing the instance items: all of them end Skipped and counted', async () => {
+    expect(await everyCrashPoint(stoppedWhileFreezing)).toBeGreaterThan(5);
   }, 300_000);
 
   it('a deployment whose host fails, rolled back to the last good revision', async () => {

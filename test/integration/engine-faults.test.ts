@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testS3Client } from '../support/api-harness.js';
 import { type Scenario, runWithFaults } from '../support/engine-lab.js';
-import { failAndRollBack, pipelineAdvance, stopMidway, uploadScenarioBundles } from '../support/engine-scenarios.js';
+import { failAndRollBack, pipelineAdvance, stopMidway, stoppedWhileFreezing, uploadScenarioBundles } from '../support/engine-scenarios.js';
 import { type InjectedFaults, flakyClient } from '../support/faulty-dynamodb.js';
 
 let s3: S3Client;
@@ -25,6 +25,8 @@ describe('under random transaction conflicts, throttling and timeouts', () => {
   const cases: [string, number, Scenario<any>][] = [
     ['a deployment stopped mid-way still ends Stopped', 11, stopMidway],
     ['a deployment stopped mid-way still ends Stopped', 23, stopMidway],
+    ['a deployment stopped while its targets are frozen still skips and counts every instance', 3, stoppedWhileFreezing],
+    ['a deployment stopped while its targets are frozen still skips and counts every instance', 29, stoppedWhileFreezing],
     ['a failed deployment is still rolled back once', 37, failAndRollBack],
     ['a failed deployment is still rolled back once', 41, failAndRollBack],
     ['a pipeline still deploys to staging, then prod', 5, pipelineAdvance],

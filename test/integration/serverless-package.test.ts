@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinition } from '../../lib/adapters/dynamodb/table.js';
 import { LOG_PREFIX } from '../../lib/domain/artifact-location.js';
+import { FREEZE_LEASE_SECONDS } from '../../lib/domain/freeze-lease.js';
 import { probeInit } from '../support/function-init.js';
 import { type PackagedStack, packageStack } from '../support/packaged-template.js';
 
@@ -124,6 +125,14 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
       expect(st.Action).toEqual(['execute-api:ManageConnections']);
       expect(JSON.stringify(st.Resource)).toContain('${WebsocketsApi}/test/POST/@connections/*');
     }
+  });
+
+  it('lets a freeze lease outlast every function that may hold it, so a lease run out means its holder is dead', () => {
+    // The stream worker and the reconciler both freeze targets; Lambda ends an invocation at its timeout.
+    const timeouts = ['WorkerLambdaFunction', 'ReconcileLambdaFunction'].map((id) => Number(stack.template.Resources[id]?.Properties.Timeout));
+    for (const timeout of timeouts) expect(timeout).toBeGreaterThan(0);
+    // A margin for clock skew between the invocations that read the lease.
+    expect(FREEZE_LEASE_SECONDS).toBeGreaterThanOrEqual(Math.max(...timeouts) + 20);
   });
 
   it('runs the reconciler every minute', () => {

@@ -52,9 +52,10 @@ async function rollingOut(id: string, size: number): Promise<string[]> {
     fileExistsBehavior: 'DISALLOW', ignoreApplicationStopFailures: false, description: '', creator: 'test', createdAt: NOW, hookRoleArn: null,
   };
   await deployments.create(deployment, { lockGroup: false });
+  expect(await deployments.claimFreeze(id, { token: 'lease', until: '9999-01-01T00:00:00.000Z' }, NOW)).toBe(true);
   const hosts = hostsOf(size);
   await instances.putAll(hosts.map((instanceId) => ({ deploymentId: id, instanceId, source: 'registered' as const, status: 'Pending' as const, events: initialEvents(), version: 0 })));
-  await deployments.startRollout(id, { fleetSize: size, minimumHealthyHosts: 0, now: NOW });
+  await deployments.startRollout(id, { fleetSize: size, minimumHealthyHosts: 0, now: NOW, lease: 'lease' });
   return hosts;
 }
 

@@ -3,6 +3,8 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import { keys } from '../../lib/adapters/dynamodb/keys.js';
 import { startPipelinesFor } from '../../lib/artifacts/start-pipelines.js';
+import { progressDeployment } from '../../lib/worker/progress-deployment.js';
+import { reconcileAll } from '../../lib/worker/reconcile-all.js';
 import type { ArtifactUpload } from '../../lib/domain/artifact-upload.js';
 import { putBundle } from './bundles.js';
 import { type Engine, LabAgent, type LabRun, type Scenario, type Step, answered, settleStream } from './engine-lab.js';
@@ -86,8 +88,57 @@ export const stopMidway: Scenario<DeployContext> = {
   ],
   check(items, c) {
     expect(deploymentsOf(items)).toHaveLength(1);
+    const [deployment] = deploymentsOf(items);
+    // A crash while the targets were being frozen holds the freeze until the dead worker's lease has run out:
+    // the stop then comes before any host started, and all three are skipped.
+    const stoppedFirst = deployment?.stopRequested.at <= deployment?.startedAt;
+    expect(deployment).toMatchObject({
+      deploymentId: c.deploymentId, status: 'Stopped', error: { code: 'StoppedByRequest' }, countFailed: stoppedFirst ? 0 : 1, countSkipped: stoppedFirst ? 3 : 2,
+    });
+  },
+};
+
+const stopStep: Step<DeployContext> = async (engine, c) =>
+  void (await ok(engine, engine.send('POST', `/deployments/${c.deploymentId}/stop`, { body: { rollback: false } }), [202, 409]));
+
+/**
+ * The stop lands while the worker is still writing the instance items (it
+ * has written one of three), and a second worker (the stop's own stream
+ * record) and the reconciler run before it writes the rest, as they may on
+ * AWS. Every instance must still end Skipped and counted.
+ */
+export const stoppedWhileFreezing: Scenario<DeployContext> = {
+  async setup(run) {
+    return { agents: await registerFleet(run, 'shop', 'prod', 3, {}) };
+  },
+  steps: [
+    createStep('shop'),
+    async (engine, c, run) => {
+      const repository = engine.deps.instanceDeployments;
+      const putAll = repository.putAll.bind(repository);
+      let stopped = false;
+      repository.putAll = async (items) => {
+        await putAll(items.slice(0, 1));
+        await stopStep(engine, c, run);
+        stopped = true;
+        await progressDeployment(c.deploymentId as string, engine.deps);
+        await reconcileAll(engine.deps);
+        await putAll(items.slice(1));
+      };
+      try {
+        await settleStream(run, engine);
+      } finally {
+        repository.putAll = putAll;
+      }
+      // Retried after a crash that came before the items were written: the stop is still asked for.
+      if (!stopped) await stopStep(engine, c, run);
+    },
+    worker,
+  ],
+  check(items, c) {
+    expect(deploymentsOf(items)).toHaveLength(1);
     expect(deploymentsOf(items)[0]).toMatchObject({
-      deploymentId: c.deploymentId, status: 'Stopped', error: { code: 'StoppedByRequest' }, countFailed: 1, countSkipped: 2,
+      deploymentId: c.deploymentId, status: 'Stopped', error: { code: 'StoppedByRequest' }, fleetSize: 3, countSkipped: 3,
     });
   },
 };

@@ -7,7 +7,10 @@ const MAX_ATTEMPTS = 10;
 
 /**
  * Puts every item, 25 per request and `concurrency` requests at a time,
- * retrying the items DynamoDB leaves unprocessed with exponential backoff and jitter.
+ * retrying the items DynamoDB leaves unprocessed with exponential backoff and
+ * jitter. On a failure no further request starts, and it throws only once the
+ * requests in flight have settled: after it returns or throws, none of its
+ * writes is still on its way.
  */
 export async function batchPut(
   doc: DynamoDBDocumentClient,
@@ -18,13 +21,19 @@ export async function batchPut(
   const chunks: Item[][] = [];
   for (let i = 0; i < items.length; i += BATCH_SIZE) chunks.push(items.slice(i, i + BATCH_SIZE));
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < chunks.length) {
+    while (!failure && next < chunks.length) {
       const chunk = chunks[next++] as Item[];
-      await writeChunk(doc, tableName, chunk, sleep);
+      try {
+        await writeChunk(doc, tableName, chunk, sleep);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
+  if (failure) throw failure.error;
 }
 
 async function writeChunk(

@@ -1,5 +1,6 @@
 import { GetCommand, type NativeAttributeValue, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deployment, Revision } from '../../domain/deployment.js';
+import type { FreezeLease } from '../../domain/freeze-lease.js';
 import type { InstanceCounts } from '../../domain/minimum-healthy.js';
 import { GroupBusyError, NotFoundError } from '../../errors.js';
 import type { CreateResult, DeploymentFilter, DeploymentsRepository, Page, PageRequest } from '../../ports.js';
@@ -154,12 +155,23 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
     return { items, nextToken: listed.nextToken };
   }
 
-  async startRollout(deploymentId: string, fleet: { fleetSize: number; minimumHealthyHosts: number; now: string }): Promise<boolean> {
+  async claimFreeze(deploymentId: string, lease: FreezeLease, now: string): Promise<boolean> {
     return this.conditionalUpdate(
       deploymentId,
-      `SET #status = :inProgress, startedAt = :now, fleetSize = :n, minimumHealthyHosts = :min, ${COUNTER.pending} = :n`,
-      '#status = :created',
-      { ':now': fleet.now, ':n': fleet.fleetSize, ':min': fleet.minimumHealthyHosts, ...UNFINISHED },
+      'SET freezeLease = :lease',
+      '#status = :created AND ((attribute_not_exists(freezeLease) AND attribute_not_exists(stopRequested)) OR freezeLease.#until <= :now)',
+      { ':lease': lease, ':now': now, ':created': 'Created' },
+      { '#until': 'until' },
+    );
+  }
+
+  async startRollout(deploymentId: string, fleet: { fleetSize: number; minimumHealthyHosts: number; now: string; lease: string }): Promise<boolean> {
+    return this.conditionalUpdate(
+      deploymentId,
+      `SET #status = :inProgress, startedAt = :now, fleetSize = :n, minimumHealthyHosts = :min, ${COUNTER.pending} = :n REMOVE freezeLease`,
+      '#status = :created AND freezeLease.#token = :token',
+      { ':now': fleet.now, ':n': fleet.fleetSize, ':min': fleet.minimumHealthyHosts, ':token': fleet.lease, ...UNFINISHED },
+      { '#token': 'token' },
     );
   }
 
@@ -323,7 +335,8 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
     return item?.lastSuccessful;
   }
 
-  private async conditionalUpdate(deploymentId: string, update: string, condition: string, values: Item): Promise<boolean> {
+  private async conditionalUpdate(deploymentId: string, update: string, condition: string, values: Item, names: Record<string, string> = {}): Promise<boolean> {
+    const allNames = { ...(`${update} ${condition}`.includes('#status') ? { '#status': 'status' } : {}), ...names };
     try {
       await this.table.doc.send(
         new UpdateCommand({
@@ -331,7 +344,7 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
           Key: keys.deployment(deploymentId),
           UpdateExpression: update,
           ConditionExpression: condition,
-          ...(`${update} ${condition}`.includes('#status') ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+          ...(Object.keys(allNames).length > 0 ? { ExpressionAttributeNames: allNames } : {}),
           ExpressionAttributeValues: values,
         }),
       );

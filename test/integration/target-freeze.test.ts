@@ -1,0 +1,126 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FREEZE_LEASE_SECONDS } from '../../lib/domain/freeze-lease.js';
+import type { InstanceDeployment } from '../../lib/domain/deployment.js';
+import { progressDeployment } from '../../lib/worker/progress-deployment.js';
+import { reconcileAll } from '../../lib/worker/reconcile-all.js';
+import { TestClock, testS3Client } from '../support/api-harness.js';
+import { type TestTable, createTestTable } from '../support/dynamo.js';
+import { type Engine, type LabRun, engineOver } from '../support/engine-lab.js';
+import { BUCKET, ok, registerFleet, uploadScenarioBundles } from '../support/engine-scenarios.js';
+
+let s3: S3Client;
+let table: TestTable;
+let clock: TestClock;
+let engine: Engine;
+beforeAll(async () => {
+  s3 = testS3Client();
+  await uploadScenarioBundles(s3);
+});
+afterAll(() => s3?.destroy());
+beforeEach(async () => {
+  table = await createTestTable();
+  clock = new TestClock();
+  engine = engineOver(table.client, table.tableName, s3, clock);
+});
+afterEach(async () => table?.drop());
+
+/** A group of `size` hosts and a deployment to it, recorded and not yet picked up by any worker. */
+async function createdDeployment(size: number): Promise<string> {
+  await registerFleet({ healthy: engine, agents: [] } as unknown as LabRun, 'shop', 'prod', size, {});
+  const res = await ok(engine, engine.send('POST', '/deployments', { body: { application: 'shop', group: 'prod', revision: { bucket: BUCKET, key: 'web/app-2.zip' } } }), [201]);
+  return res.body.deploymentId;
+}
+
+/** A second engine process over the same table: its own repositories, the same clock. */
+const otherWorker = () => engineOver(table.client, table.tableName, s3, clock).deps;
+
+const stop = (id: string) => ok(engine, engine.send('POST', `/deployments/${id}/stop`, { body: { rollback: false } }), [202]);
+const deploymentOf = async (id: string) => (await engine.deps.deployments.get(id))!;
+const itemsOf = async (id: string) => (await engine.deps.instanceDeployments.list(id, { limit: 100 })).items;
+
+/** Makes the worker's instance writes stop after the first item, until `release` is called (or fail there). */
+function pauseAfterFirstItem(deps: Engine['deps'], then: 'wait' | 'fail' = 'wait') {
+  const repository = deps.instanceDeployments;
+  const putAll = repository.putAll.bind(repository);
+  let release!: () => void;
+  let reached!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const paused = new Promise<void>((r) => (reached = r));
+  repository.putAll = async (items: InstanceDeployment[]) => {
+    await putAll(items.slice(0, 1));
+    reached();
+    if (then === 'fail') throw new Error('the table went away');
+    await released;
+    await putAll(items.slice(1));
+  };
+  return { paused, release };
+}
+
+describe('freezing a deployment’s targets', () => {
+  it('while one worker writes the instance items, another worker and the reconciler leave the deployment alone, and a stop waits for the freeze', async () => {
+    const id = await createdDeployment(3);
+    const freezing = pauseAfterFirstItem(engine.deps);
+    const first = progressDeployment(id, engine.deps);
+    await freezing.paused;
+    await stop(id);
+    // The stop's own stream record, and the scheduled reconciler, come while the first worker still writes.
+    await progressDeployment(id, otherWorker());
+    await reconcileAll(otherWorker());
+    expect(await deploymentOf(id)).toMatchObject({ status: 'Created', stopRequested: { rollback: false } });
+    expect((await itemsOf(id)).map((i) => i.status)).toEqual(['Pending']);
+
+    freezing.release();
+    await first;
+    const stopped = await deploymentOf(id);
+    expect(stopped).toMatchObject({ status: 'Stopped', fleetSize: 3, error: { code: 'StoppedByRequest' } });
+    expect(stopped.counts).toEqual({ pending: 0, inProgress: 0, succeeded: 0, failed: 0, skipped: 3, unknown: 0 });
+    expect((await itemsOf(id)).map((i) => i.status)).toEqual(['Skipped', 'Skipped', 'Skipped']);
+  });
+
+  it('when a worker fails mid-way, the next one takes over once its lease has run out, and the fleet counts what both wrote', async () => {
+    const id = await createdDeployment(3);
+    pauseAfterFirstItem(engine.deps, 'fail');
+    await expect(progressDeployment(id, engine.deps)).rejects.toThrow('the table went away');
+    expect(await itemsOf(id)).toHaveLength(1);
+
+    // The stream's retry comes at once: the lease is still the failed worker's, and nothing is written.
+    await progressDeployment(id, otherWorker());
+    expect((await deploymentOf(id)).status).toBe('Created');
+    expect(await itemsOf(id)).toHaveLength(1);
+
+    clock.advance(FREEZE_LEASE_SECONDS);
+    await progressDeployment(id, otherWorker());
+    const started = await deploymentOf(id);
+    expect(started).toMatchObject({ status: 'InProgress', fleetSize: 3 });
+    expect(started.freezeLease).toBeUndefined();
+    expect(started.counts.pending + started.counts.inProgress).toBe(3);
+    expect(await itemsOf(id)).toHaveLength(3);
+  });
+
+  it('when a worker dies mid-way and a stop comes, the reconciler takes over once the lease has run out, and every instance ends Skipped and counted', async () => {
+    const id = await createdDeployment(3);
+    const dying = pauseAfterFirstItem(engine.deps);
+    void progressDeployment(id, engine.deps); // never released: this process died with one item written
+    await dying.paused;
+    await stop(id);
+
+    clock.advance(FREEZE_LEASE_SECONDS - 5);
+    await reconcileAll(otherWorker());
+    expect((await deploymentOf(id)).status).toBe('Created');
+
+    clock.advance(10);
+    await reconcileAll(otherWorker());
+    const stopped = await deploymentOf(id);
+    expect(stopped).toMatchObject({ status: 'Stopped', fleetSize: 3, counts: { skipped: 3, pending: 0 } });
+    expect((await itemsOf(id)).map((i) => i.status)).toEqual(['Skipped', 'Skipped', 'Skipped']);
+  });
+
+  it('a stop that comes before any worker began ends the deployment at once, with no instance written', async () => {
+    const id = await createdDeployment(2);
+    await stop(id);
+    await progressDeployment(id, engine.deps);
+    expect(await deploymentOf(id)).toMatchObject({ status: 'Stopped', fleetSize: 0 });
+    expect(await itemsOf(id)).toEqual([]);
+  });
+});
