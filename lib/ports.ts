@@ -150,8 +150,8 @@ export interface InstanceDeploymentsRepository {
   existingIds(deploymentId: string): Promise<string[]>;
   /** Dispatched, unfinished instances, possibly stale (index reads are eventually consistent). */
   runningIds(deploymentId: string): Promise<string[]>;
-  /** Writes a proposed batch as chunk items (49 instance IDs each) under `token`; it counts only once the deployment reserves it. */
-  proposeBatch(deploymentId: string, batch: number, token: string, instanceIds: string[]): Promise<void>;
+  /** Writes a proposed batch as chunk items (49 instance IDs each) under `token`, and returns them; it counts only once the deployment reserves it. */
+  proposeBatch(deploymentId: string, batch: number, token: string, instanceIds: string[]): Promise<ReservedChunk[]>;
   /** The chunk items of the deployment's batches not yet dispatched or given back (proposals included). */
   reservedChunks(deploymentId: string): Promise<ReservedChunk[]>;
   /**

@@ -1,5 +1,6 @@
 import { rewakeAfterSeconds } from './reconcile.js';
 import type { Deployment } from '../domain/deployment.js';
+import type { ReservedChunk } from '../ports.js';
 import { deploymentFailedError } from '../domain/failure-cause.js';
 import { decideRollout, unsatisfiableReason } from '../domain/minimum-healthy.js';
 import { logger } from '../logger.js';
@@ -37,8 +38,10 @@ export async function advance(deployment: Deployment, deps: EngineDeps): Promise
 /**
  * Reserves the next batch in one conditional write on the deployment (its
  * counters, its batch number and the batch's token), after writing which
- * instances it holds as chunk items of its own. Nothing is dispatched here:
- * the next pass dispatches the open batch (dispatchReserved), whoever runs it.
+ * instances it holds as chunk items of its own; then dispatches it from the
+ * chunks it just wrote, in the same pass. A crash in between leaves the batch
+ * open: the next pass, whoever runs it, dispatches it from its chunk items
+ * (dispatchReserved), each chunk once whoever races.
  */
 async function reserveBatch(deployment: Deployment, count: number, deps: EngineDeps): Promise<boolean> {
   const id = deployment.deploymentId;
@@ -46,7 +49,7 @@ async function reserveBatch(deployment: Deployment, count: number, deps: EngineD
   if (candidates.length === 0) return false;
   const batch = (deployment.batchNumber ?? 0) + 1;
   const token = Buffer.from(deps.randomBytes(6)).toString('hex');
-  await deps.instanceDeployments.proposeBatch(id, batch, token, candidates);
+  const proposed = await deps.instanceDeployments.proposeBatch(id, batch, token, candidates);
   const reserved = await deps.deployments.reserveBatch(id, {
     batch,
     token,
@@ -54,35 +57,50 @@ async function reserveBatch(deployment: Deployment, count: number, deps: EngineD
     maxOffline: deployment.fleetSize - deployment.minimumHealthyHosts,
   });
   // Not reserved (another worker took this batch number, or the deployment stopped): the proposal expires unused.
-  if (reserved) logger.info('Batch reserved', { deploymentId: id, batch, size: candidates.length });
-  return reserved;
+  if (!reserved) return false;
+  logger.info('Batch reserved', { deploymentId: id, batch, size: candidates.length });
+  await dispatch(id, proposed, [token], deps);
+  return true;
 }
 
 /**
- * Dispatches what open batches reserved: each chunk's instances go Pending →
- * InProgress with their assignments in one transaction that also deletes the
- * chunk, so a chunk is dispatched once whoever races; a reserved instance
- * that was no longer pending gives its slot back in that same transaction.
- * Chunks touch only their own items, so many run side by side.
+ * Dispatches what open batches reserved (a pass that reserved a batch and
+ * ended before dispatching it), from their chunk items.
  */
 export async function dispatchReserved(deployment: Deployment, deps: EngineDeps): Promise<number> {
   const id = deployment.deploymentId;
-  const open = new Set(deployment.openBatches ?? []);
-  const chunks = (await deps.instanceDeployments.reservedChunks(id)).filter((c) => open.has(c.token));
+  const open = deployment.openBatches ?? [];
+  const tokens = new Set(open);
+  const chunks = (await deps.instanceDeployments.reservedChunks(id)).filter((c) => tokens.has(c.token));
+  return dispatch(id, chunks, open, deps);
+}
+
+/**
+ * Each chunk's instances go Pending → InProgress with their assignments in one
+ * transaction that also deletes the chunk, so a chunk is dispatched once
+ * whoever races; a reserved instance that was no longer pending gives its slot
+ * back in that same transaction. Chunks touch only their own items, so many
+ * run side by side. A chunk's agents are pushed to as soon as it is written,
+ * and the batches are closed after that: closing is bookkeeping nobody waits on.
+ */
+async function dispatch(id: string, chunks: ReservedChunk[], tokens: readonly string[], deps: EngineDeps): Promise<number> {
   const now = deps.clock.now();
   // The reconciler looks again once a third of the start timeout has passed: a wake-up may have been lost.
   // No later than the lease an acknowledgement grants would end, so acknowledging never has to move it.
   const firstLook = Math.min(deps.timings.leaseSeconds, rewakeAfterSeconds(deps.timings.startTimeoutSeconds));
   const options = { now: now.toISOString(), watchAt: plusSeconds(now, firstLook) };
-  const dispatched: string[] = [];
+  let dispatched = 0;
+  const wakes: Promise<void>[] = [];
   await inLanes(chunks, DISPATCH_LANES, async (chunk) => {
-    dispatched.push(...(await deps.instanceDeployments.dispatchChunk(id, chunk, options)));
+    const ids = await deps.instanceDeployments.dispatchChunk(id, chunk, options);
+    dispatched += ids.length;
+    // The assignments are written: a push only saves the agents their wait for the next poll (it never throws).
+    if (ids.length > 0 && deps.notifier) wakes.push(deps.notifier.wake(ids, 'dispatch'));
   });
-  for (const token of open) await deps.deployments.closeBatch(id, token);
-  // The assignments are written: a push only saves the agents their wait for the next poll.
-  await deps.notifier?.wake(dispatched, 'dispatch');
-  if (dispatched.length > 0) logger.info('Instances dispatched', { deploymentId: id, dispatched: dispatched.length });
-  return dispatched.length;
+  await Promise.all(wakes);
+  for (const token of tokens) await deps.deployments.closeBatch(id, token);
+  if (dispatched > 0) logger.info('Instances dispatched', { deploymentId: id, dispatched });
+  return dispatched;
 }
 
 /**

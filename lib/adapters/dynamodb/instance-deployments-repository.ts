@@ -183,7 +183,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
     return ids;
   }
 
-  async proposeBatch(deploymentId: string, batch: number, token: string, instanceIds: string[]): Promise<void> {
+  async proposeBatch(deploymentId: string, batch: number, token: string, instanceIds: string[]): Promise<ReservedChunk[]> {
     const items = chunks(instanceIds, DISPATCH_CHUNK).map((part, chunk) => ({
       ...keys.reservedChunk(deploymentId, batch, token, chunk),
       type: 'ReservedChunk',
@@ -194,6 +194,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
       expiresAt: expiresAt(TTL_DAYS.reservedChunk),
     }));
     await batchPut(this.table.doc, this.table.tableName, items);
+    return items.map((item) => ({ key: item.SK, token, instanceIds: item.instanceIds }));
   }
 
   async reservedChunks(deploymentId: string): Promise<ReservedChunk[]> {
