@@ -73,6 +73,16 @@ export async function authorizeAgent(
   }
 }
 
+/**
+ * A read started beside the caller's authorization, to save its round trip:
+ * nothing of it is used, and none of its errors is shown, unless the caller
+ * passes the check (its rejection is handled until then).
+ */
+function afterCheck<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => undefined);
+  return read;
+}
+
 /** Stop when the deployment was stopped or failed; one that just succeeded leaves nothing to stop. */
 function actionFor(deployment: Deployment): AgentAction {
   return deployment.stopRequested || deployment.status === 'Failed' || deployment.status === 'Stopped' ? 'stop' : 'continue';
@@ -96,10 +106,11 @@ function watchChanges(instance: InstanceDeployment, events: InstanceDeployment['
  * and renews its lease. With nothing to do, the agent sleeps `pollAfterSeconds`.
  */
 export async function poll(callerArn: string, instanceId: string, deps: EngineDeps, heartbeat?: { running?: string | undefined }): Promise<PollAnswer> {
+  // A heartbeat naming its deployment checks in for that one only: work for another group waits to be polled for.
+  const finding = heartbeat?.running ? { deploymentId: heartbeat.running } : afterCheck(deps.instanceDeployments.findAssignment(instanceId));
   await authorizeAgent(callerArn, instanceId, deps);
   const idle = { assignment: null, pollAfterSeconds: deps.timings.pollIntervalSeconds } as const;
-  // A heartbeat naming its deployment checks in for that one only: work for another group waits to be polled for.
-  const found = heartbeat?.running ? { deploymentId: heartbeat.running } : await deps.instanceDeployments.findAssignment(instanceId);
+  const found = await finding;
   if (!found) return idle;
   const [instance, deployment] = await Promise.all([
     deps.instanceDeployments.get(found.deploymentId, instanceId),
@@ -176,14 +187,17 @@ export type ReportAnswer = z.input<typeof reportAnswerSchema>;
  * which the worker acts on.
  */
 export async function report(callerArn: string, input: ReportRequest, deps: EngineDeps): Promise<ReportAnswer> {
+  const reading = afterCheck(deps.deployments.get(input.deploymentId));
+  let instanceRead = afterCheck(deps.instanceDeployments.get(input.deploymentId, input.instanceId));
   await authorizeAgent(callerArn, input.instanceId, deps);
-  const deployment = await deps.deployments.get(input.deploymentId);
+  const deployment = await reading;
   if (!deployment) throw new NotFoundError(`Deployment ${input.deploymentId} does not exist`);
 
   const steps = reportSteps(input);
   const changes = steps.map(({ outputTail: _tail, ...step }) => step);
   for (let attempt = 0; attempt < 5; attempt++) {
-    const instance = await deps.instanceDeployments.get(input.deploymentId, input.instanceId);
+    if (attempt > 0) instanceRead = deps.instanceDeployments.get(input.deploymentId, input.instanceId);
+    const instance = await instanceRead;
     if (!instance) throw new NotFoundError(`Instance ${input.instanceId} is not a target of ${input.deploymentId}`);
     const now = deps.clock.now();
     const outcome = applySteps(instance, changes, now, deployment.ignoreApplicationStopFailures);
