@@ -43,7 +43,17 @@ export interface ExecutorContext {
   log?: (line: string) => void;
   /** Stops pushed over the control channel: the running hook is killed without waiting for a heartbeat. */
   stops?: { onStop(deploymentId: string, onStop: () => void): () => void } | undefined;
+  /** How long a hook's start report waits for the report that ends the hook (default START_REPORT_DELAY_MS). */
+  startReportDelayMs?: number;
 }
+
+/**
+ * A hook that ends within this long costs no request of its own: its start
+ * goes with the report that ends it. The server hears of a longer hook's start
+ * this long after it began (the report is on disk from the start, so a crash
+ * loses nothing); a stop is pushed, or answered to that report.
+ */
+export const START_REPORT_DELAY_MS = 1000;
 
 interface Outcome {
   status: 'Succeeded' | 'Failed' | 'Skipped';
@@ -56,9 +66,10 @@ const DEFAULT_STEP_TIMEOUT_SECONDS = 3600;
 
 /**
  * Runs one assignment: every pending lifecycle event in order. The server hears
- * once per scripted event (the report that starts it also carries every event
- * that finished since: the previous one and those without scripts) and once at
- * the end; while something runs longer than the check-in interval, a check-in
+ * at most once per scripted event (the report that starts it also carries every
+ * event that finished since: the previous one and those without scripts; a hook
+ * shorter than START_REPORT_DELAY_MS is told with the report after it) and once
+ * at the end; while something runs longer than the check-in interval, a check-in
  * (heartbeat) renews the lease. A stop (pushed, or in an answer) kills the
  * running hook's process group. An event the server shows as already running
  * was interrupted by this agent's own restart: it is reported Failed.
@@ -79,6 +90,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
     shutdown: ctx.shutdown ?? new AbortController().signal,
     checkInMs: typeof checkInMs === 'function' ? checkInMs : () => checkInMs,
     onStop: () => abort.abort(),
+    startReportDelayMs: ctx.startReportDelayMs ?? START_REPORT_DELAY_MS,
     log: ctx.log,
     heartbeat: async () => {
       const answer = await ctx.api.post('/agent/v1/poll', { instanceId: ctx.instanceId, heartbeat: true, deploymentId: assignment.deploymentId }).catch(() => undefined);

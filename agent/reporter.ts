@@ -17,13 +17,19 @@ export interface ReporterOptions {
   checkInMs: () => number;
   /** The server said stop, or refused the instance's reports (409): run nothing more. */
   onStop: () => void;
+  /**
+   * How long a hook's start report waits on disk for the report that ends the
+   * hook, so that both go as one request (0: it goes at once).
+   */
+  startReportDelayMs?: number;
   log?: ((line: string) => void) | undefined;
 }
 
 /**
  * The agent's side of "at most one request per scripted event": events without
  * scripts (and the agent's own steps) are noted and ride along with the next
- * report, which also says which event starts now. The server hears from the
+ * report, which also says which event starts now; a start report may wait for
+ * the report that ends its hook (startReportDelayMs). The server hears from the
  * agent at least every `checkInMs`: a check-in sends what was noted meanwhile,
  * or is a bare heartbeat when there is nothing to tell. Reports go out one at a
  * time, in order, through the durable outbox; those that pile up behind the one
@@ -34,6 +40,8 @@ export class EventReporter {
   /** Reports enter the outbox one after another, in the order they were made. */
   private adding: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  /** Start reports waiting to go (see startReportDelayMs): their timers, and what lets them go now. */
+  private readonly delayed = new Map<NodeJS.Timeout, () => void>();
   private closed = false;
   /** When the server last accepted something from this agent for the assignment (it was just handed out). */
   private heardAt = Date.now();
@@ -61,25 +69,36 @@ export class EventReporter {
    * Like `send`, but returns once the report is on disk when the server heard
    * from this agent within the check-in interval: the lease it holds then
    * outlasts the report's round trip, so the next hook need not wait for it
-   * (a stop in the answer still ends that hook). Otherwise waits for the answer.
+   * (a stop in the answer still ends that hook). The report then goes after
+   * `startReportDelayMs`, or earlier with the next one: a hook shorter than
+   * that costs no request of its own, and its start never holds up the report
+   * that ends it. Otherwise (the lease may be short) it goes now and the
+   * answer is waited for.
    */
   async sendAhead(part: Part): Promise<void> {
-    const queued = await this.queue(part);
+    const fresh = Date.now() - this.heardAt < this.options.checkInMs();
+    const queued = await this.queue(part, fresh ? (this.options.startReportDelayMs ?? 0) : 0);
     if (!queued) return;
-    if (this.refused || Date.now() - this.heardAt >= this.options.checkInMs()) {
+    if (this.refused || !fresh) {
       await queued.answer;
       return;
     }
     queued.answer.catch((error) => this.options.log?.(`error: ${(error as Error).message}`));
   }
 
+  /** No more reports for this assignment: start reports still waiting are let go (the last report took them along, or they stay in the outbox). */
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+    for (const [timer, go] of this.delayed) {
+      clearTimeout(timer);
+      go();
+    }
+    this.delayed.clear();
   }
 
-  /** The report made of what was noted and `part`, on disk; its answer follows. */
-  private async queue({ finished = [], starting, then }: Part): Promise<{ answer: Promise<ReportAnswer | undefined> } | undefined> {
+  /** The report made of what was noted and `part`, on disk; its answer follows (once delivered, after `delayMs`). */
+  private async queue({ finished = [], starting, then }: Part, delayMs = 0): Promise<{ answer: Promise<ReportAnswer | undefined> } | undefined> {
     const done = [...this.noted.splice(0), ...finished];
     if (this.refused || (done.length === 0 && !starting)) return undefined;
     const { instanceId, deploymentId } = this.options;
@@ -88,7 +107,17 @@ export class EventReporter {
     this.adding = added.catch(() => undefined);
     const id = await added;
     const what = [...done.map((d) => `${d.event} ${d.status}`), ...(starting ? [`${starting.event} started`] : [])].join(', ');
-    return { answer: this.options.outbox.deliverThrough(id, this.options.shutdown).then((delivery) => this.heard(delivery, what)) };
+    const deliver = () => this.options.outbox.deliverThrough(id, this.options.shutdown).then((delivery) => this.heard(delivery, what));
+    if (delayMs <= 0) return { answer: deliver() };
+    // A later report delivers this one with it; the outbox then answers for it at once.
+    const answer = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.delayed.delete(timer);
+        resolve();
+      }, delayMs);
+      this.delayed.set(timer, resolve);
+    }).then(deliver);
+    return { answer };
   }
 
   private heard(delivery: Delivery, what: string): ReportAnswer | undefined {

@@ -36,7 +36,7 @@ export type AgentReport = z.output<typeof agentReportSchema>;
  * Everything that happened since the agent's last report, in one request:
  * the events that finished (in order; events without scripts ride along with
  * the next scripted one) and the event that starts now, if any. An agent
- * reports once per scripted event, and once more at the end.
+ * reports at most once per scripted event, and once more at the end.
  */
 export const eventsReportSchema = /* @__PURE__ */ schema(() => z
   .strictObject({

@@ -30,7 +30,7 @@ function heldServer(answer: ApiAnswer = { status: 200, body: { action: 'continue
   return { send, received, releaseAll: () => gates.splice(0).forEach((go) => go()) };
 }
 
-function reporterOver(server: ReturnType<typeof heldServer>, checkInMs: number, onStop: () => void = () => undefined) {
+function reporterOver(server: ReturnType<typeof heldServer>, checkInMs: number, onStop: () => void = () => undefined, startReportDelayMs = 0) {
   const outbox = new Outbox(join(dir, 'outbox'), { send: server.send, apply: async () => undefined, coalesce: coalesceReports, baseDelayMs: 1, maxDelayMs: 2 });
   reporter = new EventReporter({
     instanceId: 'i-1',
@@ -40,6 +40,7 @@ function reporterOver(server: ReturnType<typeof heldServer>, checkInMs: number, 
     heartbeat: async () => true,
     checkInMs: () => checkInMs,
     onStop,
+    startReportDelayMs,
   });
   return { events: reporter, outbox };
 }
@@ -92,5 +93,53 @@ describe('an agent starting its next hook', () => {
     expect(events.refused).toBe(true);
     expect(await events.send({ finished: [{ event: 'BeforeInstall', status: 'Failed' }] })).toBeUndefined();
     expect(server.received).toHaveLength(1);
+  });
+});
+
+describe('a hook start report that waits for the report ending the hook', () => {
+  it('a hook that ends before the wait is over costs no request of its own: its start goes with its end, in one report', async () => {
+    const server = heldServer();
+    const { events, outbox } = reporterOver(server, 60_000, () => undefined, 60_000);
+    await events.sendAhead(start('BeforeInstall'));
+    expect(await outbox.pending()).toHaveLength(1); // on disk before the hook runs: a crash loses nothing
+    await events.sendAhead({ finished: [{ event: 'BeforeInstall', status: 'Succeeded' }], ...start('AfterInstall') });
+    const last = events.send({ finished: [{ event: 'AfterInstall', status: 'Succeeded' }] });
+    await waitFor('the report on its way', () => server.received.length === 1, { timeoutMs: 5000, intervalMs: 5 });
+    server.releaseAll();
+    await last;
+    expect(server.received).toEqual([
+      { instanceId: 'i-1', deploymentId: 'd-AAAAAAAAA', done: [{ event: 'BeforeInstall', status: 'Succeeded' }, { event: 'AfterInstall', status: 'Succeeded' }] },
+    ]);
+    expect(await outbox.pending()).toEqual([]);
+  });
+
+  it('a longer hook\'s start goes on its own once the wait is over', async () => {
+    const server = heldServer();
+    const { events } = reporterOver(server, 60_000, () => undefined, 30);
+    await events.sendAhead(start('BeforeInstall'));
+    expect(server.received).toEqual([]);
+    await waitFor('the start report to go', () => server.received.length === 1, { timeoutMs: 5000, intervalMs: 5 });
+    expect(server.received[0]).toMatchObject({ done: [], running: { event: 'BeforeInstall' } });
+    server.releaseAll();
+  });
+
+  it('goes at once, and is waited for, when the server has not heard from the agent for a check-in interval', async () => {
+    const server = heldServer();
+    const { events } = reporterOver(server, 0, () => undefined, 60_000);
+    const ahead = track(events.sendAhead(start('BeforeInstall')));
+    await waitFor('the report on its way', () => server.received.length === 1, { timeoutMs: 5000, intervalMs: 5 });
+    expect(ahead.settled).toBe(false);
+    server.releaseAll();
+    await waitFor('the start to be answered', () => ahead.settled, { timeoutMs: 5000, intervalMs: 5 });
+  });
+
+  it('a start report still waiting when the reporter closes is let go, not held back', async () => {
+    const server = heldServer();
+    const { events, outbox } = reporterOver(server, 60_000, () => undefined, 60_000);
+    await events.sendAhead(start('BeforeInstall'));
+    events.close();
+    await waitFor('the start report to go', () => server.received.length === 1, { timeoutMs: 5000, intervalMs: 5 });
+    server.releaseAll();
+    await waitFor('the outbox to empty', async () => (await outbox.pending()).length === 0, { timeoutMs: 5000, intervalMs: 5 });
   });
 });
