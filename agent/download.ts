@@ -19,10 +19,10 @@ export interface Expected {
  * before anything is unpacked: size, the ETag (an MD5 for single-part uploads;
  * the expected one, else the one S3 sent) and the SHA-256 when known.
  */
-export async function downloadBundle(url: string, file: string, expected: Expected, maxBytes: number): Promise<void> {
+export async function downloadBundle(url: string, file: string, expected: Expected, maxBytes: number, signal?: AbortSignal): Promise<void> {
   let response: Response;
   try {
-    response = await fetch(url);
+    response = await fetch(url, signal ? { signal } : {});
   } catch (error) {
     throw new Error(`could not download the bundle: ${(error as Error).message}`);
   }
@@ -40,7 +40,7 @@ export async function downloadBundle(url: string, file: string, expected: Expect
       done(null, chunk);
     },
   });
-  await pipeline(Readable.fromWeb(response.body as never), meter, createWriteStream(file));
+  await pipeline(Readable.fromWeb(response.body as never), meter, createWriteStream(file), signal ? { signal } : {});
 
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared !== size) {

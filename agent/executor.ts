@@ -112,6 +112,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
    */
   let held: FinishedEvent[] = [];
   let succeeded = false;
+  let early: Prefetch | undefined;
   const release = () => {
     for (const event of held.splice(0)) reporter.note(event);
   };
@@ -123,6 +124,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       held = [{ event: interrupted.name as LifecycleEvent, status: 'Failed', errorCode: 'UnknownError', message: 'The agent restarted while this event was running' }];
       return false;
     }
+    early = prefetch(assignment, previous, dir, ctx);
     for (const pending of assignment.events) {
       if (pending.status !== 'Pending') continue;
       const name = pending.name as LifecycleEvent;
@@ -141,7 +143,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       release();
       log.resetTail();
       log.line(`${name} started`);
-      const started = new Date().toISOString();
+      const started = name === 'DownloadBundle' && early ? early.startedAt : new Date().toISOString();
       if (name !== 'DownloadBundle' && name !== 'Install') {
         const timeout = appspec && name in appspec.hooks ? eventTimeoutSeconds(appspec, name as HookEvent) : DEFAULT_STEP_TIMEOUT_SECONDS;
         await reporter.sendAhead({ starting: { event: name, startedAt: started, timeoutSeconds: Math.max(1, timeout) } });
@@ -164,7 +166,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
             break;
           }
           case 'DownloadBundle': {
-            const fetched = await fetchBundle(assignment, dir, ctx, log);
+            const fetched = early ? await early.taken(log) : await fetchBundle(assignment, dir, ctx, (line) => log.line(line));
             appspec = fetched.appspec;
             bundleRoot = fetched.root;
             outcome = { status: 'Succeeded' };
@@ -202,6 +204,8 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       }
     }
   } finally {
+    // Not needed after all (ApplicationStop failed, or a stop): nothing more is fetched or written.
+    await early?.cancel();
     try {
       // The final report: what is left, the last event that ran with its output; once accepted, a success is this host's last one.
       const [lastRun, ...after] = held;
@@ -284,18 +288,58 @@ async function hooks(
   return { status: 'Failed', errorCode: result.errorCode, exitCode: result.exitCode, message: result.message };
 }
 
-async function fetchBundle(assignment: Assignment, dir: string, ctx: ExecutorContext, log: OutputLog) {
+async function fetchBundle(assignment: Assignment, dir: string, ctx: ExecutorContext, line: (text: string) => void, signal?: AbortSignal) {
   const type = assignment.bundle.bundleType;
   const file = join(dir, `bundle.${type}`);
-  await downloadBundle(assignment.bundle.url, file, assignment.bundle, ctx.maxBundleBytes);
-  log.line(`downloaded and verified ${assignment.revision.key}`);
+  await downloadBundle(assignment.bundle.url, file, assignment.bundle, ctx.maxBundleBytes, signal);
+  line(`downloaded and verified ${assignment.revision.key}`);
   await rm(join(dir, 'bundle'), { recursive: true, force: true });
   const expanded = await extractBundle(file, type, join(dir, 'bundle'), ctx.limits);
-  log.line(`extracted ${expanded} bytes`);
+  line(`extracted ${expanded} bytes`);
   await rm(file, { force: true });
-  const root = await bundleRootOf(join(dir, 'bundle'), (line) => log.line(line));
+  const root = await bundleRootOf(join(dir, 'bundle'), line);
   const appspec = parseAppspec(await readFile(join(root, 'appspec.yml'), 'utf8'));
   return { root, appspec };
+}
+
+/** DownloadBundle's work, begun while ApplicationStop runs. */
+interface Prefetch {
+  startedAt: string;
+  /** Waits for the bundle; what it logged meanwhile goes into the log now, in DownloadBundle's place. */
+  taken(log: OutputLog): Promise<Awaited<ReturnType<typeof fetchBundle>>>;
+  /** Stops it if it is still going, and waits until it touches nothing more. */
+  cancel(): Promise<void>;
+}
+
+/**
+ * The new bundle is downloaded, verified and extracted into this deployment's
+ * own folder while the previous revision's ApplicationStop scripts run from
+ * theirs: DownloadBundle then waits only for what is left of it (it is still
+ * reported after ApplicationStop, with the time it really began). Only when
+ * both are to run and ApplicationStop has scripts.
+ */
+function prefetch(assignment: Assignment, previous: PreviousRevision | undefined, dir: string, ctx: ExecutorContext): Prefetch | undefined {
+  const pending = (name: string) => assignment.events.some((e) => e.name === name && e.status === 'Pending');
+  if (!pending('ApplicationStop') || !pending('DownloadBundle') || !hasWork('ApplicationStop', undefined, previous)) return undefined;
+  const stop = new AbortController();
+  const lines: string[] = [];
+  const startedAt = new Date().toISOString();
+  const result = fetchBundle(assignment, dir, ctx, (line) => lines.push(line), stop.signal);
+  result.catch(() => undefined); // taken (and reported) by DownloadBundle, or cancelled
+  return {
+    startedAt,
+    async taken(log) {
+      try {
+        return await result;
+      } finally {
+        for (const line of lines.splice(0)) log.line(line);
+      }
+    },
+    async cancel() {
+      stop.abort();
+      await result.catch(() => undefined);
+    },
+  };
 }
 
 async function install(assignment: Assignment, appspec: Appspec, bundleRoot: string, ctx: ExecutorContext, log: OutputLog): Promise<Outcome> {

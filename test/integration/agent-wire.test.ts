@@ -11,6 +11,7 @@ import { parseAgentArgs } from '../../agent/cli-options.js';
 import { identityMap } from '../../agent/install.js';
 import { AgentState } from '../../agent/state.js';
 import { pollAnswerSchema, readAnswer } from '../../lib/domain/agent-wire.js';
+import { pollAnswerFor } from '../support/agent-assignment.js';
 import { zipBundle } from '../support/bundles.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fleetline-agent-wire-'));
@@ -50,26 +51,7 @@ afterAll(async () => {
 });
 
 /** A poll answer as the server builds it, for a bundle it describes with `expected`. */
-function serverAnswer(deploymentId: string, expected: { size: number; sha256: string }) {
-  return {
-    action: 'continue',
-    heartbeatSeconds: 5,
-    assignment: {
-      deploymentId,
-      applicationName: 'web',
-      deploymentGroupName: 'prod',
-      deploymentGroupId: 'g-1',
-      revision: { bucket: 'b-1', key: 'app.zip', bundleType: 'zip' },
-      bundle: { url: `${base}/bundle`, bundleType: 'zip', ...expected },
-      logUpload: { url: `${base}/log` },
-      events: [{ name: 'DownloadBundle', status: 'Pending' }],
-      fileExistsBehavior: 'DISALLOW',
-      ignoreApplicationStopFailures: false,
-      environment: {},
-      leaseSeconds: 60,
-    },
-  };
-}
+const serverAnswer = (deploymentId: string, expected: { size: number; sha256: string }) => pollAnswerFor(base, deploymentId, ['DownloadBundle'], expected);
 
 async function download(deploymentId: string, expected: { size: number; sha256: string }) {
   const { assignment } = readAnswer(pollAnswerSchema, serverAnswer(deploymentId, expected), 'poll answer');
