@@ -54,6 +54,8 @@ export class Outbox {
   private sequence = 0;
   /** Deliveries run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Reports reach the disk one after another, in the order they were added. */
+  private adding: Promise<unknown> = Promise.resolve();
   /** Reports this process added whose caller has not yet heard how they fared. */
   private readonly unheard = new Set<string>();
   /** How such a report fared when it went out with another one. */
@@ -70,10 +72,21 @@ export class Outbox {
 
   /** Persists a report; `then` runs once the server has accepted it. */
   async add(body: Record<string, unknown>, then?: AcceptedEffect): Promise<string> {
-    await mkdir(this.dir, { recursive: true });
+    // The id is taken now and the write waits for the earlier ones: the queue's
+    // order is the callers' order, and no report is on disk before one added earlier.
     const id = `${Date.now().toString().padStart(15, '0')}-${String(this.sequence++).padStart(6, '0')}-${randomUUID()}`;
-    await this.write({ id, body, attempts: 0, ...(then ? { then } : {}) });
     this.unheard.add(id);
+    const written = this.adding.then(async () => {
+      await mkdir(this.dir, { recursive: true });
+      await this.write({ id, body, attempts: 0, ...(then ? { then } : {}) });
+    });
+    this.adding = written.catch(() => undefined);
+    try {
+      await written;
+    } catch (error) {
+      this.unheard.delete(id);
+      throw error;
+    }
     return id;
   }
 

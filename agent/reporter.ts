@@ -37,8 +37,6 @@ export interface ReporterOptions {
  */
 export class EventReporter {
   private noted: FinishedEvent[] = [];
-  /** Reports enter the outbox one after another, in the order they were made. */
-  private adding: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   /** Start reports waiting to go (see startReportDelayMs): their timers, and what lets them go now. */
   private readonly delayed = new Map<NodeJS.Timeout, () => void>();
@@ -103,9 +101,7 @@ export class EventReporter {
     if (this.refused || (done.length === 0 && !starting)) return undefined;
     const { instanceId, deploymentId } = this.options;
     const body: EventsReport = { instanceId, deploymentId, done, ...(starting ? { running: starting } : {}) };
-    const added = this.adding.then(() => this.options.outbox.add(body, then));
-    this.adding = added.catch(() => undefined);
-    const id = await added;
+    const id = await this.options.outbox.add(body, then);
     const what = [...done.map((d) => `${d.event} ${d.status}`), ...(starting ? [`${starting.event} started`] : [])].join(', ');
     const deliver = () => this.options.outbox.deliverThrough(id, this.options.shutdown).then((delivery) => this.heard(delivery, what));
     if (delayMs <= 0) return { answer: deliver() };

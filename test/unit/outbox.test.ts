@@ -85,6 +85,17 @@ describe('the report outbox', () => {
     expect(delays).toEqual([1, 2, 4, 8, 8, 8]);
   });
 
+  it('keeps reports in the order they were added when callers add them without waiting for each other', async () => {
+    const outbox = new Outbox(join(dir, 'outbox'), { send: async () => ({ status: 200, body: {} }), apply: async () => undefined });
+    const events = Array.from({ length: 200 }, (_, n) => `Event${n}`);
+    // Each add's own file-system calls finish in whatever order the thread pool gives.
+    await Promise.all(events.map((event) => outbox.add(report(event))));
+    const { send, received } = server([]);
+    const reader = new Outbox(join(dir, 'outbox'), { send, apply: async () => undefined });
+    expect(await reader.flush(new AbortController().signal)).toBe(events.length);
+    expect(received.map((b) => b.event)).toEqual(events);
+  });
+
   it('sends the reports that queued up behind the one in flight as one request, and each caller hears how its own fared', async () => {
     const received: Record<string, unknown>[] = [];
     let release: () => void = () => undefined;
