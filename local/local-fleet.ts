@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { endWithThisProcess } from './child-guard.js';
 import { stopChild } from './dynamodb-local.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -72,6 +73,7 @@ export function startLocalFleet(options: { instanceIds: string[]; apiUrl: string
       ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    endWithThisProcess(child);
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     children.push(child);

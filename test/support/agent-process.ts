@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { endWithThisProcess } from '../../local/child-guard.js';
 import { stopChild } from '../../local/dynamodb-local.js';
 import { localAgentPrincipal } from '../../local/local-fleet.js';
 import { repoRoot } from './packaged-template.js';
@@ -24,6 +25,7 @@ export function startAgent(options: { apiUrl: string; instanceId: string; stateD
     ],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  endWithThisProcess(child);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
