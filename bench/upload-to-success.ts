@@ -5,6 +5,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_CREDENTIALS } from '../local/dynamodb-local.js';
 import { localAgentPrincipal } from '../local/local-fleet.js';
 import { freePort, waitFor } from '../local/ports.js';
+import { isAlive } from '../local/process-alive.js';
 import { type LocalStack, startLocalStack } from '../local/stack.js';
 import { script, zipBundle } from '../test/support/bundles.js';
 import { type Figure, printFigure } from './figure.js';
@@ -114,7 +115,7 @@ async function stopToKilled(
   const started = performance.now();
   const stop = await call('POST', `/deployments/${deploymentId}/stop`, { rollback: false });
   if (stop.status >= 300) throw new Error(`stop: HTTP ${stop.status}`);
-  await waitFor('the hook to be killed', async () => !alive(pid), { timeoutMs: 60_000, intervalMs: 10 });
+  await waitFor('the hook to be killed', async () => !isAlive(pid), { timeoutMs: 60_000, intervalMs: 10 });
   const seconds = (performance.now() - started) / 1000;
   await ended(deploymentId);
   void stack;
@@ -137,15 +138,6 @@ async function watchEnd(get: (path: string) => Promise<{ body: any }>, deploymen
     await new Promise((resolve) => setTimeout(resolve, left > 1 ? 100 : 10));
   }
   throw new Error(`deployment ${deploymentId} did not end within 300 s`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive } from './process-alive.js';
 
 /** Where `npm start` keeps its state: FLEETLINE_STATE_DIR, else .fleetline/ in the repository. */
 export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -44,15 +45,6 @@ export function readStackInfo(stateDir: string, { liveOnly = true } = {}): Stack
   if (typeof info?.apiUrl !== 'string' || typeof info.pid !== 'number') return undefined;
   if (liveOnly && !isAlive(info.pid)) return undefined;
   return info;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 const STATE_ENTRIES = new Set(['dynamodb', 's3', 'agents', 'hosts', STACK_FILE]);

@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../local/ports.js';
+import { isAlive } from '../../local/process-alive.js';
 import { repoRoot } from '../support/packaged-template.js';
 
 /** A process that starts a guarded child (one that would otherwise run forever), prints its pid, then waits. */
@@ -15,15 +16,6 @@ if (process.argv.includes('--stop-child')) child.kill('SIGTERM');
 setInterval(() => {}, 1000);
 `;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** Every process on the machine, with its parent. */
 const processes = () =>
   execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' })
@@ -36,7 +28,7 @@ const started: ChildProcess[] = [];
 const orphans: number[] = [];
 afterEach(() => {
   for (const p of started.splice(0)) p.kill('SIGKILL');
-  for (const pid of orphans.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of orphans.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 });
 
 async function startParent(...args: string[]): Promise<{ parent: ChildProcess; childPid: number }> {
@@ -53,14 +45,14 @@ async function startParent(...args: string[]): Promise<{ parent: ChildProcess; c
 describe('a server or agent started by a test, bench or npm start', () => {
   it('ends when what started it is killed outright (SIGKILL, no handler runs)', async () => {
     const { parent, childPid } = await startParent();
-    expect(alive(childPid)).toBe(true);
+    expect(isAlive(childPid)).toBe(true);
     parent.kill('SIGKILL');
-    await waitFor('the orphaned child to end', async () => !alive(childPid), { timeoutMs: 20_000, intervalMs: 50 });
+    await waitFor('the orphaned child to end', async () => !isAlive(childPid), { timeoutMs: 20_000, intervalMs: 50 });
   });
 
   it('leaves no watcher behind once the child was stopped the normal way', async () => {
     const { parent, childPid } = await startParent('--stop-child');
-    await waitFor('the child to end', async () => !alive(childPid), { timeoutMs: 20_000, intervalMs: 50 });
+    await waitFor('the child to end', async () => !isAlive(childPid), { timeoutMs: 20_000, intervalMs: 50 });
     // The watcher (the parent's only other child) was told the child is dealt with: it goes while the parent runs on.
     await waitFor('the watcher to leave', async () => processes().every((p) => p.ppid !== parent.pid), { timeoutMs: 20_000, intervalMs: 50 });
     expect(parent.exitCode).toBeNull();

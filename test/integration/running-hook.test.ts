@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../local/ports.js';
+import { isAlive } from '../../local/process-alive.js';
 import { runScripts } from '../../agent/hooks.js';
 import { OutputLog } from '../../agent/output-buffer.js';
 import { RunningHook } from '../../agent/running-hook.js';
@@ -27,15 +28,6 @@ afterEach(async () => {
 });
 
 const script = (name: string, body: string) => writeFileSync(join(dir, 'bundle', name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 describe('the running-hook record', () => {
   it('is on disk before the hook runs its first instruction, and gone once it has ended', async () => {
     const record = join(state.dir, 'running-hook.json');
@@ -59,7 +51,7 @@ describe('the running-hook record', () => {
     const child = Number(readFileSync(join(dir, 'child.pid'), 'utf8'));
     // As after a crash: the record is there, and this process no longer tracks the hook.
     expect(await RunningHook.endLeftover(state)).toBe('killed');
-    await waitFor('the whole group to be gone', async () => !alive(child), { timeoutMs: 10_000 });
+    await waitFor('the whole group to be gone', async () => !isAlive(child), { timeoutMs: 10_000 });
     abort.abort();
     expect((await running).ok).toBe(false);
   });
@@ -78,7 +70,7 @@ describe('the running-hook record', () => {
       writeFileSync(record, JSON.stringify(stale));
       expect(await RunningHook.endLeftover(state)).toBe('not ours');
       expect(existsSync(record)).toBe(false);
-      expect(alive(pid)).toBe(true);
+      expect(isAlive(pid)).toBe(true);
     }
   });
 });
