@@ -1,9 +1,11 @@
-import { type Deployment, type InstanceDeployment, initialEvents } from '../domain/deployment.js';
-import { FREEZE_LEASE_SECONDS } from '../domain/freeze-lease.js';
+import { type Deployment, type InstanceDeployment, initialEvents, stoppedByRequest } from '../domain/deployment.js';
+import { FREEZE_LEASE_SECONDS, afterResolutionFailure } from '../domain/freeze-lease.js';
 import { minimumHealthyHosts } from '../domain/minimum-healthy.js';
+import { FleetlineError } from '../errors.js';
 import { logger } from '../logger.js';
 import { type EngineDeps, plusSeconds } from './engine.js';
-import { resolveTargets } from './resolve-targets.js';
+import { type Target, resolveTargets } from './resolve-targets.js';
+import { finish } from './rollout.js';
 
 /**
  * Created → InProgress: under the freeze lease, resolves the group's targets
@@ -34,32 +36,55 @@ async function freeze(deployment: Deployment, lease: string, now: string, deps: 
     });
     return;
   }
-  const [resolved, frozen] = await Promise.all([resolveTargets(group, deps), deps.instanceDeployments.existingIds(deployment.deploymentId)]);
-  const already = new Set(frozen);
-  const missing = resolved.filter((t) => !already.has(t.instanceId));
-  const fleetSize = frozen.length + missing.length;
-  if (fleetSize === 0) {
-    await deps.deployments.finalize(deployment, {
-      status: 'Failed',
-      now,
-      error: { code: 'NoInstances', message: "No running EC2 instance or registered instance matches the deployment group's tag sets" },
-    });
+  const [resolution, frozen] = await Promise.all([
+    // A stop needs only what an earlier attempt froze (to count it skipped): no EC2 or STS call may hold it up.
+    deployment.stopRequested ? { targets: [] } : resolveTargets(group, deps).then((targets) => ({ targets }), (error: unknown) => ({ error })),
+    deps.instanceDeployments.existingIds(deployment.deploymentId),
+  ]);
+  if ('error' in resolution) {
+    await unresolved(deployment, resolution.error, frozen, lease, now, deps);
     return;
   }
-  await deps.instanceDeployments.putAll(
-    missing.map(
-      (t): InstanceDeployment => ({
-        deploymentId: deployment.deploymentId,
-        instanceId: t.instanceId,
-        source: t.source,
-        status: 'Pending',
-        events: initialEvents(),
-        version: 0,
-      }),
-    ),
-  );
+  const already = new Set(frozen);
+  const missing = resolution.targets.filter((t: Target) => !already.has(t.instanceId));
+  const fleetSize = frozen.length + missing.length;
+  if (fleetSize === 0) {
+    await finish(
+      deployment,
+      deployment.stopRequested
+        ? stoppedByRequest(deployment.stopRequested)
+        : { status: 'Failed', error: { code: 'NoInstances', message: "No running EC2 instance or registered instance matches the deployment group's tag sets" } },
+      deps,
+    );
+    return;
+  }
+  await deps.instanceDeployments.putAll(missing.map((t) => pendingItem(deployment.deploymentId, t)));
   const minimum = minimumHealthyHosts(deployment.deploymentConfig, fleetSize);
   if (await deps.deployments.startRollout(deployment.deploymentId, { fleetSize, minimumHealthyHosts: minimum, now, lease })) {
     logger.info('Deployment targets frozen', { deploymentId: deployment.deploymentId, fleetSize, minimum });
   }
+}
+
+/**
+ * The targets could not be resolved. A cause that lasts, or a passing one that
+ * has lasted too long, fails the deployment, naming it; otherwise the error
+ * goes up and the next worker tries again once the lease has run out.
+ */
+async function unresolved(deployment: Deployment, error: unknown, frozen: string[], lease: string, now: string, deps: EngineDeps): Promise<void> {
+  const lasting = error instanceof FleetlineError && error.statusCode < 500 && error.statusCode !== 429;
+  if (afterResolutionFailure(deployment.createdAt, now, lasting) === 'retry') throw error;
+  const cause = error instanceof FleetlineError ? error.message : 'an internal error (the worker log has it, under this deployment ID)';
+  const outcome = { status: 'Failed' as const, error: { code: 'TargetResolutionFailed', message: `The deployment group's targets could not be resolved: ${cause}` } };
+  logger.warn('Deployment failed: targets could not be resolved', { deploymentId: deployment.deploymentId, error: error as Error });
+  // Items an earlier attempt froze become the fleet first, so that they are counted when they are skipped.
+  if (frozen.length > 0) {
+    const fleetSize = frozen.length;
+    const started = await deps.deployments.startRollout(deployment.deploymentId, { fleetSize, minimumHealthyHosts: minimumHealthyHosts(deployment.deploymentConfig, fleetSize), now, lease });
+    if (!started) return;
+  }
+  await finish(deployment, outcome, deps);
+}
+
+function pendingItem(deploymentId: string, target: Target): InstanceDeployment {
+  return { deploymentId, instanceId: target.instanceId, source: target.source, status: 'Pending', events: initialEvents(), version: 0 };
 }

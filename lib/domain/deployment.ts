@@ -112,6 +112,11 @@ export interface InstanceDeployment {
   version: number;
 }
 
+/** How a deployment ends that a principal asked to stop. */
+export function stoppedByRequest({ by }: { by: string }) {
+  return { status: 'Stopped' as const, error: { code: 'StoppedByRequest', message: `Stopped by ${by}` } };
+}
+
 /** Every instance starts with the whole lifecycle: runnable events Pending, traffic events Skipped (no load balancer). */
 export function initialEvents(): EventRecord[] {
   return [

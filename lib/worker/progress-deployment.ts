@@ -1,4 +1,4 @@
-import type { Deployment } from '../domain/deployment.js';
+import { type Deployment, stoppedByRequest } from '../domain/deployment.js';
 import { decideCreated } from '../domain/freeze-lease.js';
 import { rollBack, rollbackWanted } from '../deployments/rollback.js';
 import { advance, dispatchReserved, finish, releaseReserved } from '../deployments/rollout.js';
@@ -76,8 +76,7 @@ export async function progressDeployment(
 }
 
 async function stopNow(deployment: Deployment, deps: PipelineDeps): Promise<void> {
-  const { by } = deployment.stopRequested as NonNullable<Deployment['stopRequested']>;
-  await finish(deployment, { status: 'Stopped', error: { code: 'StoppedByRequest', message: `Stopped by ${by}` } }, deps);
+  await finish(deployment, stoppedByRequest(deployment.stopRequested as NonNullable<Deployment['stopRequested']>), deps);
 }
 
 /** What follows an end, safe to repeat: the rollback (idempotency token) and the pipeline's next step. */

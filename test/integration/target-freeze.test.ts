@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FREEZE_LEASE_SECONDS } from '../../lib/domain/freeze-lease.js';
+import { FREEZE_LEASE_SECONDS, TARGET_RESOLUTION_GRACE_SECONDS } from '../../lib/domain/freeze-lease.js';
+import { DependencyError, UnprocessableError } from '../../lib/errors.js';
 import type { InstanceDeployment } from '../../lib/domain/deployment.js';
 import { progressDeployment } from '../../lib/worker/progress-deployment.js';
 import { reconcileAll } from '../../lib/worker/reconcile-all.js';
@@ -98,7 +99,7 @@ describe('freezing a deployment’s targets', () => {
     expect(await itemsOf(id)).toHaveLength(3);
   });
 
-  it('when a worker dies mid-way and a stop comes, the reconciler takes over once the lease has run out, and every instance ends Skipped and counted', async () => {
+  it('when a worker dies mid-way and a stop comes, the reconciler takes over once the lease has run out, and every instance it froze ends Skipped and counted', async () => {
     const id = await createdDeployment(3);
     const dying = pauseAfterFirstItem(engine.deps);
     void progressDeployment(id, engine.deps); // never released: this process died with one item written
@@ -112,8 +113,9 @@ describe('freezing a deployment’s targets', () => {
     clock.advance(10);
     await reconcileAll(otherWorker());
     const stopped = await deploymentOf(id);
-    expect(stopped).toMatchObject({ status: 'Stopped', fleetSize: 3, counts: { skipped: 3, pending: 0 } });
-    expect((await itemsOf(id)).map((i) => i.status)).toEqual(['Skipped', 'Skipped', 'Skipped']);
+    // A stop freezes nothing more: the one item the dead worker wrote is the whole fleet.
+    expect(stopped).toMatchObject({ status: 'Stopped', fleetSize: 1, counts: { skipped: 1, pending: 0 } });
+    expect((await itemsOf(id)).map((i) => i.status)).toEqual(['Skipped']);
   });
 
   it('a stop that comes before any worker began ends the deployment at once, with no instance written', async () => {
@@ -123,4 +125,81 @@ describe('freezing a deployment’s targets', () => {
     expect(await deploymentOf(id)).toMatchObject({ status: 'Stopped', fleetSize: 0 });
     expect(await itemsOf(id)).toEqual([]);
   });
+
+  describe('when the group’s targets cannot be resolved', () => {
+    /** Target resolution fails with `error` (registered instances are listed to resolve them) for these deps; counts the attempts. */
+    function failResolution(deps: Engine['deps'], error: Error) {
+      const calls = { count: 0 };
+      deps.instances.listAll = async () => {
+        calls.count++;
+        throw error;
+      };
+      return calls;
+    }
+    const groupIsFree = async () => {
+      const res = await engine.send('POST', '/deployments', { body: { application: 'shop', group: 'prod', revision: { bucket: BUCKET, key: 'web/app-2.zip' } } });
+      return res.status;
+    };
+
+    it('a stop still completes, without another lookup: the dead worker’s items are the fleet, skipped and counted', async () => {
+      const id = await createdDeployment(3);
+      const dying = pauseAfterFirstItem(engine.deps);
+      void progressDeployment(id, engine.deps); // never released: this process died with one item written
+      await dying.paused;
+      await stop(id);
+      const takeover = otherWorker();
+      const lookups = failResolution(takeover, new DependencyError('EC2 failed to describe instances; retry later'));
+      clock.advance(FREEZE_LEASE_SECONDS);
+      await progressDeployment(id, takeover);
+      expect(await deploymentOf(id)).toMatchObject({ status: 'Stopped', fleetSize: 1, counts: { skipped: 1, pending: 0 }, error: { code: 'StoppedByRequest' } });
+      expect((await itemsOf(id)).map((i) => i.status)).toEqual(['Skipped']);
+      expect(lookups.count).toBe(0);
+    });
+
+    it('a cause retrying cannot fix fails the deployment at once, naming it, and frees the group', async () => {
+      const id = await createdDeployment(2);
+      failResolution(engine.deps, new UnprocessableError("EC2 refused DescribeInstances in eu-west-1: the group's targetRoleArn needs ec2:DescribeInstances"));
+      await progressDeployment(id, engine.deps);
+      const failed = await deploymentOf(id);
+      expect(failed).toMatchObject({ status: 'Failed', error: { code: 'TargetResolutionFailed' } });
+      expect(failed.error?.message).toContain("the group's targetRoleArn needs ec2:DescribeInstances");
+      expect(await itemsOf(id)).toEqual([]);
+      expect(await groupIsFree()).toBe(201);
+    });
+
+    it('a passing cause is tried again each time the lease runs out, until the grace period has passed; then the deployment fails without showing internals', async () => {
+      const id = await createdDeployment(2);
+      const lookups = failResolution(engine.deps, new Error('connect ECONNREFUSED 10.1.2.3:443'));
+      await expect(progressDeployment(id, engine.deps)).rejects.toThrow('ECONNREFUSED');
+      for (let waited = 0; waited < TARGET_RESOLUTION_GRACE_SECONDS; waited += FREEZE_LEASE_SECONDS) {
+        expect((await deploymentOf(id)).status).toBe('Created');
+        clock.advance(FREEZE_LEASE_SECONDS);
+        await reconcileAll(engine.deps);
+      }
+      const failed = await deploymentOf(id);
+      expect(failed).toMatchObject({ status: 'Failed', error: { code: 'TargetResolutionFailed' } });
+      expect(failed.error?.message).not.toContain('ECONNREFUSED');
+      expect(failed.error?.message).not.toContain('10.1.2.3');
+      expect(lookups.count).toBe(TARGET_RESOLUTION_GRACE_SECONDS / FREEZE_LEASE_SECONDS + 1);
+      expect(await groupIsFree()).toBe(201);
+    });
+
+    it('items a dead worker froze are counted and skipped when the deployment fails', async () => {
+      const id = await createdDeployment(3);
+      pauseAfterFirstItem(engine.deps, 'fail');
+      await expect(progressDeployment(id, engine.deps)).rejects.toThrow('the table went away');
+      const takeover = otherWorker();
+      failResolution(takeover, new UnprocessableError('STS refused to let Fleetline assume the targetRoleArn arn:aws:iam::111122223333:role/x'));
+      clock.advance(FREEZE_LEASE_SECONDS);
+      await progressDeployment(id, takeover);
+      expect(await deploymentOf(id)).toMatchObject({
+        status: 'Failed',
+        fleetSize: 1,
+        counts: { pending: 0, inProgress: 0, succeeded: 0, failed: 0, skipped: 1, unknown: 0 },
+        error: { code: 'TargetResolutionFailed' },
+      });
+      expect((await itemsOf(id)).map((i) => i.status)).toEqual(['Skipped']);
+    });
+  });
 });
+

@@ -89,12 +89,12 @@ export const stopMidway: Scenario<DeployContext> = {
   check(items, c) {
     expect(deploymentsOf(items)).toHaveLength(1);
     const [deployment] = deploymentsOf(items);
+    expect(deployment).toMatchObject({ deploymentId: c.deploymentId, status: 'Stopped', error: { code: 'StoppedByRequest' } });
     // A crash while the targets were being frozen holds the freeze until the dead worker's lease has run out:
-    // the stop then comes before any host started, and all three are skipped.
-    const stoppedFirst = deployment?.stopRequested.at <= deployment?.startedAt;
-    expect(deployment).toMatchObject({
-      deploymentId: c.deploymentId, status: 'Stopped', error: { code: 'StoppedByRequest' }, countFailed: stoppedFirst ? 0 : 1, countSkipped: stoppedFirst ? 3 : 2,
-    });
+    // the stop then comes before any host started, and what the dead worker froze (maybe nothing) is skipped.
+    const stoppedFirst = !deployment?.startedAt || deployment.stopRequested.at <= deployment.startedAt;
+    if (stoppedFirst) expect([deployment?.countFailed ?? 0, deployment?.countSkipped ?? 0]).toEqual([0, deployment?.fleetSize ?? 0]);
+    else expect(deployment).toMatchObject({ countFailed: 1, countSkipped: 2 });
   },
 };
 
@@ -137,9 +137,12 @@ export const stoppedWhileFreezing: Scenario<DeployContext> = {
   ],
   check(items, c) {
     expect(deploymentsOf(items)).toHaveLength(1);
-    expect(deploymentsOf(items)[0]).toMatchObject({
-      deploymentId: c.deploymentId, status: 'Stopped', error: { code: 'StoppedByRequest' }, fleetSize: 3, countSkipped: 3,
-    });
+    const [stopped] = deploymentsOf(items);
+    expect(stopped).toMatchObject({ deploymentId: c.deploymentId, status: 'Stopped', error: { code: 'StoppedByRequest' } });
+    // Every host when the stop waited for the freeze; when a crash left the freeze to a later worker, only
+    // what the crashed one wrote (a stop freezes nothing more). Either way all of them are counted skipped.
+    expect(stopped?.countSkipped).toBe(stopped?.fleetSize ?? 0);
+    expect(stopped?.countSkipped).toBeLessThanOrEqual(3);
   },
 };
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideCreated } from '../../lib/domain/freeze-lease.js';
+import { TARGET_RESOLUTION_GRACE_SECONDS, afterResolutionFailure, decideCreated } from '../../lib/domain/freeze-lease.js';
 
 const NOW = '2026-11-23T12:00:00.000Z';
 const iso = fc.date({ min: new Date('2026-11-23T11:50:00Z'), max: new Date('2026-11-23T12:10:00Z'), noInvalidDate: true }).map((d) => d.toISOString());
@@ -37,5 +37,22 @@ describe('what a Created deployment needs next', () => {
     expect(decideCreated({ freezeLease: dead, stopRequested: stop }, NOW)).toBe('freeze');
     expect(decideCreated({ freezeLease: { ...dead, until: NOW } }, NOW)).toBe('freeze');
     expect(decideCreated({}, NOW)).toBe('freeze');
+  });
+});
+
+describe('after a deployment’s targets could not be resolved', () => {
+  const createdAt = '2026-11-23T12:00:00.000Z';
+  const after = (seconds: number) => new Date(Date.parse(createdAt) + seconds * 1000).toISOString();
+
+  it('fails it at once when the cause lasts, however young it is', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 10 * TARGET_RESOLUTION_GRACE_SECONDS }), (s) => afterResolutionFailure(createdAt, after(s), true) === 'fail'));
+  });
+
+  it('tries again for a passing cause exactly until the grace period since it was created has passed', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10 * TARGET_RESOLUTION_GRACE_SECONDS }), (s) => {
+        expect(afterResolutionFailure(createdAt, after(s), false)).toBe(s < TARGET_RESOLUTION_GRACE_SECONDS ? 'retry' : 'fail');
+      }),
+    );
   });
 });
