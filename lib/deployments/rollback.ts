@@ -15,9 +15,17 @@ export async function rollbackWanted(deployment: Deployment, deps: EngineDeps): 
 /**
  * A new deployment of the group's last successful revision, linked both ways.
  * Its idempotency token is derived from the original, so a replay finds the
- * same rollback instead of creating a second one.
+ * same rollback instead of creating a second one, whatever happened since.
  */
 export async function rollBack(deployment: Deployment, deps: EngineDeps): Promise<void> {
+  const idempotencyToken = `rollback-of-${deployment.deploymentId}`;
+  // A replay finds the rollback by its token before anything else: by now the rollback may even have
+  // succeeded, and the group's last success be the rollback itself.
+  const earlier = await deps.deployments.findByIdempotencyToken(deployment.application, deployment.group, idempotencyToken);
+  if (earlier) {
+    await deps.deployments.linkRollback(deployment.deploymentId, earlier.deploymentId);
+    return;
+  }
   const last = await deps.deployments.lastSuccessfulRevision(deployment.application, deployment.group);
   if (!last) {
     logger.warn('No successful revision to roll back to', { deploymentId: deployment.deploymentId });
@@ -30,7 +38,7 @@ export async function rollBack(deployment: Deployment, deps: EngineDeps): Promis
         group: deployment.group,
         revision: last.revision,
         description: `Rollback of ${deployment.deploymentId} to ${last.deploymentId}`,
-        idempotencyToken: `rollback-of-${deployment.deploymentId}`,
+        idempotencyToken,
         rollbackOf: deployment.deploymentId,
       },
       'fleetline:automatic-rollback',

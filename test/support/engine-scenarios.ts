@@ -46,7 +46,7 @@ export const deploymentsOf = (items: Record<string, any>[]) =>
   items.filter((i) => i.type === 'Deployment').sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
 
 /** What an earlier successful deployment leaves on its group: the revision a rollback returns to. */
-async function rememberSuccess(run: LabRun, app: string, group: string): Promise<void> {
+export async function rememberSuccess(run: LabRun, app: string, group: string): Promise<void> {
   await run.table.doc.send(
     new UpdateCommand({
       TableName: run.table.tableName,
