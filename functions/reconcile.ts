@@ -13,8 +13,8 @@ const deps = buildPipelineDeps(config, createAwsClients(config));
 /** Scheduled backstop (every minute): deadlines, lost agents, half-done work, approvals, waiting pipelines. */
 export const handler = middy<ScheduledEvent>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async (event) => {
-    const summary = await reconcileAll(deps);
+  .handler(async (event, context) => {
+    const summary = await reconcileAll(deps, { timeLeftMs: () => context.getRemainingTimeInMillis() });
     logger.info('Reconciled', { scheduledAt: event?.time, ...summary });
     return summary;
   });

@@ -150,7 +150,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log(`Local agents    ${agentIds.join(', ')} (${tags})`);
     }
 
-    const reconcile = () => reconcileHandler(scheduledEvent(), lambdaContext('reconcile'));
+    const reconcile = () => reconcileHandler(scheduledEvent(), lambdaContext('reconcile', 55_000));
     const timer = setInterval(() => {
       reconcile().catch((error) => log(`reconcile failed: ${String(error)}`));
     }, options.scheduleMs ?? 60_000);

@@ -8,6 +8,9 @@ import type { EngineDeps } from './engine.js';
 
 export type Verdict = 'timedOut' | 'lost' | 'neverStarted';
 
+/** Instances expired side by side: each is its own conditional write, and their counter updates contend on the deployment. */
+const EXPIRY_LANES = 4;
+
 /** Dispatched work not picked up after this long is pushed again, on every pass until the start timeout. */
 export const rewakeAfterSeconds = (startTimeoutSeconds: number) => Math.ceil(startTimeoutSeconds / 3);
 
@@ -18,15 +21,23 @@ export const rewakeAfterSeconds = (startTimeoutSeconds: number) => Math.ceil(sta
  * picked up is pushed to its agent again: a lost wake-up costs a minute or
  * two, not the agent's (long) safety poll.
  */
-export async function expireDue(deployment: Deployment, deps: EngineDeps): Promise<Verdict[]> {
+export async function expireDue(deployment: Deployment, deps: EngineDeps, outOfTime: () => boolean = () => false): Promise<Verdict[]> {
   const now = deps.clock.now();
   const verdicts: Verdict[] = [];
   const waiting: string[] = [];
-  for (const instanceId of await deps.instanceDeployments.due(deployment.deploymentId, now.toISOString())) {
-    const verdict = await expire(deployment, instanceId, now, deps);
-    if (verdict === 'waiting') waiting.push(instanceId);
-    else if (verdict) verdicts.push(verdict);
-  }
+  const due = await deps.instanceDeployments.due(deployment.deploymentId, now.toISOString());
+  // A mass expiry (a zone gone dark) is thousands of instances: a few at a time, each on its own, and
+  // none begun once the pass is out of time (the next pass finds the rest still due).
+  let next = 0;
+  const lane = async () => {
+    while (next < due.length && !outOfTime()) {
+      const instanceId = due[next++] as string;
+      const verdict = await expire(deployment, instanceId, now, deps);
+      if (verdict === 'waiting') waiting.push(instanceId);
+      else if (verdict) verdicts.push(verdict);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(EXPIRY_LANES, due.length) }, lane));
   if (waiting.length > 0 && deployment.status === 'InProgress' && !deployment.stopRequested) {
     await deps.notifier?.wake(waiting, 'dispatch');
     logger.info('Work not picked up pushed again', { deploymentId: deployment.deploymentId, instances: waiting.length });

@@ -7,6 +7,10 @@ import { progressDeployment } from './progress-deployment.js';
 
 /** A Created deployment younger than this is still its worker's (the stream delivers it within seconds). */
 const CREATION_GRACE_MS = 2 * 60 * 1000;
+/** The schedule's interval (serverless.yml: rate(1 minute)). */
+const PASS_INTERVAL_MS = 60 * 1000;
+/** Time kept back from a pass for what is under way and the executions that follow. */
+const RESERVE_MS = 15 * 1000;
 
 export interface ReconcileSummary {
   deployments: number;
@@ -14,6 +18,8 @@ export interface ReconcileSummary {
   lost: number;
   neverStarted: number;
   executions: number;
+  /** Deployments left to the next pass: this one ran out of time. */
+  deferred: number;
 }
 
 /**
@@ -23,15 +29,21 @@ export interface ReconcileSummary {
  * (a stop request not yet carried out, a Created deployment, an end not yet
  * handled), then pipeline executions.
  */
-export async function reconcileAll(deps: PipelineDeps): Promise<ReconcileSummary> {
-  const summary: ReconcileSummary = { deployments: 0, timedOut: 0, lost: 0, neverStarted: 0, executions: 0 };
+export async function reconcileAll(deps: PipelineDeps, options: { timeLeftMs?: () => number } = {}): Promise<ReconcileSummary> {
+  const summary: ReconcileSummary = { deployments: 0, timedOut: 0, lost: 0, neverStarted: 0, executions: 0, deferred: 0 };
   const now = deps.clock.now().getTime();
   const startCreated = (d: Deployment) => now - Date.parse(d.createdAt) >= CREATION_GRACE_MS;
-  for (const deployment of await deps.deployments.listActive()) {
+  const outOfTime = () => (options.timeLeftMs?.() ?? Number.POSITIVE_INFINITY) < RESERVE_MS;
+  const active = await deps.deployments.listActive();
+  for (const deployment of inTurn(active, now)) {
+    if (outOfTime()) {
+      summary.deferred++;
+      continue;
+    }
     summary.deployments++;
     try {
       if (deployment.status !== 'Created') {
-        for (const verdict of await expireDue(deployment, deps)) summary[verdict]++;
+        for (const verdict of await expireDue(deployment, deps, outOfTime)) summary[verdict]++;
       }
       await progressDeployment(deployment.deploymentId, deps, { startCreated });
     } catch (error) {
@@ -40,4 +52,15 @@ export async function reconcileAll(deps: PipelineDeps): Promise<ReconcileSummary
   }
   summary.executions = await reconcileExecutions(deps);
   return summary;
+}
+
+/**
+ * The active deployments, each pass starting one further along: a pass that
+ * runs out of time leaves the last ones to the next, so none is left behind
+ * for good by those ahead of it in the list.
+ */
+export function inTurn<T>(active: T[], now: number): T[] {
+  if (active.length === 0) return active;
+  const start = Math.floor(now / PASS_INTERVAL_MS) % active.length;
+  return [...active.slice(start), ...active.slice(0, start)];
 }

@@ -57,6 +57,37 @@ describe('the reconciler', () => {
     expect({ succeeded: tally('Succeeded'), unknown: tally('Unknown') }).toEqual({ succeeded: c.succeeded, unknown: c.unknown });
   });
 
+  it('out of time, begins no expiry: what is left is still due, and the next pass with time ends it', async () => {
+    const { agents, deploy } = await fleet(3, { deploymentConfig: 'AllAtOnce' });
+    const { body } = await deploy();
+    await Promise.all(agents.map((a) => a.poll())); // acknowledged, then silent: their leases end in 90 s
+    api.clock.advance(100);
+    expect(await reconcileAll(api.deps, { timeLeftMs: () => 0 })).toMatchObject({ lost: 0, deferred: 1 });
+    expect((await getDeployment(body.deploymentId)).counts).toMatchObject({ inProgress: 3, unknown: 0 });
+    expect(await reconcile()).toMatchObject({ lost: 3, deferred: 0 });
+  });
+
+  it('a pass that runs out of time leaves the remaining deployments to the next', async () => {
+    const deployments: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { agents, deploy } = await fleet(1);
+      deployments.push((await deploy()).body.deploymentId);
+      await agents[0]!.poll();
+    }
+    api.clock.advance(100);
+    /** Time for one deployment with one instance to expire (a check before it, one before its instance), then none. */
+    const timeForOne = () => {
+      let checks = 0;
+      return () => (++checks <= 2 ? 60_000 : 0);
+    };
+    const unknownOf = async () => Promise.all(deployments.map(async (id) => (await getDeployment(id)).counts.unknown));
+    expect(await reconcileAll(api.deps, { timeLeftMs: timeForOne() })).toMatchObject({ lost: 1, deferred: 1 });
+    expect((await unknownOf()).sort()).toEqual([0, 1]);
+    api.clock.advance(60); // the next scheduled pass: the deployment that was handled has ended
+    expect(await reconcileAll(api.deps, { timeLeftMs: timeForOne() })).toMatchObject({ lost: 1, deferred: 0 });
+    expect(await unknownOf()).toEqual([1, 1]);
+  });
+
   it('finishes a deployment whose worker gave up while freezing its targets', async () => {
     const { app, deploy } = await fleet(2);
     const original = api.deps.instanceDeployments.putAll;
