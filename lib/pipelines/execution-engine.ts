@@ -285,6 +285,18 @@ async function preflight(ex: Execution, deps: PipelineDeps, now: string): Promis
   return 'stop';
 }
 
+/**
+ * What the worker does for an execution's stream record: moves it on and,
+ * once it has ended, lets the next execution waiting for its stage in. Each
+ * write is the record of the next step, so a process that dies between two
+ * of them (an API request, the worker itself) leaves nothing stuck for longer
+ * than the stream takes to deliver it; replayed, it changes nothing.
+ */
+export async function progressExecution(executionId: string, deps: PipelineDeps): Promise<void> {
+  const ex = await advanceExecution(executionId, deps);
+  if (ex && ex.status !== 'InProgress') await admitWaiters(ex.pipeline, ex.stageIndex, deps);
+}
+
 /** Called by the worker once for every deployment that ends. */
 export async function onDeploymentEnded(
   deployment: { deploymentId: string; application: string; group: string; status: string; error?: { message: string } | undefined; pipelineAction?: { executionId: string } | undefined },

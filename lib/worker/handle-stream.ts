@@ -1,12 +1,13 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { logger } from '../logger.js';
+import { progressExecution } from '../pipelines/execution-engine.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
 import { progressDeployment } from './progress-deployment.js';
-import { deploymentIdOf } from './stream-records.js';
+import { deploymentIdOf, executionIdOf } from './stream-records.js';
 
 /**
- * The worker: for each deployment a batch of stream records touches, moves it
- * on once (every record was written before the batch was read, so one pass
+ * The worker: for each deployment or pipeline execution a batch of stream
+ * records touches, moves it on once (every record was written before the batch was read, so one pass
  * over the current state covers them all). On a failure, the failed record is
  * reported (ReportBatchItemFailures) and the stream hands it, and what follows
  * it, back later; records before it are not replayed.
@@ -16,12 +17,15 @@ export function createStreamHandler(deps: PipelineDeps) {
     const done = new Set<string>();
     for (const record of event.Records ?? []) {
       const deploymentId = deploymentIdOf(record);
-      if (!deploymentId || done.has(deploymentId)) continue;
+      const executionId = deploymentId ? undefined : executionIdOf(record);
+      const id = deploymentId ?? executionId;
+      if (!id || done.has(id)) continue;
       try {
-        await progressDeployment(deploymentId, deps);
-        done.add(deploymentId);
+        if (deploymentId) await progressDeployment(deploymentId, deps);
+        else if (executionId) await progressExecution(executionId, deps);
+        done.add(id);
       } catch (error) {
-        logger.error('Could not move a deployment on; the stream will retry', { deploymentId, error: error as Error });
+        logger.error('Could not move a deployment or execution on; the stream will retry', { deploymentId, executionId, error: error as Error });
         return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
       }
     }

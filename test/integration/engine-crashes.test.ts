@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { testS3Client } from '../support/api-harness.js';
 import { type Scenario, runWithCrash } from '../support/engine-lab.js';
-import { failAndRollBack, pipelineAdvance, stopMidway, stoppedWhileFreezing, uploadScenarioBundles } from '../support/engine-scenarios.js';
+import { failAndRollBack, pipelineAdvance, stopMidway, stoppedWhileFreezing, uploadScenarioBundles, wideStop } from '../support/engine-scenarios.js';
 import { crashingClient } from '../support/faulty-dynamodb.js';
 import {
   approvedToProd,
@@ -34,9 +34,10 @@ async function everyCrashPoint<C>(scenario: Scenario<C>): Promise<number> {
   // A crash after write n interrupts what lies between write n and write n+1. By default each such
   // interruption (the writes before, at and after it, by kind) is tried once: an agent's successive event
   // reports, or a pipeline's second deployment repeating its first one's writes, add no new one; a
-  // scenario with a focus is crashed only next to the writes it is about. FAULT_POINTS=all: every write.
+  // scenario with a focus is crashed only next to the writes it is about. The deployment scenarios
+  // (everyWrite), and all of them with FAULT_POINTS=all, are crashed after every single write.
   const seen = new Set<string>();
-  const all = process.env.FAULT_POINTS === 'all';
+  const all = process.env.FAULT_POINTS === 'all' || scenario.everyWrite === true;
   const inFocus = (n: number) => !scenario.focus || [kinds[n - 1], kinds[n]].some((kind) => kind !== undefined && scenario.focus?.test(kind));
   const points = Array.from({ length: writes }, (_, i) => i + 1).filter((n) => {
     const key = [kinds[n - 2], kinds[n - 1], kinds[n]].join(' → ');
@@ -77,6 +78,10 @@ describe('the engine, crashed after any single write, finishes the same way', ()
 
   it('a deployment stopped while its worker is still writing the instance items: all of them end Skipped and counted', async () => {
     expect(await everyCrashPoint(stoppedWhileFreezing)).toBeGreaterThan(5);
+  }, 300_000);
+
+  it('a deployment of sixty hosts stopped mid-way: the freeze, the dispatch and the stop each cross their pages', async () => {
+    expect(await everyCrashPoint(wideStop)).toBeGreaterThan(8);
   }, 300_000);
 
   it('a deployment whose host fails, rolled back to the last good revision', async () => {

@@ -54,10 +54,11 @@ describe('function entry points', () => {
       lost: 0,
       neverStarted: 0,
       executions: 0,
+      deferred: 0,
     });
   });
 
-  it('worker: takes the stream event, ignores items that are not deployments and one it cannot find', async () => {
+  it('worker: takes the stream event, ignores items that are neither deployments nor executions, and a deployment it cannot find', async () => {
     configure();
     const { handler } = await import('../../functions/worker.js');
     expect(await handler(loadEvent('dynamodb-stream-deployment.json'), lambdaContext('worker'))).toEqual({ batchItemFailures: [] });

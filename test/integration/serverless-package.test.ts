@@ -67,7 +67,9 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
       MaximumRetryAttempts: 8,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['WorkerFailuresQueue', 'Arn'] } } },
     });
-    expect(JSON.stringify(mapping.Properties.FilterCriteria)).toContain('Deployment');
+    // Only the items the worker moves on reach it: deployments and pipeline executions.
+    const patterns = (mapping.Properties.FilterCriteria.Filters as { Pattern: string }[]).map((f) => JSON.parse(f.Pattern));
+    expect(patterns).toEqual([{ dynamodb: { NewImage: { type: { S: ['Deployment', 'Execution'] } } } }]);
   });
 
   it('creates a versioned, encrypted, private artifact bucket that notifies the artifacts function', () => {

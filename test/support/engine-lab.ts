@@ -167,6 +167,8 @@ export interface Scenario<C> {
    * deployment's inner writes to the deployment scenarios). FAULT_POINTS=all: every write.
    */
   focus?: RegExp;
+  /** Crashed after every single write even without FAULT_POINTS=all (it has few, and each run is quick). */
+  everyWrite?: boolean;
 }
 
 /** Hands the stream's records to the worker until none is left; a worker that keeps failing is a bug. */
