@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { channelUrlProblem } from '../lib/domain/channel-url.js';
 import { DEFAULT_LIMITS } from './extract/limits.js';
 
 export interface AgentOptions {
@@ -17,7 +18,7 @@ export interface AgentOptions {
   /** How far a bundle may expand: absolute bytes, and times its compressed size. */
   maxExpandedBytes: number;
   maxExpansionRatio: number;
-  /** The control channel's WebSocket URL: pushes replace the idle poll. */
+  /** The control channel's WebSocket URL: pushes replace the idle poll. Without it, the one the server names. */
   channel?: string | undefined;
   /** While the channel is up, the idle agent still polls this often (0: never, pushes only). */
   safetyPollSeconds: number;
@@ -47,7 +48,8 @@ export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [-
   --max-bundle-bytes     largest bundle download accepted (default 2147483648, 2 GiB)
   --max-expanded-bytes   largest size a bundle may expand to on disk (default 2147483648, 2 GiB)
   --max-expansion-ratio  largest expanded/compressed ratio of a bundle (default 200)
-  --channel      the control channel's WebSocket URL (wss://…): work is pushed, polling becomes a safety net
+  --channel      the control channel's WebSocket URL (wss://…; default: the one the API names in its answers):
+                 work is pushed, polling becomes a safety net
   --safety-poll-seconds  how often to poll anyway while the channel is up (default 1800; 0 = never)
   --help         show this help`;
 
@@ -78,7 +80,8 @@ export function parseAgentArgs(argv: string[]): AgentOptions {
   });
   if (positionals[0] !== 'run') throw new Error(`unknown command ${positionals[0] ?? '(none)'}\n${USAGE}`);
   if (!values.api || !/^https?:\/\//.test(values.api)) throw new Error(`--api must be an http(s) URL\n${USAGE}`);
-  if (values.channel !== undefined && !/^wss?:\/\//.test(values.channel)) throw new Error(`--channel must be a ws(s) URL\n${USAGE}`);
+  const channelProblem = values.channel === undefined ? undefined : channelUrlProblem(values.channel);
+  if (channelProblem) throw new Error(`--channel: ${channelProblem}\n${USAGE}`);
   const tags = (values.tags ?? '')
     .split(',')
     .filter(Boolean)

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { ApiClient, type Identity, ec2Identity } from './api-client.js';
 import { type AgentOptions, USAGE, parseAgentArgs, wantsHelp } from './cli-options.js';
 import { pollAnswerSchema, readAnswer } from '../lib/domain/agent-wire.js';
+import { channelUrlProblem } from '../lib/domain/channel-url.js';
 import { runAssignment } from './executor.js';
 import { DEFAULT_LIMITS } from './extract/limits.js';
 import { identityMap, rootedMap } from './install.js';
@@ -61,10 +62,28 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
     if (registered.status >= 300) throw new Error(`registration refused: HTTP ${registered.status} ${JSON.stringify(registered.body)}`);
     log(`registered ${instanceId}`);
   }
-  const channel = options.channel
-    ? new PushChannel({ url: options.channel, instanceId, authHeaders: (url) => api.authHeaders('GET', url), log }).start()
-    : undefined;
+  const open = (url: string) => new PushChannel({ url, instanceId, authHeaders: (signed) => api.authHeaders('GET', signed), log }).start();
+  let channel = options.channel ? open(options.channel) : undefined;
   shutdown.addEventListener('abort', () => channel?.close(), { once: true });
+  let refused: string | undefined;
+  /** The server names its control channel in every poll answer: opened the first time, followed when it moves; --channel wins. */
+  const learnChannel = (url: string | undefined) => {
+    if (url === undefined || options.channel !== undefined || url === channel?.url || shutdown.aborted) return;
+    const problem = channelUrlProblem(url);
+    if (problem) {
+      if (url !== refused) log(`refused the control channel URL the server named (${problem}): ${JSON.stringify(url.slice(0, 200))}; polling instead`);
+      refused = url;
+      return;
+    }
+    if (channel) {
+      log(`the server moved the control channel to ${url}`);
+      channel.retarget(url);
+      return;
+    }
+    log(`control channel ${url} (named by the server)`);
+    channel = open(url);
+    context.stops = channel;
+  };
   const context = {
     api,
     stops: channel,
@@ -92,6 +111,7 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
       if (answer.status !== 200) throw new Error(`poll: HTTP ${answer.status} ${JSON.stringify(answer.body?.error ?? '')}`);
       failures = 0;
       const polled = readAnswer(pollAnswerSchema, answer.body, 'poll answer');
+      learnChannel(polled.channelUrl);
       if (polled.assignment) {
         const { assignment } = polled;
         log(`deployment ${assignment.deploymentId}: starting`);

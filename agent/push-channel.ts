@@ -17,15 +17,26 @@ export interface PushChannelOptions {
   maxBackoffMs?: number;
   /** Counts every connection attempt and keep-alive (the request and message figures of the benches). */
   onRequest?: (kind: 'connect' | 'keepalive') => void;
+  /** The channel's own timers (renewal, keep-alive, reconnect) and jitter; tests drive them by hand. */
+  timers?: ChannelTimers;
+  random?: () => number;
 }
+
+export interface ChannelTimers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const realTimers: ChannelTimers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 /** When an agent renews its connection and sends a keep-alive, unless told otherwise. */
 export const CHANNEL_TIMINGS = {
   renewSeconds: CHANNEL_LIMITS.maxConnectionSeconds - 10 * 60,
   keepaliveSeconds: CHANNEL_LIMITS.idleTimeoutSeconds - 60,
 } as const;
-
-const jitter = (ms: number, spread = 0.1) => ms * (1 - spread + Math.random() * spread);
 
 /**
  * The agent's end of the control channel. It only ever wakes the agent: a
@@ -40,20 +51,45 @@ export class PushChannel {
   private closed = false;
   private waiters = new Set<() => void>();
   private stopListeners = new Map<string, Set<() => void>>();
-  private timers: NodeJS.Timeout[] = [];
-  private keepalive: NodeJS.Timeout | undefined;
+  private retryTimer: unknown;
+  private retryPending = false;
+  /** One of each for the open connection: a renewal or a loss leaves none behind for the next. */
+  private renewal: unknown;
+  private keepalive: unknown;
   private readonly renewMs: number;
   private readonly keepaliveMs: number;
+  private readonly timers: ChannelTimers;
+  private readonly random: () => number;
+  private target: string;
   /** How many times the channel woke the agent (pushes, connects, losses): a change means "poll now". */
   wakes = 0;
 
   constructor(private readonly options: PushChannelOptions) {
     this.renewMs = options.renewMs ?? CHANNEL_TIMINGS.renewSeconds * 1000;
     this.keepaliveMs = options.keepaliveMs ?? CHANNEL_TIMINGS.keepaliveSeconds * 1000;
+    this.timers = options.timers ?? realTimers;
+    this.random = options.random ?? Math.random;
+    this.target = options.url;
   }
 
   get connected(): boolean {
     return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  /** The URL the channel connects to now. */
+  get url(): string {
+    return this.target;
+  }
+
+  /**
+   * Moves the channel to another URL (the server named a new one): the new
+   * connection is opened at once and replaces the old one only once it is up,
+   * as a renewal does; while it cannot connect the old one serves until it ends.
+   */
+  retarget(url: string): void {
+    if (url === this.target || this.closed) return;
+    this.target = url;
+    if (!this.retryPending) void this.connect();
   }
 
   start(): this {
@@ -89,8 +125,9 @@ export class PushChannel {
 
   close(): void {
     this.closed = true;
-    for (const t of this.timers.splice(0)) clearTimeout(t);
-    clearTimeout(this.keepalive);
+    this.timers.clear(this.retryTimer);
+    this.timers.clear(this.renewal);
+    this.timers.clear(this.keepalive);
     this.socket?.close(1000);
     this.wakeAll();
   }
@@ -100,17 +137,9 @@ export class PushChannel {
     for (const wake of [...this.waiters]) wake();
   }
 
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers = this.timers.filter((x) => x !== t);
-      fn();
-    }, ms);
-    this.timers.push(t);
-  }
-
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const url = new URL(this.options.url);
+    const url = new URL(this.target);
     url.searchParams.set(INSTANCE_QUERY_PARAMETER, this.options.instanceId);
     let socket: WebSocket;
     try {
@@ -130,7 +159,9 @@ export class PushChannel {
       if (previous && previous !== socket) previous.close(1000, 'renewed');
       this.options.log?.('control channel connected');
       this.armKeepalive();
-      this.later(jitter(this.renewMs, 0.05), () => void this.connect());
+      this.timers.clear(this.renewal);
+      // Up to 5% early, so that a fleet connected together does not renew together.
+      this.renewal = this.timers.set(() => void this.connect(), this.renewMs * (0.95 + this.random() * 0.05));
       // After a gap a push may have been missed: poll. A renewal had no gap (the old connection was open until now).
       if (!previous) this.wakeAll();
     });
@@ -149,13 +180,12 @@ export class PushChannel {
         return; // a renewed connection's predecessor
       }
       this.socket = undefined;
-      clearTimeout(this.keepalive);
+      this.timers.clear(this.keepalive);
+      this.timers.clear(this.renewal);
       this.wakeAll(); // back to polling until reconnected
       this.retry('connection lost');
     });
   }
-
-  private retryPending = false;
 
   private retry(why: string): void {
     if (this.closed || this.retryPending) return;
@@ -164,17 +194,17 @@ export class PushChannel {
     const max = this.options.maxBackoffMs ?? 60_000;
     const min = this.options.minBackoffMs ?? 1000;
     // Full jitter: a fleet that lost the channel together must not reconnect together.
-    const delay = Math.max(min / 2, Math.random() * Math.min(max, min * 2 ** Math.min(this.failures, 10)));
+    const delay = Math.max(min / 2, this.random() * Math.min(max, min * 2 ** Math.min(this.failures, 10)));
     this.options.log?.(`control channel ${why}; polling, reconnecting in ${Math.round(delay)} ms`);
-    this.later(delay, () => {
+    this.retryTimer = this.timers.set(() => {
       this.retryPending = false;
       void this.connect();
-    });
+    }, delay);
   }
 
   private armKeepalive(): void {
-    clearTimeout(this.keepalive);
-    this.keepalive = setTimeout(() => {
+    this.timers.clear(this.keepalive);
+    this.keepalive = this.timers.set(() => {
       if (!this.connected) return;
       this.options.onRequest?.('keepalive');
       this.socket?.send(KEEPALIVE_MESSAGE);

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { channelUrlProblem } from './domain/channel-url.js';
 import { partitionOf } from './domain/credentials.js';
 import { ConfigError } from './errors.js';
 
@@ -32,6 +33,8 @@ const configSchema = z.object({
   ADMIN_PRINCIPALS: z._default(z.string(), ''),
   /** Roles POST /credentials may hand out must live under this IAM path. */
   ASSUMABLE_ROLE_PATH: z._default(z.string().check(z.regex(/^\/([\w+=,.@-]+\/)*$/, 'must be an IAM path such as /fleetline/')), '/fleetline/'),
+  /** The agents' control channel (the WebSocket API's stage URL), told to agents in every poll answer. */
+  CHANNEL_URL: z.optional(z.string().check(z.refine((url) => channelUrlProblem(url) === undefined, 'must be a wss:// URL (ws:// only to a loopback host)'))),
 });
 
 export interface Config {
@@ -46,6 +49,7 @@ export interface Config {
   timings: { leaseSeconds: number; startTimeoutSeconds: number; pollIntervalSeconds: number };
   adminPrincipals: string[];
   assumableRolePath: string;
+  channelUrl: string | undefined;
 }
 
 const accountList = (text: string) => text.split(',').map((n) => n.trim()).filter(Boolean);
@@ -68,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     s3ForcePathStyle: parsed.data.S3_FORCE_PATH_STYLE === 'true',
     adminPrincipals: parsed.data.ADMIN_PRINCIPALS.split(',').map((p) => p.trim()).filter(Boolean),
     assumableRolePath: parsed.data.ASSUMABLE_ROLE_PATH,
+    channelUrl: parsed.data.CHANNEL_URL,
     timings: {
       leaseSeconds: parsed.data.AGENT_LEASE_SECONDS,
       startTimeoutSeconds: parsed.data.AGENT_START_TIMEOUT_SECONDS,

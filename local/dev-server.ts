@@ -20,7 +20,7 @@ const ARN_PATTERN = /^arn:aws:(iam|sts)::\d{12}:[\w+=,.@/:-]{1,1024}$/;
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 const TEXT_TYPES = /^(application\/([\w.+-]+\+)?json|text\/)/i;
 
-type ApiHandler = (
+export type ApiHandler = (
   event: APIGatewayProxyEventV2WithIAMAuthorizer,
   context: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2>;

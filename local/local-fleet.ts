@@ -49,7 +49,7 @@ export async function registerLocalInstances(apiUrl: string, instanceIds: string
  * <stateDir>/agents/<id>/ (its own log in <stateDir>/agents/<id>.log) and
  * installs appspec destinations under <stateDir>/hosts/<id>/, so nothing lands outside.
  */
-export function startLocalFleet(options: { instanceIds: string[]; apiUrl: string; stateDir: string; channelUrl?: string | undefined }): LocalFleet {
+export function startLocalFleet(options: { instanceIds: string[]; apiUrl: string; stateDir: string }): LocalFleet {
   const children: ChildProcess[] = [];
   const instanceIds = options.instanceIds;
   for (const instanceId of instanceIds) {
@@ -69,7 +69,6 @@ export function startLocalFleet(options: { instanceIds: string[]; apiUrl: string
         '--root', join(options.stateDir, 'hosts', instanceId),
         '--principal', localAgentPrincipal(instanceId),
         '--heartbeat-ms', '500',
-        ...(options.channelUrl ? ['--channel', options.channelUrl] : []),
       ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );

@@ -1,7 +1,7 @@
 import type { Context, DynamoDBStreamEvent, S3Event, ScheduledEvent } from 'aws-lambda';
 import { join } from 'node:path';
 import { CHANNEL_PATH, type ChannelHandler, type LocalChannel, createLocalChannel } from './channel-server.js';
-import { type DevServer, LOCAL_ACCOUNT, LOCAL_ADMIN_ARN, startDevServer } from './dev-server.js';
+import { type ApiHandler, type DevServer, LOCAL_ACCOUNT, LOCAL_ADMIN_ARN, startDevServer } from './dev-server.js';
 import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb-local.js';
 import { lambdaContext } from './lambda-context.js';
 import { registerLocalInstances, startLocalFleet } from './local-fleet.js';
@@ -101,7 +101,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // keep the user's own credential chain, so /credentials and ec2TagSet groups reach AWS.
     process.env.AWS_REGION ??= process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 
-    const api = (await import('../functions/api.js')).handler;
     const artifacts = (await import('../functions/artifacts.js')).handler as Handler<S3Event>;
     const reconcileHandler = (await import('../functions/reconcile.js')).handler as Handler<ScheduledEvent>;
     const worker = (await import('../functions/worker.js')).handler as Handler<DynamoDBStreamEvent>;
@@ -131,19 +130,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const channelHandler = (await import('../functions/channel.js')).handler as ChannelHandler;
     let apiHost = `127.0.0.1:${options.apiPort}`;
     const channel = createLocalChannel(channelHandler, () => apiHost);
-    const server: DevServer = await startDevServer(api, options.apiPort, channel);
+    // The API function reads its configuration (the channel URL among it) at import, and the URL is known only once the server listens.
+    let api: ApiHandler | undefined;
+    const server: DevServer = await startDevServer(async (event, context) => {
+      if (!api) throw new Error('the API function is not loaded yet');
+      return api(event, context);
+    }, options.apiPort, channel);
     apiHost = new URL(server.url).host;
     stops.push(server.stop);
     // The engine's pushes reach this server's Management API stand-in, as the SDK reads the endpoint from the environment.
     process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = server.url;
     const channelUrl = `${server.url.replace(/^http/, 'ws')}${CHANNEL_PATH}`;
+    // Agents learn it from their poll answers, as deployed agents learn the WebSocket API's URL.
+    process.env.CHANNEL_URL = channelUrl;
+    api = (await import('../functions/api.js')).handler;
     log(`HTTP API        ${server.url}`);
     log(`Agent channel   ${channelUrl}`);
 
     const agentIds = Array.from({ length: options.agents ?? 3 }, (_, i) => `local-${i + 1}`);
     // Registered here, once: tags changed through the API later survive every restart.
     const created = await registerLocalInstances(server.url, agentIds);
-    const fleet = startLocalFleet({ instanceIds: agentIds, apiUrl: server.url, stateDir: options.stateDir, channelUrl });
+    const fleet = startLocalFleet({ instanceIds: agentIds, apiUrl: server.url, stateDir: options.stateDir });
     stops.push(fleet.stop);
     if (agentIds.length > 0) {
       const tags = created.length === agentIds.length ? 'tags env=local, fleet=local' : 'tags kept from the last run';

@@ -42,6 +42,7 @@ export function buildEngineDeps(config: Config, clients: AwsClients): EngineDeps
     agentAccounts: config.agentAccounts,
     issuer: stsIssuer(clients),
     assumableRolePath: config.assumableRolePath,
+    channelUrl: config.channelUrl,
     notifier: lazyPort(async () => {
       const { ChannelNotifier } = await import('../adapters/aws/channel-notifier.js');
       return new ChannelNotifier(new DynamoAgentConnectionsRepository(table));

@@ -109,7 +109,9 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
   // A heartbeat naming its deployment checks in for that one only: work for another group waits to be polled for.
   const finding = heartbeat?.running ? { deploymentId: heartbeat.running } : afterCheck(deps.instanceDeployments.findAssignment(instanceId));
   await authorizeAgent(callerArn, instanceId, deps);
-  const idle = { assignment: null, pollAfterSeconds: deps.timings.pollIntervalSeconds } as const;
+  // Every answer tells the agent where its control channel is: an agent installed without --channel learns it here.
+  const channel = deps.channelUrl ? { channelUrl: deps.channelUrl } : {};
+  const idle = { assignment: null, pollAfterSeconds: deps.timings.pollIntervalSeconds, ...channel } as const;
   const found = await finding;
   if (!found) return idle;
   const [instance, deployment] = await Promise.all([
@@ -149,6 +151,7 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
   return {
     action: actionFor(deployment),
     heartbeatSeconds,
+    ...channel,
     assignment: {
       deploymentId: deployment.deploymentId,
       applicationName: deployment.application,

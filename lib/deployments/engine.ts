@@ -46,6 +46,8 @@ export interface EngineDeps {
   artifactBucket: string;
   /** Pushes a wake-up to agents when work is dispatched to them or a stop is requested. */
   notifier?: InstanceNotifier | undefined;
+  /** The agents' control channel, told to them in every poll answer (none: they poll). */
+  channelUrl?: string | undefined;
 }
 
 export function plusSeconds(date: Date, seconds: number): string {

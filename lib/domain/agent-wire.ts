@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentReportSchema, eventsReportSchema } from './agent-report.js';
+import { MAX_CHANNEL_URL_LENGTH } from './channel-url.js';
 import { BUNDLE_TYPES, DEPLOYMENT_ID_PATTERN } from './deployment.js';
 import { fileExistsBehaviorSchema } from './file-exists-behavior.js';
 import { principalArnSchema } from './instance.js';
@@ -82,11 +83,19 @@ export const assignmentSchema = /* @__PURE__ */ schema(() => z.object({
 }));
 export type Assignment = z.output<typeof assignmentSchema>;
 
-const idleAnswer = /* @__PURE__ */ schema(() => z.object({ assignment: z.null(), pollAfterSeconds: seconds }));
+/**
+ * Where the agent's control channel is, in every poll answer of a server that
+ * has one: the agent opens it the first time it learns it. Any string is taken
+ * here; the agent opens only what channelUrlProblem accepts, and logs a refusal
+ * (a URL it will not open must not stop the agent from polling).
+ */
+const channelUrl = /* @__PURE__ */ schema(() => z.string().max(MAX_CHANNEL_URL_LENGTH).optional());
+
+const idleAnswer = /* @__PURE__ */ schema(() => z.object({ assignment: z.null(), pollAfterSeconds: seconds, channelUrl }));
 
 export const pollAnswerSchema = /* @__PURE__ */ schema(() => z.union([
   idleAnswer,
-  z.object({ assignment: assignmentSchema, action: agentActionSchema, heartbeatSeconds: seconds }),
+  z.object({ assignment: assignmentSchema, action: agentActionSchema, heartbeatSeconds: seconds, channelUrl }),
 ]));
 export type PollAnswer = z.output<typeof pollAnswerSchema>;
 

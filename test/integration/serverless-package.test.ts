@@ -115,6 +115,15 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
     expect(keepalive?.Properties.IntegrationType).toBe('MOCK');
   });
 
+  it('tells agents the WebSocket API stage URL through the API function only', () => {
+    const functions = Object.fromEntries(ofType('AWS::Lambda::Function'));
+    // What CloudFormation makes of it is a wss:// URL, which the API's configuration accepts at cold start.
+    expect(functions.ApiLambdaFunction?.Properties.Environment.Variables.CHANNEL_URL).toEqual({
+      'Fn::Sub': 'wss://${WebsocketsApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/test',
+    });
+    for (const [id, f] of Object.entries(functions)) if (id !== 'ApiLambdaFunction') expect(f.Properties.Environment.Variables.CHANNEL_URL, id).toBeUndefined();
+  });
+
   it('lets only the functions that push manage channel connections, and only by posting to this stage', () => {
     const statements = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
       (r.Properties.Policies as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } }[]).flatMap((p) =>

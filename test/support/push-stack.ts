@@ -12,7 +12,8 @@ import { waitForDeploymentEnd } from './deployment-end.js';
 
 /**
  * The local stack in this test process (so the test can cut the channel) with
- * `agents` real agent processes connected to its control channel. `pollSeconds`
+ * `agents` real agent processes connected to its control channel, which they
+ * learn from the API's poll answers. `pollSeconds`
  * is the server's idle poll interval: what agents fall back to without the channel.
  */
 export function usePushStack(options: { agents: number; pollSeconds: number; agentArgs?: string[] }) {
@@ -38,7 +39,8 @@ export function usePushStack(options: { agents: number; pollSeconds: number; age
         instanceId,
         stateDir: state.dir,
         tags: `fleet=${tag}`,
-        extraArgs: ['--channel', state.stack.channelUrl, ...(options.agentArgs ?? [])],
+        // No --channel: agents open the channel the API names in its poll answers.
+        extraArgs: options.agentArgs ?? [],
       }),
     );
     await waitFor('every agent connected to the channel', async () => state.stack.channel.connectionCount() === options.agents, {

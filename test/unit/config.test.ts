@@ -32,6 +32,16 @@ describe('configuration at cold start', () => {
     ]);
   });
 
+  it('takes a wss:// channel URL (ws:// only to a loopback host) and refuses any other at cold start', () => {
+    const base = { TABLE_NAME: 't', ARTIFACT_BUCKET: 'bucket' };
+    expect(loadConfig(base).channelUrl).toBeUndefined();
+    expect(loadConfig({ ...base, CHANNEL_URL: 'wss://abc123.execute-api.eu-west-1.amazonaws.com/prod' }).channelUrl).toBe('wss://abc123.execute-api.eu-west-1.amazonaws.com/prod');
+    expect(loadConfig({ ...base, CHANNEL_URL: 'ws://127.0.0.1:3000/channel' }).channelUrl).toBe('ws://127.0.0.1:3000/channel');
+    for (const bad of ['ws://channel.example.com/prod', 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod', 'wss://user:pw@example.com/x', '', 'not a url']) {
+      expect(() => loadConfig({ ...base, CHANNEL_URL: bad }), bad).toThrow(/CHANNEL_URL: must be a wss:\/\/ URL/);
+    }
+  });
+
   it('reads agent role names as a list and rejects a lease outside its range', () => {
     const base = { TABLE_NAME: 't', ARTIFACT_BUCKET: 'bucket' };
     expect(loadConfig({ ...base, AGENT_ROLE_NAMES: 'a, b' }).agentRoleNames).toEqual(['a', 'b']);
