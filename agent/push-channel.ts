@@ -150,6 +150,8 @@ export class PushChannel {
       return;
     }
     let opened = false;
+    /** A refused upgrade was already answered with a retry: its close must not schedule another. */
+    let refused = false;
     socket.on('open', () => {
       opened = true;
       this.failures = 0;
@@ -170,13 +172,14 @@ export class PushChannel {
       this.receive(data.toString());
     });
     socket.on('unexpected-response', (_req, res) => {
+      refused = true;
       this.retry(`refused: HTTP ${res.statusCode}`);
       socket.terminate();
     });
     socket.on('error', () => undefined); // 'close' follows and decides
     socket.on('close', () => {
       if (this.socket !== socket) {
-        if (!opened && !this.connected) this.retry('could not connect');
+        if (!opened && !refused && !this.connected) this.retry('could not connect');
         return; // a renewed connection's predecessor
       }
       this.socket = undefined;
