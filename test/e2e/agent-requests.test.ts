@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { START_REPORT_DELAY_MS } from '../../agent/executor.js';
 import { localAgentPrincipal } from '../../local/local-fleet.js';
 import { waitFor } from '../../local/ports.js';
 import { type BundleFile, script } from '../support/bundles.js';
@@ -9,9 +10,12 @@ const { state, deploy, finished, http } = usePushStack({ agents: 1, pollSeconds:
 
 const SCRIPT_EVENTS = ['ApplicationStop', 'BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService'];
 
-const bundle = (events: string[]): BundleFile[] => [
+/** Hooks that outlast the start report's wait (START_REPORT_DELAY_MS, with room for a busy machine): each start report goes on its own. */
+const SLOW = `sleep ${(START_REPORT_DELAY_MS + 500) / 1000}`;
+
+const bundle = (events: string[], extra = ''): BundleFile[] => [
   { path: 'appspec.yml', content: `version: 0.0\nos: linux\nhooks:\n${events.map((e) => `  ${e}:\n    - location: hook.sh\n`).join('')}` },
-  { path: 'hook.sh', content: script('echo "$LIFECYCLE_EVENT on $DEPLOYMENT_ID"'), mode: 0o755 },
+  { path: 'hook.sh', content: script(`echo "$LIFECYCLE_EVENT on $DEPLOYMENT_ID"\n${extra}`), mode: 0o755 },
 ];
 
 /** Everything the agent sent: HTTP API requests by route, presigned S3 requests, channel connects and keep-alives. */
@@ -27,9 +31,9 @@ function difference(before: Record<string, number>, after: Record<string, number
 }
 
 /** Deploys, waits until the agent is done with it (its own log line, after the log upload) and returns what it sent meanwhile. */
-async function measured(events: string[]) {
+async function measured(events: string[], extra = '') {
   const before = counts();
-  const deploymentId = await deploy(bundle(events));
+  const deploymentId = await deploy(bundle(events, extra));
   expect((await finished(deploymentId)).status).toBe('Succeeded');
   const agent = state.agents[0] as (typeof state.agents)[number];
   await waitFor('the agent to finish the deployment', async () => agent.output().includes(`deployment ${deploymentId}: succeeded`), { timeoutMs: 30_000, intervalMs: 50 });
@@ -69,16 +73,29 @@ describe('requests an agent makes for one deployment', () => {
     expect(detail.events.find((e: { name: string }) => e.name === 'ValidateService').outputTail).toContain(`ValidateService on ${second.deploymentId}`);
   }, 180_000);
 
-  it('events without scripts cost no request of their own', async () => {
-    // ApplicationStop runs the previous revision's script; only AfterInstall has one in this revision.
-    const run = await measured(['AfterInstall']);
-    expect(run.api['POST /agent/v1/poll']).toBe(1);
-    expect(run.api['POST /agent/v1/report']).toBeLessThanOrEqual(3);
-    expect(Object.keys(run.api)).toHaveLength(2);
+  it('scripts on all five events that each outlast the start report wait: every start report on its own, 9 requests in all', async () => {
+    // The revision before has slow scripts too, so ApplicationStop runs one.
+    await measured(SCRIPT_EVENTS, SLOW);
+    const run = await measured(SCRIPT_EVENTS, SLOW);
+    // 1 poll; 5 start reports (each carrying what finished before it, DownloadBundle and Install among them) and the final report; the bundle and the log.
+    expect(run.api).toEqual({ 'POST /agent/v1/poll': 1, 'POST /agent/v1/report': 6 });
+    expect(run.s3).toEqual({ GET: 1, PUT: 1 });
+    expect(run.total).toBe(9);
+    expect(run.total).toBeLessThanOrEqual(9);
+    expect({ keepalives: run.keepalives, connects: run.connects }).toEqual({ keepalives: 0, connects: 0 });
+  }, 180_000);
+
+  it('events without scripts cost no request of their own: one slow script is 1 poll, its start report, the final report, the bundle and the log', async () => {
+    // First a revision with the same single script, so the measured one has no ApplicationStop script to run either.
+    await measured(['AfterInstall'], SLOW);
+    const run = await measured(['AfterInstall'], SLOW);
+    expect(run.api).toEqual({ 'POST /agent/v1/poll': 1, 'POST /agent/v1/report': 2 });
+    expect(run.s3).toEqual({ GET: 1, PUT: 1 });
+    expect(run.total).toBe(5);
     const detail = (await http('GET', `/deployments/${run.deploymentId}/instances/${state.instanceIds[0]}`)).body;
     const statuses = Object.fromEntries(detail.events.map((e: { name: string; status: string }) => [e.name, e.status]));
     expect(statuses).toMatchObject({
-      ApplicationStop: 'Succeeded', DownloadBundle: 'Succeeded', BeforeInstall: 'Skipped', Install: 'Succeeded',
+      ApplicationStop: 'Skipped', DownloadBundle: 'Succeeded', BeforeInstall: 'Skipped', Install: 'Succeeded',
       AfterInstall: 'Succeeded', ApplicationStart: 'Skipped', ValidateService: 'Skipped',
     });
   }, 120_000);
