@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_CREDENTIALS } from '../local/dynamodb-local.js';
-import { localAgentPrincipal } from '../local/local-fleet.js';
+import { localAgentLog, localAgentPrincipal } from '../local/local-fleet.js';
 import { freePort, waitFor } from '../local/ports.js';
 import { isAlive } from '../local/process-alive.js';
 import { type LocalStack, startLocalStack } from '../local/stack.js';
@@ -60,6 +60,8 @@ export async function benchUploadToSuccess(): Promise<Figure[]> {
     // A first deployment so ApplicationStop has scripts to run on every host in the measured ones.
     const warmup = await deploy('bench/app-0.zip', bundle);
     if ((await ended(warmup.deploymentId)) !== 'Succeeded') throw new Error('warm-up deployment failed');
+    // Each agent uploads its log after its final report: the warm-up's uploads must not land in the measured window.
+    await agentsDone(stateDir, stack.agentIds, warmup.deploymentId);
 
     const presigned = () => [...stack.s3PresignedRequests.values()].reduce((a, b) => a + b, 0);
     const requestsBefore = agentRequests();
@@ -70,6 +72,8 @@ export async function benchUploadToSuccess(): Promise<Figure[]> {
     if (pushedStatus !== 'Succeeded') throw new Error(`deployment ended ${pushedStatus}`);
     figures.push(printFigure({ bench: 'upload-to-success', metric: 'seconds_total_push', value: round(pushSeconds), unit: 's', n: AGENTS }));
     figures.push(printFigure({ bench: 'upload-to-success', metric: 'seconds_per_instance_push', value: round(pushSeconds / AGENTS), unit: 's', n: AGENTS }));
+    // The deployment ends with the last final report; the agents' log uploads come after theirs.
+    await agentsDone(stateDir, stack.agentIds, pushed.deploymentId);
     // HTTP API requests, plus the S3 requests every host makes through presigned URLs (bundle GET, log PUT).
     const apiPerInstance = (agentRequests() - requestsBefore) / AGENTS;
     const s3PerInstance = (presigned() - presignedBefore) / AGENTS;
@@ -120,6 +124,15 @@ async function stopToKilled(
   await ended(deploymentId);
   void stack;
   return printFigure({ bench: 'stop', metric: 'seconds_stop_request_to_hook_killed', value: round(seconds), unit: 's' });
+}
+
+/** Waits until every agent logged that it is done with the deployment (it does so after its log upload). */
+async function agentsDone(stateDir: string, agentIds: string[], deploymentId: string): Promise<void> {
+  const done = `deployment ${deploymentId}: succeeded`;
+  await waitFor(`every agent to finish ${deploymentId}`, () => agentIds.every((id) => existsSync(localAgentLog(stateDir, id)) && readFileSync(localAgentLog(stateDir, id), 'utf8').includes(done)), {
+    timeoutMs: 60_000,
+    intervalMs: 50,
+  });
 }
 
 /**

@@ -9,6 +9,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 export const localAgentPrincipal = (instanceId: string) => `arn:aws:sts::000000000000:assumed-role/fleetline-agent/${instanceId}`;
 
+/** Where a local agent's output goes (it appends across restarts). */
+export const localAgentLog = (stateDir: string, instanceId: string) => join(stateDir, 'agents', `${instanceId}.log`);
+
 export interface LocalFleet {
   instanceIds: string[];
   pids: number[];
@@ -55,7 +58,7 @@ export function startLocalFleet(options: { instanceIds: string[]; apiUrl: string
   for (const instanceId of instanceIds) {
     const agentDir = join(options.stateDir, 'agents', instanceId);
     mkdirSync(agentDir, { recursive: true });
-    const out = createWriteStream(join(options.stateDir, 'agents', `${instanceId}.log`), { flags: 'a' });
+    const out = createWriteStream(localAgentLog(options.stateDir, instanceId), { flags: 'a' });
     const child = spawn(
       process.execPath,
       [
