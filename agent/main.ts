@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { ApiClient, type Identity, ec2Identity } from './api-client.js';
 import { type AgentOptions, USAGE, parseAgentArgs, wantsHelp } from './cli-options.js';
 import { pollAnswerSchema, readAnswer } from '../lib/domain/agent-wire.js';
-import { channelUrlProblem } from '../lib/domain/channel-url.js';
+import { channelUrlProblem, shownChannelUrl } from '../lib/domain/channel-url.js';
 import { runAssignment } from './executor.js';
 import { DEFAULT_LIMITS } from './extract/limits.js';
 import { identityMap, rootedMap } from './install.js';
@@ -71,16 +71,16 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
     if (url === undefined || options.channel !== undefined || url === channel?.url || shutdown.aborted) return;
     const problem = channelUrlProblem(url);
     if (problem) {
-      if (url !== refused) log(`refused the control channel URL the server named (${problem}): ${JSON.stringify(url.slice(0, 200))}; polling instead`);
+      if (url !== refused) log(`refused the control channel URL the server named (${problem}): ${shownChannelUrl(url)}; polling instead`);
       refused = url;
       return;
     }
     if (channel) {
-      log(`the server moved the control channel to ${url}`);
+      log(`the server moved the control channel to ${shownChannelUrl(url)}`);
       channel.retarget(url);
       return;
     }
-    log(`control channel ${url} (named by the server)`);
+    log(`control channel ${shownChannelUrl(url)} (named by the server)`);
     channel = open(url);
     context.stops = channel;
   };

@@ -24,3 +24,13 @@ export function channelUrlProblem(text: string): string | undefined {
   if (url.protocol === 'ws:') return LOOPBACK.test(url.hostname) ? undefined : 'ws:// is accepted only to a loopback host (use wss://)';
   return `${url.protocol}// is not wss://`;
 }
+
+/** A channel URL as logs may show it: no credentials, query or fragment (whatever a hostile server put there). */
+export function shownChannelUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    return JSON.stringify(`${url.protocol}//${url.host}${url.pathname}`.slice(0, 200));
+  } catch {
+    return `(${text.length} characters, not a URL)`;
+  }
+}

@@ -71,6 +71,10 @@ describe('an agent started without --channel', () => {
     await waitFor('the agent to refuse the http:// URL', () => agent!.output().includes('refused the control channel URL the server named (http:// is not wss://)'), { timeoutMs: 30_000 });
     named = 'ws://198.51.100.7/channel';
     await waitFor('the agent to refuse the remote ws:// URL', () => agent!.output().includes('(ws:// is accepted only to a loopback host (use wss://))'), { timeoutMs: 30_000 });
+    // A URL carrying credentials is refused, and they never reach the log.
+    named = first.url.replace('ws://', 'ws://agent:hunter2@');
+    await waitFor('the agent to refuse the URL with credentials', () => agent!.output().includes('(it carries credentials)'), { timeoutMs: 30_000 });
+    expect(agent.output()).not.toContain('hunter2');
     // It kept polling meanwhile, and opened nothing.
     const pollsAfterRefusals = polls;
     await waitFor('the agent to poll again', () => polls > pollsAfterRefusals, { timeoutMs: 30_000 });
@@ -89,6 +93,6 @@ describe('an agent started without --channel', () => {
     await waitFor('the agent to move to the new channel', () => second.open === 1 && first.open === 0, { timeoutMs: 30_000 });
     expect(first.opened).toHaveLength(1);
     expect(second.opened).toEqual(['/channel?instanceId=url-1']);
-    expect(agent.output().match(/refused the control channel URL/g)).toHaveLength(2); // each refused once, however often named
+    expect(agent.output().match(/refused the control channel URL/g)).toHaveLength(3); // each refused once, however often named
   }, 90_000);
 });

@@ -19,6 +19,6 @@ describe('work pushed over the control channel', () => {
     expect(state.stack.channel.counters.pushes - before.pushes).toBe(2);
     expect(state.stack.channel.connectionCount()).toBe(2);
     // Started without --channel: each agent opened the channel the API named in its first poll answer.
-    for (const agent of state.agents) expect(agent.output()).toContain(`control channel ${state.stack.channelUrl} (named by the server)`);
+    for (const agent of state.agents) expect(agent.output()).toContain(`control channel ${JSON.stringify(state.stack.channelUrl)} (named by the server)`);
   }, 90_000);
 });
