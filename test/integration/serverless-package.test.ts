@@ -124,6 +124,14 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
     for (const [id, f] of Object.entries(functions)) if (id !== 'ApiLambdaFunction') expect(f.Properties.Environment.Variables.CHANNEL_URL, id).toBeUndefined();
   });
 
+  it('deploys the keep-alive route to the stage: the stage\'s deployment waits for every WebSocket route', () => {
+    const deployments = ofType('AWS::ApiGatewayV2::Deployment').filter(([, r]) => r.Properties.ApiId.Ref === 'WebsocketsApi');
+    expect(deployments).toHaveLength(1);
+    const [id, deployment] = deployments[0]!;
+    expect(deployment.DependsOn).toEqual(expect.arrayContaining(['KeepaliveWebsocketsRoute', 'SconnectWebsocketsRoute', 'SdisconnectWebsocketsRoute']));
+    expect(stack.template.Resources.WebsocketsDeploymentStage?.Properties.DeploymentId).toEqual({ Ref: id });
+  });
+
   it('lets only the functions that push manage channel connections, and only by posting to this stage', () => {
     const statements = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
       (r.Properties.Policies as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } }[]).flatMap((p) =>
