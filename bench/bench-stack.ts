@@ -8,6 +8,7 @@ import { createDocumentClient } from '../lib/adapters/dynamodb/client.js';
 import { loadConfig } from '../lib/config.js';
 import { LOCAL_CREDENTIALS, ensureTable, startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { freePort } from '../local/ports.js';
+import { allAdapters } from '../test/support/all-adapters.js';
 import { apiClient } from '../test/support/api-events.js';
 import { meterCapacity } from './capacity-meter.js';
 
@@ -29,12 +30,12 @@ export async function startBenchStack(options: { s3Endpoint?: string } = {}) {
     AGENT_ACCOUNTS: '000000000000',
   });
   const doc = createDocumentClient(client);
+  const clients = {
+    doc,
+    s3: ready(new S3Client({ region: 'us-east-1', endpoint: options.s3Endpoint ?? 'http://127.0.0.1:9', credentials: LOCAL_CREDENTIALS, forcePathStyle: true })),
+  };
   const deps = {
-    ...buildApiDeps(config, {
-      doc,
-      s3: ready(new S3Client({ region: 'us-east-1', endpoint: options.s3Endpoint ?? 'http://127.0.0.1:9', credentials: LOCAL_CREDENTIALS, forcePathStyle: true })),
-      sts: ready(new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS })),
-    }),
+    ...buildApiDeps(config, clients, allAdapters(config, clients, ready(new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS })))),
     // The figures here are the table's: the revision check's S3 reads are measured by upload-to-success.
     ...(options.s3Endpoint
       ? {}

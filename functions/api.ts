@@ -1,4 +1,5 @@
 import { createAwsClients } from '../lib/adapters/aws/clients.js';
+import { apiAdapters } from '../lib/api/api-adapters.js';
 import { buildApiDeps } from '../lib/api/build-deps.js';
 import { createApiHandler } from '../lib/api/handler.js';
 import { loadConfig, requireAdmins } from '../lib/config.js';
@@ -6,4 +7,6 @@ import { loadConfig, requireAdmins } from '../lib/config.js';
 // Cold start: configuration is validated and SDK clients are built once per container.
 const config = requireAdmins(loadConfig());
 
-export const handler = createApiHandler(buildApiDeps(config, createAwsClients(config)));
+const clients = createAwsClients(config);
+
+export const handler = createApiHandler(buildApiDeps(config, clients, apiAdapters(config, clients)));

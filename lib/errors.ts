@@ -116,3 +116,11 @@ export class ConfigError extends Error {
 export class DependencyNotConfiguredError extends FleetlineError {
   readonly statusCode = 503;
 }
+
+/** A function called an adapter it is not wired with (its role does not allow what the adapter does): a wiring bug. */
+export class AdapterNotWiredError extends Error {
+  constructor(adapter: string) {
+    super(`${adapter} is not wired into this function`);
+    this.name = 'AdapterNotWiredError';
+  }
+}

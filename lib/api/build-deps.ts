@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AwsClients } from '../adapters/aws/clients.js';
-import { lazyPort } from '../adapters/aws/lazy.js';
-import { DynamoAgentConnectionsRepository } from '../adapters/dynamodb/connections-repository.js';
+import { lazyPort, unwiredPort } from '../adapters/aws/lazy.js';
 import { DynamoCredentialAuditLog } from '../adapters/dynamodb/credential-audit-log.js';
 import { Authorizer } from '../access/authorizer.js';
 import { DynamoAccessRulesRepository } from '../adapters/dynamodb/access-rules-repository.js';
@@ -20,11 +19,23 @@ import type { ApiDeps } from './deps.js';
 
 export const systemClock = { now: () => new Date() };
 
-const stsIssuer = (clients: AwsClients) =>
-  lazyPort(async () => new (await import('../adapters/aws/sts-issuer.js')).StsCredentialIssuer(await clients.sts()));
+/**
+ * The adapters only some functions use, each allowed by only their roles: the
+ * API presigns bundle URLs and issues credentials (api-adapters.ts), the
+ * worker and the reconciler look up EC2 targets and push to agents
+ * (worker-adapters.ts). Each function imports only its own, so the SDK clients
+ * behind the others stay out of its zip.
+ */
+export type RoleAdapters = Pick<EngineDeps, 'ec2' | 'bundles' | 'issuer' | 'notifier'>;
+
+/** What a function is not given: calling it fails with AdapterNotWiredError. */
+const unwired: RoleAdapters = {
+  ec2: unwiredPort('EC2 target lookup'),
+  bundles: unwiredPort('Bundle URL presigning'),
+};
 
 /** Wires the deployment engine onto real adapters. */
-export function buildEngineDeps(config: Config, clients: AwsClients): EngineDeps {
+export function buildEngineDeps(config: Config, clients: AwsClients, adapters: Partial<RoleAdapters> = {}): EngineDeps {
   const table = new TableClient(clients.doc, config.tableName);
   return {
     applications: new DynamoApplicationsRepository(table),
@@ -33,28 +44,23 @@ export function buildEngineDeps(config: Config, clients: AwsClients): EngineDeps
     instanceDeployments: new DynamoInstanceDeploymentsRepository(table),
     groups: new DynamoDeploymentGroupsRepository(table),
     instances: new DynamoInstancesRepository(table),
-    ec2: lazyPort(async () => new (await import('../adapters/aws/ec2-targets.js')).Ec2TargetLookupAdapter(await clients.sts(), process.env.AWS_REGION)),
-    bundles: lazyPort(async () => new (await import('../adapters/aws/s3-bundle-urls.js')).S3BundleUrls(await clients.s3(), config.artifactBucket)),
     clock: systemClock,
     randomBytes: (n) => randomBytes(n),
     timings: config.timings,
     agentRoleNames: config.agentRoleNames,
     agentAccounts: config.agentAccounts,
-    issuer: stsIssuer(clients),
     assumableRolePath: config.assumableRolePath,
     channelUrl: config.channelUrl,
-    notifier: lazyPort(async () => {
-      const { ChannelNotifier } = await import('../adapters/aws/channel-notifier.js');
-      return new ChannelNotifier(new DynamoAgentConnectionsRepository(table));
-    }),
+    ...unwired,
+    ...adapters,
   };
 }
 
 /** The engine plus pipelines (the worker moves a pipeline on when its deployment ends). */
-export function buildPipelineDeps(config: Config, clients: AwsClients): PipelineDeps {
+export function buildPipelineDeps(config: Config, clients: AwsClients, adapters: Partial<RoleAdapters> = {}): PipelineDeps {
   const table = new TableClient(clients.doc, config.tableName);
   return {
-    ...buildEngineDeps(config, clients),
+    ...buildEngineDeps(config, clients, adapters),
     authorizer: new Authorizer(new DynamoAccessRulesRepository(table), config.adminPrincipals),
     pipelines: new DynamoPipelinesRepository(table),
     executions: new DynamoExecutionsRepository(table),
@@ -63,11 +69,11 @@ export function buildPipelineDeps(config: Config, clients: AwsClients): Pipeline
 }
 
 /** Wires the API's dependencies onto real adapters. */
-export function buildApiDeps(config: Config, clients: AwsClients): ApiDeps {
+export function buildApiDeps(config: Config, clients: AwsClients, adapters: Partial<RoleAdapters> = {}): ApiDeps {
   const table = new TableClient(clients.doc, config.tableName);
   const accessRules = new DynamoAccessRulesRepository(table);
   return {
-    ...buildPipelineDeps(config, clients),
+    ...buildPipelineDeps(config, clients, adapters),
     newId: randomUUID,
     accessRules,
     authorizer: new Authorizer(accessRules, config.adminPrincipals),

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -218,6 +218,11 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
       }
       const modules = files.filter((f) => f.endsWith('.mjs'));
       expect(modules).toContain(`functions/${fn}.mjs`);
+      // Minified: long lines (a few license comments aside), and none of the `// path/to/module.js` markers esbuild writes between modules otherwise.
+      const code = modules.map((m) => readFileSync(join(dir, m), 'utf8')).join('\n');
+      const lines = code.split('\n');
+      expect(code.length / lines.length, `${fn}: mean line length`).toBeGreaterThan(1000);
+      expect(code, fn).not.toMatch(/^\/\/ (lib|functions|node_modules)\//m);
       // Every chunk resolves its imports: a lazily loaded client would otherwise fail only when first used in AWS.
       const script = `for (const m of ${JSON.stringify(modules.map((m) => join(dir, m)))}) await import(m); console.log('loaded');`;
       const { stdout } = await promisify(execFile)(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], {
@@ -226,6 +231,23 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
       expect(stdout.trim(), fn).toBe('loaded');
     }
   }, 60_000);
+
+  it('keeps every function zip within 1 MB', () => {
+    for (const fn of FUNCTIONS) expect(statSync(join(stack.dir, `${fn}.zip`)).size, fn).toBeLessThanOrEqual(1_048_576);
+  });
+
+  it('ships the Management API and EC2 clients only to the functions that push and resolve targets (worker, reconcile)', async () => {
+    for (const fn of FUNCTIONS) {
+      const dir = await unzipped(fn);
+      const code = listFiles(dir)
+        .filter((f) => f.endsWith('.mjs'))
+        .map((f) => readFileSync(f, 'utf8'))
+        .join('\n');
+      const expected = fn === 'worker' || fn === 'reconcile';
+      expect(code.includes('ApiGatewayManagementApi'), `${fn} ships the Management API client`).toBe(expected);
+      expect(code.includes('DescribeInstances'), `${fn} ships the EC2 client`).toBe(expected);
+    }
+  });
 
   it('leaves the appspec parser out of every cold start: it loads with the first revision check', async () => {
     const parser = 'YAMLParseError';

@@ -10,6 +10,7 @@ import { loadConfig } from '../../lib/config.js';
 import { LOCAL_CREDENTIALS } from '../../local/dynamodb-local.js';
 import { createStreamHandler } from '../../lib/worker/handle-stream.js';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
+import { allAdapters } from './all-adapters.js';
 import { apiClient } from './api-events.js';
 
 /** The sample events' caller (alice) assumes this role; tests make it the administrator. */
@@ -41,8 +42,9 @@ export function testApiDeps(doc: DynamoDBDocumentClient, tableName: string, s3: 
     AGENT_ACCOUNTS: '000000000000',
     CREDENTIAL_ACCOUNTS: '111122223333',
   });
-  const clients = { doc, s3: ready(s3), sts: ready(new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS })) };
-  return { ...buildApiDeps(config, clients), clock };
+  const clients = { doc, s3: ready(s3) };
+  const sts = ready(new STSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS }));
+  return { ...buildApiDeps(config, clients, allAdapters(config, clients, sts)), clock };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { lazy, lazyPort } from '../../lib/adapters/aws/lazy.js';
+import { lazy, lazyPort, unwiredPort } from '../../lib/adapters/aws/lazy.js';
+import { AdapterNotWiredError } from '../../lib/errors.js';
 
 interface Greeter {
   greet(name: string): Promise<string>;
@@ -46,5 +47,11 @@ describe('lazily loaded adapters', () => {
   it('is not mistaken for a promise when awaited', async () => {
     const port = lazyPort<Greeter>(async () => ({ greet: async () => 'x' }));
     expect(await Promise.resolve(port)).toBe(port);
+  });
+
+  it('fail every call of an adapter the function is not wired with, naming it', async () => {
+    const port = unwiredPort<Greeter>('Greeting');
+    await expect(port.greet('a')).rejects.toThrow(AdapterNotWiredError);
+    await expect(port.greet('b')).rejects.toThrow(/Greeting is not wired/);
   });
 });

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../../lib/adapters/aws/clients.js';
 import { LOCAL_EMULATOR_CREDENTIALS, emulatorCredentials } from '../../lib/adapters/aws/local-emulators.js';
+import { createStsClient } from '../../lib/adapters/aws/sts-client.js';
 import { StsCredentialIssuer } from '../../lib/adapters/aws/sts-issuer.js';
 import { loadConfig } from '../../lib/config.js';
 import { DependencyNotConfiguredError } from '../../lib/errors.js';
@@ -33,7 +34,7 @@ describe('local mode: only the emulators get local keys', () => {
     vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', 'http://127.0.0.1:8000');
     vi.stubEnv('AWS_ENDPOINT_URL_S3', 'http://127.0.0.1:4569');
     const clients = createAwsClients(loadConfig({ TABLE_NAME: 't', ARTIFACT_BUCKET: 'bucket' }));
-    const [stsClient, s3Client] = [await clients.sts(), await clients.s3()];
+    const [stsClient, s3Client] = [await createStsClient()(), await clients.s3()];
     const sts = await stsClient.config.credentials();
     const s3 = await s3Client.config.credentials();
     const dynamo = await clients.doc.config.credentials();

@@ -1,6 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { STSClient } from '@aws-sdk/client-sts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../../config.js';
 import { createDocumentClient } from '../dynamodb/client.js';
@@ -8,15 +7,15 @@ import { type Lazy, lazy } from './lazy.js';
 import { emulatorCredentials } from './local-emulators.js';
 
 /**
- * The SDK clients a function uses, built once per container. Endpoints follow
- * AWS_ENDPOINT_URL_<SERVICE>. Every invocation touches DynamoDB; S3 and STS are
- * imported and built on first use, so a function that never calls them never
- * pays for them at cold start.
+ * The SDK clients every function but the channel uses, built once per
+ * container. Endpoints follow AWS_ENDPOINT_URL_<SERVICE>. Every invocation
+ * touches DynamoDB; S3 is imported and built on first use, so a function that
+ * never calls it never pays for it at cold start. STS is not here: only the
+ * functions that assume roles build it (sts-client.ts).
  */
 export interface AwsClients {
   doc: DynamoDBDocumentClient;
   s3: Lazy<S3Client>;
-  sts: Lazy<STSClient>;
 }
 
 export function createAwsClients(config: Config): AwsClients {
@@ -26,6 +25,5 @@ export function createAwsClients(config: Config): AwsClients {
       const { S3Client } = await import('@aws-sdk/client-s3');
       return new S3Client({ forcePathStyle: config.s3ForcePathStyle, ...emulatorCredentials(process.env.AWS_ENDPOINT_URL_S3) });
     }),
-    sts: lazy(async () => new (await import('@aws-sdk/client-sts')).STSClient({})),
   };
 }

@@ -1,3 +1,5 @@
+import { AdapterNotWiredError } from '../../errors.js';
+
 /** A value built on first use, once per container (concurrent first calls share one build). */
 export type Lazy<T> = () => Promise<T>;
 
@@ -37,5 +39,12 @@ export function lazyPort<T extends AsyncMethods<T>>(load: () => Promise<T>): T {
         return fn.apply(instance, args);
       };
     },
+  });
+}
+
+/** A port for an adapter the function is not wired with: every call fails with AdapterNotWiredError. */
+export function unwiredPort<T extends AsyncMethods<T>>(adapter: string): T {
+  return lazyPort<T>(async () => {
+    throw new AdapterNotWiredError(adapter);
   });
 }

@@ -1,0 +1,21 @@
+import type { STSClient } from '@aws-sdk/client-sts';
+import type { AwsClients } from '../adapters/aws/clients.js';
+import { type Lazy, lazyPort } from '../adapters/aws/lazy.js';
+import { createStsClient } from '../adapters/aws/sts-client.js';
+import { DynamoAgentConnectionsRepository } from '../adapters/dynamodb/connections-repository.js';
+import { TableClient } from '../adapters/dynamodb/table-client.js';
+import type { RoleAdapters } from '../api/build-deps.js';
+import type { Config } from '../config.js';
+
+/**
+ * The adapters of the functions that start deployments and push to agents
+ * (the stream worker and the reconciler): EC2 target lookup and the channel
+ * notifier, the only users of the Management API client.
+ */
+export function workerAdapters(config: Config, clients: AwsClients, sts: Lazy<STSClient> = createStsClient()): Partial<RoleAdapters> {
+  const connections = new DynamoAgentConnectionsRepository(new TableClient(clients.doc, config.tableName));
+  return {
+    ec2: lazyPort(async () => new (await import('../adapters/aws/ec2-targets.js')).Ec2TargetLookupAdapter(await sts(), process.env.AWS_REGION)),
+    notifier: lazyPort(async () => new (await import('../adapters/aws/channel-notifier.js')).ChannelNotifier(connections)),
+  };
+}
