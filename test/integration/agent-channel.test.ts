@@ -2,14 +2,18 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelNotifier } from '../../lib/adapters/aws/channel-notifier.js';
+import { createDocumentClient } from '../../lib/adapters/dynamodb/client.js';
 import { DynamoAgentConnectionsRepository } from '../../lib/adapters/dynamodb/connections-repository.js';
+import { TableClient } from '../../lib/adapters/dynamodb/table-client.js';
 import { DynamoInstancesRepository } from '../../lib/adapters/dynamodb/instances-repository.js';
 import { type ChannelDeps, type ChannelEvent, createChannelHandler, handleChannelEvent } from '../../lib/channel/handler.js';
 import { CHANNEL_PATH, type LocalChannel, createLocalChannel } from '../../local/channel-server.js';
 import { type DevServer, startDevServer } from '../../local/dev-server.js';
+import { lambdaContext } from '../../local/lambda-context.js';
 import { localAgentPrincipal } from '../../local/local-fleet.js';
 import { waitFor } from '../../local/ports.js';
 import { type TestTable, createTestTable } from '../support/dynamo.js';
+import { crashingClient } from '../support/faulty-dynamodb.js';
 
 let table: TestTable;
 let deps: ChannelDeps;
@@ -107,6 +111,22 @@ describe('the agent control channel', () => {
     expect(await table.table.get({ PK: 'CONNECTION#old', SK: 'CONNECTION' })).toBeUndefined();
     await handleChannelEvent({ requestContext: { routeKey: '$disconnect', connectionId: 'new', domainName: 'd', stage: 's' } }, deps);
     expect(await connections.find(['i-renew'])).toEqual([]);
+  });
+
+  it('writes a connection by ID before by instance: a $connect that dies between the two leaves the instance its previous connection', async () => {
+    await handleChannelEvent(connectEvent('before', localAgentPrincipal('i-torn'), 'i-torn'), deps);
+    const dying = crashingClient(1);
+    try {
+      const torn = new DynamoAgentConnectionsRepository(new TableClient(createDocumentClient(dying.client), table.table.tableName));
+      const result = await createChannelHandler({ ...deps, connections: torn })(connectEvent('torn', localAgentPrincipal('i-torn'), 'i-torn'), lambdaContext('channel'));
+      expect(result.statusCode).toBe(500);
+      expect(dying.kinds).toHaveLength(1);
+    } finally {
+      dying.client.destroy();
+    }
+    expect((await connections.find(['i-torn'])).map((c) => c.connectionId)).toEqual(['before']);
+    // The one record written names its instance, so a $disconnect (were there one) or the TTL removes it.
+    expect((await table.table.get({ PK: 'CONNECTION#torn', SK: 'CONNECTION' }))?.instanceId).toBe('i-torn');
   });
 
   it('pushes a wake-up to the instance own connection only; a foreign agent can neither bind it nor hear its pushes', async () => {

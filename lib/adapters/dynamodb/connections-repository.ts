@@ -1,28 +1,39 @@
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { CONNECTION_TTL_SECONDS } from '../../domain/agent-channel.js';
 import type { AgentConnection, AgentConnectionsRepository } from '../../ports.js';
 import { isConditionalCheckFailed } from './conditions.js';
 import { keys } from './keys.js';
 import type { TableClient } from './table-client.js';
 
-
 /** Two small items per connection: by instance (the push looks it up) and by connection ID ($disconnect does). */
 export class DynamoAgentConnectionsRepository implements AgentConnectionsRepository {
   constructor(private readonly table: TableClient) {}
 
+  /**
+   * Two plain writes, not a transaction (which bills each item twice): the
+   * record by connection ID first, so the record by instance only ever names a
+   * connection whose $disconnect can find it. Should the second write fail,
+   * $connect fails and API Gateway refuses the connection; the first record,
+   * naming a connection that never opened, expires by TTL, and the instance's
+   * previous record is untouched.
+   */
   async put(connection: AgentConnection): Promise<void> {
     const expiresAt = Math.floor(Date.parse(connection.connectedAt) / 1000) + CONNECTION_TTL_SECONDS;
-    await this.table.transactWrite({
-      TransactItems: [
-        { Put: { TableName: this.table.tableName, Item: { ...keys.connection(connection.connectionId), type: 'Connection', instanceId: connection.instanceId, expiresAt } } },
-        { Put: { TableName: this.table.tableName, Item: { ...keys.agentConnection(connection.instanceId), type: 'AgentConnection', ...connection, expiresAt } } },
-      ],
-    });
+    const { tableName } = this.table;
+    await this.table.doc.send(
+      new PutCommand({ TableName: tableName, Item: { ...keys.connection(connection.connectionId), type: 'Connection', instanceId: connection.instanceId, expiresAt } }),
+    );
+    await this.table.doc.send(
+      new PutCommand({ TableName: tableName, Item: { ...keys.agentConnection(connection.instanceId), type: 'AgentConnection', ...connection, expiresAt } }),
+    );
   }
 
+  /** The record by connection ID is deleted first; the instance it named comes back with it (no read needed). */
   async remove(connectionId: string, instanceId?: string): Promise<void> {
-    const owner = instanceId ?? (await this.table.get(keys.connection(connectionId)))?.instanceId;
-    await this.table.doc.send(new DeleteCommand({ TableName: this.table.tableName, Key: keys.connection(connectionId) }));
+    const removed = await this.table.doc.send(
+      new DeleteCommand({ TableName: this.table.tableName, Key: keys.connection(connectionId), ReturnValues: instanceId ? 'NONE' : 'ALL_OLD' }),
+    );
+    const owner = instanceId ?? removed.Attributes?.instanceId;
     if (typeof owner !== 'string') return;
     try {
       await this.table.doc.send(
