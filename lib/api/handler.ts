@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { logger } from '../logger.js';
 import { httpErrorHandler } from '../http/middleware/error-handler.js';
 import { jsonBody } from '../http/middleware/json-body.js';
-import { requestLogging } from '../http/middleware/request-logging.js';
+import { markRoutine, requestLogging } from '../http/middleware/request-logging.js';
 import { matchRoute } from '../http/router.js';
 import { type ApiEvent, type ApiResult, type ParsedApiEvent, toApiResult } from '../http/types.js';
 import { accessRuleRoutes } from './access-rule-routes.js';
@@ -39,6 +39,7 @@ export function createApiHandler(deps: ApiDeps) {
     .handler(async (event) => {
       const parsed = event as unknown as ParsedApiEvent;
       const { route, params } = matchRoute(apiRoutes, event.requestContext.http.method, event.rawPath);
-      return toApiResult(await route.dispatch(parsed, params, deps));
+      const result = await route.dispatch(parsed, params, deps);
+      return result.routine ? markRoutine(toApiResult(result)) : toApiResult(result);
     });
 }

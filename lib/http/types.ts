@@ -10,6 +10,8 @@ export interface HttpResult {
   statusCode: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** A routine outcome (an idle agent's check-in that found nothing): logged at DEBUG, not INFO. */
+  routine?: boolean;
 }
 
 export const JSON_HEADERS = {
