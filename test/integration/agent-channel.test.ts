@@ -113,6 +113,32 @@ describe('the agent control channel', () => {
     expect(await connections.find(['i-renew'])).toEqual([]);
   });
 
+  it('a late $disconnect of an older connection attempts no write on the newer record (a refused conditional write is billed too)', async () => {
+    const counting = crashingClient(Number.POSITIVE_INFINITY);
+    const attempts: string[] = [];
+    counting.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DeleteItemCommand') attempts.push(String((args.input as { Key: { PK: string } }).Key.PK));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countDeleteAttempts' },
+    );
+    try {
+      const repository = new DynamoAgentConnectionsRepository(new TableClient(createDocumentClient(counting.client), table.table.tableName));
+      const counted = { ...deps, connections: repository };
+      await handleChannelEvent(connectEvent('older', localAgentPrincipal('i-renewing'), 'i-renewing'), counted);
+      await handleChannelEvent(connectEvent('newer', localAgentPrincipal('i-renewing'), 'i-renewing'), counted);
+      await handleChannelEvent({ requestContext: { routeKey: '$disconnect', connectionId: 'older', domainName: 'd', stage: 's' } }, counted);
+      expect(attempts).toEqual(['CONNECTION#older']);
+      expect((await connections.find(['i-renewing'])).map((c) => c.connectionId)).toEqual(['newer']);
+      await handleChannelEvent({ requestContext: { routeKey: '$disconnect', connectionId: 'newer', domainName: 'd', stage: 's' } }, counted);
+      expect(attempts).toEqual(['CONNECTION#older', 'CONNECTION#newer', 'AGENT#i-renewing']);
+      expect(await connections.find(['i-renewing'])).toEqual([]);
+    } finally {
+      counting.client.destroy();
+    }
+  });
+
   it('writes a connection by ID before by instance: a $connect that dies between the two leaves the instance its previous connection', async () => {
     await handleChannelEvent(connectEvent('before', localAgentPrincipal('i-torn'), 'i-torn'), deps);
     const dying = crashingClient(1);

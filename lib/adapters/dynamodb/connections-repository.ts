@@ -1,4 +1,4 @@
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { CONNECTION_TTL_SECONDS } from '../../domain/agent-channel.js';
 import type { AgentConnection, AgentConnectionsRepository } from '../../ports.js';
 import { isConditionalCheckFailed } from './conditions.js';
@@ -28,24 +28,36 @@ export class DynamoAgentConnectionsRepository implements AgentConnectionsReposit
     );
   }
 
-  /** The record by connection ID is deleted first; the instance it named comes back with it (no read needed). */
+  /**
+   * The record by connection ID is deleted first; the instance it named comes
+   * back with it. The record by instance is deleted only if it still names
+   * this connection: after a renewal it names the newer one, which a strongly
+   * consistent read (1 read unit) tells more cheaply than a refused
+   * conditional delete (billed 1 write unit, five times the price). The delete
+   * stays conditional for a renewal racing it.
+   */
   async remove(connectionId: string, instanceId?: string): Promise<void> {
+    const { tableName } = this.table;
     const removed = await this.table.doc.send(
-      new DeleteCommand({ TableName: this.table.tableName, Key: keys.connection(connectionId), ReturnValues: instanceId ? 'NONE' : 'ALL_OLD' }),
+      new DeleteCommand({ TableName: tableName, Key: keys.connection(connectionId), ReturnValues: instanceId ? 'NONE' : 'ALL_OLD' }),
     );
     const owner = instanceId ?? removed.Attributes?.instanceId;
     if (typeof owner !== 'string') return;
+    const current = await this.table.doc.send(
+      new GetCommand({ TableName: tableName, Key: keys.agentConnection(owner), ConsistentRead: true, ProjectionExpression: 'connectionId' }),
+    );
+    if (current.Item?.connectionId !== connectionId) return;
     try {
       await this.table.doc.send(
         new DeleteCommand({
-          TableName: this.table.tableName,
+          TableName: tableName,
           Key: keys.agentConnection(owner),
           ConditionExpression: 'connectionId = :c',
           ExpressionAttributeValues: { ':c': connectionId },
         }),
       );
     } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error; // a newer connection (or none) is recorded: keep it
+      if (!isConditionalCheckFailed(error)) throw error; // a newer connection was recorded meanwhile: keep it
     }
   }
 
