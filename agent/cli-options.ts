@@ -28,9 +28,11 @@ export interface AgentOptions {
 /**
  * While the control channel is up, the idle agent still polls this often: only
  * for a socket that looks open but is not (the reconciler pushes work that was
- * not picked up again, so a lost push alone costs a minute or two).
+ * not picked up again, so a lost push alone costs a minute or two). Hourly:
+ * polling every half hour made an idle agent cost more than $0.02 a month
+ * (`npm run bench -- idle-cost`).
  */
-export const DEFAULT_SAFETY_POLL_SECONDS = 1800;
+export const DEFAULT_SAFETY_POLL_SECONDS = 3600;
 
 export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [--tags k=v,...] [--state-dir DIR]
                            [--root DIR] [--principal ARN] [--region REGION] [--heartbeat-ms N]
@@ -50,7 +52,7 @@ export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [-
   --max-expansion-ratio  largest expanded/compressed ratio of a bundle (default 200)
   --channel      the control channel's WebSocket URL (wss://…; default: the one the API names in its answers):
                  work is pushed, polling becomes a safety net
-  --safety-poll-seconds  how often to poll anyway while the channel is up (default 1800; 0 = never)
+  --safety-poll-seconds  how often to poll anyway while the channel is up (default ${DEFAULT_SAFETY_POLL_SECONDS}; 0 = never)
   --help         show this help`;
 
 /** `fleetline-agent --help`, `-h` or `help` prints the usage and exits 0. */
