@@ -36,6 +36,8 @@ const realTimers: ChannelTimers = {
 export const CHANNEL_TIMINGS = {
   renewSeconds: CHANNEL_LIMITS.maxConnectionSeconds - 10 * 60,
   keepaliveSeconds: CHANNEL_LIMITS.idleTimeoutSeconds - 60,
+  /** A renewal comes uniformly between renewSeconds × (1 − renewSpread) and renewSeconds after connecting. */
+  renewSpread: 0.05,
 } as const;
 
 /**
@@ -162,8 +164,9 @@ export class PushChannel {
       this.options.log?.('control channel connected');
       this.armKeepalive();
       this.timers.clear(this.renewal);
-      // Up to 5% early, so that a fleet connected together does not renew together.
-      this.renewal = this.timers.set(() => void this.connect(), this.renewMs * (0.95 + this.random() * 0.05));
+      // Up to renewSpread early, so that a fleet connected together does not renew together.
+      const spread = CHANNEL_TIMINGS.renewSpread;
+      this.renewal = this.timers.set(() => void this.connect(), this.renewMs * (1 - spread + this.random() * spread));
       // After a gap a push may have been missed: poll. A renewal had no gap (the old connection was open until now).
       if (!previous) this.wakeAll();
     });
