@@ -1,44 +1,27 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FREEZE_LEASE_SECONDS, TARGET_RESOLUTION_GRACE_SECONDS } from '../../lib/domain/freeze-lease.js';
 import { DependencyError, UnprocessableError } from '../../lib/errors.js';
 import type { InstanceDeployment } from '../../lib/domain/deployment.js';
 import { progressDeployment } from '../../lib/worker/progress-deployment.js';
 import { reconcileAll } from '../../lib/worker/reconcile-all.js';
-import { TestClock, testS3Client } from '../support/api-harness.js';
-import { type TestTable, createTestTable } from '../support/dynamo.js';
 import { type Engine, type LabRun, engineOver } from '../support/engine-lab.js';
-import { BUCKET, ok, registerFleet, uploadScenarioBundles } from '../support/engine-scenarios.js';
+import { BUCKET, ok, registerFleet, useEngine } from '../support/engine-scenarios.js';
 
-let s3: S3Client;
-let table: TestTable;
-let clock: TestClock;
-let engine: Engine;
-beforeAll(async () => {
-  s3 = testS3Client();
-  await uploadScenarioBundles(s3);
-});
-afterAll(() => s3?.destroy());
-beforeEach(async () => {
-  table = await createTestTable();
-  clock = new TestClock();
-  engine = engineOver(table.client, table.tableName, s3, clock);
-});
-afterEach(async () => table?.drop());
+const lab = useEngine();
 
 /** A group of `size` hosts and a deployment to it, recorded and not yet picked up by any worker. */
 async function createdDeployment(size: number): Promise<string> {
-  await registerFleet({ healthy: engine, agents: [] } as unknown as LabRun, 'shop', 'prod', size, {});
-  const res = await ok(engine, engine.send('POST', '/deployments', { body: { application: 'shop', group: 'prod', revision: { bucket: BUCKET, key: 'web/app-2.zip' } } }), [201]);
+  await registerFleet({ healthy: lab.engine, agents: [] } as unknown as LabRun, 'shop', 'prod', size, {});
+  const res = await ok(lab.engine, lab.engine.send('POST', '/deployments', { body: { application: 'shop', group: 'prod', revision: { bucket: BUCKET, key: 'web/app-2.zip' } } }), [201]);
   return res.body.deploymentId;
 }
 
 /** A second engine process over the same table: its own repositories, the same clock. */
-const otherWorker = () => engineOver(table.client, table.tableName, s3, clock).deps;
+const otherWorker = () => engineOver(lab.table.client, lab.table.tableName, lab.s3, lab.clock).deps;
 
-const stop = (id: string) => ok(engine, engine.send('POST', `/deployments/${id}/stop`, { body: { rollback: false } }), [202]);
-const deploymentOf = async (id: string) => (await engine.deps.deployments.get(id))!;
-const itemsOf = async (id: string) => (await engine.deps.instanceDeployments.list(id, { limit: 100 })).items;
+const stop = (id: string) => ok(lab.engine, lab.engine.send('POST', `/deployments/${id}/stop`, { body: { rollback: false } }), [202]);
+const deploymentOf = async (id: string) => (await lab.engine.deps.deployments.get(id))!;
+const itemsOf = async (id: string) => (await lab.engine.deps.instanceDeployments.list(id, { limit: 100 })).items;
 
 /** Makes the worker's instance writes stop after the first item, until `release` is called (or fail there). */
 function pauseAfterFirstItem(deps: Engine['deps'], then: 'wait' | 'fail' = 'wait') {
@@ -58,11 +41,21 @@ function pauseAfterFirstItem(deps: Engine['deps'], then: 'wait' | 'fail' = 'wait
   return { paused, release };
 }
 
+/** A deployment of three hosts whose freeze worker died after writing one item, and then a stop. */
+async function diedFreezingThenStopped(): Promise<string> {
+  const id = await createdDeployment(3);
+  const dying = pauseAfterFirstItem(lab.engine.deps);
+  void progressDeployment(id, lab.engine.deps); // never released: this process died with one item written
+  await dying.paused;
+  await stop(id);
+  return id;
+}
+
 describe('freezing a deployment’s targets', () => {
   it('while one worker writes the instance items, another worker and the reconciler leave the deployment alone, and a stop waits for the freeze', async () => {
     const id = await createdDeployment(3);
-    const freezing = pauseAfterFirstItem(engine.deps);
-    const first = progressDeployment(id, engine.deps);
+    const freezing = pauseAfterFirstItem(lab.engine.deps);
+    const first = progressDeployment(id, lab.engine.deps);
     await freezing.paused;
     await stop(id);
     // The stop's own stream record, and the scheduled reconciler, come while the first worker still writes.
@@ -81,8 +74,8 @@ describe('freezing a deployment’s targets', () => {
 
   it('when a worker fails mid-way, the next one takes over once its lease has run out, and the fleet counts what both wrote', async () => {
     const id = await createdDeployment(3);
-    pauseAfterFirstItem(engine.deps, 'fail');
-    await expect(progressDeployment(id, engine.deps)).rejects.toThrow('the table went away');
+    pauseAfterFirstItem(lab.engine.deps, 'fail');
+    await expect(progressDeployment(id, lab.engine.deps)).rejects.toThrow('the table went away');
     expect(await itemsOf(id)).toHaveLength(1);
 
     // The stream's retry comes at once: the lease is still the failed worker's, and nothing is written.
@@ -90,7 +83,7 @@ describe('freezing a deployment’s targets', () => {
     expect((await deploymentOf(id)).status).toBe('Created');
     expect(await itemsOf(id)).toHaveLength(1);
 
-    clock.advance(FREEZE_LEASE_SECONDS);
+    lab.clock.advance(FREEZE_LEASE_SECONDS);
     await progressDeployment(id, otherWorker());
     const started = await deploymentOf(id);
     expect(started).toMatchObject({ status: 'InProgress', fleetSize: 3 });
@@ -100,17 +93,13 @@ describe('freezing a deployment’s targets', () => {
   });
 
   it('when a worker dies mid-way and a stop comes, the reconciler takes over once the lease has run out, and every instance it froze ends Skipped and counted', async () => {
-    const id = await createdDeployment(3);
-    const dying = pauseAfterFirstItem(engine.deps);
-    void progressDeployment(id, engine.deps); // never released: this process died with one item written
-    await dying.paused;
-    await stop(id);
+    const id = await diedFreezingThenStopped();
 
-    clock.advance(FREEZE_LEASE_SECONDS - 5);
+    lab.clock.advance(FREEZE_LEASE_SECONDS - 5);
     await reconcileAll(otherWorker());
     expect((await deploymentOf(id)).status).toBe('Created');
 
-    clock.advance(10);
+    lab.clock.advance(10);
     await reconcileAll(otherWorker());
     const stopped = await deploymentOf(id);
     // A stop freezes nothing more: the one item the dead worker wrote is the whole fleet.
@@ -121,7 +110,7 @@ describe('freezing a deployment’s targets', () => {
   it('a stop that comes before any worker began ends the deployment at once, with no instance written', async () => {
     const id = await createdDeployment(2);
     await stop(id);
-    await progressDeployment(id, engine.deps);
+    await progressDeployment(id, lab.engine.deps);
     expect(await deploymentOf(id)).toMatchObject({ status: 'Stopped', fleetSize: 0 });
     expect(await itemsOf(id)).toEqual([]);
   });
@@ -137,19 +126,15 @@ describe('freezing a deployment’s targets', () => {
       return calls;
     }
     const groupIsFree = async () => {
-      const res = await engine.send('POST', '/deployments', { body: { application: 'shop', group: 'prod', revision: { bucket: BUCKET, key: 'web/app-2.zip' } } });
+      const res = await lab.engine.send('POST', '/deployments', { body: { application: 'shop', group: 'prod', revision: { bucket: BUCKET, key: 'web/app-2.zip' } } });
       return res.status;
     };
 
     it('a stop still completes, without another lookup: the dead worker’s items are the fleet, skipped and counted', async () => {
-      const id = await createdDeployment(3);
-      const dying = pauseAfterFirstItem(engine.deps);
-      void progressDeployment(id, engine.deps); // never released: this process died with one item written
-      await dying.paused;
-      await stop(id);
+      const id = await diedFreezingThenStopped();
       const takeover = otherWorker();
       const lookups = failResolution(takeover, new DependencyError('EC2 failed to describe instances; retry later'));
-      clock.advance(FREEZE_LEASE_SECONDS);
+      lab.clock.advance(FREEZE_LEASE_SECONDS);
       await progressDeployment(id, takeover);
       expect(await deploymentOf(id)).toMatchObject({ status: 'Stopped', fleetSize: 1, counts: { skipped: 1, pending: 0 }, error: { code: 'StoppedByRequest' } });
       expect((await itemsOf(id)).map((i) => i.status)).toEqual(['Skipped']);
@@ -158,8 +143,8 @@ describe('freezing a deployment’s targets', () => {
 
     it('a cause retrying cannot fix fails the deployment at once, naming it, and frees the group', async () => {
       const id = await createdDeployment(2);
-      failResolution(engine.deps, new UnprocessableError("EC2 refused DescribeInstances in eu-west-1: the group's targetRoleArn needs ec2:DescribeInstances"));
-      await progressDeployment(id, engine.deps);
+      failResolution(lab.engine.deps, new UnprocessableError("EC2 refused DescribeInstances in eu-west-1: the group's targetRoleArn needs ec2:DescribeInstances"));
+      await progressDeployment(id, lab.engine.deps);
       const failed = await deploymentOf(id);
       expect(failed).toMatchObject({ status: 'Failed', error: { code: 'TargetResolutionFailed' } });
       expect(failed.error?.message).toContain("the group's targetRoleArn needs ec2:DescribeInstances");
@@ -169,12 +154,12 @@ describe('freezing a deployment’s targets', () => {
 
     it('a passing cause is tried again each time the lease runs out, until the grace period has passed; then the deployment fails without showing internals', async () => {
       const id = await createdDeployment(2);
-      const lookups = failResolution(engine.deps, new Error('connect ECONNREFUSED 10.1.2.3:443'));
-      await expect(progressDeployment(id, engine.deps)).rejects.toThrow('ECONNREFUSED');
+      const lookups = failResolution(lab.engine.deps, new Error('connect ECONNREFUSED 10.1.2.3:443'));
+      await expect(progressDeployment(id, lab.engine.deps)).rejects.toThrow('ECONNREFUSED');
       for (let waited = 0; waited < TARGET_RESOLUTION_GRACE_SECONDS; waited += FREEZE_LEASE_SECONDS) {
         expect((await deploymentOf(id)).status).toBe('Created');
-        clock.advance(FREEZE_LEASE_SECONDS);
-        await reconcileAll(engine.deps);
+        lab.clock.advance(FREEZE_LEASE_SECONDS);
+        await reconcileAll(lab.engine.deps);
       }
       const failed = await deploymentOf(id);
       expect(failed).toMatchObject({ status: 'Failed', error: { code: 'TargetResolutionFailed' } });
@@ -186,11 +171,11 @@ describe('freezing a deployment’s targets', () => {
 
     it('items a dead worker froze are counted and skipped when the deployment fails', async () => {
       const id = await createdDeployment(3);
-      pauseAfterFirstItem(engine.deps, 'fail');
-      await expect(progressDeployment(id, engine.deps)).rejects.toThrow('the table went away');
+      pauseAfterFirstItem(lab.engine.deps, 'fail');
+      await expect(progressDeployment(id, lab.engine.deps)).rejects.toThrow('the table went away');
       const takeover = otherWorker();
       failResolution(takeover, new UnprocessableError('STS refused to let Fleetline assume the targetRoleArn arn:aws:iam::111122223333:role/x'));
-      clock.advance(FREEZE_LEASE_SECONDS);
+      lab.clock.advance(FREEZE_LEASE_SECONDS);
       await progressDeployment(id, takeover);
       expect(await deploymentOf(id)).toMatchObject({
         status: 'Failed',

@@ -1,13 +1,15 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { keys } from '../../lib/adapters/dynamodb/keys.js';
 import { startPipelinesFor } from '../../lib/artifacts/start-pipelines.js';
 import { progressDeployment } from '../../lib/worker/progress-deployment.js';
 import { reconcileAll } from '../../lib/worker/reconcile-all.js';
 import type { ArtifactUpload } from '../../lib/domain/artifact-upload.js';
 import { putBundle } from './bundles.js';
-import { type Engine, LabAgent, type LabRun, type Scenario, type Step, answered, settleStream } from './engine-lab.js';
+import { TestClock, testS3Client } from './api-harness.js';
+import { type TestTable, createTestTable } from './dynamo.js';
+import { type Engine, LabAgent, type LabRun, type Scenario, type Step, answered, engineOver, settleStream } from './engine-lab.js';
 
 /** Scenarios the engine must finish whatever fails under it (test/integration/engine-crashes and engine-faults). */
 
@@ -219,3 +221,23 @@ export const pipelineAdvance: Scenario<{ agents: LabAgent[]; upload: ArtifactUpl
   },
 };
 
+
+/**
+ * For a test file that drives the engine by hand: the run's S3 with the
+ * scenario bundles, and for each test a fresh table, clock and engine.
+ */
+export function useEngine() {
+  const lab = {} as { s3: S3Client; table: TestTable; clock: TestClock; engine: Engine };
+  beforeAll(async () => {
+    lab.s3 = testS3Client();
+    await uploadScenarioBundles(lab.s3);
+  });
+  afterAll(() => lab.s3?.destroy());
+  beforeEach(async () => {
+    lab.table = await createTestTable();
+    lab.clock = new TestClock();
+    lab.engine = engineOver(lab.table.client, lab.table.tableName, lab.s3, lab.clock);
+  });
+  afterEach(async () => lab.table?.drop());
+  return lab;
+}
