@@ -2,7 +2,7 @@ import { TEXT_LIMITS, clip } from '../domain/execution-size.js';
 import type { ActionState, Execution } from '../domain/pipeline.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { ConflictError } from '../errors.js';
-import { admitWaiters, advanceExecution, leaveStage, requireExecution } from './execution-engine.js';
+import { requireExecution } from './execution-engine.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 
 function runningAction(ex: Execution): { stage: number; action: number; state: ActionState } | undefined {
@@ -11,7 +11,11 @@ function runningAction(ex: Execution): { stage: number; action: number; state: A
   return stage && action >= 0 ? { stage: ex.stageIndex, action, state: stage.actions[action] as ActionState } : undefined;
 }
 
-/** Approves or rejects the approval the execution is waiting on; the approver and comment are kept. */
+/**
+ * Records the decision on the approval the execution is waiting on (the
+ * approver and comment are kept); the worker moves the execution on from the
+ * record. A retried request whose decision was recorded gets the same answer.
+ */
 export async function decideApproval(
   executionId: string,
   decision: { approved: boolean; by: string; comment: string },
@@ -21,8 +25,7 @@ export async function decideApproval(
   const running = ex.status === 'InProgress' ? runningAction(ex) : undefined;
   if (!running || running.state.type !== 'approval') {
     // A retried request whose first attempt took effect: finish what it started and answer as it would have.
-    const decided = stageDecidedAs(ex, decision);
-    if (decided !== undefined) return replayDecision(ex, decided, deps);
+    if (decidedAlready(ex, decision)) return ex;
     throw new ConflictError(`Execution ${executionId} is not waiting for an approval (it is ${ex.status})`);
   }
   const now = deps.clock.now().toISOString();
@@ -35,30 +38,22 @@ export async function decideApproval(
   const stages = ex.stages.map((s, k) =>
     k === running.stage ? { ...s, actions: s.actions.map((a, j) => (j === running.action ? { ...a, ...changes } : a)) } : s,
   );
-  await deps.executions.save({ ...ex, stages, updatedAt: now }); // ConflictError if it changed meanwhile: the caller retries
-  return advanceExecution(executionId, deps);
+  return deps.executions.save({ ...ex, stages, updatedAt: now }); // ConflictError if it changed meanwhile: the caller retries
 }
 
-/** The stage holding an approval already decided exactly so (same principal, verdict and comment), if any. */
-function stageDecidedAs(ex: Execution, decision: { approved: boolean; by: string; comment: string }): number | undefined {
+/** Whether the execution holds an approval already decided exactly so (same principal, verdict and comment). */
+function decidedAlready(ex: Execution, decision: { approved: boolean; by: string; comment: string }): boolean {
   const by = clip(decision.by, TEXT_LIMITS.principal);
-  const stage = ex.stages.findIndex((s) =>
+  return ex.stages.some((s) =>
     s.actions.some((a) => a.decision && a.decision.approved === decision.approved && a.decision.by === by && a.decision.comment === decision.comment),
   );
-  return stage === -1 ? undefined : stage;
-}
-
-/** Moves the execution on, and once it has left the approval's stage lets the next execution waiting for that stage in (the first attempt may have died before either). */
-async function replayDecision(ex: Execution, stage: number, deps: PipelineDeps): Promise<Execution | undefined> {
-  const moved = await advanceExecution(ex.executionId, deps);
-  if (moved && (moved.status !== 'InProgress' || moved.stageIndex > stage)) await admitWaiters(ex.pipeline, stage, deps);
-  return moved;
 }
 
 /**
  * Stops an execution: its stage slot is freed and a running deployment is
- * stopped too. A retried request (same principal) whose stop was recorded
- * finishes what follows the record: each step is idempotent.
+ * asked to stop too (the worker lets the next execution waiting for the stage
+ * in). A retried request (same principal) whose stop was recorded finishes
+ * what follows the record: each step is idempotent.
  */
 export async function stopExecution(executionId: string, by: string, deps: PipelineDeps): Promise<Execution> {
   let ex = await requireExecution(executionId, deps);
@@ -73,7 +68,7 @@ export async function stopExecution(executionId: string, by: string, deps: Pipel
     });
   }
   // Waiting, it may hold the slot only if a crash came between taking it and entering: released here, if so.
-  await leaveStage(ex, ex.stageIndex, deps);
+  await deps.executions.releaseStage(ex.pipeline, ex.stageIndex, ex.executionId);
   return ex;
 }
 
@@ -99,7 +94,7 @@ async function recordStop(ex: Execution, by: string, deps: PipelineDeps): Promis
 /**
  * Retries a failed stage where it failed: its failed actions run again, succeeded
  * ones are kept. Preflight runs again first (the bundle may have changed, or the
- * execution may have failed it).
+ * execution may have failed it). Recorded here; the worker runs it.
  */
 export async function retryExecution(executionId: string, deps: PipelineDeps): Promise<Execution | undefined> {
   const ex = await requireExecution(executionId, deps);
@@ -121,6 +116,5 @@ export async function retryExecution(executionId: string, deps: PipelineDeps): P
   );
   await deps.executions.markActive(ex.executionId, ex.pipeline);
   // preflight: undefined — the revision is checked again before anything is deployed.
-  await deps.executions.save({ ...ex, stages, status: 'InProgress', endedAt: undefined, error: undefined, waiting: false, preflight: undefined, updatedAt: now });
-  return advanceExecution(executionId, deps);
+  return deps.executions.save({ ...ex, stages, status: 'InProgress', endedAt: undefined, error: undefined, waiting: false, preflight: undefined, updatedAt: now });
 }

@@ -26,7 +26,7 @@ export function newManualExecutionId(): string {
   return `e-${randomBytes(8).toString('hex')}`;
 }
 
-/** Creates an execution (unless that ID exists) and moves it as far as it can go. */
+/** Records an execution (unless that ID exists); the worker moves it on from its stream record. */
 export async function startExecution(
   pipeline: Pipeline,
   revision: ExecutionRevision,
@@ -51,8 +51,6 @@ export async function startExecution(
     version: 0,
   });
   if (created) logger.info('Execution started', { executionId, pipeline: pipeline.name, key: revision.key });
-  // A repeated notification moves an execution its first delivery created but may not have moved (a no-op once it has ended).
-  await advanceExecution(executionId, deps);
   return { executionId, created };
 }
 
@@ -237,12 +235,6 @@ async function supersedeOlderWaiters(me: Execution, deps: PipelineDeps): Promise
   }
 }
 
-/** Frees a stage's slot (if this execution still holds it) and lets the next waiting execution in. */
-export async function leaveStage(ex: Execution, stageIndex: number, deps: PipelineDeps): Promise<void> {
-  await deps.executions.releaseStage(ex.pipeline, stageIndex, ex.executionId);
-  await admitWaiters(ex.pipeline, stageIndex, deps);
-}
-
 /** Lets the next execution waiting for a free stage (oldest first) in; the reconciler does it if this is lost. */
 export async function admitWaiters(pipeline: string, stageIndex: number, deps: PipelineDeps): Promise<void> {
   for (const id of await deps.executions.waiting(pipeline, stageIndex)) {
@@ -286,15 +278,18 @@ async function preflight(ex: Execution, deps: PipelineDeps, now: string): Promis
 }
 
 /**
- * What the worker does for an execution's stream record: moves it on and,
- * once it has ended, lets the next execution waiting for its stage in. Each
- * write is the record of the next step, so a process that dies between two
- * of them (an API request, the worker itself) leaves nothing stuck for longer
- * than the stream takes to deliver it; replayed, it changes nothing.
+ * What the worker does for an execution's stream record: moves it on, then
+ * lets the next execution waiting for the stage it left last in (its own step
+ * does that, unless the worker died right after leaving). Each write is the
+ * record of the next step, so a request or worker that dies between two of
+ * them leaves nothing stuck for longer than the stream takes to deliver it;
+ * replayed, it changes nothing.
  */
 export async function progressExecution(executionId: string, deps: PipelineDeps): Promise<void> {
   const ex = await advanceExecution(executionId, deps);
-  if (ex && ex.status !== 'InProgress') await admitWaiters(ex.pipeline, ex.stageIndex, deps);
+  if (!ex) return;
+  const left = ex.status === 'InProgress' ? ex.stageIndex - 1 : Math.min(ex.stageIndex, ex.stages.length - 1);
+  if (left >= 0) await admitWaiters(ex.pipeline, left, deps);
 }
 
 /** Called by the worker once for every deployment that ends. */

@@ -316,8 +316,8 @@ describe('retries and repeated requests', () => {
     expect((await api.call('GET', `/executions/${id}`)).body.status).toBe('Failed');
 
     await putBundle(`${prefix}app.zip`, 'version: 0.0\nos: windows\n');
-    const retried = await api.call('POST', `/executions/${id}/retry`);
-    expect(retried.status).toBe(200);
+    expect((await api.call('POST', `/executions/${id}/retry`)).status).toBe(200);
+    const retried = await api.call('GET', `/executions/${id}`);
     expect(retried.body.status).toBe('Failed');
     expect(retried.body.error).toMatch(/cannot be deployed: appspec.yml \$\.os/);
     expect(retried.body.preflight).toMatchObject({ ok: false, problems: [{ path: 'appspec.yml $.os' }] }); // preflight ran again, before the stage

@@ -143,7 +143,10 @@ describe('from upload to prod', () => {
     expect(failed.error).toMatch(/^Deployment d-[A-Z0-9]{9} Failed: \S+ failed at ApplicationStart: hook exited 1 \(ScriptFailed, exit code 1\)/);
     const retried = await api.call('POST', `/executions/${id}/retry`);
     expect(retried.status).toBe(200);
-    expect(stageStatuses(retried.body)).toEqual(['Staging:Succeeded', 'Prod:InProgress']);
+    // The retry is recorded (the failed stage is Pending again, its action on a new attempt); the worker runs it.
+    expect(stageStatuses(retried.body)).toEqual(['Staging:Succeeded', 'Prod:Pending']);
+    expect(retried.body).toMatchObject({ status: 'InProgress', stages: [{}, { actions: [{ status: 'Pending', attempt: 1 }] }] });
+    expect(stageStatuses(await execution(id!))).toEqual(['Staging:Succeeded', 'Prod:InProgress']);
     await agents.prod!.runOnce();
     const ex = await execution(id!);
     expect(ex.status).toBe('Succeeded');

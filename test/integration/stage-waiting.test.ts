@@ -9,11 +9,13 @@ import { useApi } from '../support/api-harness.js';
 import { MINIMAL_APPSPEC, zipBundle } from '../support/bundles.js';
 
 /**
- * Executions waiting for a stage when the engine dies at the worst moment:
- * the engine's next write that `dies` matches takes effect, then the engine
- * dies (what the interrupted request would have done next does not happen).
+ * Executions waiting for a stage when the worker dies at the worst moment:
+ * each write `dies` matches takes effect, then the worker dies (what it would
+ * have done next does not happen). It dies on every attempt until `dies` is
+ * cleared, so the stream's retries end and the record is given up: what is
+ * left is the reconciler's, or the next record's.
  */
-let dies: { save?: (ex: Execution) => boolean; acquire?: (executionId: string) => boolean } = {};
+let dies: { save?: (ex: Execution) => boolean; acquire?: (executionId: string) => boolean; beforeAcquire?: (executionId: string) => boolean } = {};
 class EngineDied extends Error {}
 
 const api = useApi((deps) => {
@@ -24,15 +26,19 @@ const api = useApi((deps) => {
     return saved;
   };
   executions.acquireStage = async (pipeline, stage, executionId) => {
+    if (dies.beforeAcquire?.(executionId)) throw died();
     const taken = await deps.executions.acquireStage(pipeline, stage, executionId);
     if (taken && dies.acquire?.(executionId)) throw died();
     return taken;
   };
   return { executions };
 });
-const died = () => {
+const died = () => new EngineDied();
+/** Until the worker has given up what it died on; then it lives again. */
+const dieUntilGivenUp = async (how: typeof dies) => {
+  dies = how;
+  await api.settle();
   dies = {};
-  return new EngineDied();
 };
 
 const BUCKET = 'fleetline-dev-artifacts';
@@ -70,14 +76,14 @@ const atGate = async (id: string) => {
 };
 const approve = (id: string) => api.call('POST', `/executions/${id}/approve`, { body: { comment: 'ok' } });
 
-describe('executions waiting for a stage, when the engine dies between two writes', () => {
-  it('SUPERSEDED: a build that took the slot when the engine died is let in later, never superseded by a newer one', async () => {
+describe('executions waiting for a stage, when the worker dies between two writes', () => {
+  it('SUPERSEDED: a build that took the slot when the worker died is let in later, never superseded by a newer one', async () => {
     const { build } = await gatePipeline('SUPERSEDED');
     const one = await build(1);
     const two = await build(2);
-    // Approving one lets two in: two takes the stage's slot, and the engine dies before two's entry is written.
-    dies = { acquire: (id) => id === two };
-    expect((await approve(one)).status).toBe(500);
+    // Approving one lets two in: two takes the stage's slot, and the worker dies before two's entry is written.
+    expect((await approve(one)).status).toBe(200);
+    await dieUntilGivenUp({ acquire: (id) => id === two });
     expect(await atGate(two)).toBe('InProgress waiting Pending');
     const three = await build(3); // the slot is two's: three waits, and must not supersede two
     expect(await atGate(two)).toBe('InProgress waiting Pending');
@@ -95,9 +101,11 @@ describe('executions waiting for a stage, when the engine dies between two write
     const one = await build(1);
     const two = await build(2);
     const three = await build(3);
-    // one leaves the stage (the slot is free) and the engine dies before letting two in.
-    dies = { save: (ex) => ex.executionId === one && ex.stageIndex === 1 };
-    expect((await approve(one)).status).toBe(500);
+    // one leaves the stage (the slot is free) and the worker dies before letting two in, each time it tries;
+    // a newcomer then finds the slot free.
+    expect((await approve(one)).status).toBe(200);
+    await dieUntilGivenUp({ beforeAcquire: (id) => id === two });
+    expect(await atGate(two)).toBe('InProgress waiting Pending');
     const four = await build(4);
     expect(await atGate(four)).toBe('InProgress waiting Pending');
     expect(await atGate(two)).toBe('InProgress InProgress'); // the first in line was let in
@@ -111,22 +119,25 @@ describe('executions waiting for a stage, when the engine dies between two write
     const { build } = await gatePipeline('SUPERSEDED');
     const one = await build(1);
     const two = await build(2);
-    dies = { save: (ex) => ex.executionId === one && ex.stageIndex === 1 };
-    expect((await approve(one)).status).toBe(500);
+    expect((await approve(one)).status).toBe(200);
+    await dieUntilGivenUp({ beforeAcquire: (id) => id === two });
+    expect(await atGate(two)).toBe('InProgress waiting Pending');
     const three = await build(3);
     expect(await atGate(three)).toBe('InProgress InProgress');
     expect(await atGate(two)).toBe('Superseded Pending'); // it would otherwise follow a newer build through the stage
   });
 
-  it('a retried approval whose first attempt took effect answers 200 and lets the next build in', async () => {
+  it('a retried approval whose first attempt took effect answers 200, and the next build goes in once the worker lives again', async () => {
     const { build } = await gatePipeline('QUEUED');
     const one = await build(1);
     const two = await build(2);
-    dies = { save: (ex) => ex.executionId === one && ex.stageIndex === 1 };
-    expect((await approve(one)).status).toBe(500);
+    expect((await approve(one)).status).toBe(200);
+    await dieUntilGivenUp({ save: (ex) => ex.executionId === one && ex.stageIndex === 1 });
     const again = await approve(one);
     expect(again.status).toBe(200);
-    expect(again.body.status).toBe('Succeeded');
+    expect(again.body.stages[0].actions[0].decision).toMatchObject({ approved: true, comment: 'ok' });
+    await reconcileExecutions(api.deps);
+    expect((await execution(one)).status).toBe('Succeeded');
     expect(await atGate(two)).toBe('InProgress InProgress');
     // Another verdict on an approval already decided is still a conflict.
     expect((await api.call('POST', `/executions/${one}/reject`, { body: { comment: 'ok' } })).status).toBe(409);

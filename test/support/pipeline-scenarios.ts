@@ -59,20 +59,25 @@ async function savePipeline(run: LabRun, stages: Stage[], executionMode: 'SUPERS
 // Steps. Each is what a client, S3, an agent or the scheduler does, and each is
 // run again by a healthy engine when the engine crashed under it (a retry).
 
+/** A client's action, and the worker doing what it recorded: the stream delivers it in seconds, before anyone acts again. */
+const recorded = (action: Step<PipelineContext>): Step<PipelineContext> => async (engine, c, run) => {
+  await action(engine, c, run);
+  await settleStream(run, engine);
+};
 /** S3 notifies an upload of `build` (a moment after the previous one: well within a running hook's lease). */
-const upload = (build: Build): Step<PipelineContext> => async (engine, _c, run) => {
+const upload = (build: Build): Step<PipelineContext> => recorded(async (engine, _c, run) => {
   run.clock.advance(1);
   await startPipelinesFor(uploadOf(build), engine.deps);
-};
+});
 const worker: Step<PipelineContext> = async (engine, _c, run) => void (await settleStream(run, engine));
 const agent = (i: number): Step<PipelineContext> => async (engine, c) => void (await c.agents[i]!.work(engine));
-const decide = (build: Build, verb: 'approve' | 'reject', comment: string): Step<PipelineContext> => async (engine) =>
-  void (await ok(engine, engine.send('POST', `/executions/${executionOf(build)}/${verb}`, { body: { comment } }), [200]));
-const stop = (build: Build): Step<PipelineContext> => async (engine) =>
-  void (await ok(engine, engine.send('POST', `/executions/${executionOf(build)}/stop`), [200]));
+const decide = (build: Build, verb: 'approve' | 'reject', comment: string): Step<PipelineContext> =>
+  recorded(async (engine) => void (await ok(engine, engine.send('POST', `/executions/${executionOf(build)}/${verb}`, { body: { comment } }), [200])));
+const stop = (build: Build): Step<PipelineContext> =>
+  recorded(async (engine) => void (await ok(engine, engine.send('POST', `/executions/${executionOf(build)}/stop`), [200])));
 /** A retry whose first attempt took effect is refused (the execution is no longer failed); the engine carries on. */
-const retry = (build: Build): Step<PipelineContext> => async (engine) =>
-  void (await ok(engine, engine.send('POST', `/executions/${executionOf(build)}/retry`), [200, 409]));
+const retry = (build: Build): Step<PipelineContext> =>
+  recorded(async (engine) => void (await ok(engine, engine.send('POST', `/executions/${executionOf(build)}/retry`), [200, 409])));
 
 const executionsOf = (items: Record<string, any>[]) => new Map(items.filter((i) => i.type === 'Execution').map((i) => [i.executionId as string, i]));
 
