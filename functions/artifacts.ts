@@ -8,7 +8,7 @@ import { loadConfig } from '../lib/config.js';
 import { logger } from '../lib/logger.js';
 
 const config = loadConfig();
-// It only records executions and reads appspecs: no EC2 lookup, no presigning, no STS, no push.
+// It only records executions (the worker runs them): no S3 read, no EC2 lookup, no presigning, no STS, no push.
 const deps = buildPipelineDeps(config, createAwsClients(config));
 
 /**

@@ -77,7 +77,7 @@ function startFailure(error: unknown): string {
  * 'recorded' when the start failed before the execution existed and is now
  * recorded as a failed execution; 'duplicate' when that had happened already (a
  * repeated notification: nothing is retried); 'exists' when the execution exists
- * and only moving it on failed (the reconciler picks it up). Throws only when
+ * (the worker moves it on). Throws only when
  * nothing can be written at all (the table is unreachable), so that the
  * notification is retried.
  */

@@ -1,4 +1,5 @@
 import type { Deployment } from '../domain/deployment.js';
+import { rollbackToken } from '../domain/engine-tokens.js';
 import { GroupBusyError } from '../errors.js';
 import { logger } from '../logger.js';
 import { createDeployment } from './create-deployment.js';
@@ -18,7 +19,7 @@ export async function rollbackWanted(deployment: Deployment, deps: EngineDeps): 
  * same rollback instead of creating a second one, whatever happened since.
  */
 export async function rollBack(deployment: Deployment, deps: EngineDeps): Promise<void> {
-  const idempotencyToken = `rollback-of-${deployment.deploymentId}`;
+  const idempotencyToken = rollbackToken(deployment.deploymentId);
   // A replay finds the rollback by its token before anything else: by now the rollback may even have
   // succeeded, and the group's last success be the rollback itself.
   const earlier = await deps.deployments.findByIdempotencyToken(deployment.application, deployment.group, idempotencyToken);

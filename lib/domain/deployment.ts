@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type DeploymentConfig, deploymentConfigSchema } from './deployment-config.js';
+import { isEngineToken } from './engine-tokens.js';
 import { type FileExistsBehavior, fileExistsBehaviorSchema } from './file-exists-behavior.js';
 import { type DeploymentStatus, type ErrorCode, LIFECYCLE_EVENTS, TRAFFIC_EVENTS } from './lifecycle.js';
 import type { InstanceCounts } from './minimum-healthy.js';
@@ -43,7 +44,11 @@ export const createDeploymentBodySchema = /* @__PURE__ */ schema(() => z.strictO
   revision: revisionSchema,
   deploymentConfig: deploymentConfigSchema.optional(),
   description: z.string().max(1024, 'must be at most 1024 characters').optional(),
-  idempotencyToken: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 printable ASCII characters').optional(),
+  idempotencyToken: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 printable ASCII characters')
+    .refine((token) => !isEngineToken(token), 'is reserved for the deployments Fleetline creates itself (rollbacks, pipeline actions): choose another')
+    .optional(),
   fileExistsBehavior: fileExistsBehaviorSchema.optional(),
 }));
 

@@ -1,6 +1,5 @@
 import { TEXT_LIMITS, clip } from '../domain/execution-size.js';
 import type { ActionState, Execution } from '../domain/pipeline.js';
-import { stopDeployment } from '../deployments/stop-deployment.js';
 import { ConflictError } from '../errors.js';
 import { requireExecution } from './execution-engine.js';
 import type { PipelineDeps } from './pipeline-deps.js';
@@ -50,25 +49,17 @@ function decidedAlready(ex: Execution, decision: { approved: boolean; by: string
 }
 
 /**
- * Stops an execution: its stage slot is freed and a running deployment is
- * asked to stop too (the worker lets the next execution waiting for the stage
- * in). A retried request (same principal) whose stop was recorded finishes
- * what follows the record: each step is idempotent.
+ * Records a stop: the execution ends Stopped and, when it had entered its
+ * stage, frees the stage's slot in the same write. The worker asks the
+ * stage's running deployment to stop and lets the next execution waiting
+ * for the stage in. A retried request (same principal) gets the same answer.
  */
 export async function stopExecution(executionId: string, by: string, deps: PipelineDeps): Promise<Execution> {
-  let ex = await requireExecution(executionId, deps);
-  if (ex.status === 'InProgress') ex = await recordStop(ex, by, deps);
-  else if (ex.status !== 'Stopped' || ex.stoppedBy !== clip(by, TEXT_LIMITS.principal)) {
+  const ex = await requireExecution(executionId, deps);
+  if (ex.status === 'InProgress') return recordStop(ex, by, deps);
+  if (ex.status !== 'Stopped' || ex.stoppedBy !== clip(by, TEXT_LIMITS.principal)) {
     throw new ConflictError(`Execution ${executionId} has already ended (${ex.status})`);
   }
-  for (const action of ex.stages[ex.stageIndex]?.actions ?? []) {
-    if (action.status !== 'Stopped' || !action.deploymentId) continue;
-    await stopDeployment(action.deploymentId, { by }, deps).catch((error) => {
-      if (!(error instanceof ConflictError)) throw error; // it has ended, or is stopping already
-    });
-  }
-  // Waiting, it may hold the slot only if a crash came between taking it and entering: released here, if so.
-  await deps.executions.releaseStage(ex.pipeline, ex.stageIndex, ex.executionId);
   return ex;
 }
 

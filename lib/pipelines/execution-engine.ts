@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { withBundleType } from '../domain/deployment.js';
+import { pipelineActionToken } from '../domain/engine-tokens.js';
 import { isDeploymentFinished } from '../domain/lifecycle.js';
 import {
   type ActionState,
@@ -8,6 +9,7 @@ import {
   type Pipeline,
   initialStages,
 } from '../domain/pipeline.js';
+import { stopDeployment } from '../deployments/stop-deployment.js';
 import { createDeployment } from '../deployments/create-deployment.js';
 import { type DeploymentSeen, type PipelineStep, decidePipelineStep, deployOutcome } from '../domain/pipeline-step.js';
 import { checkRevision, inspectRevision } from '../revisions/check-revision.js';
@@ -137,7 +139,7 @@ async function startDeployAction(
           deps,
         ),
         description: `Pipeline ${ex.pipeline}, execution ${ex.executionId}, stage ${ex.stages[i]?.name}`,
-        idempotencyToken: `${ex.executionId}.${i}.${a}.${attempt}`,
+        idempotencyToken: pipelineActionToken(ex.executionId, i, a, attempt),
         pipelineAction: { executionId: ex.executionId, stageIndex: i, actionIndex: a },
       },
       creator,
@@ -196,6 +198,8 @@ async function enterStage(ex: Execution, deps: PipelineDeps, now: string): Promi
   const waiting = ex.waiting ? ex : await deps.executions.save({ ...ex, waiting: true, updatedAt: now });
   if (!queued) await supersedeOlderWaiters(waiting, deps);
   if (ahead[0]) {
+    // An earlier round may have taken the slot before those ahead showed in the (lagging) index: theirs first.
+    await deps.executions.releaseStage(ex.pipeline, i, ex.executionId);
     await advanceExecution(ahead[0].executionId, deps); // the first in line takes the slot if it is free
     return 'stop';
   }
@@ -289,7 +293,24 @@ export async function progressExecution(executionId: string, deps: PipelineDeps)
   const ex = await advanceExecution(executionId, deps);
   if (!ex) return;
   const left = ex.status === 'InProgress' ? ex.stageIndex - 1 : Math.min(ex.stageIndex, ex.stages.length - 1);
+  if (ex.status === 'Stopped') await afterStop(ex, left, deps);
   if (left >= 0) await admitWaiters(ex.pipeline, left, deps);
+}
+
+/**
+ * What follows a stop the request recorded: the stage's running deployments
+ * are asked to stop, and a slot the execution took without having entered
+ * the stage (its stop could not release it with the stop) is released.
+ */
+async function afterStop(ex: Execution, stage: number, deps: PipelineDeps): Promise<void> {
+  const by = ex.stoppedBy ?? 'fleetline';
+  for (const action of ex.stages[stage]?.actions ?? []) {
+    if (action.status !== 'Stopped' || !action.deploymentId) continue;
+    await stopDeployment(action.deploymentId, { by }, deps).catch((error) => {
+      if (!(error instanceof ConflictError)) throw error; // it has ended, or is stopping already
+    });
+  }
+  if (stage >= 0) await deps.executions.releaseStage(ex.pipeline, stage, ex.executionId);
 }
 
 /** Called by the worker once for every deployment that ends. */

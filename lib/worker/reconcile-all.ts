@@ -1,4 +1,5 @@
 import type { Deployment } from '../domain/deployment.js';
+import { inTurn } from '../domain/in-turn.js';
 import { expireDue } from '../deployments/reconcile.js';
 import { logger } from '../logger.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
@@ -7,10 +8,10 @@ import { progressDeployment } from './progress-deployment.js';
 
 /** A Created deployment younger than this is still its worker's (the stream delivers it within seconds). */
 const CREATION_GRACE_MS = 2 * 60 * 1000;
-/** The schedule's interval (serverless.yml: rate(1 minute)). */
-const PASS_INTERVAL_MS = 60 * 1000;
-/** Time kept back from a pass for what is under way and the executions that follow. */
+/** Time kept back from a pass's deployments for what is under way and the executions that follow. */
 const RESERVE_MS = 15 * 1000;
+/** Time kept back from its executions for what is under way. */
+const EXECUTIONS_RESERVE_MS = 5 * 1000;
 
 export interface ReconcileSummary {
   deployments: number;
@@ -33,7 +34,8 @@ export async function reconcileAll(deps: PipelineDeps, options: { timeLeftMs?: (
   const summary: ReconcileSummary = { deployments: 0, timedOut: 0, lost: 0, neverStarted: 0, executions: 0, deferred: 0 };
   const now = deps.clock.now().getTime();
   const startCreated = (d: Deployment) => now - Date.parse(d.createdAt) >= CREATION_GRACE_MS;
-  const outOfTime = () => (options.timeLeftMs?.() ?? Number.POSITIVE_INFINITY) < RESERVE_MS;
+  const timeLeft = () => options.timeLeftMs?.() ?? Number.POSITIVE_INFINITY;
+  const outOfTime = () => timeLeft() < RESERVE_MS;
   const active = await deps.deployments.listActive();
   for (const deployment of inTurn(active, now)) {
     if (outOfTime()) {
@@ -50,17 +52,6 @@ export async function reconcileAll(deps: PipelineDeps, options: { timeLeftMs?: (
       logger.error('Could not reconcile a deployment', { deploymentId: deployment.deploymentId, error: error as Error });
     }
   }
-  summary.executions = await reconcileExecutions(deps);
+  summary.executions = await reconcileExecutions(deps, () => timeLeft() < EXECUTIONS_RESERVE_MS);
   return summary;
-}
-
-/**
- * The active deployments, each pass starting one further along: a pass that
- * runs out of time leaves the last ones to the next, so none is left behind
- * for good by those ahead of it in the list.
- */
-export function inTurn<T>(active: T[], now: number): T[] {
-  if (active.length === 0) return active;
-  const start = Math.floor(now / PASS_INTERVAL_MS) % active.length;
-  return [...active.slice(start), ...active.slice(0, start)];
 }

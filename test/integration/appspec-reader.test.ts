@@ -37,4 +37,15 @@ describe('reading appspec.yml from a bundle in S3 (preflight)', () => {
     const junk = await put('r/junk.tgz', Buffer.from('not an archive at all'));
     expect(await reader.read({ ...junk, bundleType: 'tgz' })).toEqual({ problem: expect.stringMatching(/could not be read/) });
   });
+
+  it('fails, to be tried again, when S3 cannot be reached, instead of calling the bundle unreadable', async () => {
+    const rev = await put('r/reachable.zip', await zipBundle([{ path: 'appspec.yml', content: 'version: 0.0\n' }]));
+    const unreachable = new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: LOCAL_CREDENTIALS, forcePathStyle: true, maxAttempts: 1 });
+    try {
+      await expect(new S3AppspecReader(unreachable).read({ ...rev, bundleType: 'zip' })).rejects.toThrow(/^S3 failed while reading the bundle s3:\/\/fleetline-test-artifacts\/r\/reachable.zip; retry later$/);
+      await expect(new S3AppspecReader(unreachable).read({ ...rev, bundleType: 'tgz' })).rejects.toThrow();
+    } finally {
+      unreachable.destroy();
+    }
+  });
 });

@@ -146,6 +146,20 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
     }
   });
 
+  it('lets the functions that move pipelines on read bundles, and the ones that push look up connections; the artifacts function only records', () => {
+    const actionsOf = (role: string) =>
+      new Set(
+        (stack.template.Resources[role]?.Properties.Policies as { PolicyDocument: { Statement: { Action: string[] }[] } }[]).flatMap((p) =>
+          p.PolicyDocument.Statement.flatMap((st) => st.Action),
+        ),
+      );
+    // Preflight and a deploy action's revision check read appspec.yml; pushes find connections with BatchGetItem.
+    for (const role of ['WorkerRole', 'ReconcileRole']) {
+      expect([...actionsOf(role)], role).toEqual(expect.arrayContaining(['s3:GetObject', 's3:GetObjectVersion', 'dynamodb:BatchGetItem']));
+    }
+    expect([...actionsOf('ArtifactsRole')].filter((a) => a.startsWith('s3:'))).toEqual([]);
+  });
+
   it('lets a freeze lease outlast every function that may hold it, so a lease run out means its holder is dead', () => {
     // The stream worker and the reconciler both freeze targets; Lambda ends an invocation at its timeout.
     const timeouts = ['WorkerLambdaFunction', 'ReconcileLambdaFunction'].map((id) => Number(stack.template.Resources[id]?.Properties.Timeout));

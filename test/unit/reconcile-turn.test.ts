@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { inTurn } from '../../lib/worker/reconcile-all.js';
+import { inTurn } from '../../lib/domain/in-turn.js';
 
-describe('the order in which a reconcile pass takes the active deployments', () => {
+describe('the order in which a reconcile pass takes the active deployments and executions', () => {
   it('holds every active deployment once, in the list’s order from some point on', () => {
     fc.assert(
       fc.property(fc.uniqueArray(fc.string(), { maxLength: 30 }), fc.nat(), (active, now) => {

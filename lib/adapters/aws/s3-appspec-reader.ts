@@ -7,6 +7,7 @@ import { MAX_APPSPEC_BYTES } from '../../domain/appspec.js';
 import { APPSPEC_NAME, locateAppspec, normaliseEntryPath } from '../../domain/appspec-location.js';
 import type { Revision } from '../../domain/deployment.js';
 import type { AppspecSource, RevisionObject } from '../../ports.js';
+import { DependencyError } from '../../errors.js';
 
 /** An entry that may be the bundle's appspec.yml: at the root or one folder down (locateAppspec decides). */
 const isCandidate = (path: string) => {
@@ -73,6 +74,9 @@ export class S3AppspecReader implements AppspecSource {
     try {
       return revision.bundleType === 'zip' ? await this.fromZip(revision) : await this.fromTar(revision);
     } catch (error) {
+      // S3, or the way to it, failed, not the bundle: thrown, so that the read is tried again (and S3's
+      // or the network's own words never reach the execution). What is left is the archive's own fault.
+      if (fromS3OrNetwork(error)) throw new DependencyError(`S3 failed while reading the bundle s3://${revision.bucket}/${revision.key}; retry later`);
       return { problem: `the ${revision.bundleType} bundle could not be read: ${(error as Error).message}` };
     }
   }
@@ -163,4 +167,10 @@ export class S3AppspecReader implements AppspecSource {
       source.pipe(parser as unknown as NodeJS.WritableStream);
     });
   }
+}
+
+/** An S3 answer (it carries response metadata) or a failure to reach S3 (a system error code, a timeout). */
+function fromS3OrNetwork(error: unknown): boolean {
+  const e = error as { $metadata?: unknown; code?: unknown; name?: unknown };
+  return e?.$metadata !== undefined || (typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code)) || e?.name === 'TimeoutError';
 }

@@ -1,0 +1,13 @@
+/**
+ * The idempotency tokens of the deployments Fleetline creates itself: a
+ * rollback's, derived from the deployment it rolls back, and a pipeline deploy
+ * action's, from its execution, place and attempt. A replay finds its
+ * deployment by them, so no request may take one first.
+ */
+export const rollbackToken = (deploymentId: string) => `rollback-of-${deploymentId}`;
+
+export const pipelineActionToken = (executionId: string, stage: number, action: number, attempt: number) =>
+  `${executionId}.${stage}.${action}.${attempt}`;
+
+/** Whether a token is one of those (a request naming one is refused). */
+export const isEngineToken = (token: string) => token.startsWith('rollback-of-') || /^e-[0-9a-f]{16}\./.test(token);
