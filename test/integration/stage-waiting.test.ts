@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { startPipelinesFor } from '../../lib/artifacts/start-pipelines.js';
 import type { ArtifactUpload } from '../../lib/domain/artifact-upload.js';
 import type { Execution } from '../../lib/domain/pipeline.js';
+import { advanceExecution } from '../../lib/pipelines/execution-engine.js';
 import { reconcileExecutions } from '../../lib/pipelines/reconcile-executions.js';
 import type { ExecutionsRepository } from '../../lib/ports.js';
 import { useApi } from '../support/api-harness.js';
@@ -17,6 +18,8 @@ import { MINIMAL_APPSPEC, zipBundle } from '../support/bundles.js';
  */
 let dies: { save?: (ex: Execution) => boolean; acquire?: (executionId: string) => boolean; beforeAcquire?: (executionId: string) => boolean } = {};
 class EngineDied extends Error {}
+/** What the index and other workers do meanwhile: a waiting execution missing from the (lagging) index once; something run after a failed acquire. */
+let meanwhile: { hideOnce?: string; afterFailedAcquire?: (executionId: string) => Promise<void> } = {};
 
 const api = useApi((deps) => {
   const executions: ExecutionsRepository = Object.create(deps.executions);
@@ -29,7 +32,14 @@ const api = useApi((deps) => {
     if (dies.beforeAcquire?.(executionId)) throw died();
     const taken = await deps.executions.acquireStage(pipeline, stage, executionId);
     if (taken && dies.acquire?.(executionId)) throw died();
+    if (!taken) await meanwhile.afterFailedAcquire?.(executionId);
     return taken;
+  };
+  executions.waiting = async (pipeline, stage) => {
+    const ids = await deps.executions.waiting(pipeline, stage);
+    const hidden = meanwhile.hideOnce;
+    meanwhile.hideOnce = undefined;
+    return ids.filter((id) => id !== hidden);
   };
   return { executions };
 });
@@ -140,5 +150,29 @@ describe('executions waiting for a stage, when the worker dies between two write
     expect(await atGate(two)).toBe('InProgress InProgress');
     // Another verdict on an approval already decided is still a conflict.
     expect((await api.call('POST', `/executions/${one}/reject`, { body: { comment: 'ok' } })).status).toBe(409);
+  });
+
+  it('QUEUED: a build that took the slot before an older waiting one showed in the index gives it back, and the older one goes first', async () => {
+    const { pipeline, build } = await gatePipeline('QUEUED');
+    const one = await build(1);
+    const two = await build(2);
+    const three = await build(3);
+    expect([await atGate(one), await atGate(two), await atGate(three)]).toEqual(['InProgress InProgress', 'InProgress waiting Pending', 'InProgress waiting Pending']);
+    // three is moved on while the index does not show two yet, and the slot frees up between its two tries.
+    meanwhile = {
+      hideOnce: two,
+      afterFailedAcquire: async (id) => {
+        if (id !== three) return;
+        meanwhile.afterFailedAcquire = undefined;
+        await api.deps.executions.releaseStage(pipeline, 0, one);
+      },
+    };
+    try {
+      await advanceExecution(three, api.deps);
+    } finally {
+      meanwhile = {};
+    }
+    expect(await atGate(two)).toBe('InProgress InProgress');
+    expect(await atGate(three)).toBe('InProgress waiting Pending');
   });
 });
