@@ -76,7 +76,6 @@ const agent = (i: number, limit?: number): Step<DeployContext> => async (engine,
  * but never picked it up, one waits; then the deployment is stopped.
  */
 export const stopMidway: Scenario<DeployContext> = {
-  everyWrite: true,
   async setup(run) {
     return { agents: await registerFleet(run, 'shop', 'prod', 3, { deploymentConfig: { minimumHealthyHosts: { type: 'HOST_COUNT', value: 1 } } }) };
   },
@@ -133,7 +132,6 @@ const stopStep: Step<DeployContext> = async (engine, c) =>
  * AWS. Every instance must still end Skipped and counted.
  */
 export const stoppedWhileFreezing: Scenario<DeployContext> = {
-  everyWrite: true,
   async setup(run) {
     return { agents: await registerFleet(run, 'shop', 'prod', 3, {}) };
   },
@@ -174,7 +172,6 @@ export const stoppedWhileFreezing: Scenario<DeployContext> = {
 
 /** A host fails its Install hook: the deployment fails and is rolled back to the last good revision. */
 export const failAndRollBack: Scenario<DeployContext> = {
-  everyWrite: true,
   async setup(run) {
     const agents = await registerFleet(run, 'shop', 'prod', 1, { autoRollback: { enabled: true, events: ['DEPLOYMENT_FAILURE'] } }, { failAt: 'Install' });
     await rememberSuccess(run, 'shop', 'prod');
