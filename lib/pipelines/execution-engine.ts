@@ -67,7 +67,14 @@ type Step = 'continue' | 'stop';
 export async function advanceExecution(executionId: string, deps: PipelineDeps): Promise<Execution | undefined> {
   for (let round = 0; round < 50; round++) {
     const ex = await deps.executions.get(executionId);
-    if (!ex || ex.status !== 'InProgress') return ex;
+    if (!ex || ex.status !== 'InProgress') {
+      // Stopped while this was at work: a slot it took meanwhile (after the stop's own worker looked) goes back.
+      if (round > 0 && ex?.status === 'Stopped') {
+        await deps.executions.releaseStage(ex.pipeline, ex.stageIndex, ex.executionId);
+        await admitWaiters(ex.pipeline, ex.stageIndex, deps);
+      }
+      return ex;
+    }
     try {
       if ((await step(ex, deps)) === 'stop') return deps.executions.get(executionId);
     } catch (error) {

@@ -1,6 +1,6 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { S3AppspecReader } from '../../lib/adapters/aws/s3-appspec-reader.js';
+import { S3AppspecReader, s3Failure } from '../../lib/adapters/aws/s3-appspec-reader.js';
 import { LOCAL_CREDENTIALS } from '../../local/dynamodb-local.js';
 import { tgzBundle, zipBundle } from '../support/bundles.js';
 
@@ -47,5 +47,17 @@ describe('reading appspec.yml from a bundle in S3 (preflight)', () => {
     } finally {
       unreachable.destroy();
     }
+  });
+
+
+  it('tells a passing S3 failure (tried again) from a refusal no retry changes (the bundle is unreadable for good)', () => {
+    const answered = (httpStatusCode: number) => Object.assign(new Error('S3 error'), { $metadata: { httpStatusCode } });
+    expect([503, 500, 429].map((status) => s3Failure(answered(status)))).toEqual(['passing', 'passing', 'passing']);
+    expect([416, 403, 404].map((status) => s3Failure(answered(status)))).toEqual([416, 403, 404]);
+    expect(s3Failure(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe('passing');
+    expect(s3Failure(Object.assign(new Error('timed out'), { name: 'TimeoutError' }))).toBe('passing');
+    // The archive's own faults: yauzl's and zlib's errors carry no S3 answer and no system error code.
+    expect(s3Failure(new Error('invalid central directory file header signature'))).toBeUndefined();
+    expect(s3Failure(Object.assign(new Error('incorrect header check'), { code: 'Z_DATA_ERROR' }))).toBeUndefined();
   });
 });

@@ -158,7 +158,8 @@ describe('executions waiting for a stage, when the worker dies between two write
     const two = await build(2);
     const three = await build(3);
     expect([await atGate(one), await atGate(two), await atGate(three)]).toEqual(['InProgress InProgress', 'InProgress waiting Pending', 'InProgress waiting Pending']);
-    // three is moved on while the index does not show two yet, and the slot frees up between its two tries.
+    // three is moved on while the index does not show two yet, and the slot frees up between its two tries
+    // (freed by hand: this is about three's two tries, not about how one leaves, so one is left as it was).
     meanwhile = {
       hideOnce: two,
       afterFailedAcquire: async (id) => {
@@ -175,4 +176,5 @@ describe('executions waiting for a stage, when the worker dies between two write
     expect(await atGate(two)).toBe('InProgress InProgress');
     expect(await atGate(three)).toBe('InProgress waiting Pending');
   });
+
 });

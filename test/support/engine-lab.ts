@@ -167,6 +167,12 @@ export interface Scenario<C> {
    * executions leaves a deployment's inner writes to the deployment scenarios).
    */
   focus?: RegExp;
+  /**
+   * Its clients act only once a dead freeze worker's lease has run out (a
+   * retry or a stop that follows what the deployment did): without, a crash
+   * while freezing lets them act while the dead worker still holds it.
+   */
+  waitsOutDeadLeases?: boolean;
 }
 
 /** Hands the stream's records to the worker until none is left; a worker that keeps failing is a bug. */
@@ -217,9 +223,9 @@ export async function quiesce(run: LabRun, engine: Engine = run.healthy): Promis
 
 /**
  * A worker that died while freezing a deployment's targets holds it until its
- * lease runs out (its Lambda's timeout, in AWS): the clients, agents and
- * operators of the scenario act again only once it has, as they would in
- * time. Without one, no time passes.
+ * lease runs out (its Lambda's timeout, in AWS): for a scenario whose clients
+ * act on what the deployment did, they act again only once it has, as they
+ * would in time. Without one, no time passes.
  */
 async function outliveDeadLeases(run: LabRun): Promise<void> {
   const now = run.clock.now().toISOString();
@@ -338,7 +344,7 @@ export async function runWithCrash<C>(
       }
       if (crash.crashed()) break;
     }
-    if (crash.crashed()) await outliveDeadLeases(run);
+    if (crash.crashed() && scenario.waitsOutDeadLeases) await outliveDeadLeases(run);
     for (; step < scenario.steps.length; step++) await (scenario.steps[step] as Step<C>)(run.healthy, context, run);
     await quiesce(run);
     const items = await scanAll(run);

@@ -180,6 +180,7 @@ export const queuedInOrder: Scenario<PipelineContext> = {
 
 /** A host fails the deploy stage; the execution is retried and the stage's second deployment succeeds. */
 export const retriedAfterFailure: Scenario<PipelineContext> = {
+  waitsOutDeadLeases: true,
   focus: EXECUTION_WRITES,
   async setup(run) {
     const agents = await registerFleet(run, 'web', 'staging', 1, {}, { failAt: 'Install' });
@@ -214,6 +215,7 @@ export const stoppedWhileOthersWait: Scenario<PipelineContext> = {
 
 /** a's deployment runs a long hook when a is stopped: the deployment stops too (the hook is killed). */
 export const stoppedMidDeployment: Scenario<PipelineContext> = {
+  waitsOutDeadLeases: true,
   focus: EXECUTION_WRITES,
   async setup(run) {
     const agents = await registerFleet(run, 'web', 'staging', 1, {}, { holdAt: 'ApplicationStart' });

@@ -76,7 +76,9 @@ export class S3AppspecReader implements AppspecSource {
     } catch (error) {
       // S3, or the way to it, failed, not the bundle: thrown, so that the read is tried again (and S3's
       // or the network's own words never reach the execution). What is left is the archive's own fault.
-      if (fromS3OrNetwork(error)) throw new DependencyError(`S3 failed while reading the bundle s3://${revision.bucket}/${revision.key}; retry later`);
+      const s3 = s3Failure(error);
+      if (s3 === 'passing') throw new DependencyError(`S3 failed while reading the bundle s3://${revision.bucket}/${revision.key}; retry later`);
+      if (s3 !== undefined) return { problem: `the ${revision.bundleType} bundle could not be read: S3 refused a read of it (HTTP ${s3})` };
       return { problem: `the ${revision.bundleType} bundle could not be read: ${(error as Error).message}` };
     }
   }
@@ -169,8 +171,16 @@ export class S3AppspecReader implements AppspecSource {
   }
 }
 
-/** An S3 answer (it carries response metadata) or a failure to reach S3 (a system error code, a timeout). */
-function fromS3OrNetwork(error: unknown): boolean {
-  const e = error as { $metadata?: unknown; code?: unknown; name?: unknown };
-  return e?.$metadata !== undefined || (typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code)) || e?.name === 'TimeoutError';
+/**
+ * How S3 failed a read, if it did: `passing` when it, or the way to it, failed
+ * (a 5xx, throttling, no answer at all: worth another try), else the status of
+ * its refusal (a 4xx: a range past the end of a broken archive, a key the role
+ * may not use), which no retry changes. Undefined for the archive's own faults.
+ */
+export function s3Failure(error: unknown): 'passing' | number | undefined {
+  const e = error as { $metadata?: { httpStatusCode?: number }; code?: unknown; name?: unknown };
+  const status = e?.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500 || status === 429 ? 'passing' : status;
+  if (e?.$metadata !== undefined || (typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code)) || e?.name === 'TimeoutError') return 'passing';
+  return undefined;
 }
