@@ -10,9 +10,10 @@ import { decideApproval, retryExecution, stopExecution } from '../pipelines/exec
 import { assertMayDeployEverywhere } from '../pipelines/pipeline-authority.js';
 import { type ApiDeps, executionResource, route, visibleItems } from './deps.js';
 import { pageQuerySchema } from './schemas.js';
+import { EXECUTION_ID_PATTERN } from '../domain/execution-id.js';
 
 const pipelineParams = z.strictObject({ name: nameSchema });
-const executionParams = z.strictObject({ id: z.string().regex(/^e-[0-9a-f]{16}$/, 'must be an execution ID (e-…)') });
+const executionParams = z.strictObject({ id: z.string().regex(EXECUTION_ID_PATTERN, 'must be an execution ID (e-…)') });
 const commentBody = z.strictObject({ comment: z.string().max(1024, 'must be at most 1024 characters').default('') }).default({ comment: '' });
 
 async function requirePipeline(deps: ApiDeps, name: string) {

@@ -1,3 +1,5 @@
+import { EXECUTION_ID_PATTERN } from './execution-id.js';
+
 /**
  * The idempotency tokens of the deployments Fleetline creates itself: a
  * rollback's, derived from the deployment it rolls back, and a pipeline deploy
@@ -10,4 +12,7 @@ export const pipelineActionToken = (executionId: string, stage: number, action: 
   `${executionId}.${stage}.${action}.${attempt}`;
 
 /** Whether a token is one of those (a request naming one is refused). */
-export const isEngineToken = (token: string) => token.startsWith('rollback-of-') || /^e-[0-9a-f]{16}\./.test(token);
+export const isEngineToken = (token: string) => {
+  const dot = token.indexOf('.');
+  return token.startsWith('rollback-of-') || (dot > 0 && EXECUTION_ID_PATTERN.test(token.slice(0, dot)));
+};

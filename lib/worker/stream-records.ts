@@ -1,20 +1,17 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { DEPLOYMENT_ID_PATTERN } from '../domain/deployment.js';
+import { EXECUTION_ID_PATTERN } from '../domain/execution-id.js';
+
+/** The ID a stream record's new image holds in `attribute`, when it is an item of `type` and the ID is well formed. */
+function idOf(record: DynamoDBRecord, type: string, attribute: string, pattern: RegExp): string | undefined {
+  const image = record.dynamodb?.NewImage;
+  if (image?.type?.S !== type) return undefined;
+  const id = image[attribute]?.S;
+  return id !== undefined && pattern.test(id) ? id : undefined;
+}
 
 /** The deployment a stream record is about, when it is a deployment item. */
-export function deploymentIdOf(record: DynamoDBRecord): string | undefined {
-  const image = record.dynamodb?.NewImage;
-  if (image?.type?.S !== 'Deployment') return undefined;
-  const id = image.deploymentId?.S;
-  return id !== undefined && DEPLOYMENT_ID_PATTERN.test(id) ? id : undefined;
-}
-
-const EXECUTION_ID_PATTERN = /^e-[0-9a-f]{16}$/;
+export const deploymentIdOf = (record: DynamoDBRecord) => idOf(record, 'Deployment', 'deploymentId', DEPLOYMENT_ID_PATTERN);
 
 /** The execution a stream record is about, when it is an execution item. */
-export function executionIdOf(record: DynamoDBRecord): string | undefined {
-  const image = record.dynamodb?.NewImage;
-  if (image?.type?.S !== 'Execution') return undefined;
-  const id = image.executionId?.S;
-  return id !== undefined && EXECUTION_ID_PATTERN.test(id) ? id : undefined;
-}
+export const executionIdOf = (record: DynamoDBRecord) => idOf(record, 'Execution', 'executionId', EXECUTION_ID_PATTERN);
