@@ -6,6 +6,7 @@ import type { IssuedCredentials } from './domain/credentials.js';
 import type { DeploymentGroup, DeploymentGroupSettings } from './domain/deployment-group.js';
 import type { InstanceChanges, RegisteredInstance } from './domain/instance.js';
 import type { Deployment, EventRecord, InstanceDeployment, Revision } from './domain/deployment.js';
+import type { ScopedToken } from './domain/engine-tokens.js';
 import type { FreezeLease } from './domain/freeze-lease.js';
 import type { DeploymentStatus } from './domain/lifecycle.js';
 import type { Execution, Pipeline } from './domain/pipeline.js';
@@ -86,13 +87,12 @@ export interface DeploymentsRepository {
    */
   create(
     deployment: Deployment,
-    options: { lockGroup: boolean; idempotencyToken?: string | undefined; requestFingerprint?: string | undefined },
+    options: { lockGroup: boolean; idempotencyToken?: ScopedToken | undefined; requestFingerprint?: string | undefined },
   ): Promise<CreateResult>;
   get(deploymentId: string): Promise<Deployment | undefined>;
   list(filter: DeploymentFilter, page: PageRequest): Promise<Page<Deployment>>;
-  /** The deployment an idempotency token created, if it was used. */
-  /** The deployment a token was used for, and the fingerprint of the request that used it. */
-  findByIdempotencyToken(application: string, group: string, token: string): Promise<{ deploymentId: string; requestFingerprint?: string | undefined } | undefined>;
+  /** The deployment a token was used for by its owner, and the fingerprint of the request that used it. */
+  findByIdempotencyToken(application: string, group: string, token: ScopedToken): Promise<{ deploymentId: string; requestFingerprint?: string | undefined } | undefined>;
   /**
    * Takes the lease to freeze a Created deployment's targets: when nobody
    * holds it and no stop was asked for, or when its holder's lease has run out.

@@ -4,6 +4,7 @@ import { type Deployment, type Revision, type createDeploymentBodySchema, newDep
 import { emptyCounts } from '../domain/minimum-healthy.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { requestFingerprint } from '../domain/idempotency.js';
+import { scopedToken } from '../domain/engine-tokens.js';
 import { assertRevisionAllowed } from '../artifacts/revision-scope.js';
 import { logger } from '../logger.js';
 import type { EngineDeps } from './engine.js';
@@ -43,12 +44,13 @@ function tokenReused(token: string | undefined, deploymentId: string): ConflictE
 
 /**
  * A retried request is answered from its idempotency token before any other
- * work (no group lookup, no S3 check): the deployment the token was used for,
- * or a 409 when the token came with other parameters. Undefined for a new token.
+ * work (no group lookup, no S3 check): the deployment the same caller used the
+ * token for, or a 409 when the token came with other parameters. Undefined for
+ * a token new to this caller.
  */
-export async function replayedDeployment(input: CreateDeploymentInput, deps: EngineDeps): Promise<CreatedDeployment | undefined> {
+async function replayedDeployment(input: CreateDeploymentInput, creator: string, deps: EngineDeps): Promise<CreatedDeployment | undefined> {
   if (!input.idempotencyToken) return undefined;
-  const used = await deps.deployments.findByIdempotencyToken(input.application, input.group, input.idempotencyToken);
+  const used = await deps.deployments.findByIdempotencyToken(input.application, input.group, scopedToken(input.idempotencyToken, creator));
   if (!used) return undefined;
   if (used.requestFingerprint && used.requestFingerprint !== idempotencyFingerprint(input)) throw tokenReused(input.idempotencyToken, used.deploymentId);
   return existing(used.deploymentId, deps);
@@ -72,7 +74,7 @@ export async function createDeployment(
   /** Checks the revision (e.g. in S3) once the cheaper checks passed, and returns it pinned; a throw writes nothing. */
   verifyRevision?: (revision: Revision) => Promise<Revision>,
 ): Promise<CreatedDeployment> {
-  const replayed = await replayedDeployment(input, deps);
+  const replayed = await replayedDeployment(input, creator, deps);
   if (replayed) return replayed;
   const group = await deps.groups.get(input.application, input.group);
   if (!group) {
@@ -104,7 +106,8 @@ export async function createDeployment(
     hookRoleArn: group.hookRoleArn,
   };
   const fingerprint = input.idempotencyToken ? idempotencyFingerprint(input) : undefined;
-  const result = await deps.deployments.create(deployment, { lockGroup: true, idempotencyToken: input.idempotencyToken, requestFingerprint: fingerprint });
+  const idempotencyToken = input.idempotencyToken ? scopedToken(input.idempotencyToken, creator) : undefined;
+  const result = await deps.deployments.create(deployment, { lockGroup: true, idempotencyToken, requestFingerprint: fingerprint });
   if (result.kind === 'existing') {
     if (result.requestFingerprint && result.requestFingerprint !== fingerprint) throw tokenReused(input.idempotencyToken, result.deploymentId);
     return existing(result.deploymentId, deps);

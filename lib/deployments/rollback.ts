@@ -1,9 +1,11 @@
 import type { Deployment } from '../domain/deployment.js';
-import { rollbackToken } from '../domain/engine-tokens.js';
+import { rollbackToken, scopedToken } from '../domain/engine-tokens.js';
 import { GroupBusyError } from '../errors.js';
 import { logger } from '../logger.js';
 import { createDeployment } from './create-deployment.js';
 import type { EngineDeps } from './engine.js';
+
+const AUTOMATIC_ROLLBACK = 'fleetline:automatic-rollback';
 
 /** Whether an ended deployment is rolled back: a stop says so itself, a failure asks the group. */
 export async function rollbackWanted(deployment: Deployment, deps: EngineDeps): Promise<boolean> {
@@ -22,7 +24,7 @@ export async function rollBack(deployment: Deployment, deps: EngineDeps): Promis
   const idempotencyToken = rollbackToken(deployment.deploymentId);
   // A replay finds the rollback by its token before anything else: by now the rollback may even have
   // succeeded, and the group's last success be the rollback itself.
-  const earlier = await deps.deployments.findByIdempotencyToken(deployment.application, deployment.group, idempotencyToken);
+  const earlier = await deps.deployments.findByIdempotencyToken(deployment.application, deployment.group, scopedToken(idempotencyToken, AUTOMATIC_ROLLBACK));
   if (earlier) {
     await deps.deployments.linkRollback(deployment.deploymentId, earlier.deploymentId);
     return;
@@ -42,7 +44,7 @@ export async function rollBack(deployment: Deployment, deps: EngineDeps): Promis
         idempotencyToken,
         rollbackOf: deployment.deploymentId,
       },
-      'fleetline:automatic-rollback',
+      AUTOMATIC_ROLLBACK,
       deps,
     );
     await deps.deployments.linkRollback(deployment.deploymentId, rollback.deploymentId);

@@ -16,3 +16,18 @@ export const isEngineToken = (token: string) => {
   const dot = token.indexOf('.');
   return token.startsWith('rollback-of-') || (dot > 0 && EXECUTION_ID_PATTERN.test(token.slice(0, dot)));
 };
+
+/** The identity that owns the engine's tokens: a replay is the engine's own, whoever the deployment is created for. */
+export const ENGINE_TOKEN_OWNER = 'fleetline:engine';
+
+/**
+ * An idempotency token as stored: scoped to the caller who used it, so the same
+ * token from another caller is another request and never finds (nor names) the
+ * first caller's deployment. Requests cannot name engine tokens, so those are the engine's.
+ */
+export interface ScopedToken {
+  owner: string;
+  token: string;
+}
+
+export const scopedToken = (token: string, caller: string): ScopedToken => ({ owner: isEngineToken(token) ? ENGINE_TOKEN_OWNER : caller, token });

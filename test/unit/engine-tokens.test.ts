@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createDeploymentBodySchema } from '../../lib/domain/deployment.js';
-import { isEngineToken, pipelineActionToken, rollbackToken } from '../../lib/domain/engine-tokens.js';
+import { ENGINE_TOKEN_OWNER, isEngineToken, pipelineActionToken, rollbackToken, scopedToken } from '../../lib/domain/engine-tokens.js';
 
 const body = (idempotencyToken: string) => ({ application: 'web', group: 'prod', revision: { bucket: 'fleetline-artifacts', key: 'web/app.zip' }, idempotencyToken });
 const deploymentId = fc.stringMatching(/^d-[A-Z0-9]{9}$/);
@@ -26,5 +26,21 @@ describe('the idempotency tokens of the deployments Fleetline creates itself', (
       }),
     );
     expect(createDeploymentBodySchema.safeParse(body('build-2')).success).toBe(true);
+  });
+});
+
+describe('who a token belongs to', () => {
+  it("the engine's tokens are the engine's whoever the deployment is created for; every other token is its caller's", () => {
+    const caller = fc.string({ minLength: 1 });
+    fc.assert(
+      fc.property(deploymentId.map(rollbackToken), caller, (token, who) => {
+        expect(scopedToken(token, who)).toEqual({ owner: ENGINE_TOKEN_OWNER, token });
+      }),
+    );
+    fc.assert(
+      fc.property(fc.stringMatching(/^[\x21-\x7e]{1,64}$/).filter((t) => !isEngineToken(t)), caller, (token, who) => {
+        expect(scopedToken(token, who)).toEqual({ owner: who, token });
+      }),
+    );
   });
 });

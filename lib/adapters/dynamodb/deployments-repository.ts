@@ -3,6 +3,7 @@ import type { Deployment, Revision } from '../../domain/deployment.js';
 import type { FreezeLease } from '../../domain/freeze-lease.js';
 import type { InstanceCounts } from '../../domain/minimum-healthy.js';
 import { GroupBusyError, NotFoundError } from '../../errors.js';
+import type { ScopedToken } from '../../domain/engine-tokens.js';
 import type { CreateResult, DeploymentFilter, DeploymentsRepository, Page, PageRequest } from '../../ports.js';
 import { cancellationReasons, cancelledItem, isConditionalCheckFailed } from './conditions.js';
 import { keys, listingPartitions } from './keys.js';
@@ -55,7 +56,7 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
 
   async create(
     deployment: Deployment,
-    options: { lockGroup: boolean; idempotencyToken?: string | undefined; requestFingerprint?: string | undefined },
+    options: { lockGroup: boolean; idempotencyToken?: ScopedToken | undefined; requestFingerprint?: string | undefined },
   ): Promise<CreateResult> {
     const { tableName } = this.table;
     const { application, group, deploymentId } = deployment;
@@ -120,7 +121,7 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
     }
   }
 
-  async findByIdempotencyToken(application: string, group: string, token: string) {
+  async findByIdempotencyToken(application: string, group: string, token: ScopedToken) {
     const item = await this.table.get(keys.idempotency(application, group, token));
     if (!item) return undefined;
     return { deploymentId: String(item.deploymentId), requestFingerprint: typeof item.requestFingerprint === 'string' ? item.requestFingerprint : undefined };

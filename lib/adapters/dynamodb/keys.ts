@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import type { ScopedToken } from '../../domain/engine-tokens.js';
+
 /**
  * Every key of the single table is built here (access patterns: docs/data-model.md).
  * Names cannot contain '#' (see lib/domain/names.ts), so the separators are unambiguous.
@@ -40,9 +43,10 @@ export const keys = {
   deploymentListing: (listing: string, createdAt: string, id: string): TableKey => ({ PK: listing, SK: `${createdAt}#${id}` }),
   /** GSI2 (sparse): deployments not yet finished, for the reconciler. */
   activeDeployment: (id: string) => ({ GSI2PK: 'ACTIVE_DEPLOYMENTS', GSI2SK: id }),
-  idempotency: (application: string, group: string, token: string): TableKey => ({
+  /** The owner (a principal ARN, any characters) goes in as a fixed-length hash, so owner and token never run together. */
+  idempotency: (application: string, group: string, { owner, token }: ScopedToken): TableKey => ({
     PK: `IDEMPOTENCY#${application}#${group}`,
-    SK: `TOKEN#${token}`,
+    SK: `TOKEN#${createHash('sha256').update(owner).digest('hex')}#${token}`,
   }),
 
   instanceDeployment: (deploymentId: string, instanceId: string): TableKey => ({
