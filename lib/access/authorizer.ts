@@ -30,6 +30,13 @@ export class Authorizer {
     throw denied(principal, action, resource, shownAs, decision.reason);
   }
 
+  /** 403 unless the principal is an administrator, for acts no rule can grant; `act` names it ("set iamArn on instance/x"). */
+  requireAdmin(principal: string, act: string): void {
+    if (isAdmin(principal, this.admins)) return;
+    logger.warn('Access denied', { principal, action: act, reason: 'administrators only' });
+    throw new ForbiddenError(`${principal} may not ${act}: only administrators may (no access rule grants it)`);
+  }
+
   /** 403 unless some rule could allow `action` to this principal at all. */
   async gate(principal: string, action: string, shownAs: string): Promise<void> {
     if (!mayEverAllow(principal, action, await this.rulesFor(principal), this.admins)) {

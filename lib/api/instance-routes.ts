@@ -12,7 +12,9 @@ export const instanceRoutes = [
     access: { action: 'instances:put', resource: ({ params }) => `instance/${params.instanceId}` },
     params: instanceParams,
     body: instanceBodySchema,
-    async handle({ params, body, deps }) {
+    async handle({ params, body, deps, principal }) {
+      // The binding decides who polls the instance's work and reports for it: instances:put covers tags alone.
+      if (body.iamArn !== undefined) deps.authorizer.requireAdmin(principal, `set iamArn on instance/${params.instanceId}`);
       // Binding hands the instance's assignments to a principal: an EC2 instance's only ever go to its own session.
       if (body.iamArn && isEc2InstanceId(params.instanceId) && !isAgentSessionOf(body.iamArn, params.instanceId, agentTrust(deps))) {
         throw new UnprocessableError(`${params.instanceId} is an EC2 instance: it can only be bound to its own agent session`, [
