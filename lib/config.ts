@@ -8,16 +8,18 @@ import { ConfigError } from './errors.js';
 // never load the full one. Without a locale it would only ever say "Invalid input".
 z.config(en());
 
-const accounts = z._default(z.string().check(z.regex(/^\s*(\d{12}(\s*,\s*\d{12})*)?\s*$/, 'must be comma-separated 12-digit AWS account IDs')), '');
+/** A comma-separated list whose every entry (spaces around commas allowed) matches `entry`. */
+const listOf = (entry: string) => new RegExp(`^\\s*(${entry}(\\s*,\\s*${entry})*)?\\s*$`);
+const accounts = z._default(z.string().check(z.regex(listOf('\\d{12}'), 'must be comma-separated 12-digit AWS account IDs')), '');
 const seconds = (min: number, max: number, fallback: number) =>
   z._default(z.pipe(z.coerce.number(), z.int().check(z.gte(min), z.lte(max))), fallback);
 
 const configSchema = z.object({
   TABLE_NAME: z.string().check(z.minLength(1)),
-  ARTIFACT_BUCKET: z.string().check(z.minLength(3)),
+  ARTIFACT_BUCKET: z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)')),
   STAGE: z._default(z.string().check(z.minLength(1)), 'dev'),
   /** Comma-separated IAM role names whose EC2 sessions are Fleetline agents. */
-  AGENT_ROLE_NAMES: z._default(z.string().check(z.minLength(1)), 'fleetline-agent'),
+  AGENT_ROLE_NAMES: z._default(z.string().check(z.regex(listOf('[\\w+=.@-]{1,64}'), 'must be comma-separated IAM role names'), z.refine((names) => names.trim() !== '', 'must name at least one IAM role')), 'fleetline-agent'),
   /** Comma-separated 12-digit accounts whose agent-role sessions are agents (deploy parameter agentAccounts). */
   AGENT_ACCOUNTS: accounts,
   /** Comma-separated 12-digit accounts whose roles POST /credentials may hand out (deploy parameter credentialAccounts). */
@@ -30,7 +32,7 @@ const configSchema = z.object({
   AGENT_START_TIMEOUT_SECONDS: seconds(10, 86400, 300),
   AGENT_POLL_INTERVAL_SECONDS: seconds(1, 300, 10),
   /** Comma-separated principal ARN patterns that administer Fleetline (the deploy parameter adminPrincipals). */
-  ADMIN_PRINCIPALS: z._default(z.string(), ''),
+  ADMIN_PRINCIPALS: z._default(z.string().check(z.regex(listOf('arn:[\\w*-]+:(iam|sts|\\*)::[\\d*]*:[^\\s,]+'), 'must be comma-separated IAM principal ARN patterns (arn:aws:iam::<account>:role/<name>)')), ''),
   /** Roles POST /credentials may hand out must live under this IAM path. */
   ASSUMABLE_ROLE_PATH: z._default(z.string().check(z.regex(/^\/([\w+=,.@-]+\/)*$/, 'must be an IAM path such as /fleetline/')), '/fleetline/'),
   /** The agents' control channel (the WebSocket API's stage URL), told to agents in every poll answer. */
@@ -52,7 +54,25 @@ export interface Config {
   channelUrl: string | undefined;
 }
 
-const accountList = (text: string) => text.split(',').map((n) => n.trim()).filter(Boolean);
+const splitList = (text: string) => text.split(',').map((n) => n.trim()).filter(Boolean);
+
+/** A variable that is missing or malformed, and why. */
+export interface ConfigProblem {
+  variable: string;
+  message: string;
+}
+
+/**
+ * Every problem with the variables, those the API needs besides (an administrator, the
+ * accounts of its agents) when `api` is set. Deploy-time checks report these, naming
+ * the deploy parameter behind each variable, before anything reaches AWS.
+ */
+export function configProblems(env: NodeJS.ProcessEnv, { api = false } = {}): ConfigProblem[] {
+  const parsed = configSchema.safeParse(env);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => ({ variable: i.path.join('.'), message: i.message }));
+  const lists = { adminPrincipals: splitList(env.ADMIN_PRINCIPALS ?? ''), agentAccounts: splitList(env.AGENT_ACCOUNTS ?? '') };
+  return api ? [...problems, ...apiProblems(lists).filter((p) => !problems.some((q) => q.variable === p.variable))] : problems;
+}
 
 /** Read once at cold start: a missing or bad variable stops the container with a clear message. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -61,22 +81,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`Fleetline configuration is incomplete: ${problems}`);
   }
+  return toConfig(parsed.data);
+}
+
+function toConfig(data: z.output<typeof configSchema>): Config {
   return {
-    tableName: parsed.data.TABLE_NAME,
-    artifactBucket: parsed.data.ARTIFACT_BUCKET,
-    stage: parsed.data.STAGE,
-    agentRoleNames: parsed.data.AGENT_ROLE_NAMES.split(',').map((n) => n.trim()).filter(Boolean),
-    agentAccounts: accountList(parsed.data.AGENT_ACCOUNTS),
-    credentialAccounts: accountList(parsed.data.CREDENTIAL_ACCOUNTS),
-    partition: partitionOf(parsed.data.AWS_REGION),
-    s3ForcePathStyle: parsed.data.S3_FORCE_PATH_STYLE === 'true',
-    adminPrincipals: parsed.data.ADMIN_PRINCIPALS.split(',').map((p) => p.trim()).filter(Boolean),
-    assumableRolePath: parsed.data.ASSUMABLE_ROLE_PATH,
-    channelUrl: parsed.data.CHANNEL_URL,
+    tableName: data.TABLE_NAME,
+    artifactBucket: data.ARTIFACT_BUCKET,
+    stage: data.STAGE,
+    agentRoleNames: splitList(data.AGENT_ROLE_NAMES),
+    agentAccounts: splitList(data.AGENT_ACCOUNTS),
+    credentialAccounts: splitList(data.CREDENTIAL_ACCOUNTS),
+    partition: partitionOf(data.AWS_REGION),
+    s3ForcePathStyle: data.S3_FORCE_PATH_STYLE === 'true',
+    adminPrincipals: splitList(data.ADMIN_PRINCIPALS),
+    assumableRolePath: data.ASSUMABLE_ROLE_PATH,
+    channelUrl: data.CHANNEL_URL,
     timings: {
-      leaseSeconds: parsed.data.AGENT_LEASE_SECONDS,
-      startTimeoutSeconds: parsed.data.AGENT_START_TIMEOUT_SECONDS,
-      pollIntervalSeconds: parsed.data.AGENT_POLL_INTERVAL_SECONDS,
+      leaseSeconds: data.AGENT_LEASE_SECONDS,
+      startTimeoutSeconds: data.AGENT_START_TIMEOUT_SECONDS,
+      pollIntervalSeconds: data.AGENT_POLL_INTERVAL_SECONDS,
     },
   };
 }
@@ -86,11 +110,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * nor without knowing which accounts' agent sessions to trust.
  */
 export function requireAdmins(config: Config): Config {
-  if (config.adminPrincipals.length === 0) {
-    throw new ConfigError('ADMIN_PRINCIPALS names no administrator; deploy with --param="adminPrincipals=arn:aws:iam::<account>:role/<admin role>"');
-  }
-  if (config.agentAccounts.length === 0) {
-    throw new ConfigError('AGENT_ACCOUNTS names no account; deploy with --param="agentAccounts=<12-digit account ID of your instances>[,<another>]"');
-  }
+  const [first] = apiProblems(config);
+  if (first) throw new ConfigError(`${first.variable} ${first.message}`);
   return config;
+}
+
+function apiProblems(config: Pick<Config, 'adminPrincipals' | 'agentAccounts'>): ConfigProblem[] {
+  return [
+    ...(config.adminPrincipals.length === 0
+      ? [{ variable: 'ADMIN_PRINCIPALS', message: 'names no administrator; deploy with --param="adminPrincipals=arn:aws:iam::<account>:role/<admin role>"' }]
+      : []),
+    ...(config.agentAccounts.length === 0
+      ? [{ variable: 'AGENT_ACCOUNTS', message: 'names no account; deploy with --param="agentAccounts=<12-digit account ID of your instances>[,<another>]"' }]
+      : []),
+  ];
 }

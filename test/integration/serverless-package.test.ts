@@ -138,7 +138,7 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
         p.PolicyDocument.Statement.map((st) => ({ role, ...st })),
       ),
     );
-    const managers = statements.filter((st) => st.Action.some((a) => a.startsWith('execute-api:')));
+    const managers = statements.filter((st) => st.Action.some((a) => a.startsWith('execute-api:Manage')));
     expect(managers.map((st) => st.role).sort()).toEqual(['ReconcileRole', 'WorkerRole']);
     for (const st of managers) {
       expect(st.Action).toEqual(['execute-api:ManageConnections']);
@@ -278,6 +278,77 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
       expect(listFiles(dir).some((f) => readFileSync(f, 'utf8').includes(parser)), fn).toBe(true);
     }
   }, 60_000);
+});
+
+type Statement = { Effect: string; Action: string[] | string; Resource: unknown };
+const statementsOf = (doc: { Statement: Statement[] }) => doc.Statement.map((st) => ({ ...st, Action: [st.Action].flat() }));
+/** A `!Sub` resource's text, with the stack's parts left as ${...}. */
+const subs = (resource: unknown): string[] => [resource].flat().map((r) => (typeof r === 'string' ? r : JSON.stringify(r)));
+
+describe('the agents\' identity and the policies for people and CI (osls package)', () => {
+  it('creates the agent role, trusted by EC2 only, named as AGENT_ROLE_NAMES names it, and its instance profile', () => {
+    const role = stack.template.Resources.AgentRole!;
+    expect(role.Type).toBe('AWS::IAM::Role');
+    expect(role.Condition).toBe('CreateAgentRole');
+    expect(stack.template.Conditions.CreateAgentRole).toEqual({ 'Fn::Equals': ['true', 'true'] });
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
+    const names = stack.template.Resources.ApiLambdaFunction!.Properties.Environment.Variables.AGENT_ROLE_NAMES;
+    expect(names).toBe('fleetline-test-agent');
+    expect(role.Properties.RoleName).toEqual({ 'Fn::Select': [0, { 'Fn::Split': [',', names] }] });
+    const profile = stack.template.Resources.AgentInstanceProfile!;
+    expect(profile.Type).toBe('AWS::IAM::InstanceProfile');
+    expect(profile.Properties.Roles).toEqual([{ Ref: 'AgentRole' }]);
+  });
+
+  it('lets an agent call the agent routes and open the channel, and nothing else', () => {
+    const role = stack.template.Resources.AgentRole!;
+    const statements = (role.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap((p) => statementsOf(p.PolicyDocument));
+    expect(statements).toHaveLength(1);
+    const [only] = statements;
+    expect(only!.Effect).toBe('Allow');
+    expect(only!.Action).toEqual(['execute-api:Invoke']);
+    expect(subs(only!.Resource)).toEqual([
+      expect.stringContaining('${HttpApi}/*/POST/agent/v1/*'),
+      expect.stringContaining('${WebsocketsApi}/test/$connect'),
+    ]);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('outputs the instance profile, the API and channel URLs, the artifact bucket and the three policies', () => {
+    const outputs = stack.template.Outputs;
+    expect(outputs.AgentInstanceProfileName?.Value).toEqual({ Ref: 'AgentInstanceProfile' });
+    expect(outputs.AgentInstanceProfileArn?.Value).toEqual({ 'Fn::GetAtt': ['AgentInstanceProfile', 'Arn'] });
+    expect(outputs.AgentInstanceProfileName?.Condition).toBe('CreateAgentRole');
+    expect(outputs.HttpApiUrl).toBeDefined();
+    // The URL agents are told in every poll answer, and no other.
+    expect(outputs.ChannelUrl?.Value).toEqual(stack.template.Resources.ApiLambdaFunction!.Properties.Environment.Variables.CHANNEL_URL);
+    expect(outputs.ArtifactBucketName?.Value).toBe('fleetline-test-artifacts');
+    for (const policy of ['Viewer', 'Deployer', 'Admin']) expect(outputs[`${policy}PolicyArn`]?.Value).toEqual({ Ref: `${policy}Policy` });
+  });
+
+  it('gives people and CI managed policies with no wildcard action: the viewer reads, the deployer deploys, nobody writes hook logs', () => {
+    const policies = Object.fromEntries(ofType('AWS::IAM::ManagedPolicy').map(([id, p]) => [id, statementsOf(p.Properties.PolicyDocument)]));
+    expect(Object.keys(policies).sort()).toEqual(['AdminPolicy', 'DeployerPolicy', 'ViewerPolicy']);
+    for (const [id, statements] of Object.entries(policies)) {
+      for (const st of statements) for (const action of st.Action) expect(action, `${id}: ${action}`).not.toMatch(/\*/);
+      for (const st of statements) expect(st.Resource, id).not.toBe('*');
+    }
+    const allowed = (id: string, prefix: string) => policies[id]!.filter((st) => st.Effect === 'Allow' && st.Action.some((a) => a.startsWith(prefix))).flatMap((st) => subs(st.Resource));
+    // Read only: GET routes, no upload.
+    expect(allowed('ViewerPolicy', 'execute-api:')).toEqual([expect.stringContaining('${HttpApi}/*/GET/*')]);
+    expect(allowed('ViewerPolicy', 's3:')).toEqual([]);
+    // The deployer may POST deployments and pipeline runs, never PUT or DELETE (groups, rules, instances).
+    const deployer = allowed('DeployerPolicy', 'execute-api:');
+    expect(deployer.some((r) => r.includes('/POST/deployments'))).toBe(true);
+    expect(deployer.filter((r) => /\/(PUT|DELETE)\//.test(r) || r.includes('/POST/agent') || r.includes('/POST/credentials'))).toEqual([]);
+    expect(allowed('AdminPolicy', 'execute-api:').some((r) => r.includes('/DELETE/*'))).toBe(true);
+    for (const id of ['DeployerPolicy', 'AdminPolicy']) {
+      const denied = policies[id]!.filter((st) => st.Effect === 'Deny').flatMap((st) => subs(st.Resource));
+      expect(denied, id).toEqual([expect.stringContaining(`/${LOG_PREFIX}*`)]);
+    }
+  });
 });
 
 function listFiles(dir: string): string[] {
