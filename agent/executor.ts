@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Appspec, AppspecError, type HookEvent, eventTimeoutSeconds, parseAppspec } from '../lib/domain/appspec.js';
-import { type Assignment, heartbeatAnswerSchema, readAnswer } from '../lib/domain/agent-wire.js';
+import { type AgentAction, type Assignment, heartbeatAnswerSchema, readAnswer } from '../lib/domain/agent-wire.js';
 import type { ErrorCode, LifecycleEvent } from '../lib/domain/lifecycle.js';
 import type { ApiClient } from './api-client.js';
 import { BundleIntegrityError, type ExtractLimits, extractBundle } from './archive.js';
@@ -72,9 +72,12 @@ const DEFAULT_STEP_TIMEOUT_SECONDS = 3600;
  * at the end; while something runs longer than the check-in interval, a check-in
  * (heartbeat) renews the lease. A stop (pushed, or in an answer) kills the
  * running hook's process group. An event the server shows as already running
- * was interrupted by this agent's own restart: it is reported Failed.
+ * was interrupted by this agent's own restart: it is reported Failed. An
+ * assignment handed out with `action: stop` is never downloaded, installed or
+ * run: when nothing of it has run yet, every event is reported Skipped (the
+ * instance ends Skipped), else nothing more is reported (as after a stop mid-run).
  */
-export async function runAssignment(assignment: Assignment, ctx: ExecutorContext): Promise<boolean> {
+export async function runAssignment(assignment: Assignment, ctx: ExecutorContext, action: AgentAction = 'continue'): Promise<boolean> {
   const dir = ctx.state.deploymentDir(assignment.deploymentId);
   await rm(join(dir, 'bundle'), { recursive: true, force: true }).catch(() => undefined);
   await mkdir(dir, { recursive: true });
@@ -122,6 +125,17 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
     if (interrupted) {
       allSucceeded = false;
       held = [{ event: interrupted.name as LifecycleEvent, status: 'Failed', errorCode: 'UnknownError', message: 'The agent restarted while this event was running' }];
+      return false;
+    }
+    if (action === 'stop') {
+      allSucceeded = false;
+      log.line('the deployment was stopped before this host began it: nothing is downloaded, installed or run');
+      ctx.log?.(`deployment ${assignment.deploymentId}: stopped before it began here; nothing run`);
+      if (assignment.events.every((e) => e.status === 'Pending' || e.status === 'Skipped')) {
+        held = assignment.events
+          .filter((e) => e.status === 'Pending')
+          .map((e) => ({ event: e.name as LifecycleEvent, status: 'Skipped' as const, message: 'the deployment was stopped before this host began it' }));
+      }
       return false;
     }
     early = prefetch(assignment, previous, dir, ctx);

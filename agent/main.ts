@@ -119,7 +119,7 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
         // only while the channel is down: with it up, a stop is pushed and needs no check-in to arrive.
         const leaseMs = polled.heartbeatSeconds * 1000;
         const heartbeatMs = () => (channel?.connected ? leaseMs : Math.min(leaseMs, options.heartbeatMs ?? Number.POSITIVE_INFINITY));
-        const succeeded = await runAssignment(assignment, { ...context, heartbeatMs });
+        const succeeded = await runAssignment(assignment, { ...context, heartbeatMs }, polled.action);
         log(`deployment ${assignment.deploymentId}: ${succeeded ? 'succeeded' : 'failed or stopped'} (hook output: ${state.deploymentDir(assignment.deploymentId)}/log.txt)`);
         if (options.once) return;
         // Work dispatched meanwhile would have been pushed: with the channel up and no push since, there is nothing to poll for.

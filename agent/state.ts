@@ -1,5 +1,6 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isPathSafeId } from '../lib/domain/agent-wire.js';
 
 /** How many revisions the agent keeps per deployment group. */
 export const KEPT_REVISIONS = 5;
@@ -8,6 +9,16 @@ export interface LastSuccess {
   deploymentId: string;
   /** The bundle root of that revision (its appspec and scripts run ApplicationStop next time). */
   bundleRoot: string;
+}
+
+/** The wire contract already refuses such IDs; this keeps the state folder closed even to a caller that skipped it. */
+function segment(id: string, what: string): string {
+  if (!isPathSafeId(id)) throw new UnsafeStateIdError(`refused ${what} ${JSON.stringify(id.slice(0, 100))}: not a plain name the state folder can hold`);
+  return id;
+}
+
+export class UnsafeStateIdError extends Error {
+  override readonly name = 'UnsafeStateIdError';
 }
 
 /**
@@ -20,11 +31,11 @@ export class AgentState {
   constructor(readonly dir: string) {}
 
   deploymentDir(deploymentId: string): string {
-    return join(this.dir, 'deployments', deploymentId);
+    return join(this.dir, 'deployments', segment(deploymentId, 'deployment ID'));
   }
 
   private groupFile(groupId: string, name: string): string {
-    return join(this.dir, 'groups', groupId, name);
+    return join(this.dir, 'groups', segment(groupId, 'deployment group ID'), name);
   }
 
   async readJson<T>(path: string, fallback: T): Promise<T> {
@@ -56,7 +67,7 @@ export class AgentState {
   async filesOfOtherGroups(groupId: string): Promise<Map<string, string>> {
     const owners = new Map<string, string>();
     for (const other of await readdir(join(this.dir, 'groups')).catch(() => [] as string[])) {
-      if (other === groupId) continue;
+      if (other === groupId || !isPathSafeId(other)) continue;
       const name = await this.readJson<string>(this.groupFile(other, 'name.json'), other);
       for (const file of await this.installedFiles(other)) owners.set(file, `"${name}"`);
     }
@@ -79,12 +90,12 @@ export class AgentState {
 
   /** Deployment folders that are in no group's history any more (failed ones) are removed, but the current one. */
   async pruneFailed(keep: string): Promise<void> {
-    const groups = await readdir(join(this.dir, 'groups')).catch(() => [] as string[]);
+    const groups = (await readdir(join(this.dir, 'groups')).catch(() => [] as string[])).filter(isPathSafeId);
     const wanted = new Set([keep]);
     for (const group of groups) {
       for (const id of await this.readJson<string[]>(this.groupFile(group, 'history.json'), [])) wanted.add(id);
     }
-    const all = await readdir(join(this.dir, 'deployments')).catch(() => [] as string[]);
+    const all = (await readdir(join(this.dir, 'deployments')).catch(() => [] as string[])).filter(isPathSafeId);
     for (const id of all) if (!wanted.has(id)) await rm(this.deploymentDir(id), { recursive: true, force: true });
   }
 }

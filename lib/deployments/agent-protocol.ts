@@ -218,7 +218,7 @@ export async function report(callerArn: string, input: ReportRequest, deps: Engi
       await deps.instanceDeployments.update(instance, {
         events: outcome.instanceStatus === 'Failed' ? skipRemaining(outcome.events) : outcome.events,
         now: now.toISOString(),
-        ...(finished ? { transition: outcome.instanceStatus as 'Succeeded' | 'Failed' } : watchChanges(instance, outcome.events, now, deps)),
+        ...(finished ? { transition: outcome.instanceStatus as 'Succeeded' | 'Failed' | 'Skipped' } : watchChanges(instance, outcome.events, now, deps)),
         ...(instance.acknowledgedAt ? {} : { acknowledgedAt: now.toISOString() }),
       });
     } catch (error) {

@@ -73,7 +73,7 @@ export const DEADLINE_GRACE_SECONDS = 60;
 export type ReportOutcome =
   | { kind: 'duplicate' }
   | { kind: 'conflict'; reason: string }
-  | { kind: 'applied'; events: EventRecord[]; instanceStatus: 'InProgress' | 'Succeeded' | 'Failed' };
+  | { kind: 'applied'; events: EventRecord[]; instanceStatus: 'InProgress' | 'Succeeded' | 'Failed' | 'Skipped' };
 
 const DONE = new Set(['Succeeded', 'Skipped', 'Failed']);
 
@@ -124,7 +124,9 @@ export function applyReport(
   const failureIgnored = report.event === 'ApplicationStop' && ignoreApplicationStopFailures;
   if (report.status === 'Failed' && !failureIgnored) return { kind: 'applied', events, instanceStatus: 'Failed' };
   const allDone = events.every((e) => DONE.has(e.status));
-  return { kind: 'applied', events, instanceStatus: allDone ? 'Succeeded' : 'InProgress' };
+  if (!allDone) return { kind: 'applied', events, instanceStatus: 'InProgress' };
+  // Nothing ran at all (the agent's own DownloadBundle and Install included): the instance was skipped, as in CodeDeploy.
+  return { kind: 'applied', events, instanceStatus: events.every((e) => e.status === 'Skipped') ? 'Skipped' : 'Succeeded' };
 }
 
 /**

@@ -19,6 +19,17 @@ import { schema } from './schema.js';
 
 const deploymentId = /* @__PURE__ */ schema(() => z.string().regex(DEPLOYMENT_ID_PATTERN, 'must be a deployment ID (d-XXXXXXXXX)'));
 
+/**
+ * The agent names folders and files after these wire fields (its state folder
+ * holds deployments/<deploymentId>/ and groups/<deploymentGroupId>/), so each
+ * is one plain path segment: no separator, no `.` or `..`, nothing hidden.
+ */
+export const GROUP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+/** Lifecycle event names as the server sends them: letters and digits only (forward compatible with new events). */
+export const EVENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
+/** Whether a wire field may be used as one segment of a path in the agent's state folder. */
+export const isPathSafeId = (value: string): boolean => DEPLOYMENT_ID_PATTERN.test(value) || GROUP_ID_PATTERN.test(value);
+
 export const pollRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
   instanceId: nameSchema,
   /** A check-in while a hook runs: renews the lease and carries stop requests, nothing more. */
@@ -64,7 +75,7 @@ export const assignmentSchema = /* @__PURE__ */ schema(() => z.object({
   deploymentId,
   applicationName: nameSchema,
   deploymentGroupName: nameSchema,
-  deploymentGroupId: z.string().min(1),
+  deploymentGroupId: z.string().regex(GROUP_ID_PATTERN, 'must be a deployment group ID (letters, digits, - and _)'),
   revision: z.object({
     bucket: z.string().min(1),
     key: z.string().min(1),
@@ -74,7 +85,7 @@ export const assignmentSchema = /* @__PURE__ */ schema(() => z.object({
   }),
   bundle: bundleSchema,
   logUpload: z.object({ url: httpUrl }),
-  events: z.array(z.object({ name: z.string().min(1), status: z.enum(EVENT_STATUSES) })).min(1),
+  events: z.array(z.object({ name: z.string().regex(EVENT_NAME_PATTERN, 'must be a lifecycle event name'), status: z.enum(EVENT_STATUSES) })).min(1),
   fileExistsBehavior: fileExistsBehaviorSchema,
   ignoreApplicationStopFailures: z.boolean(),
   environment: z.record(z.string(), z.string()),

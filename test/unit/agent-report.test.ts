@@ -55,6 +55,13 @@ describe('applying an agent report', () => {
     if (out.kind === 'applied') expect(out.events[2]).toMatchObject({ status: 'Failed', exitCode: 3, errorCode: 'UnknownError' });
   });
 
+  it('ends the instance Skipped when every event was skipped (a stop before the host began), Succeeded when anything ran', () => {
+    const steps = (statuses: ('Succeeded' | 'Skipped')[]) =>
+      LIFECYCLE_EVENTS.map((event, i) => ({ event, status: statuses[i] ?? 'Skipped' }) as const);
+    expect(applySteps(instance([]), steps([]), now, false)).toMatchObject({ kind: 'applied', instanceStatus: 'Skipped' });
+    expect(applySteps(instance([]), steps(['Skipped', 'Succeeded']), now, false)).toMatchObject({ kind: 'applied', instanceStatus: 'Succeeded' });
+  });
+
   it('lets a failed ApplicationStop pass when the group ignores those failures', () => {
     const out = applyReport(instance([]), report('ApplicationStop', 'Failed', { errorCode: 'ScriptFailed' }), now, true);
     expect(out).toMatchObject({ kind: 'applied', instanceStatus: 'InProgress' });
@@ -155,7 +162,7 @@ describe('a report of everything since the last one (done + running)', () => {
             }
           });
           expect(batched).toEqual(single);
-          expect(batched.status).toBe('Succeeded');
+          expect(batched.status).toBe(statuses.every((s) => s === 'Skipped') ? 'Skipped' : 'Succeeded');
           return true;
         },
       ),
