@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { applySteps, reportSteps, skipRemaining } from '../domain/agent-report.js';
+import { applySteps, failBeforeStart, reportSteps, skipRemaining } from '../domain/agent-report.js';
 import type { Deployment, InstanceDeployment } from '../domain/deployment.js';
 import { underRolePath } from '../domain/credentials.js';
 import { mayActAsAgent } from '../domain/identity.js';
@@ -13,7 +13,7 @@ import {
   type reportAnswerSchema,
   type ReportRequest,
 } from '../domain/agent-wire.js';
-import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
+import { ConflictError, DependencyError, FleetlineError, ForbiddenError, NotFoundError, ThrottledError } from '../errors.js';
 import { type EngineDeps, plusSeconds } from './engine.js';
 
 /** The answers' shapes are the wire contract (lib/domain/agent-wire.ts); these are what the use cases build. */
@@ -37,24 +37,40 @@ export const HOOK_SESSION_POLICY = JSON.stringify({
   ],
 });
 
-async function hookCredentials(deployment: Deployment, instanceId: string, deps: EngineDeps): Promise<HookCredentials | undefined> {
+/**
+ * The hook credentials for one instance's assignment: none when the group names
+ * no hook role, `refused` (naming the role and STS's answer) when they cannot be
+ * issued as things stand. STS throttling or failing passes: it is thrown, as a
+ * retryable error answer, and nothing is written.
+ */
+async function hookCredentials(
+  deployment: Deployment,
+  instanceId: string,
+  deps: EngineDeps,
+): Promise<{ credentials?: HookCredentials } | { refused: string }> {
   const roleArn = deployment.hookRoleArn;
-  if (!roleArn || !deps.issuer) return undefined;
+  if (!roleArn || !deps.issuer) return {};
   if (!underRolePath(roleArn, deps.assumableRolePath)) {
-    throw new ForbiddenError(`hookRoleArn ${roleArn} is outside ${deps.assumableRolePath}, the only path Fleetline assumes roles from`);
+    return { refused: `Hook credentials for ${roleArn} cannot be issued: the role is outside ${deps.assumableRolePath}, the only path Fleetline assumes roles from` };
   }
-  const issued = await deps.issuer.assumeRole({
-    roleArn,
-    sessionName: `fl-${deployment.deploymentId}-${instanceId}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64),
-    sourceIdentity: 'fleetline-hooks',
-    durationSeconds: 3600,
-    policy: HOOK_SESSION_POLICY,
-    tags: [
-      { key: 'fleetline-deployment', value: deployment.deploymentId },
-      { key: 'fleetline-instance', value: instanceId },
-    ],
-  });
-  return { accessKeyId: issued.accessKeyId, secretAccessKey: issued.secretAccessKey, sessionToken: issued.sessionToken, expiration: issued.expiration };
+  try {
+    const issued = await deps.issuer.assumeRole({
+      roleArn,
+      sessionName: `fl-${deployment.deploymentId}-${instanceId}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64),
+      sourceIdentity: 'fleetline-hooks',
+      durationSeconds: 3600,
+      policy: HOOK_SESSION_POLICY,
+      tags: [
+        { key: 'fleetline-deployment', value: deployment.deploymentId },
+        { key: 'fleetline-instance', value: instanceId },
+      ],
+    });
+    return { credentials: { accessKeyId: issued.accessKeyId, secretAccessKey: issued.secretAccessKey, sessionToken: issued.sessionToken, expiration: issued.expiration } };
+  } catch (error) {
+    if (!(error instanceof FleetlineError) || error instanceof ThrottledError || error instanceof DependencyError) throw error;
+    const answer = typeof error.cause === 'string' ? ` STS answered ${error.cause}.` : '';
+    return { refused: `Hook credentials for the group's hookRoleArn ${roleArn} could not be issued.${answer} ${error.message}`.slice(0, 2000) };
+  }
 }
 
 /**
@@ -101,9 +117,14 @@ function watchChanges(instance: InstanceDeployment, events: InstanceDeployment['
   return { ...(renewed ? { leaseExpiresAt: renewed } : {}), ...(watchAt ? { watchAt } : {}) };
 }
 
+/** How many deployments one poll fails for hook credentials before it answers idle (the next poll goes on). */
+const MAX_UNSTARTABLE_PER_POLL = 3;
+
 /**
  * One round trip gives an agent its whole assignment (every lifecycle event),
  * and renews its lease. With nothing to do, the agent sleeps `pollAfterSeconds`.
+ * Work that cannot start (its hook role refused) fails at once and the same
+ * poll goes on to the instance's next assignment, from another group.
  */
 export async function poll(callerArn: string, instanceId: string, deps: EngineDeps, heartbeat?: { running?: string | undefined }): Promise<PollAnswer> {
   // A heartbeat naming its deployment checks in for that one only: work for another group waits to be polled for.
@@ -112,15 +133,45 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
   // Every answer tells the agent where its control channel is: an agent installed without --channel learns it here.
   const channel = deps.channelUrl ? { channelUrl: deps.channelUrl } : {};
   const idle = { assignment: null, pollAfterSeconds: deps.timings.pollIntervalSeconds, ...channel } as const;
-  const found = await finding;
-  if (!found) return idle;
-  const [instance, deployment] = await Promise.all([
-    deps.instanceDeployments.get(found.deploymentId, instanceId),
-    deps.deployments.get(found.deploymentId),
-  ]);
-  if (!instance || !deployment || instance.status !== 'InProgress') return idle; // the index lags a finished instance
+  let found = await finding;
+  for (let unstartable = 0; found; unstartable++) {
+    const answer = await answerFor(found.deploymentId, instanceId, deps, channel, heartbeat !== undefined);
+    if (answer !== 'unstartable') return answer ?? idle;
+    if (unstartable + 1 >= MAX_UNSTARTABLE_PER_POLL) return idle;
+    found = await deps.instanceDeployments.findAssignment(instanceId);
+  }
+  return idle;
+}
+
+/**
+ * The answer for one assignment: undefined when it is no longer this agent's
+ * to run, `unstartable` when it was just failed because its hook credentials
+ * could not be issued.
+ */
+async function answerFor(
+  deploymentId: string,
+  instanceId: string,
+  deps: EngineDeps,
+  channel: { channelUrl?: string },
+  heartbeat: boolean,
+): Promise<PollAnswer | 'unstartable' | undefined> {
+  const [instance, deployment] = await Promise.all([deps.instanceDeployments.get(deploymentId, instanceId), deps.deployments.get(deploymentId)]);
+  if (!instance || !deployment || instance.status !== 'InProgress') return undefined; // the index lags a finished instance
 
   const now = deps.clock.now();
+  const { revision } = deployment;
+  // Presigning is local work: started beside STS, used only if the work can start.
+  const urls = heartbeat ? undefined : afterCheck(Promise.all([deps.bundles.bundleDownloadUrl(revision), deps.bundles.logUploadUrl(deploymentId, instanceId)]));
+  // Work that cannot start gets no lease: its hook credentials come first. A stopped deployment's hooks never run, so it needs none.
+  let credentials: HookCredentials | undefined;
+  if (!heartbeat && actionFor(deployment) === 'continue') {
+    const issued = await hookCredentials(deployment, instanceId, deps);
+    if ('refused' in issued) {
+      await failUnstartable(instance, issued.refused, now, deps);
+      return 'unstartable';
+    }
+    credentials = issued.credentials;
+  }
   if (!instance.acknowledgedAt || leaseIsDue(instance, now, deps)) {
     const leaseExpiresAt = plusSeconds(now, deps.timings.leaseSeconds);
     // Dispatch set the watch time no later than this lease ends: the first acknowledgement moves nothing.
@@ -136,18 +187,13 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       // A concurrent report renewed it, or the deployment ended and withdrew this never-started work.
-      const current = await deps.instanceDeployments.get(found.deploymentId, instanceId);
-      if (current?.status !== 'InProgress') return idle;
+      const current = await deps.instanceDeployments.get(deploymentId, instanceId);
+      if (current?.status !== 'InProgress') return undefined;
     }
   }
   const heartbeatSeconds = Math.max(5, Math.floor(deps.timings.leaseSeconds / 4));
-  if (heartbeat) return { action: actionFor(deployment), heartbeatSeconds, assignment: { deploymentId: deployment.deploymentId } };
-  const { revision } = deployment;
-  const [bundleUrl, logUrl, credentials] = await Promise.all([
-    deps.bundles.bundleDownloadUrl(revision),
-    deps.bundles.logUploadUrl(deployment.deploymentId, instanceId),
-    hookCredentials(deployment, instanceId, deps),
-  ]);
+  if (heartbeat || !urls) return { action: actionFor(deployment), heartbeatSeconds, assignment: { deploymentId: deployment.deploymentId } };
+  const [bundleUrl, logUrl] = await urls;
   return {
     action: actionFor(deployment),
     heartbeatSeconds,
@@ -178,6 +224,19 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
       },
     },
   };
+}
+
+/**
+ * Fails an instance whose work cannot start, in one conditional write that
+ * also withdraws its assignment: the host is free for other groups' work at
+ * once. A writer that got there first (a stop, a report) wins.
+ */
+async function failUnstartable(instance: InstanceDeployment, message: string, now: Date, deps: EngineDeps): Promise<void> {
+  try {
+    await deps.instanceDeployments.update(instance, { events: failBeforeStart(instance.events, message, now), now: now.toISOString(), transition: 'Failed' });
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+  }
 }
 
 export type ReportAnswer = z.input<typeof reportAnswerSchema>;

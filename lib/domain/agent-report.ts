@@ -152,6 +152,20 @@ export function applySteps(
   return applied ?? { kind: 'duplicate' };
 }
 
+/**
+ * Work that could not start on the host (its hook credentials could not be
+ * issued): the first event not yet finished fails with `message`, and the
+ * events after it are recorded Skipped.
+ */
+export function failBeforeStart(events: EventRecord[], message: string, now: Date): EventRecord[] {
+  const index = events.findIndex((e) => !DONE.has(e.status));
+  const nowIso = now.toISOString();
+  const failed = events.map((e, i) =>
+    i === index ? { ...e, status: 'Failed' as const, startedAt: e.startedAt ?? nowIso, endedAt: nowIso, deadline: undefined, errorCode: 'UnknownError' as const, message } : e,
+  );
+  return skipRemaining(failed);
+}
+
 /** Events after a failure never run: they are recorded Skipped. */
 export function skipRemaining(events: EventRecord[]): EventRecord[] {
   return events.map((e) => (e.status === 'Pending' ? { ...e, status: 'Skipped' } : e));

@@ -25,7 +25,24 @@ export interface StsContext {
   field: string;
 }
 
-export function fromStsError(error: unknown, { roleArn, field }: StsContext): FleetlineError {
+/**
+ * What STS answered, for a message that must quote it (a hook role it would not
+ * let Fleetline assume): its error code and text, with the session STS names
+ * as the caller (Fleetline's own role) left out.
+ */
+export function stsAnswer(error: unknown): string {
+  const text = messageOf(error).replace(/arn:aws[\w-]*:sts::\d{12}:assumed-role\/\S+/g, "Fleetline's role session");
+  return text ? `${nameOf(error)}: ${text}` : nameOf(error);
+}
+
+/** The error a caller can act on, carrying STS's own answer as its `cause`. */
+export function fromStsError(error: unknown, context: StsContext): FleetlineError {
+  const mapped = stsErrorFor(error, context);
+  mapped.cause = stsAnswer(error);
+  return mapped;
+}
+
+function stsErrorFor(error: unknown, { roleArn, field }: StsContext): FleetlineError {
   const unconfigured = credentialsProblem(error, 'STS');
   if (unconfigured) return unconfigured;
   const name = nameOf(error);
