@@ -207,9 +207,13 @@ export interface AgentConnection {
 }
 
 export interface AgentConnectionsRepository {
-  /** Records the connection as the instance's current one (a newer connection replaces an older one). */
+  /** Records the connection as the instance's current one (a newer connection replaces an older one, which stays known). */
   put(connection: AgentConnection): Promise<void>;
-  /** Removes the connection; the instance's record only while it still names this connection. Idempotent. */
+  /**
+   * Removes the connection. Only while the instance's record names it is that
+   * record changed: the newest older connection still open takes its place, or
+   * with none the record goes. Idempotent.
+   */
   remove(connectionId: string, instanceId?: string): Promise<void>;
   /** The current connection of each instance that has one. */
   find(instanceIds: readonly string[]): Promise<AgentConnection[]>;

@@ -19,6 +19,16 @@ export const CHANNEL_LIMITS = {
 /** How long a connection record lives if no $disconnect ever removes it. */
 export const CONNECTION_TTL_SECONDS = CHANNEL_LIMITS.maxConnectionSeconds + 10 * 60;
 
+/**
+ * The newest connection of an instance gets its pushes; when it closes while
+ * older ones of the same instance are still open, the newest of those takes
+ * over. An instance's record remembers the connections it replaced; once more
+ * than a few are remembered (renewals leave closed ones behind), only the open
+ * ones are kept, and at most MAX_EARLIER_CONNECTIONS of them.
+ */
+export const EARLIER_CONNECTIONS_PRUNED_ABOVE = 4;
+export const MAX_EARLIER_CONNECTIONS = 32;
+
 export const wakeReasons = ['dispatch', 'stop'] as const;
 export type WakeReason = (typeof wakeReasons)[number];
 

@@ -169,13 +169,91 @@ describe('the agent control channel', () => {
   });
 
   it('drops the record of a connection API Gateway no longer has (GoneException)', async () => {
-    const b = await connect(localAgentPrincipal('host-gone'), 'host-gone');
-    expect(b.outcome).toBe(101);
-    const [record] = await connections.find(['host-gone']);
-    // The socket dies without a $disconnect reaching the table (the function failed, say).
-    await connections.put({ ...(record as NonNullable<typeof record>), connectionId: 'vanished' });
+    const [record] = await connections.find(['host-a']);
+    // host-a's socket died without its $disconnect reaching the table (the function failed, say).
+    await connections.put({ ...(record ?? { instanceId: 'host-gone', endpoint: server.url, principal: localAgentPrincipal('host-gone'), connectedAt: new Date().toISOString() }), instanceId: 'host-gone', connectionId: 'vanished' });
     await notifier.wake(['host-gone'], 'dispatch');
     expect(await connections.find(['host-gone'])).toEqual([]);
+    expect(await table.table.get({ PK: 'CONNECTION#vanished', SK: 'CONNECTION' })).toBeUndefined();
+  });
+
+  it('when the connection a push finds is gone, an older connection of the instance still open takes over and gets the push', async () => {
+    const b = await connect(localAgentPrincipal('host-gone-2'), 'host-gone-2');
+    expect(b.outcome).toBe(101);
+    const [record] = await connections.find(['host-gone-2']);
+    // A newer connection whose socket died without its $disconnect reaching the table.
+    await connections.put({ ...(record as NonNullable<typeof record>), connectionId: 'vanished-2' });
+    await notifier.wake(['host-gone-2'], 'dispatch');
+    await waitFor('the push to the open connection', async () => b.received.length > 0, { timeoutMs: 5000, intervalMs: 20 });
+    expect((await connections.find(['host-gone-2'])).map((c) => c.connectionId)).toEqual([record?.connectionId]);
     b.ws.close();
+  });
+});
+
+describe('two connections of one instance (the newest gets the pushes; when it closes, the newest still-open older one takes over)', () => {
+  const ownerGone = async (connectionId: string) => (await table.table.get({ PK: `CONNECTION#${connectionId}`, SK: 'CONNECTION' })) === undefined;
+  const idOf = async (instanceId: string) => (await connections.find([instanceId]))[0]?.connectionId;
+
+  it('a second connection that closes first leaves the live one its pushes', async () => {
+    const live = await connect(localAgentPrincipal('host-twice'), 'host-twice');
+    expect(live.outcome).toBe(101);
+    const liveId = await idOf('host-twice');
+    const second = await connect(localAgentPrincipal('host-twice'), 'host-twice');
+    expect(second.outcome).toBe(101);
+    const secondId = await idOf('host-twice');
+    expect(secondId).not.toBe(liveId);
+    await notifier.wake(['host-twice'], 'dispatch');
+    await waitFor('the push to the newer connection', async () => second.received.length > 0, { timeoutMs: 5000, intervalMs: 20 });
+    expect(live.received).toEqual([]);
+
+    second.ws.close();
+    await waitFor('the second connection forgotten', async () => (await idOf('host-twice')) !== secondId, { timeoutMs: 5000, intervalMs: 20 });
+    expect(await ownerGone(secondId as string)).toBe(true);
+    expect(await idOf('host-twice')).toBe(liveId);
+    await notifier.wake(['host-twice'], 'stop', 'd-ABCDEFGHI');
+    await waitFor('the push to the live connection', async () => live.received.length > 0, { timeoutMs: 5000, intervalMs: 20 });
+    expect(live.received).toEqual([{ type: 'wake', reason: 'stop', deploymentId: 'd-ABCDEFGHI' }]);
+    live.ws.close();
+    await waitFor('the live connection forgotten', async () => (await idOf('host-twice')) === undefined, { timeoutMs: 5000, intervalMs: 20 });
+  });
+
+  it('an older connection that closes first leaves the newer one its pushes (a renewal)', async () => {
+    const older = await connect(localAgentPrincipal('host-renewal'), 'host-renewal');
+    const olderId = await idOf('host-renewal');
+    const newer = await connect(localAgentPrincipal('host-renewal'), 'host-renewal');
+    const newerId = await idOf('host-renewal');
+    older.ws.close();
+    await waitFor('the older connection forgotten', async () => ownerGone(olderId as string), { timeoutMs: 5000, intervalMs: 20 });
+    expect(await idOf('host-renewal')).toBe(newerId);
+    await notifier.wake(['host-renewal'], 'dispatch');
+    await waitFor('the push to the newer connection', async () => newer.received.length > 0, { timeoutMs: 5000, intervalMs: 20 });
+    expect(older.received).toEqual([]);
+    newer.ws.close();
+    await waitFor('no connection left', async () => (await idOf('host-renewal')) === undefined, { timeoutMs: 5000, intervalMs: 20 });
+  });
+
+  it('whatever order connections open and close in, the instance record names the newest one still open, or none', async () => {
+    // Each step opens a connection or closes one of the open ones; after each, the record is checked.
+    const steps = fc.array(fc.oneof(fc.constant({ open: true as const }), fc.nat(7).map((pick) => ({ open: false as const, pick }))), { minLength: 1, maxLength: 12 });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(steps, async (script) => {
+        const instanceId = `i-order-${run++}`;
+        const open: string[] = [];
+        let n = 0;
+        for (const step of script) {
+          if (step.open) {
+            const id = `${instanceId}-c${n++}`;
+            expect((await handleChannelEvent(connectEvent(id, localAgentPrincipal(instanceId), instanceId), deps)).statusCode).toBe(200);
+            open.push(id);
+          } else if (open.length > 0) {
+            const [id] = open.splice(step.pick % open.length, 1);
+            await handleChannelEvent({ requestContext: { routeKey: '$disconnect', connectionId: id as string, domainName: 'd', stage: 's' } }, deps);
+          }
+          expect(await idOf(instanceId)).toBe(open.at(-1));
+        }
+      }),
+      { numRuns: 25 },
+    );
   });
 });

@@ -9,7 +9,8 @@ const POST_CONCURRENCY = 16;
 /**
  * Pushes wake-ups through API Gateway's Management API (PostToConnection) to
  * each instance's recorded connection. A connection API Gateway no longer has
- * (GoneException) loses its record. Never throws: the agent's slow poll is the
+ * (GoneException) loses its record, and an older connection of the same
+ * instance still open, if any, gets the push instead. Never throws: the agent's slow poll is the
  * safety net and the table stays the truth.
  */
 export class ChannelNotifier implements InstanceNotifier {
@@ -40,12 +41,15 @@ export class ChannelNotifier implements InstanceNotifier {
     }
   }
 
-  private async post(connectionId: string, instanceId: string, endpoint: string, data: Uint8Array): Promise<void> {
+  private async post(connectionId: string, instanceId: string, endpoint: string, data: Uint8Array, retryOnGone = true): Promise<void> {
     try {
       await this.client(endpoint).send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
     } catch (error) {
       if (error instanceof GoneException) {
         await this.connections.remove(connectionId, instanceId);
+        // An older connection of the instance still open took over: it gets this push (once; the reconciler re-wakes).
+        const [next] = retryOnGone ? await this.connections.find([instanceId]) : [];
+        if (next && next.connectionId !== connectionId) await this.post(next.connectionId, instanceId, next.endpoint, data, false);
         return;
       }
       logger.warn('Push to an agent failed; it will poll', { instanceId, error: error as Error });
