@@ -87,12 +87,21 @@ export async function benchIdleCost(): Promise<Figure[]> {
       if (res.statusCode !== 200) throw new Error(`unexpected channel answer ${res.statusCode}`);
     };
     await invoke({ requestContext: { ...context, connectionId: 'c0', routeKey: '$connect', identity: { userArn: principal } }, queryStringParameters: { instanceId } });
-    const connect = await measure(stack.meter, () =>
-      invoke({ requestContext: { ...context, connectionId: `c${++opening}`, routeKey: '$connect', identity: { userArn: principal } }, queryStringParameters: { instanceId } }),
-    );
-    // Each closes an older connection while a newer one is recorded (its conditional delete of the instance's record fails, and is billed).
-    let closing = 0;
-    const disconnect = await measure(stack.meter, () => invoke({ requestContext: { ...context, connectionId: `c${closing++}`, routeKey: '$disconnect' } }));
+    // Each renewal opens c<n+1> and then closes c<n>, as the agent does: the older one's $disconnect finds the newer recorded.
+    const billed = { connect: 0, disconnect: 0, renewals: 0 };
+    const timed = async (kind: 'connect' | 'disconnect', event: ChannelEvent) => {
+      const started = performance.now();
+      await invoke(event);
+      billed[kind] += Math.ceil(performance.now() - started);
+    };
+    const renewal = await measure(stack.meter, async () => {
+      const older = opening;
+      await timed('connect', { requestContext: { ...context, connectionId: `c${++opening}`, routeKey: '$connect', identity: { userArn: principal } }, queryStringParameters: { instanceId } });
+      await timed('disconnect', { requestContext: { ...context, connectionId: `c${older}`, routeKey: '$disconnect' } });
+      billed.renewals++;
+    });
+    const connect = { billedMs: billed.connect / billed.renewals };
+    const disconnect = { billedMs: billed.disconnect / billed.renewals };
 
     const reconcile = createReconcileHandler(stack.deps);
     const reconcilerPass = await measure(stack.meter, () => reconcile({ time: new Date().toISOString() } as ScheduledEvent, lambdaContext('reconcile')));
@@ -106,16 +115,16 @@ export async function benchIdleCost(): Promise<Figure[]> {
     };
     const lambdaInvocations = perHour.safetyPolls + 2 * perHour.renewals;
     const logBytes =
-      perHour.safetyPolls * poll.logBytes + perHour.renewals * (connect.logBytes + disconnect.logBytes) + lambdaInvocations * ASSUMPTIONS.lambdaPlatformLogBytesPerInvocation;
+      perHour.safetyPolls * poll.logBytes + perHour.renewals * renewal.logBytes + lambdaInvocations * ASSUMPTIONS.lambdaPlatformLogBytesPerInvocation;
     const usage = {
       httpRequests: perHour.safetyPolls,
       websocketMessages: perHour.keepalives + (ASSUMPTIONS.connectAndDisconnectAreMessages ? 2 * perHour.renewals : 0),
       connectionMinutes: MINUTES_PER_HOUR,
       lambdaInvocations,
       lambdaGbSeconds:
-        (perHour.safetyPolls * poll.billedMs * functionMemoryGb.api + perHour.renewals * (connect.billedMs + disconnect.billedMs) * functionMemoryGb.channel) / 1000,
-      readUnits: perHour.safetyPolls * poll.readUnits + perHour.renewals * (connect.readUnits + disconnect.readUnits),
-      writeUnits: perHour.safetyPolls * poll.writeUnits + perHour.renewals * (connect.writeUnits + disconnect.writeUnits),
+        (perHour.safetyPolls * poll.billedMs * functionMemoryGb.api + perHour.renewals * renewal.billedMs * functionMemoryGb.channel) / 1000,
+      readUnits: perHour.safetyPolls * poll.readUnits + perHour.renewals * renewal.readUnits,
+      writeUnits: perHour.safetyPolls * poll.writeUnits + perHour.renewals * renewal.writeUnits,
       logBytes,
     };
     const dollars = (u: typeof usage) => ({
@@ -158,10 +167,10 @@ export async function benchIdleCost(): Promise<Figure[]> {
       figure('connect_billed_ms', connect.billedMs, 'ms', SAMPLES),
       figure('disconnect_billed_ms', disconnect.billedMs, 'ms', SAMPLES),
       figure('safety_poll_log_bytes', poll.logBytes, 'bytes', SAMPLES),
-      figure('renewal_log_bytes', connect.logBytes + disconnect.logBytes, 'bytes', SAMPLES),
+      figure('renewal_log_bytes', renewal.logBytes, 'bytes', SAMPLES),
       figure('safety_poll_units', poll.readUnits + poll.writeUnits, 'RRU+WRU', SAMPLES),
-      figure('renewal_read_units', connect.readUnits + disconnect.readUnits, 'RRU', SAMPLES),
-      figure('renewal_write_units', connect.writeUnits + disconnect.writeUnits, 'WRU', SAMPLES),
+      figure('renewal_read_units', renewal.readUnits, 'RRU', SAMPLES),
+      figure('renewal_write_units', renewal.writeUnits, 'WRU', SAMPLES),
       figure('log_bytes_per_instance_hour', usage.logBytes, 'bytes'),
       ...Object.entries(perInstanceMonth).map(([part, value]) => figure(`dollars_per_instance_month_${part}`, value * 1e6, 'micro-USD')),
       printFigure({ bench: 'idle-cost', metric: 'dollars_per_instance_month', value: round4(sum(perInstanceMonth)), unit: 'USD' }),
