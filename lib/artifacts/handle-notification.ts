@@ -1,4 +1,4 @@
-import { reservedPrefixOf } from '../domain/artifact-location.js';
+import { keySegmentProblem, reservedPrefixOf } from '../domain/artifact-location.js';
 import { type ArtifactUpload, parseS3Record } from '../domain/artifact-upload.js';
 import { logger } from '../logger.js';
 
@@ -9,8 +9,9 @@ export interface NotificationOutcome {
 
 /**
  * Reads every record of an S3 notification. A malformed record is logged and
- * skipped without failing the others; records for other buckets and for
- * reserved prefixes (Fleetline's own objects) are ignored.
+ * skipped without failing the others; records for other buckets, for
+ * reserved prefixes (Fleetline's own objects) and for keys with empty, `.` or
+ * `..` segments are ignored.
  */
 export function readNotification(event: unknown, artifactBucket: string): NotificationOutcome {
   const records = (event as { Records?: unknown })?.Records;
@@ -31,6 +32,10 @@ export function readNotification(event: unknown, artifactBucket: string): Notifi
       // S3 notification filters cannot exclude a prefix, so Fleetline's own objects (agent logs) arrive here too.
       const reason = `key is under the reserved prefix ${reservedPrefixOf(parsed.upload.key)}; it never starts a pipeline`;
       logger.info('Ignoring an internal object', { index, key: parsed.upload.key });
+      outcome.skipped.push({ index, reason });
+    } else if (keySegmentProblem(parsed.upload.key)) {
+      const reason = `key ${keySegmentProblem(parsed.upload.key)}; it never starts a pipeline`;
+      logger.warn('Ignoring an upload whose key cannot name a revision', { index, reason });
       outcome.skipped.push({ index, reason });
     } else {
       outcome.accepted.push(parsed.upload);

@@ -1,4 +1,4 @@
-import { reservedPrefixOf } from '../domain/artifact-location.js';
+import { keySegmentProblem, reservedPrefixOf } from '../domain/artifact-location.js';
 import type { ArtifactUpload } from '../domain/artifact-upload.js';
 import { clip, TEXT_LIMITS } from '../domain/execution-size.js';
 import { type Execution, type ExecutionRevision, type Pipeline, matchesSource } from '../domain/pipeline.js';
@@ -27,6 +27,11 @@ export async function startPipelinesFor(upload: ArtifactUpload, deps: PipelineDe
   const outcome: UploadOutcome = { started: [], duplicates: 0, failed: [], stale: false };
   if (reservedPrefixOf(upload.key)) {
     logger.info('Ignoring an internal object', { key: upload.key });
+    return outcome;
+  }
+  const segmentProblem = keySegmentProblem(upload.key);
+  if (segmentProblem) {
+    logger.warn('Ignoring an upload whose key cannot name a revision', { reason: segmentProblem });
     return outcome;
   }
   if (!(await deps.executions.recordSequencer(upload.bucket, upload.key, upload.sequencer))) {

@@ -19,6 +19,22 @@ export function reservedPrefixOf(key: string): string | undefined {
 }
 
 /**
+ * Why an object key cannot name a revision: an empty, `.` or `..` segment.
+ * S3 takes such a key literally while other stores, tools and agents may
+ * resolve it (`web/../shop/secret.zip` names shop's object there), so a key
+ * checked against a source prefix must mean the same thing everywhere. Every
+ * entry point refuses such keys: deployments, pipeline starts and S3 events.
+ */
+export function keySegmentProblem(key: string): string | undefined {
+  const segments = key.split('/');
+  const index = segments.findIndex((segment) => segment === '' || segment === '.' || segment === '..');
+  if (index < 0) return undefined;
+  const segment = segments[index] as string;
+  const named = segment === '' ? 'an empty segment' : `a "${segment}" segment`;
+  return `has ${named} (segment ${index + 1} of "${key}"): keys may not contain empty, "." or ".." segments, which S3 takes literally and other tools resolve; name the object by its plain path`;
+}
+
+/**
  * A source prefix (pipeline source, application revision source) must be
  * non-empty and must not overlap a reserved prefix in either direction:
  * `fleet` would match the logs as surely as `fleetline-logs/x/` would.

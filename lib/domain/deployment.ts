@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { keySegmentProblem } from './artifact-location.js';
 import { type DeploymentConfig, deploymentConfigSchema } from './deployment-config.js';
 import { isEngineToken } from './engine-tokens.js';
 import { type FileExistsBehavior, fileExistsBehaviorSchema } from './file-exists-behavior.js';
@@ -26,7 +27,14 @@ export interface Revision {
 
 export const revisionSchema = /* @__PURE__ */ schema(() => z.strictObject({
   bucket: z.string({ error: 'is required' }).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
-  key: z.string({ error: 'is required' }).min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'),
+  key: z
+    .string({ error: 'is required' })
+    .min(1, 'must not be empty')
+    .max(1024, 'must be at most 1024 characters')
+    .superRefine((key, ctx) => {
+      const problem = keySegmentProblem(key);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   version: z.string().min(1).max(1024).optional(),
   eTag: z.string().min(1).max(256).optional(),
   bundleType: z.enum(BUNDLE_TYPES, { error: `must be one of ${BUNDLE_TYPES.join(', ')}` }).optional(),

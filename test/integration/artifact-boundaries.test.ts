@@ -1,5 +1,6 @@
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readNotification } from '../../lib/artifacts/handle-notification.js';
 import { startPipelinesFor } from '../../lib/artifacts/start-pipelines.js';
@@ -193,6 +194,51 @@ describe('application revision sources', () => {
     expect(ex.status).toBe('Failed');
     expect(ex.stages[0].actions[0].error).toContain('is not where this application takes revisions from');
     expect(await deploymentsOf(web)).toEqual([]);
+  });
+});
+
+describe('revision keys with empty, "." or ".." segments', () => {
+  /** Keys under the application's prefix as written, each with a segment S3 takes literally and other stores resolve. */
+  const hostileKeys = (web: string, secret: string) =>
+    fc.sample(
+      fc
+        .tuple(fc.constantFrom('', '.', '..'), fc.constantFrom(`${secret}/crown-jewels.zip`, 'x.zip', `${web}/mine.zip`), fc.nat(2))
+        .map(([bad, rest, where]) => [`${web}/${bad}/${rest}`, `${web}/${bad}${bad === '' ? '' : '/'}${rest}`, `${bad}/${web}/${rest}`][where] as string)
+        .filter((key) => key.startsWith(`${web}/`) || key.startsWith('./') || key.startsWith('../') || key.startsWith('/')),
+      { numRuns: 12, seed: 20 },
+    ).concat([`${web}/../${secret}/crown-jewels.zip`, `${web}//mine.zip`, `./${web}/mine.zip`]);
+
+  it('are refused with a 400 naming the segment by POST /deployments and pipeline starts, and start nothing from S3 events', async () => {
+    const web = `seg-${++counter}`;
+    const secret = `segsecret-${counter}`;
+    await appWithHost(web);
+    await appWithHost(secret);
+    await putBundle(`${secret}/crown-jewels.zip`);
+    await putBundle(`${web}/mine.zip`);
+    expect((await api.call('PUT', `/pipelines/seg-${counter}`, {
+      body: { source: { bucket: BUCKET, prefix: `${web}/` }, stages: [{ name: 'A', actions: [{ type: 'deploy', application: web, group: 'prod' }] }] },
+    })).status).toBe(201);
+
+    for (const key of hostileKeys(web, secret)) {
+      const segment = key.split('/').find((s) => s === '' || s === '.' || s === '..');
+      const named = segment === '' ? 'an empty segment' : `a "${segment}" segment`;
+      const deployment = await api.call('POST', '/deployments', { body: { application: web, group: 'prod', revision: { bucket: BUCKET, key } } });
+      expect(deployment.status, key).toBe(400);
+      expect(deployment.body.error.details).toEqual([{ path: '$.revision.key', message: expect.stringContaining(`has ${named}`) }]);
+      const start = await api.call('POST', `/pipelines/seg-${counter}/executions`, { body: { revision: { bucket: BUCKET, key } } });
+      expect(start.status, key).toBe(400);
+      expect(start.body.error.details).toEqual([{ path: '$.revision.key', message: expect.stringContaining(`has ${named}`) }]);
+
+      const notification = readNotification({ Records: [s3Record(key)] }, BUCKET);
+      expect(notification.accepted, key).toEqual([]);
+      expect(notification.skipped).toEqual([{ index: 0, reason: expect.stringContaining(`has ${named}`) }]);
+      expect((await startPipelinesFor(upload(key), api.deps)).started, key).toEqual([]);
+    }
+    expect(await deploymentsOf(web)).toEqual([]);
+    expect((await api.call('GET', `/pipelines/seg-${counter}/executions`)).body.items).toEqual([]);
+
+    // The plain key still deploys.
+    expect((await api.call('POST', '/deployments', { body: { application: web, group: 'prod', revision: { bucket: BUCKET, key: `${web}/mine.zip` } } })).status).toBe(201);
   });
 });
 

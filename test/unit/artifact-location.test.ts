@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LOG_PREFIX, logObjectKey, revisionLocationProblem, sourcePrefixProblem, sourceWithin } from '../../lib/domain/artifact-location.js';
+import { LOG_PREFIX, keySegmentProblem, logObjectKey, revisionLocationProblem, sourcePrefixProblem, sourceWithin } from '../../lib/domain/artifact-location.js';
 import { requestFingerprint } from '../../lib/domain/idempotency.js';
 
 const keyChars = fc.string({ unit: fc.constantFrom(...'abcdefilgnst-/._ x'.split('')), maxLength: 24 });
@@ -47,5 +47,36 @@ describe('idempotency fingerprints', () => {
       { numRuns: 100 },
     );
     expect(requestFingerprint({ ...base, revision: { ...base.revision, version: 'v2' } })).not.toBe(requestFingerprint(base));
+  });
+});
+
+describe('key segments', () => {
+  const plainSegment = fc.string({ unit: fc.constantFrom(...'ab.-_ %2e'.split('')), minLength: 1, maxLength: 6 }).filter((s) => s !== '.' && s !== '..');
+  const anySegment = fc.oneof(plainSegment, fc.constantFrom('', '.', '..'));
+
+  it('a key is refused exactly when one of its segments is empty, "." or "..", naming the first such segment and where it is', () => {
+    fc.assert(
+      fc.property(fc.array(anySegment, { minLength: 1, maxLength: 6 }), (segments) => {
+        const key = segments.join('/');
+        const first = segments.findIndex((s) => s === '' || s === '.' || s === '..');
+        const problem = keySegmentProblem(key);
+        if (first < 0) {
+          expect(problem).toBeUndefined();
+        } else {
+          const named = segments[first] === '' ? 'an empty segment' : `a "${segments[first]}" segment`;
+          expect(problem).toContain(`has ${named} (segment ${first + 1} of "${key}")`);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('refuses the hostile keys that pass a prefix check as written', () => {
+    for (const key of ['web/../shop/secret.zip', 'web//x.zip', './x.zip', 'web/./x.zip', '/web/x.zip', 'web/x.zip/', 'web/..', '..']) {
+      expect(keySegmentProblem(key), key).toBeDefined();
+    }
+    for (const key of ['web/x.zip', 'web/.x.zip', 'web/..x/y.zip', 'web/x..zip', 'web/.../x.zip', 'web/%2e%2e/x.zip']) {
+      expect(keySegmentProblem(key), key).toBeUndefined();
+    }
   });
 });
