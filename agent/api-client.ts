@@ -2,7 +2,12 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 
-export interface ApiAnswer<T = any> {
+/** What the API answers when it refuses a request (design §3). */
+export interface ErrorBody extends Record<string, unknown> {
+  error?: { code?: string; message?: string };
+}
+
+export interface ApiAnswer<T = ErrorBody> {
   status: number;
   body: T;
 }
@@ -25,7 +30,7 @@ export class ApiClient {
     }
   }
 
-  async post<T = any>(path: string, body: unknown): Promise<ApiAnswer<T>> {
+  async post<T = ErrorBody>(path: string, body: unknown): Promise<ApiAnswer<T>> {
     const url = new URL(path, this.baseUrl);
     const payload = JSON.stringify(body);
     this.onRequest?.(path);

@@ -24,7 +24,7 @@ export async function downloadBundle(url: string, file: string, expected: Expect
   try {
     response = await fetch(url, signal ? { signal } : {});
   } catch (error) {
-    throw new Error(`could not download the bundle: ${(error as Error).message}`);
+    throw new Error(`could not download the bundle: ${(error as Error).message}`, { cause: error });
   }
   if (!response.ok || !response.body) throw new Error(`could not download the bundle: HTTP ${response.status}`);
   await mkdir(dirname(file), { recursive: true });

@@ -114,7 +114,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
    * the final report, the first of them with its output tail.
    */
   let held: FinishedEvent[] = [];
-  let succeeded = false;
+  let succeeded: boolean;
   let early: Prefetch | undefined;
   const release = () => {
     for (const event of held.splice(0)) reporter.note(event);

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { ready } from '../lib/adapters/aws/lazy.js';
-import { buildApiDeps } from '../lib/api/build-deps.js';
+import { buildApiDeps } from '../lib/wiring/build-deps.js';
 import { createApiHandler } from '../lib/api/handler.js';
 import { createDocumentClient } from '../lib/adapters/dynamodb/client.js';
 import { loadConfig } from '../lib/config.js';

@@ -60,7 +60,8 @@ export async function watchDeployment(api: FleetlineApi, deploymentId: string, l
       const frame = [`${label}${deploymentId} ${deployment.status}`, ...instances.map((i) => `  ${instanceLine(i)}`)].join('\n');
       if (FINISHED.has(deployment.status)) {
         // The end is shown whole, TTY or not: the final state of every instance.
-        if (spinner) deployment.status === 'Succeeded' ? spinner.succeed(frame) : spinner.fail(frame);
+        if (spinner && deployment.status === 'Succeeded') spinner.succeed(frame);
+        else if (spinner) spinner.fail(frame);
         else console.log(frame);
         return deployment;
       }

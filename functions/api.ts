@@ -1,6 +1,6 @@
 import { createAwsClients } from '../lib/adapters/aws/clients.js';
-import { apiAdapters } from '../lib/api/api-adapters.js';
-import { buildApiDeps } from '../lib/api/build-deps.js';
+import { apiAdapters } from '../lib/wiring/api-adapters.js';
+import { buildApiDeps } from '../lib/wiring/build-deps.js';
 import { createApiHandler } from '../lib/api/handler.js';
 import { loadConfig, requireAdmins } from '../lib/config.js';
 

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { createAwsClients } from '../lib/adapters/aws/clients.js';
-import { buildPipelineDeps } from '../lib/api/build-deps.js';
+import { buildPipelineDeps } from '../lib/wiring/build-deps.js';
 import { readNotification } from '../lib/artifacts/handle-notification.js';
 import { startPipelinesFor } from '../lib/artifacts/start-pipelines.js';
 import { loadConfig } from '../lib/config.js';

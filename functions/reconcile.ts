@@ -1,8 +1,8 @@
 import { createAwsClients } from '../lib/adapters/aws/clients.js';
-import { buildPipelineDeps } from '../lib/api/build-deps.js';
+import { buildPipelineDeps } from '../lib/wiring/build-deps.js';
 import { loadConfig } from '../lib/config.js';
 import { createReconcileHandler } from '../lib/worker/reconcile-handler.js';
-import { workerAdapters } from '../lib/worker/worker-adapters.js';
+import { workerAdapters } from '../lib/wiring/worker-adapters.js';
 
 const config = loadConfig();
 const clients = createAwsClients(config);

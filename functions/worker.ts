@@ -2,10 +2,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { createAwsClients } from '../lib/adapters/aws/clients.js';
-import { buildPipelineDeps } from '../lib/api/build-deps.js';
+import { buildPipelineDeps } from '../lib/wiring/build-deps.js';
 import { loadConfig } from '../lib/config.js';
 import { logger } from '../lib/logger.js';
-import { workerAdapters } from '../lib/worker/worker-adapters.js';
+import { workerAdapters } from '../lib/wiring/worker-adapters.js';
 import { createStreamHandler } from '../lib/worker/handle-stream.js';
 
 const config = loadConfig();

@@ -7,7 +7,7 @@ import { KEEPALIVE_MESSAGE } from '../lib/domain/agent-channel.js';
 import { lambdaContext } from './lambda-context.js';
 
 /** The channel function's handler (functions/channel.ts), fed the events API Gateway would send. */
-export type ChannelHandler = (event: any, context: Context) => Promise<{ statusCode: number; body?: string }>;
+export type ChannelHandler = (event: Parameters<typeof import('../functions/channel.js').handler>[0], context: Context) => Promise<{ statusCode: number; body?: string }>;
 
 export const CHANNEL_PATH = '/channel';
 const CONNECTIONS_PATH = /^\/@connections\/([^/]+)$/;

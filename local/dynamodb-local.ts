@@ -47,7 +47,7 @@ export async function startDynamoDbLocal(port: number, dataDir?: string): Promis
     }, { timeoutMs: 120_000, intervalMs: 100 }); // a loaded machine can take a while to start a JVM
   } catch (error) {
     await stop();
-    throw new Error(exit ?? (error as Error).message);
+    throw new Error(exit ?? (error as Error).message, { cause: error });
   }
   return { endpoint, client, stop };
 }

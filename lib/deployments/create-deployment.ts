@@ -5,7 +5,7 @@ import { emptyCounts } from '../domain/minimum-healthy.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { requestFingerprint } from '../domain/idempotency.js';
 import { scopedToken } from '../domain/engine-tokens.js';
-import { assertRevisionAllowed } from '../artifacts/revision-scope.js';
+import { assertRevisionAllowed } from './revision-scope.js';
 import { logger } from '../logger.js';
 import type { EngineDeps } from './engine.js';
 

@@ -8,7 +8,6 @@ export function loadEvent<T = unknown>(name: string): T {
 }
 
 const template = loadEvent<ApiEvent>('api-put-application.json');
-export const SAMPLE_PRINCIPAL = template.requestContext.authorizer.iam.userArn;
 
 export interface RequestOptions {
   body?: unknown;

@@ -3,7 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { ready } from '../../lib/adapters/aws/lazy.js';
-import { buildApiDeps } from '../../lib/api/build-deps.js';
+import { buildApiDeps } from '../../lib/wiring/build-deps.js';
 import type { ApiDeps } from '../../lib/api/deps.js';
 import { createApiHandler } from '../../lib/api/handler.js';
 import { loadConfig } from '../../lib/config.js';

@@ -35,6 +35,3 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
     StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
   };
 }
-
-/** Items with this attribute (epoch seconds) are removed by DynamoDB TTL. */
-export const TTL_ATTRIBUTE = 'expiresAt';

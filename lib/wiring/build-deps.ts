@@ -15,7 +15,7 @@ import type { EngineDeps } from '../deployments/engine.js';
 import { DynamoExecutionsRepository } from '../adapters/dynamodb/executions-repository.js';
 import { DynamoPipelinesRepository } from '../adapters/dynamodb/pipelines-repository.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
-import type { ApiDeps } from './deps.js';
+import type { ApiDeps } from '../api/deps.js';
 
 export const systemClock = { now: () => new Date() };
 

@@ -4,7 +4,7 @@ import { type Lazy, lazyPort } from '../adapters/aws/lazy.js';
 import { createStsClient } from '../adapters/aws/sts-client.js';
 import { DynamoAgentConnectionsRepository } from '../adapters/dynamodb/connections-repository.js';
 import { TableClient } from '../adapters/dynamodb/table-client.js';
-import type { RoleAdapters } from '../api/build-deps.js';
+import type { RoleAdapters } from './build-deps.js';
 import type { Config } from '../config.js';
 
 /**
