@@ -82,7 +82,8 @@ describe('a hostile server', () => {
     mkdirSync(join(victim, 'bundle'), { recursive: true });
     writeFileSync(join(victim, 'keep.txt'), 'precious');
     writeFileSync(join(victim, 'bundle', 'keep.txt'), 'precious');
-    writeFileSync(join(victim, 'installed.json'), '["/etc/passwd"]');
+    // Bait for an agent that reads a group's record through a climbing ID: it names a file of the sandbox, never one of the host's.
+    writeFileSync(join(victim, 'installed.json'), JSON.stringify([join(victim, 'keep.txt')]));
     const root = join(sandbox, 'host');
     const stateDir = join(sandbox, 'state');
     const before = snapshot(victim);
