@@ -3,7 +3,7 @@ import type { WakeReason } from './domain/agent-channel.js';
 import type { Application } from './domain/application.js';
 import type { RevisionSource } from './domain/artifact-location.js';
 import type { IssuedCredentials } from './domain/credentials.js';
-import type { DeploymentGroup, DeploymentGroupSettings } from './domain/deployment-group.js';
+import type { DeploymentGroup, StoredGroupSettings } from './domain/deployment-group.js';
 import type { InstanceChanges, RegisteredInstance } from './domain/instance.js';
 import type { Deployment, EventRecord, InstanceDeployment, Revision } from './domain/deployment.js';
 import type { ScopedToken } from './domain/engine-tokens.js';
@@ -42,7 +42,7 @@ export interface DeploymentGroupsRepository {
   put(
     application: string,
     name: string,
-    settings: DeploymentGroupSettings,
+    settings: StoredGroupSettings,
     now: string,
     newId: () => string,
   ): Promise<Upserted<DeploymentGroup>>;
@@ -312,8 +312,13 @@ export interface CredentialAuditEntry {
   sessionName: string;
   issuedAt: string;
   expiration: string;
-  sourceIp: string;
+  /** The caller's address (POST /credentials). */
+  sourceIp?: string | undefined;
   durationSeconds: number;
+  /** Hook credentials: who set the group's hookRoleArn, and the deployment and instance the agent (`caller`) got them for. */
+  configuredBy?: string | undefined;
+  deploymentId?: string | undefined;
+  instanceId?: string | undefined;
 }
 
 export interface CredentialAuditLog {

@@ -1,12 +1,24 @@
 import { deploymentGroupBodySchema, toDeploymentGroupSettings } from '../domain/deployment-group.js';
-import { underRolePath } from '../domain/credentials.js';
-import { NotFoundError, UnprocessableError } from '../errors.js';
+import { roleOutOfScope } from '../domain/role-arn.js';
+import { roleScopeOf } from '../deployments/engine.js';
+import { ForbiddenError, NotFoundError, UnprocessableError } from '../errors.js';
 import { type ApiDeps, route, visibleItems } from './deps.js';
 
 import { appParams, groupParams, pageQuerySchema } from './schemas.js';
 
 async function requireApplication(deps: ApiDeps, app: string): Promise<void> {
   if (!(await deps.applications.get(app))) throw new NotFoundError(`Application "${app}" does not exist`);
+}
+
+async function requireHookRoleGrant(principal: string, roleArn: string, deps: ApiDeps): Promise<void> {
+  try {
+    await deps.authorizer.authorize(principal, 'credentials:issue', roleArn);
+  } catch (error) {
+    if (!(error instanceof ForbiddenError)) throw error;
+    throw new ForbiddenError(`${error.message}: setting hookRoleArn hands the group's hooks credentials for the role, so it needs credentials:issue on ${roleArn}`, [
+      { path: '$.hookRoleArn', message: `needs credentials:issue on ${roleArn}` },
+    ]);
+  }
 }
 
 export const groupRoutes = [
@@ -16,20 +28,22 @@ export const groupRoutes = [
     access: { action: 'groups:put', resource: ({ params }) => `application/${params.app}/group/${params.group}` },
     params: groupParams,
     body: deploymentGroupBodySchema,
-    async handle({ params, body, deps }) {
+    async handle({ params, body, deps, principal }) {
       const settings = toDeploymentGroupSettings(body);
-      const outside = [
+      // A hook role is a credential handed to the group's hooks: setting it takes the grant POST /credentials takes.
+      if (settings.hookRoleArn) await requireHookRoleGrant(principal, settings.hookRoleArn, deps);
+      const roles: [string, string | null | undefined][] = [
         ['$.hookRoleArn', settings.hookRoleArn],
         ['$.targets.targetRoleArn', settings.targets.targetRoleArn],
-      ].filter(([, arn]) => arn && !underRolePath(arn, deps.assumableRolePath));
-      if (outside.length > 0) {
-        throw new UnprocessableError(`Fleetline only assumes roles under ${deps.assumableRolePath}`, outside.map(([path]) => ({
-          path: path as string,
-          message: `must be a role under ${deps.assumableRolePath}`,
-        })));
-      }
+      ];
+      const refused = roles.flatMap(([path, arn]) => {
+        const problem = arn ? roleOutOfScope(arn, roleScopeOf(deps)) : undefined;
+        return problem ? [{ path, message: problem }] : [];
+      });
+      if (refused.length > 0) throw new UnprocessableError(`Fleetline will not assume ${refused.map((r) => r.message).join('; ')}`, refused);
       const now = deps.clock.now().toISOString();
-      const { created, value } = await deps.groups.put(params.app, params.group, settings, now, deps.newId);
+      const stored = { ...settings, hookRoleSetBy: settings.hookRoleArn ? principal : null };
+      const { created, value } = await deps.groups.put(params.app, params.group, stored, now, deps.newId);
       return { statusCode: created ? 201 : 200, body: value };
     },
   }),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Authorizer } from '../access/authorizer.js';
-import { type CredentialsRequest, type IssuedCredentials, callerIdentity, roleOutOfScope, sessionDuration, sessionNameFor } from '../domain/credentials.js';
+import { type CredentialsRequest, type IssuedCredentials, callerIdentity, sessionDuration, sessionNameFor } from '../domain/credentials.js';
+import { roleOutOfScope } from '../domain/role-arn.js';
 import { ForbiddenError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
 import type { Clock, CredentialAuditLog, CredentialIssuer } from '../ports.js';

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { applySteps, failBeforeStart, reportSteps, skipRemaining } from '../domain/agent-report.js';
 import type { Deployment, InstanceDeployment } from '../domain/deployment.js';
-import { underRolePath } from '../domain/credentials.js';
+import type { IssuedCredentials } from '../domain/credentials.js';
+import { roleOutOfScope } from '../domain/role-arn.js';
 import { mayActAsAgent } from '../domain/identity.js';
 import { earlierWatch, watchTime } from '../domain/watch-time.js';
 import {
@@ -14,7 +16,8 @@ import {
   type ReportRequest,
 } from '../domain/agent-wire.js';
 import { ConflictError, DependencyError, FleetlineError, ForbiddenError, NotFoundError, ThrottledError } from '../errors.js';
-import { type EngineDeps, plusSeconds } from './engine.js';
+import { logger } from '../logger.js';
+import { type EngineDeps, plusSeconds, roleScopeOf } from './engine.js';
 
 /** The answers' shapes are the wire contract (lib/domain/agent-wire.ts); these are what the use cases build. */
 export type AgentAction = WireAgentAction;
@@ -37,40 +40,62 @@ export const HOOK_SESSION_POLICY = JSON.stringify({
   ],
 });
 
+const HOOK_SESSION_SECONDS = 3600;
+
 /**
  * The hook credentials for one instance's assignment: none when the group names
- * no hook role, `refused` (naming the role and STS's answer) when they cannot be
- * issued as things stand. STS throttling or failing passes: it is thrown, as a
- * retryable error answer, and nothing is written.
+ * no hook role, `refused` (naming the role and why) when they cannot be issued
+ * as things stand: the role fails the rule every assumed role passes (checked
+ * again at each issue: the deploy parameters may have changed since the group
+ * was set), or STS refuses it. STS throttling or failing passes: it is thrown,
+ * as a retryable error answer, and nothing is written. Each issue is audited
+ * like POST /credentials (the agent that got it, who set the role, the
+ * deployment and instance; never the secret) before it is handed out.
  */
 async function hookCredentials(
+  callerArn: string,
   deployment: Deployment,
   instanceId: string,
   deps: EngineDeps,
 ): Promise<{ credentials?: HookCredentials } | { refused: string }> {
   const roleArn = deployment.hookRoleArn;
   if (!roleArn || !deps.issuer) return {};
-  if (!underRolePath(roleArn, deps.assumableRolePath)) {
-    return { refused: `Hook credentials for ${roleArn} cannot be issued: the role is outside ${deps.assumableRolePath}, the only path Fleetline assumes roles from` };
-  }
+  const outside = roleOutOfScope(roleArn, roleScopeOf(deps));
+  if (outside) return { refused: `Hook credentials cannot be issued for the group's hookRoleArn: ${outside}` };
+  const sessionName = `fl-${deployment.deploymentId}-${instanceId}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+  let issued: IssuedCredentials;
   try {
-    const issued = await deps.issuer.assumeRole({
+    issued = await deps.issuer.assumeRole({
       roleArn,
-      sessionName: `fl-${deployment.deploymentId}-${instanceId}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64),
+      sessionName,
       sourceIdentity: 'fleetline-hooks',
-      durationSeconds: 3600,
+      durationSeconds: HOOK_SESSION_SECONDS,
       policy: HOOK_SESSION_POLICY,
       tags: [
         { key: 'fleetline-deployment', value: deployment.deploymentId },
         { key: 'fleetline-instance', value: instanceId },
       ],
     });
-    return { credentials: { accessKeyId: issued.accessKeyId, secretAccessKey: issued.secretAccessKey, sessionToken: issued.sessionToken, expiration: issued.expiration } };
   } catch (error) {
     if (!(error instanceof FleetlineError) || error instanceof ThrottledError || error instanceof DependencyError) throw error;
     const answer = typeof error.cause === 'string' ? ` STS answered ${error.cause}.` : '';
     return { refused: `Hook credentials for the group's hookRoleArn ${roleArn} could not be issued.${answer} ${error.message}`.slice(0, 2000) };
   }
+  const entry = {
+    id: randomUUID(),
+    caller: callerArn,
+    roleArn,
+    sessionName,
+    issuedAt: deps.clock.now().toISOString(),
+    expiration: issued.expiration,
+    durationSeconds: HOOK_SESSION_SECONDS,
+    configuredBy: deployment.hookRoleSetBy ?? 'unknown (set before Fleetline recorded it)',
+    deploymentId: deployment.deploymentId,
+    instanceId,
+  };
+  await deps.audit.record(entry);
+  logger.info('Hook credentials issued', { ...entry }); // the entry holds no secret
+  return { credentials: { accessKeyId: issued.accessKeyId, secretAccessKey: issued.secretAccessKey, sessionToken: issued.sessionToken, expiration: issued.expiration } };
 }
 
 /**
@@ -135,7 +160,7 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
   const idle = { assignment: null, pollAfterSeconds: deps.timings.pollIntervalSeconds, ...channel } as const;
   let found = await finding;
   for (let unstartable = 0; found; unstartable++) {
-    const answer = await answerFor(found.deploymentId, instanceId, deps, channel, heartbeat !== undefined);
+    const answer = await answerFor(callerArn, found.deploymentId, instanceId, deps, channel, heartbeat !== undefined);
     if (answer !== 'unstartable') return answer ?? idle;
     if (unstartable + 1 >= MAX_UNSTARTABLE_PER_POLL) return idle;
     found = await deps.instanceDeployments.findAssignment(instanceId);
@@ -149,6 +174,7 @@ export async function poll(callerArn: string, instanceId: string, deps: EngineDe
  * could not be issued.
  */
 async function answerFor(
+  callerArn: string,
   deploymentId: string,
   instanceId: string,
   deps: EngineDeps,
@@ -165,7 +191,7 @@ async function answerFor(
   // Work that cannot start gets no lease: its hook credentials come first. A stopped deployment's hooks never run, so it needs none.
   let credentials: HookCredentials | undefined;
   if (!heartbeat && actionFor(deployment) === 'continue') {
-    const issued = await hookCredentials(deployment, instanceId, deps);
+    const issued = await hookCredentials(callerArn, deployment, instanceId, deps);
     if ('refused' in issued) {
       await failUnstartable(instance, issued.refused, now, deps);
       return 'unstartable';

@@ -104,6 +104,7 @@ export async function createDeployment(
     ...(input.rollbackOf ? { rollbackOf: input.rollbackOf } : {}),
     ...(input.pipelineAction ? { pipelineAction: input.pipelineAction } : {}),
     hookRoleArn: group.hookRoleArn,
+    hookRoleSetBy: group.hookRoleSetBy,
   };
   const fingerprint = input.idempotencyToken ? idempotencyFingerprint(input) : undefined;
   const idempotencyToken = input.idempotencyToken ? scopedToken(input.idempotencyToken, creator) : undefined;

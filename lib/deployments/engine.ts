@@ -1,6 +1,8 @@
+import type { RoleScope } from '../domain/role-arn.js';
 import type {
   ApplicationsRepository,
   BundleUrls,
+  CredentialAuditLog,
   CredentialIssuer,
   Clock,
   DeploymentGroupsRepository,
@@ -39,8 +41,12 @@ export interface EngineDeps {
   agentAccounts: readonly string[];
   /** Issues hook credentials when a group sets hookRoleArn. */
   issuer?: CredentialIssuer | undefined;
-  /** Roles Fleetline may assume live under this IAM path. */
+  /** Roles Fleetline may assume live under this IAM path, in these accounts (deploy parameter credentialAccounts) and partition. */
   assumableRolePath: string;
+  credentialAccounts: readonly string[];
+  partition: string;
+  /** Where every issue of credentials is recorded, hook credentials included. */
+  audit: CredentialAuditLog;
   /** Applications and the artifact bucket: where each application's revisions may come from. */
   applications: ApplicationsRepository;
   artifactBucket: string;
@@ -48,6 +54,11 @@ export interface EngineDeps {
   notifier?: InstanceNotifier | undefined;
   /** The agents' control channel, told to them in every poll answer (none: they poll). */
   channelUrl?: string | undefined;
+}
+
+/** The one rule every role Fleetline assumes must pass (lib/domain/role-arn.ts). */
+export function roleScopeOf(deps: Pick<EngineDeps, 'partition' | 'credentialAccounts' | 'assumableRolePath'>): RoleScope {
+  return { partition: deps.partition, accounts: deps.credentialAccounts, assumableRolePath: deps.assumableRolePath };
 }
 
 export function plusSeconds(date: Date, seconds: number): string {

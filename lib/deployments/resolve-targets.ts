@@ -1,6 +1,9 @@
 import type { DeploymentGroup } from '../domain/deployment-group.js';
 import { matchesTagSet } from '../domain/tags.js';
+import { roleOutOfScope } from '../domain/role-arn.js';
+import { UnprocessableError } from '../errors.js';
 import type { Ec2TargetLookup, InstancesRepository } from '../ports.js';
+import { type EngineDeps, roleScopeOf } from './engine.js';
 
 export interface Target {
   instanceId: string;
@@ -11,12 +14,15 @@ export interface Target {
  * The group's instances at this moment: running EC2 instances matching the EC2
  * tag set (in the group's region/account when set) and registered instances
  * matching the on-premises tag set. An instance matched both ways counts once.
+ * The target role passes the rule every assumed role passes before STS is asked.
  */
 export async function resolveTargets(
   group: DeploymentGroup,
-  deps: { ec2: Ec2TargetLookup; instances: InstancesRepository },
+  deps: { ec2: Ec2TargetLookup; instances: InstancesRepository } & Pick<EngineDeps, 'partition' | 'credentialAccounts' | 'assumableRolePath'>,
 ): Promise<Target[]> {
   const { ec2TagSet, onPremisesTagSet, region, targetRoleArn } = group.targets;
+  const outside = targetRoleArn && ec2TagSet.length > 0 ? roleOutOfScope(targetRoleArn, roleScopeOf(deps)) : undefined;
+  if (outside) throw new UnprocessableError(`targetRoleArn of group ${group.application}/${group.name}: ${outside}`);
   const [ec2Ids, registered] = await Promise.all([
     ec2TagSet.length > 0 ? deps.ec2.findInstanceIds({ tagSet: ec2TagSet, region, roleArn: targetRoleArn }) : [],
     onPremisesTagSet.length > 0 ? deps.instances.listAll() : [],

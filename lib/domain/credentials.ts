@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { roleArnSchema } from './names.js';
-import { parseRoleArn } from './role-arn.js';
 import { parsePrincipal } from './identity.js';
 import { schema } from './schema.js';
 
@@ -63,41 +62,11 @@ export function sessionNameFor(callerArn: string, suffix: string | undefined): s
   return `${base}-${suffix}`;
 }
 
-/** Whether a role ARN lies under the IAM path Fleetline may assume (defence in depth beside its own IAM policy). */
-export function underRolePath(roleArn: string, path: string): boolean {
-  const role = parseRoleArn(roleArn);
-  if ('problem' in role) return false;
-  const wanted = path.split('/').filter(Boolean);
-  return wanted.every((segment, i) => role.path[i] === segment);
-}
-
 /** The partition of a region (where Fleetline runs decides which ARNs it can use). */
 export function partitionOf(region: string | undefined): string {
   if (region?.startsWith('cn-')) return 'aws-cn';
   if (region?.startsWith('us-gov-')) return 'aws-us-gov';
   return 'aws';
-}
-
-export interface RoleScope {
-  partition: string;
-  accounts: readonly string[];
-  assumableRolePath: string;
-}
-
-/** Why Fleetline will not hand out this role, or undefined when it may. */
-export function roleOutOfScope(roleArn: string, scope: RoleScope): string | undefined {
-  const role = parseRoleArn(roleArn);
-  if ('problem' in role) return `roleArn ${role.problem}`;
-  if (role.partition !== scope.partition) return `${roleArn} is in partition ${role.partition}; Fleetline runs in ${scope.partition}`;
-  if (!scope.accounts.includes(role.account)) {
-    return scope.accounts.length === 0
-      ? 'Fleetline hands out no roles until the deploy parameter credentialAccounts names their accounts'
-      : `${roleArn} is in account ${role.account}; Fleetline hands out roles only in ${scope.accounts.join(', ')}`;
-  }
-  if (!underRolePath(roleArn, scope.assumableRolePath)) {
-    return `${roleArn} is outside ${scope.assumableRolePath}, the only path Fleetline hands out roles from`;
-  }
-  return undefined;
 }
 
 export interface IssuedCredentials {

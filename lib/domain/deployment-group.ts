@@ -31,7 +31,13 @@ export interface DeploymentGroupSettings {
   hookRoleArn: string | null;
 }
 
-export interface DeploymentGroup extends DeploymentGroupSettings {
+/** What a write stores: the client's settings and who set the hook role (credential audit entries name them). */
+export interface StoredGroupSettings extends DeploymentGroupSettings {
+  /** The caller whose PUT set hookRoleArn, holding credentials:issue on it; null without a hook role. */
+  hookRoleSetBy: string | null;
+}
+
+export interface DeploymentGroup extends StoredGroupSettings {
   application: string;
   name: string;
   /** Stable ID handed to hooks as DEPLOYMENT_GROUP_ID. */

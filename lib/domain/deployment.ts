@@ -84,6 +84,8 @@ export interface Deployment {
   rollbackOf?: string | undefined;
   rolledBackBy?: string | undefined;
   hookRoleArn: string | null;
+  /** Who set the group's hookRoleArn (named in the credential audit); absent on deployments older than it. */
+  hookRoleSetBy?: string | null | undefined;
   /** Set when a pipeline's deploy action created this deployment. */
   pipelineAction?: { executionId: string; stageIndex: number; actionIndex: number } | undefined;
   /** Set once what follows its end (rollback, pipeline notification) has been done. */

@@ -24,3 +24,39 @@ export function parseRoleArn(arn: string): RoleArn | { problem: string } {
   }
   return { partition, account, path: segments, name };
 }
+
+/**
+ * The one rule for every role Fleetline assumes (POST /credentials, a group's
+ * hookRoleArn and targetRoleArn): the partition Fleetline runs in, an account in
+ * the deploy parameter credentialAccounts, a path under assumableRolePath.
+ */
+export interface RoleScope {
+  partition: string;
+  /** The deploy parameter credentialAccounts. */
+  accounts: readonly string[];
+  assumableRolePath: string;
+}
+
+/** Whether a role ARN lies under the IAM path Fleetline may assume (defence in depth beside its own IAM policy). */
+export function underRolePath(roleArn: string, path: string): boolean {
+  const role = parseRoleArn(roleArn);
+  if ('problem' in role) return false;
+  const wanted = path.split('/').filter(Boolean);
+  return wanted.every((segment, i) => role.path[i] === segment);
+}
+
+/** Why Fleetline will not assume this role, or undefined when it may. */
+export function roleOutOfScope(roleArn: string, scope: RoleScope): string | undefined {
+  const role = parseRoleArn(roleArn);
+  if ('problem' in role) return `${roleArn} ${role.problem}`;
+  if (role.partition !== scope.partition) return `${roleArn} is in partition ${role.partition}; Fleetline runs in ${scope.partition}`;
+  if (!scope.accounts.includes(role.account)) {
+    return scope.accounts.length === 0
+      ? `${roleArn} cannot be used: Fleetline assumes no role until the deploy parameter credentialAccounts names the roles' accounts`
+      : `${roleArn} is in account ${role.account}; Fleetline assumes roles only in the deploy parameter credentialAccounts (${scope.accounts.join(', ')})`;
+  }
+  if (!underRolePath(roleArn, scope.assumableRolePath)) {
+    return `${roleArn} is outside ${scope.assumableRolePath}, the only path Fleetline assumes roles from`;
+  }
+  return undefined;
+}

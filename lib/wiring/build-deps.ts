@@ -50,6 +50,9 @@ export function buildEngineDeps(config: Config, clients: AwsClients, adapters: P
     agentRoleNames: config.agentRoleNames,
     agentAccounts: config.agentAccounts,
     assumableRolePath: config.assumableRolePath,
+    credentialAccounts: config.credentialAccounts,
+    partition: config.partition,
+    audit: new DynamoCredentialAuditLog(table),
     channelUrl: config.channelUrl,
     ...unwired,
     ...adapters,
@@ -77,8 +80,5 @@ export function buildApiDeps(config: Config, clients: AwsClients, adapters: Part
     newId: randomUUID,
     accessRules,
     authorizer: new Authorizer(accessRules, config.adminPrincipals),
-    audit: new DynamoCredentialAuditLog(table),
-    credentialAccounts: config.credentialAccounts,
-    partition: config.partition,
   };
 }

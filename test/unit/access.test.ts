@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type AccessRule, evaluateAccess, principalNames } from '../../lib/domain/access.js';
-import { callerIdentity, roleOutOfScope, sessionDuration, sessionNameFor, underRolePath } from '../../lib/domain/credentials.js';
+import { callerIdentity, sessionDuration, sessionNameFor } from '../../lib/domain/credentials.js';
+import { roleOutOfScope, underRolePath } from '../../lib/domain/role-arn.js';
 
 const bob = 'arn:aws:sts::111122223333:assumed-role/deployer/bob';
 const rule = (id: string, effect: 'Allow' | 'Deny', actions: string[], resources: string[], principals = ['arn:aws:iam::111122223333:role/deployer']): AccessRule => ({
@@ -97,7 +98,7 @@ describe('credential requests', () => {
     ['arn:aws:iam::111122223333:role/fleetline/../admin', /plain role path/],
     ['arn:aws:iam::111122223333:role/fleetline/./x', /plain role path/],
     ['arn:aws:iam::111122223333:role/fleetline//x', /plain role path/],
-    ['arn:aws:iam::444455556666:role/fleetline/tools', /account 444455556666; Fleetline hands out roles only in 111122223333/],
+    ['arn:aws:iam::444455556666:role/fleetline/tools', /account 444455556666; Fleetline assumes roles only in the deploy parameter credentialAccounts \(111122223333\)/],
     ['arn:aws-cn:iam::111122223333:role/fleetline/tools', /partition aws-cn; Fleetline runs in aws/],
     ['arn:aws:iam::111122223333:role/fleetline/to ols', /role name/],
     ['arn:aws:iam::111122223333:role/fleetline/', /role name/],

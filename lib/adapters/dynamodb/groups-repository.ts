@@ -1,5 +1,5 @@
 import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
-import type { DeploymentGroup, DeploymentGroupSettings } from '../../domain/deployment-group.js';
+import type { DeploymentGroup, StoredGroupSettings } from '../../domain/deployment-group.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type { DeploymentGroupsRepository, Page, PageRequest, Upserted } from '../../ports.js';
 import { cancellationReasons, cancelledItem } from './conditions.js';
@@ -19,6 +19,7 @@ function toGroup(item: Item): DeploymentGroup {
     fileExistsBehavior: item.fileExistsBehavior,
     ignoreApplicationStopFailures: item.ignoreApplicationStopFailures,
     hookRoleArn: item.hookRoleArn ?? null,
+    hookRoleSetBy: item.hookRoleSetBy ?? null,
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,
   };
@@ -38,7 +39,7 @@ export class DynamoDeploymentGroupsRepository implements DeploymentGroupsReposit
   async put(
     application: string,
     name: string,
-    settings: DeploymentGroupSettings,
+    settings: StoredGroupSettings,
     now: string,
     newId: () => string,
   ): Promise<Upserted<DeploymentGroup>> {
