@@ -37,6 +37,20 @@ export type PipelineStep =
   /** Nothing to do until an approval, a deployment or a free group moves it. */
   | { kind: 'wait' };
 
+/**
+ * An approval is over at its deadline, whoever looks first: a decision made
+ * at or after it is refused, and the approval fails as of the deadline
+ * whether the reconciler or a late decision records it.
+ */
+export function approvalTimedOut(action: Pick<ActionState, 'deadline'>, now: string): boolean {
+  return action.deadline !== undefined && action.deadline <= now;
+}
+
+/** The changes that fail an approval at its deadline. */
+export function approvalTimeout(action: Pick<ActionState, 'deadline'>, timeoutMinutes: number): Partial<ActionState> {
+  return { status: 'Failed', endedAt: action.deadline, error: `Approval timed out after ${timeoutMinutes} minute(s)` };
+}
+
 /** A finished deploy action's outcome, naming its deployment and the deployment's cause. */
 export function deployOutcome(seen: DeploymentSeen, now: string): Partial<ActionState> {
   return seen.status === 'Succeeded'
@@ -68,9 +82,7 @@ export function decidePipelineStep(ex: Execution, now: string, deployment?: Depl
     if (action.status === 'Pending') {
       return { kind: 'startApproval', at, deadline: new Date(Date.parse(now) + definition.timeoutMinutes * 60_000).toISOString() };
     }
-    if (action.deadline && action.deadline <= now) {
-      return { kind: 'recordAction', at, changes: { status: 'Failed', endedAt: now, error: `Approval timed out after ${definition.timeoutMinutes} minute(s)` } };
-    }
+    if (approvalTimedOut(action, now)) return { kind: 'recordAction', at, changes: approvalTimeout(action, definition.timeoutMinutes) };
     return { kind: 'wait' };
   }
 

@@ -1,5 +1,6 @@
 import { TEXT_LIMITS, clip } from '../domain/execution-size.js';
 import type { ActionState, Execution } from '../domain/pipeline.js';
+import { approvalTimedOut, approvalTimeout } from '../domain/pipeline-step.js';
 import { ConflictError } from '../errors.js';
 import { requireExecution } from './execution-engine.js';
 import type { PipelineDeps } from './pipeline-deps.js';
@@ -21,23 +22,48 @@ export async function decideApproval(
   deps: PipelineDeps,
 ): Promise<Execution | undefined> {
   const ex = await requireExecution(executionId, deps);
+  const now = deps.clock.now().toISOString();
   const running = ex.status === 'InProgress' ? runningAction(ex) : undefined;
   if (!running || running.state.type !== 'approval') {
     // A retried request whose first attempt took effect: finish what it started and answer as it would have.
     if (decidedAlready(ex, decision)) return ex;
+    const timedOut = timedOutApproval(ex);
+    if (timedOut) throw pastDeadline(executionId, timedOut);
     throw new ConflictError(`Execution ${executionId} is not waiting for an approval (it is ${ex.status})`);
   }
-  const now = deps.clock.now().toISOString();
+  if (approvalTimedOut(running.state, now)) {
+    // Against the clock, not the reconciler: the approval fails as of its deadline, and the worker moves the execution on.
+    const timeoutMinutes = (ex.definition[running.stage]?.actions[running.action] as { timeoutMinutes?: number } | undefined)?.timeoutMinutes ?? 0;
+    const stages = withAction(ex, running, approvalTimeout(running.state, timeoutMinutes));
+    try {
+      await deps.executions.save({ ...ex, stages, updatedAt: now });
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error; // recorded meanwhile (the reconciler, another late decision)
+    }
+    throw pastDeadline(executionId, running.state);
+  }
   const changes: Partial<ActionState> = {
     status: decision.approved ? 'Succeeded' : 'Failed',
     endedAt: now,
     decision: { ...decision, at: now },
     ...(decision.approved ? {} : { error: `Rejected by ${decision.by}${decision.comment ? `: ${decision.comment}` : ''}` }),
   };
-  const stages = ex.stages.map((s, k) =>
-    k === running.stage ? { ...s, actions: s.actions.map((a, j) => (j === running.action ? { ...a, ...changes } : a)) } : s,
+  return deps.executions.save({ ...ex, stages: withAction(ex, running, changes), updatedAt: now }); // ConflictError if it changed meanwhile: the caller retries
+}
+
+function withAction(ex: Execution, at: { stage: number; action: number }, changes: Partial<ActionState>): Execution['stages'] {
+  return ex.stages.map((s, k) => (k === at.stage ? { ...s, actions: s.actions.map((a, j) => (j === at.action ? { ...a, ...changes } : a)) } : s));
+}
+
+/** The approval of the execution's current stage that failed at its deadline, undecided, if any. */
+function timedOutApproval(ex: Execution): ActionState | undefined {
+  return ex.stages[ex.stageIndex]?.actions.find((a) => a.type === 'approval' && a.status === 'Failed' && !a.decision && a.deadline !== undefined && a.endedAt === a.deadline);
+}
+
+function pastDeadline(executionId: string, approval: ActionState): ConflictError {
+  return new ConflictError(
+    `The approval ${approval.name} of execution ${executionId} timed out at ${approval.deadline}: it can no longer be approved or rejected (retry the stage to ask again)`,
   );
-  return deps.executions.save({ ...ex, stages, updatedAt: now }); // ConflictError if it changed meanwhile: the caller retries
 }
 
 /** Whether the execution holds an approval already decided exactly so (same principal, verdict and comment). */

@@ -132,6 +132,55 @@ describe('from upload to prod', () => {
     expect(await execution(late!)).toMatchObject({ status: 'Failed', error: 'Approval timed out after 60 minute(s)' });
   });
 
+  /** A pipeline execution waiting for its approval, and helpers to decide it at a time relative to the deadline. */
+  async function awaitingApproval() {
+    const { agents, upload } = await setup();
+    const [id] = (await startPipelinesFor(await upload('a.zip'), api.deps)).started;
+    await agents.staging!.runOnce();
+    const deadline = (await execution(id!)).stages[1].actions[0].deadline as string;
+    expect(deadline).toBeDefined();
+    const moveTo = (offsetMs: number) => api.clock.advance((Date.parse(deadline) + offsetMs - api.clock.now().getTime()) / 1000);
+    return { agents, id: id!, deadline, moveTo };
+  }
+  const timedOut = { status: 'Failed', error: 'Approval timed out after 60 minute(s)' };
+
+  it('an approval at its deadline is refused (409 naming the deadline) and fails the approval as of the deadline, with no reconciler pass', async () => {
+    const { agents, id, deadline, moveTo } = await awaitingApproval();
+    moveTo(0);
+    const late = await api.call('POST', `/executions/${id}/approve`, { body: { comment: 'sorry, was at lunch' } });
+    expect(late.status).toBe(409);
+    expect(late.body.error.message).toContain(`timed out at ${deadline}`);
+    const ex = await execution(id);
+    expect(ex).toMatchObject(timedOut);
+    expect(ex.stages[1].actions[0]).toMatchObject({ status: 'Failed', endedAt: deadline });
+    expect(ex.stages[1].actions[0].decision).toBeUndefined();
+    expect(await agents.prod!.runOnce()).toBeUndefined();
+    // Asked again, or rejected instead, the answer is the same.
+    expect((await api.call('POST', `/executions/${id}/approve`)).body.error.message).toContain(`timed out at ${deadline}`);
+    const reject = await api.call('POST', `/executions/${id}/reject`, { body: { comment: 'no' } });
+    expect(reject.status).toBe(409);
+    expect(reject.body.error.message).toContain(`timed out at ${deadline}`);
+  });
+
+  it('a rejection after the deadline, the reconciler having failed the approval first, is refused the same way', async () => {
+    const { id, deadline, moveTo } = await awaitingApproval();
+    moveTo(60_000);
+    await reconcileExecutions(api.deps);
+    expect(await execution(id)).toMatchObject(timedOut);
+    expect((await execution(id)).stages[1].actions[0].endedAt).toBe(deadline);
+    const reject = await api.call('POST', `/executions/${id}/reject`, { body: { comment: 'no' } });
+    expect(reject.status).toBe(409);
+    expect(reject.body.error.message).toContain(`timed out at ${deadline}`);
+  });
+
+  it('an approval a few seconds before its deadline goes through', async () => {
+    const { agents, id, moveTo } = await awaitingApproval();
+    moveTo(-5_000); // the request itself takes real time
+    expect((await api.call('POST', `/executions/${id}/approve`)).status).toBe(200);
+    await agents.prod!.runOnce();
+    expect((await execution(id)).status).toBe('Succeeded');
+  });
+
   it('a failed stage can be retried without starting over', async () => {
     const { agents, upload } = await setup({ approval: false });
     const [id] = (await startPipelinesFor(await upload('f.zip'), api.deps)).started;
