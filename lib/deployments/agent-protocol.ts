@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { applySteps, failBeforeStart, reportSteps, skipRemaining } from '../domain/agent-report.js';
 import type { Deployment, InstanceDeployment } from '../domain/deployment.js';
-import type { IssuedCredentials } from '../domain/credentials.js';
+import { type IssuedCredentials, hookSessionName } from '../domain/credentials.js';
 import { roleOutOfScope } from '../domain/role-arn.js';
 import { mayActAsAgent } from '../domain/identity.js';
 import { earlierWatch, watchTime } from '../domain/watch-time.js';
@@ -62,7 +62,7 @@ async function hookCredentials(
   if (!roleArn || !deps.issuer) return {};
   const outside = roleOutOfScope(roleArn, roleScopeOf(deps));
   if (outside) return { refused: `Hook credentials cannot be issued for the group's hookRoleArn: ${outside}` };
-  const sessionName = `fl-${deployment.deploymentId}-${instanceId}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+  const sessionName = hookSessionName(deployment.deploymentId, instanceId);
   let issued: IssuedCredentials;
   try {
     issued = await deps.issuer.assumeRole({

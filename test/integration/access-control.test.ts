@@ -123,7 +123,7 @@ describe('POST /credentials', () => {
     await grant({ maxSessionSeconds: 1800, externalId: 'ext-123' });
     sts.on(AssumeRoleCommand).resolves({
       Credentials: { AccessKeyId: 'ASIAISSUED', SecretAccessKey: 'very-secret', SessionToken: 'token', Expiration: expiration },
-      AssumedRoleUser: { Arn: 'arn:aws:sts::111122223333:assumed-role/deploy-tools/fl-deployer@bob', AssumedRoleId: 'AROA:x' },
+      AssumedRoleUser: { Arn: 'arn:aws:sts::111122223333:assumed-role/deploy-tools/fl-111122223333-deployer@bob,ci', AssumedRoleId: 'AROA:x' },
     });
     const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
     const tooLong = await api.call('POST', '/credentials', { principal: BOB, body: { roleArn: ROLE, durationSeconds: 7200, policy } });
@@ -135,11 +135,11 @@ describe('POST /credentials', () => {
       secretAccessKey: 'very-secret',
       sessionToken: 'token',
       expiration: expiration.toISOString(),
-      assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/deploy-tools/fl-deployer@bob',
+      assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/deploy-tools/fl-111122223333-deployer@bob,ci',
     });
     expect(sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input).toEqual({
       RoleArn: ROLE,
-      RoleSessionName: 'fl-deployer@bob-ci',
+      RoleSessionName: 'fl-111122223333-deployer@bob,ci',
       SourceIdentity: 'deployer@bob',
       DurationSeconds: 1800,
       Policy: policy,

@@ -79,11 +79,11 @@ describe('credential requests', () => {
   });
 
   it('derives STS-safe session names and source identities from the caller; a caller adds at most a suffix', () => {
-    expect(callerIdentity(bob)).toEqual({ sessionName: 'fl-deployer@bob', sourceIdentity: 'deployer@bob' });
-    expect(callerIdentity('arn:aws:iam::111122223333:user/ops/carol')).toEqual({ sessionName: 'fl-carol', sourceIdentity: 'carol' });
-    expect(sessionNameFor(bob, undefined)).toBe('fl-deployer@bob');
-    expect(sessionNameFor(bob, 'ci')).toBe('fl-deployer@bob-ci');
-    const long = `arn:aws:sts::111122223333:assumed-role/deployer/${'x'.repeat(40)}`;
+    expect(callerIdentity(bob)).toEqual({ sourceIdentity: 'deployer@bob' });
+    expect(callerIdentity('arn:aws:iam::111122223333:user/ops/carol')).toEqual({ sourceIdentity: 'carol' });
+    expect(sessionNameFor(bob, undefined)).toBe('fl-111122223333-deployer@bob');
+    expect(sessionNameFor(bob, 'ci')).toBe('fl-111122223333-deployer@bob,ci');
+    const long = `arn:aws:sts::111122223333:assumed-role/deployer/${'x'.repeat(27)}`;
     expect(sessionNameFor(long, 'y'.repeat(20))).toEqual({ problem: expect.stringMatching(/^must be at most 11 characters for this caller/) });
   });
 
