@@ -8,7 +8,7 @@ import { BundleIntegrityError, type ExtractLimits, extractBundle } from './archi
 import { bundleRootOf } from './bundle-root.js';
 import { downloadBundle } from './download.js';
 import { type HookOptions, runScripts } from './hooks.js';
-import { type DestinationMap, InstallError, applyPermissions, copyFiles, removePrevious } from './install.js';
+import { type DestinationMap, InstallError, NOTHING_INSTALLED, applyPermissions, copyFiles, removePrevious } from './install.js';
 import { OutputLog } from './output-buffer.js';
 import { type AcceptedEffect, type Outbox, reportOutbox } from './outbox.js';
 import { EventReporter, type FinishedEvent } from './reporter.js';
@@ -359,12 +359,12 @@ function prefetch(assignment: Assignment, previous: PreviousRevision | undefined
 async function install(assignment: Assignment, appspec: Appspec, bundleRoot: string, ctx: ExecutorContext, log: OutputLog): Promise<Outcome> {
   const group = assignment.deploymentGroupId;
   await removePrevious(await ctx.state.installedFiles(group), log);
-  await ctx.state.saveInstalledFiles(group, []);
+  await ctx.state.saveInstalledFiles(group, NOTHING_INSTALLED);
   const behavior = appspec.fileExistsBehavior ?? assignment.fileExistsBehavior;
   const others = await ctx.state.filesOfOtherGroups(group);
   const installed = await copyFiles(appspec, bundleRoot, behavior, ctx.map, log, (path) => others.get(path));
   await ctx.state.saveInstalledFiles(group, installed, assignment.environment.DEPLOYMENT_GROUP_NAME);
-  await applyPermissions(appspec.permissions, ctx.map, log);
+  await applyPermissions(appspec.permissions, installed, ctx.map, log);
   return { status: 'Succeeded' };
 }
 

@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, chown, copyFile, lstat, mkdir, readdir, readlink, realpath, rm, stat, symlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, lstat, mkdir, open, readdir, readlink, realpath, rm, rmdir, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
 import { type Appspec, type Permission, filePermissionProblem } from '../lib/domain/appspec.js';
+import { permissionMatches } from '../lib/domain/appspec-permissions.js';
 import type { FileExistsBehavior } from '../lib/domain/file-exists-behavior.js';
 import type { OutputLog } from './output-buffer.js';
 
@@ -49,6 +51,15 @@ export function rootedMap(root: string): DestinationMap {
   return map;
 }
 
+/** What one Install put on the host: the next deployment of the group removes exactly this, and `permissions` apply only to it. */
+export interface InstalledPaths {
+  files: string[];
+  /** Folders this Install created (not those that were there before), parents first. */
+  directories: string[];
+}
+
+export const NOTHING_INSTALLED: InstalledPaths = { files: [], directories: [] };
+
 async function exists(path: string): Promise<boolean> {
   try {
     await lstat(path);
@@ -58,24 +69,79 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function* walk(dir: string): AsyncGenerator<string> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(path);
-    else yield path;
+const withoutSlash = (path: string) => (path.length > 1 ? path.replace(/\/+$/, '') : path);
+
+const ownUid = () => process.getuid?.() ?? 0;
+
+/**
+ * Refuses a path that leads through a link another user owns: a hook run as
+ * that user (runas) could have planted it to send the agent's next write,
+ * removal or chown to a file of root's. Links owned by root or by the agent
+ * itself are followed (an administrator's /var/www -> /data/www). Parts that
+ * do not exist yet end the check.
+ */
+export async function refuseForeignLinks(path: string): Promise<void> {
+  const parts = path.split('/').filter(Boolean);
+  let prefix = '';
+  for (const part of parts) {
+    prefix += `/${part}`;
+    let info;
+    try {
+      info = await lstat(prefix);
+    } catch {
+      return;
+    }
+    if (info.isSymbolicLink() && info.uid !== 0 && info.uid !== ownUid()) {
+      throw new InstallError(
+        `${path} leads through ${prefix}, a link owned by uid ${info.uid}: the agent never writes, removes or changes a file through another user's link; remove the link (a hook may have left it)`,
+      );
+    }
   }
 }
 
-/** Removes what the previous deployment of this group installed (its files, not foreign ones). */
-export async function removePrevious(files: string[], log: OutputLog): Promise<void> {
-  for (const file of files) await rm(file, { force: true });
-  if (files.length > 0) log.line(`removed ${files.length} file(s) installed by the previous deployment`);
+/** Source entries in order, folders before what is in them; a link is an entry of its own (never followed). */
+async function* walk(dir: string): AsyncGenerator<{ path: string; isDir: boolean }> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    yield { path, isDir: entry.isDirectory() };
+    if (entry.isDirectory()) yield* walk(path);
+  }
+}
+
+/** Removes what the previous deployment of this group installed (its files, then the folders it created if empty), never through another user's link. */
+export async function removePrevious(previous: InstalledPaths, log: OutputLog): Promise<void> {
+  let removed = 0;
+  for (const file of previous.files) {
+    try {
+      await refuseForeignLinks(dirname(file));
+    } catch (error) {
+      log.line(`left ${file} in place: ${(error as Error).message}`);
+      continue;
+    }
+    const info = await lstat(file).catch(() => undefined);
+    if (!info || info.isDirectory()) continue;
+    await rm(file, { force: true });
+    removed++;
+  }
+  for (const folder of [...previous.directories].reverse()) {
+    const info = await lstat(folder).catch(() => undefined);
+    if (!info?.isDirectory()) continue;
+    try {
+      await refuseForeignLinks(dirname(folder));
+      await rmdir(folder);
+    } catch {
+      // Not empty (someone else's files are in it) or not ours to remove: it stays, as with CodeDeploy.
+    }
+  }
+  if (removed > 0) log.line(`removed ${removed} file(s) installed by the previous deployment`);
 }
 
 /**
- * Copies the appspec's `files` into place. A file that already exists (and was
- * not ours) is refused (DISALLOW), replaced (OVERWRITE) or kept (RETAIN).
- * Returns every file written, for the next deployment to remove.
+ * Copies the appspec's `files` into place, the empty folders of a copied
+ * folder included. A file that already exists (and was not ours) is refused
+ * (DISALLOW), replaced (OVERWRITE) or kept (RETAIN). Returns every file
+ * written and every folder created, for the next deployment to remove and for
+ * `permissions` to apply to.
  */
 export async function copyFiles(
   appspec: Appspec,
@@ -85,19 +151,47 @@ export async function copyFiles(
   log: OutputLog,
   /** Which other deployment group installed a path on this host, if any. */
   installedBy: (path: string) => string | undefined = () => undefined,
-): Promise<string[]> {
-  const installed: string[] = [];
+): Promise<InstalledPaths> {
+  const installed: InstalledPaths = { files: [], directories: [] };
+  const made = new Set<string>();
+  /** Creates `folder` and its missing parents, recording each one created. */
+  const makeFolder = async (folder: string) => {
+    await map.confine?.(folder);
+    const missing: string[] = [];
+    for (let at = folder; !(await exists(at)); at = dirname(at)) {
+      missing.unshift(at);
+      if (dirname(at) === at) break;
+    }
+    for (const path of missing) {
+      await refuseForeignLinks(dirname(path));
+      try {
+        await mkdir(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST' && (await lstat(path)).isDirectory()) continue; // made meanwhile: not ours
+        throw error;
+      }
+      if (!made.has(path)) installed.directories.push(path);
+      made.add(path);
+    }
+    if (missing.length === 0 && !(await stat(folder)).isDirectory()) throw new InstallError(`${folder} exists and is not a folder: a file cannot be installed inside it`);
+  };
   for (const { source, destination } of appspec.files) {
     const from = join(bundleRoot, source === '/' ? '' : source);
     if (!(await exists(from))) throw new InstallError(`files: source ${source} does not exist in the bundle`);
-    const to = map(destination);
+    const to = withoutSlash(map(destination));
     const sourceIsDir = (await stat(from)).isDirectory();
+    await makeFolder(to);
     const pairs: [string, string][] = [];
-    if (sourceIsDir) for await (const file of walk(from)) pairs.push([file, join(to, relative(from, file))]);
-    else pairs.push([from, join(to, basename(from))]);
+    if (sourceIsDir) {
+      for await (const entry of walk(from)) {
+        const dest = join(to, relative(from, entry.path));
+        if (entry.isDir) await makeFolder(dest);
+        else pairs.push([entry.path, dest]);
+      }
+    } else pairs.push([from, join(to, basename(from))]);
     for (const [src, dest] of pairs) {
-      if (src === join(bundleRoot, 'appspec.yml') && sourceIsDir) continue;
       await map.confine?.(dest);
+      await refuseForeignLinks(dirname(dest));
       if (await exists(dest)) {
         if (behavior === 'DISALLOW') {
           const owner = installedBy(dest);
@@ -115,76 +209,130 @@ export async function copyFiles(
         }
         await rm(dest, { force: true });
       }
-      await mkdir(join(dest, '..'), { recursive: true });
       const info = await lstat(src);
+      // Created afresh, never through whatever may have appeared at the destination meanwhile.
       if (info.isSymbolicLink()) await symlink(await readlink(src), dest);
-      else await copyFile(src, dest);
-      installed.push(dest);
+      else await copyFile(src, dest, constants.COPYFILE_EXCL);
+      installed.files.push(dest);
     }
   }
-  log.line(`installed ${installed.length} file(s)`);
+  log.line(`installed ${installed.files.length} file(s)${installed.directories.length > 0 ? `, created ${installed.directories.length} folder(s)` : ''}`);
   return installed;
 }
 
-function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\0').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\0/g, '.*');
-  return new RegExp(`^${escaped}$`);
+interface Target {
+  path: string;
+  kind: 'file' | 'directory';
+  permission: Permission;
 }
 
-/** Applies the appspec's `permissions` (mode, owner, group) to what Install put in place. */
-export async function applyPermissions(permissions: Permission[], map: DestinationMap, log: OutputLog): Promise<void> {
-  const privileged = process.getuid?.() === 0;
+/**
+ * Applies the appspec's `permissions` as CodeDeploy's agent does, to what this
+ * Install put in place and nothing else: an object that is an installed file
+ * (when its type includes file), or, below an object that is a folder, the
+ * installed files and created folders its pattern, except and type select
+ * (`**`: everything below; another pattern: direct children only). A path
+ * selected by two entries is refused before anything changes. Each path is
+ * opened without following a link (links are skipped) and changed through
+ * that descriptor: owner first, then mode, so setuid and setgid bits survive.
+ */
+export async function applyPermissions(permissions: Permission[], installed: InstalledPaths, map: DestinationMap, log: OutputLog): Promise<void> {
+  const files = new Set(installed.files);
+  const targets = new Map<string, Target>();
   for (const permission of permissions) {
-    const object = map(permission.object);
+    const object = withoutSlash(map(permission.object));
     await map.confine?.(object);
-    if (!(await exists(object))) throw new InstallError(`permissions: object ${permission.object} does not exist`);
-    if ((permission.owner || permission.group) && !privileged) {
-      throw new InstallError(`permissions: setting owner/group on ${permission.object} needs the agent to run as root`);
-    }
-    if (permission.acls.length > 0 || permission.context) {
-      log.line(`permissions: acls and SELinux context on ${permission.object} are not applied by this agent`);
-    }
-    const targets: string[] = [];
-    if (!(await stat(object)).isDirectory()) {
+    const selected: Target[] = [];
+    if (files.has(object)) {
+      if (!permission.type.includes('file')) continue;
       const problem = filePermissionProblem(permission);
       if (problem) throw new InstallError(`permissions: ${problem}`);
-      targets.push(object);
+      selected.push({ path: object, kind: 'file', permission });
+    } else if (installed.directories.includes(object) || (await stat(object).catch(() => undefined))?.isDirectory()) {
+      const select = (paths: string[], kind: Target['kind']) => {
+        if (!permission.type.includes(kind)) return;
+        for (const path of paths) if (permissionMatches(object, path, permission.pattern, permission.except)) selected.push({ path, kind, permission });
+      };
+      select(installed.files, 'file');
+      select(installed.directories, 'directory');
     } else {
-      const include = globToRegExp(permission.pattern);
-      const excluded = permission.except.map(globToRegExp);
-      for await (const path of walkAll(object)) {
-        const rel = relative(object, path);
-        const isDir = (await stat(path)).isDirectory();
-        if (!permission.type.includes(isDir ? 'directory' : 'file')) continue;
-        if (permission.pattern !== '**' && !include.test(basename(rel))) continue;
-        if (excluded.some((r) => r.test(basename(rel)))) continue;
-        targets.push(path);
+      log.line(`permissions: ${permission.object} is neither a file this deployment installed nor a folder: nothing to apply`);
+      continue;
+    }
+    for (const target of selected) {
+      const earlier = targets.get(target.path);
+      if (earlier) {
+        throw new InstallError(
+          `permissions: ${target.path} is matched by two entries (object ${earlier.permission.object} and object ${permission.object}): CodeDeploy refuses this; narrow a pattern or add an except`,
+        );
       }
+      targets.set(target.path, target);
     }
-    const ids = privileged ? ownerIds(permission) : {};
-    for (const path of targets) {
-      await map.confine?.(path);
-      if (permission.mode) await chmod(path, Number.parseInt(permission.mode, 8));
-      if (ids.uid !== undefined || ids.gid !== undefined) await chown(path, ids.uid ?? -1, ids.gid ?? -1);
+  }
+  if ([...targets.values()].some((t) => t.permission.owner || t.permission.group) && ownUid() !== 0) {
+    throw new InstallError('permissions: setting owner/group needs the agent to run as root');
+  }
+  const noted = new Set<Permission>();
+  let changed = 0;
+  for (const target of targets.values()) {
+    const { permission } = target;
+    if ((permission.acls.length > 0 || permission.context) && !noted.has(permission)) {
+      noted.add(permission);
+      log.line(`permissions: acls and SELinux context on ${permission.object} are not applied by this agent`);
     }
+    if (await applyOne(target, log)) changed++;
+  }
+  if (targets.size > 0) log.line(`permissions: applied to ${changed} installed path(s)`);
+}
+
+const OPEN_NO_LINK = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+async function applyOne({ path, kind, permission }: Target, log: OutputLog): Promise<boolean> {
+  await refuseForeignLinks(dirname(path));
+  let handle;
+  try {
+    handle = await open(path, OPEN_NO_LINK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') {
+      log.line(`permissions: skipped ${path}: it is a link (the agent never changes a file through a link)`);
+      return false;
+    }
+    if (code === 'ENOENT') {
+      log.line(`permissions: skipped ${path}: it is gone`);
+      return false;
+    }
+    throw new InstallError(`permissions: cannot open ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory() !== (kind === 'directory')) {
+      log.line(`permissions: skipped ${path}: it is no longer the ${kind} this deployment installed`);
+      return false;
+    }
+    const ids = ownerIds(permission);
+    if (ids.uid !== undefined || ids.gid !== undefined) await handle.chown(ids.uid ?? -1, ids.gid ?? -1);
+    if (permission.mode) await handle.chmod(Number.parseInt(permission.mode, 8));
+    return true;
+  } finally {
+    await handle.close();
   }
 }
 
-async function* walkAll(dir: string): AsyncGenerator<string> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    yield path;
-    if (entry.isDirectory()) yield* walkAll(path);
-  }
-}
+const idCache = new Map<string, { uid?: number; gid?: number }>();
 
 function ownerIds(permission: Permission): { uid?: number; gid?: number } {
-  const lookup = (args: string[]) => Number(execFileSync('id', args, { encoding: 'utf8' }).trim());
+  if (!permission.owner && !permission.group) return {};
+  const key = `${permission.owner ?? ''}:${permission.group ?? ''}`;
+  const cached = idCache.get(key);
+  if (cached) return cached;
   try {
-    return {
-      ...(permission.owner ? { uid: lookup(['-u', permission.owner]) } : {}),
-      ...(permission.group ? { gid: Number(execFileSync('getent', ['group', permission.group], { encoding: 'utf8' }).split(':')[2]) } : {}),
+    const ids = {
+      ...(permission.owner ? { uid: Number(execFileSync('id', ['-u', '--', permission.owner], { encoding: 'utf8' }).trim()) } : {}),
+      ...(permission.group ? { gid: Number(execFileSync('getent', ['group', '--', permission.group], { encoding: 'utf8' }).split(':')[2]) } : {}),
     };
+    idCache.set(key, ids);
+    return ids;
   } catch {
     throw new InstallError(`permissions: unknown owner or group on ${permission.object}`);
   }

@@ -1,6 +1,7 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPathSafeId } from '../lib/domain/agent-wire.js';
+import type { InstalledPaths } from './install.js';
 
 /** How many revisions the agent keeps per deployment group. */
 export const KEPT_REVISIONS = 5;
@@ -54,13 +55,15 @@ export class AgentState {
     await rename(temp, path);
   }
 
-  installedFiles(groupId: string): Promise<string[]> {
-    return this.readJson(this.groupFile(groupId, 'installed.json'), []);
+  /** What the group's last Install put in place (an agent before folders were recorded kept files only). */
+  async installedFiles(groupId: string): Promise<InstalledPaths> {
+    const stored = await this.readJson<InstalledPaths | string[]>(this.groupFile(groupId, 'installed.json'), []);
+    return Array.isArray(stored) ? { files: stored, directories: [] } : { files: stored.files ?? [], directories: stored.directories ?? [] };
   }
 
-  async saveInstalledFiles(groupId: string, files: string[], groupName?: string): Promise<void> {
+  async saveInstalledFiles(groupId: string, installed: InstalledPaths, groupName?: string): Promise<void> {
     if (groupName) await this.writeJson(this.groupFile(groupId, 'name.json'), groupName);
-    await this.writeJson(this.groupFile(groupId, 'installed.json'), files);
+    await this.writeJson(this.groupFile(groupId, 'installed.json'), installed);
   }
 
   /** Every file other deployment groups installed on this host, with the group's name (or ID). */
@@ -69,7 +72,7 @@ export class AgentState {
     for (const other of await readdir(join(this.dir, 'groups')).catch(() => [] as string[])) {
       if (other === groupId || !isPathSafeId(other)) continue;
       const name = await this.readJson<string>(this.groupFile(other, 'name.json'), other);
-      for (const file of await this.installedFiles(other)) owners.set(file, `"${name}"`);
+      for (const file of (await this.installedFiles(other)).files) owners.set(file, `"${name}"`);
     }
     return owners;
   }

@@ -94,3 +94,41 @@ export function selinuxRangeProblem(range: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * CodeDeploy's pattern rule for a permission on a folder: `**` matches every
+ * path below the object; any other pattern (and every `except` entry) matches
+ * the name of a direct child only, with `*` for any run of characters and every
+ * other character (`?` included) matching itself. `path` and `object` are
+ * absolute and normalised (no trailing `/`).
+ */
+export function permissionMatches(object: string, path: string, pattern: string, except: readonly string[]): boolean {
+  const base = object.endsWith('/') ? object : `${object}/`;
+  if (!path.startsWith(base) || path.length === base.length) return false;
+  const rel = path.slice(base.length);
+  if (pattern !== '**' && !simpleGlob(pattern, rel)) return false;
+  return !except.some((e) => simpleGlob(e, rel));
+}
+
+/** `*` matches any run of characters; a name with `/` in it never matches. Linear: only the last `*` is ever returned to. */
+export function simpleGlob(pattern: string, name: string): boolean {
+  if (name.includes('/')) return false;
+  let p = 0;
+  let n = 0;
+  let star = -1;
+  let resume = 0;
+  while (n < name.length) {
+    if (pattern[p] === '*') {
+      star = ++p;
+      resume = n;
+    } else if (p < pattern.length && pattern[p] === name[n]) {
+      p++;
+      n++;
+    } else if (star >= 0) {
+      p = star;
+      n = ++resume;
+    } else return false;
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
+}

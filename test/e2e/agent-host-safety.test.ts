@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -182,6 +182,71 @@ describe('the agent on a host whose server fails', () => {
       expect(() => process.kill(pid, 0)).not.toThrow();
     } finally {
       bystander?.kill('SIGKILL');
+      await agent.stop();
+    }
+  }, 180_000);
+});
+
+describe('a root agent applying permissions on a host that holds other files', () => {
+  const isRoot = process.getuid?.() === 0;
+  it.skipIf(!isRoot)('changes only what each deployment installed, keeps setuid, and never follows a link a hook planted as another user', async () => {
+    const instanceId = 'perms-1';
+    const host = join(stateDir, 'hosts', instanceId);
+    const at = (path: string) => join(host, path);
+    // Files nobody deployed: beside the deployment's files, below them, and a file of root's elsewhere on the host.
+    const foreign = ['srv/app/foreign.txt', 'srv/app/old/kept.txt', 'etc/shadow'].map(at);
+    for (const path of foreign) {
+      mkdirSync(join(path, '..'), { recursive: true });
+      writeFileSync(path, 'not deployed', { mode: 0o600 });
+    }
+    const untouched = () => [...foreign, at('srv/app'), at('srv/app/old'), at('etc')].map((p) => [p, statSync(p).uid, statSync(p).mode & 0o7777]);
+    const before = untouched();
+    const daemon = Number(execFileSync('id', ['-u', 'daemon'], { encoding: 'utf8' }).trim());
+    const owned = (path: string) => [lstatSync(at(path)).uid, lstatSync(at(path)).mode & 0o7777];
+    const bundle = (plant: string): BundleFile[] => [
+      {
+        path: 'appspec.yml',
+        content:
+          'version: 0.0\nos: linux\nfiles:\n  - source: /site\n    destination: /srv/app\n  - source: /bin\n    destination: /opt/tool\n' +
+          'permissions:\n  - object: /srv/app\n    owner: daemon\n    mode: 750\n  - object: /opt/tool/tool\n    owner: daemon\n    mode: 4755\n' +
+          (plant ? 'hooks:\n  AfterInstall:\n    - location: plant.sh\n' : ''),
+      },
+      { path: 'site/index.html', content: 'v1' },
+      { path: 'site/data/config.txt', content: 'c' },
+      { path: 'bin/tool', content: '#!/bin/sh\n', mode: 0o755 },
+      { path: 'plant.sh', mode: 0o755, content: script(plant) },
+    ];
+    // What a runas hook can do to what it was given: swap a file, or a folder, for a link of its own to root's files.
+    const plantFile = `rm ${at('srv/app/index.html')}\nln -s ${at('etc/shadow')} ${at('srv/app/index.html')}\nchown -h daemon:daemon ${at('srv/app/index.html')}`;
+    const plantFolder = `rm -r ${at('srv/app/data')}\nln -s ${at('etc')} ${at('srv/app/data')}\nchown -h daemon:daemon ${at('srv/app/data')}`;
+    const agent = startAgent({ apiUrl: stack.apiUrl, instanceId, stateDir, tags: 'fleet=perms' });
+    try {
+      await waitFor(`${instanceId} to register`, async () => (await http('GET', `/instances/${instanceId}`)).status === 200, { timeoutMs: 30_000 });
+      expect((await http('PUT', `/instances/${instanceId}`, { tags: [{ key: 'fleet', value: 'perms' }] })).status).toBe(200);
+      await group('perms', 'perms');
+
+      const first = await deploy('perms', bundle(plantFile));
+      expect(await finished(first)).toBe('Succeeded');
+      // What it installed (files and the folder it created) is daemon's; setuid survived the change of owner.
+      expect([owned('srv/app/data/config.txt'), owned('srv/app/data'), owned('opt/tool/tool')]).toEqual([[daemon, 0o750], [daemon, 0o750], [daemon, 0o4755]]);
+      expect(untouched()).toEqual(before);
+
+      // The planted file link is removed as a link; the fresh file is changed, root's file is not.
+      const second = await deploy('perms', bundle(plantFolder));
+      expect(await finished(second)).toBe('Succeeded');
+      expect(lstatSync(at('srv/app/index.html')).isFile()).toBe(true);
+      expect(owned('srv/app/index.html')).toEqual([daemon, 0o750]);
+      expect(untouched()).toEqual(before);
+
+      // The planted folder link: nothing is removed, written or re-owned through it; Install fails naming it.
+      const third = await deploy('perms', bundle(''));
+      expect(await finished(third)).toBe('Failed');
+      const install = (await http('GET', `/deployments/${third}/instances/${instanceId}`)).body.events.find((e: any) => e.name === 'Install');
+      expect(install).toMatchObject({ status: 'Failed', message: expect.stringContaining(`leads through ${at('srv/app/data')}, a link owned by uid ${daemon}`) });
+      expect(existsSync(at('etc/config.txt'))).toBe(false);
+      expect(untouched()).toEqual(before);
+      expect(readFileSync(at('etc/shadow'), 'utf8')).toBe('not deployed');
+    } finally {
       await agent.stop();
     }
   }, 180_000);

@@ -34,7 +34,7 @@ describe('Install', () => {
   it('copies a folder and a single file to their destinations under the host root', async () => {
     const root = bundle({ 'site/index.html': 'v1', 'site/css/a.css': 'a', 'conf/app.conf': 'c' });
     const installed = await copyFiles(appspec, root, 'DISALLOW', rootedMap(join(dir, 'host')), log);
-    expect(installed.map((p) => p.slice(join(dir, 'host').length)).sort()).toEqual(['/etc/app/app.conf', '/srv/app/css/a.css', '/srv/app/index.html']);
+    expect(installed.files.map((p) => p.slice(join(dir, 'host').length)).sort()).toEqual(['/etc/app/app.conf', '/srv/app/css/a.css', '/srv/app/index.html']);
     expect(readFileSync(join(dir, 'host/srv/app/index.html'), 'utf8')).toBe('v1');
   });
 
@@ -73,7 +73,7 @@ describe('Install', () => {
     mkdirSync(host, { recursive: true });
     writeFileSync(join(host, 'ours'), '1');
     writeFileSync(join(host, 'theirs'), '2');
-    await removePrevious([join(host, 'ours'), join(host, 'gone-already')], log);
+    await removePrevious({ files: [join(host, 'ours'), join(host, 'gone-already')], directories: [] }, log);
     expect(existsSync(join(host, 'ours'))).toBe(false);
     expect(existsSync(join(host, 'theirs'))).toBe(true);
   });
@@ -81,13 +81,13 @@ describe('Install', () => {
   it('applies modes by pattern and type, and refuses what it cannot apply', async () => {
     const root = bundle({ 'site/run.sh': '', 'site/readme.txt': '', 'conf/app.conf': '' });
     const host = rootedMap(join(dir, 'host'));
-    await copyFiles(appspec, root, 'DISALLOW', host, log);
+    const installed = await copyFiles(appspec, root, 'DISALLOW', host, log);
     const permissions = parseAppspec('version: 0.0\nos: linux\npermissions:\n  - object: /srv/app\n    pattern: "*.sh"\n    mode: 750\n    type: [file]\n').permissions;
-    await applyPermissions(permissions, host, log);
+    await applyPermissions(permissions, installed, host, log);
     expect(statSync(join(dir, 'host/srv/app/run.sh')).mode & 0o777).toBe(0o750);
     expect(statSync(join(dir, 'host/srv/app/readme.txt')).mode & 0o777).not.toBe(0o750);
-    const missing = parseAppspec('version: 0.0\nos: linux\npermissions:\n  - object: /nope\n    mode: 700\n').permissions;
-    await expect(applyPermissions(missing, host, log)).rejects.toThrow(InstallError);
+    const twice = parseAppspec('version: 0.0\nos: linux\npermissions:\n  - object: /srv/app\n    mode: 700\n  - object: /srv\n    mode: 700\n').permissions;
+    await expect(applyPermissions(twice, installed, host, log)).rejects.toThrow(/matched by two entries/);
   });
 });
 
