@@ -3,13 +3,15 @@ import type { EventRecord, InstanceDeployment } from './deployment.js';
 import { ERROR_CODES, LIFECYCLE_EVENTS, OUTPUT_TAIL_BYTES } from './lifecycle.js';
 import { nameSchema } from './names.js';
 import { schema } from './schema.js';
+import { replaceLoneSurrogates } from './well-formed.js';
 
 const isoTime = /* @__PURE__ */ schema(() => z.iso.datetime({ offset: true, error: 'must be an ISO-8601 timestamp' }));
 const deploymentId = /* @__PURE__ */ schema(() => z.string().regex(/^d-[A-Z0-9]{9}$/, 'must be a deployment ID (d-XXXXXXXXX)'));
 const eventName = /* @__PURE__ */ schema(() => z.enum(LIFECYCLE_EVENTS, { error: `must be one of ${LIFECYCLE_EVENTS.join(', ')}` }));
 const outputTail = /* @__PURE__ */ schema(() => z
   .string()
-  .refine((s) => Buffer.byteLength(s) <= OUTPUT_TAIL_BYTES, `must be at most ${OUTPUT_TAIL_BYTES} bytes`));
+  .refine((s) => Buffer.byteLength(s) <= OUTPUT_TAIL_BYTES, `must be at most ${OUTPUT_TAIL_BYTES} bytes`)
+  .transform(replaceLoneSurrogates));
 /** For an event that starts: how long it may run (the sum of its scripts' timeouts). */
 const timeoutSeconds = /* @__PURE__ */ schema(() => z.number().int().min(1).max(7 * 24 * 3600));
 const finished = /* @__PURE__ */ schema(() => ({
@@ -17,7 +19,7 @@ const finished = /* @__PURE__ */ schema(() => ({
   endedAt: isoTime.optional(),
   exitCode: z.number().int().nullable().optional(),
   errorCode: z.enum(ERROR_CODES, { error: `must be one of ${ERROR_CODES.join(', ')}` }).optional(),
-  message: z.string().max(2048, 'must be at most 2048 characters').optional(),
+  message: z.string().max(2048, 'must be at most 2048 characters').transform(replaceLoneSurrogates).optional(),
   outputTail: outputTail.optional(),
 }));
 

@@ -69,6 +69,17 @@ describe('an agent reporting everything since its last report in one request', (
     ]);
   });
 
+  it('lone UTF-16 surrogates in a message or output tail are stored and shown as U+FFFD, like invalid UTF-8', async () => {
+    const { send, detail } = await polledInstance();
+    // JSON.stringify sends each lone surrogate as a \uD8xx / \uDCxx escape, as a hostile or broken agent may.
+    const res = await send({
+      done: [{ event: 'ApplicationStop', status: 'Failed', exitCode: 1, message: 'bad \uD800 high, \uDFFF low, 😀 pair', outputTail: 'tail \uDBFF\n\uDC00' }],
+    });
+    expect(res.status).toBe(200);
+    const stop = (await detail()).events.find((e: { name: string }) => e.name === 'ApplicationStop');
+    expect(stop).toMatchObject({ message: 'bad \uFFFD high, \uFFFD low, 😀 pair', outputTail: 'tail \uFFFD\n\uFFFD' });
+  });
+
   it('a failed event fails the instance and skips the rest, whatever came in the same report', async () => {
     const { send, detail } = await polledInstance();
     const failed = await send({

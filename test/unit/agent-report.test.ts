@@ -170,3 +170,37 @@ describe('a report of everything since the last one (done + running)', () => {
     );
   });
 });
+
+describe('text an agent reports', () => {
+  /** Any UTF-16 code units, lone surrogates included (JSON's \uD800 escapes carry them; no UTF-8 can). */
+  const codeUnits = fc.string({
+    unit: fc.oneof(fc.integer({ min: 0xd800, max: 0xdfff }).map((u) => String.fromCharCode(u)), fc.constantFrom('a', 'é', '😀', '\n', '\uFFFD')),
+    maxLength: 40,
+  });
+  const isHigh = (u: number) => u >= 0xd800 && u <= 0xdbff;
+  const isLow = (u: number) => u >= 0xdc00 && u <= 0xdfff;
+  /** Whether the code unit at i is a surrogate without its partner. */
+  const lone = (s: string, i: number) => {
+    const u = s.charCodeAt(i);
+    if (isHigh(u)) return !isLow(s.charCodeAt(i + 1));
+    if (isLow(u)) return !isHigh(s.charCodeAt(i - 1));
+    return false;
+  };
+
+  it('keeps every character and replaces each lone surrogate in messages and output tails with U+FFFD, as invalid UTF-8 is', () => {
+    fc.assert(
+      fc.property(codeUnits, codeUnits, (message, outputTail) => {
+        const parsed = eventsReportSchema.parse({ instanceId: 'i-1', deploymentId: 'd-ABCDEFGHI', done: [{ event: 'ApplicationStop', status: 'Failed', message, outputTail }] });
+        const [done] = parsed.done;
+        for (const [sent, kept] of [[message, done?.message], [outputTail, done?.outputTail]] as const) {
+          expect(kept).toHaveLength(sent.length);
+          expect(Buffer.from(kept as string, 'utf8').toString('utf8')).toBe(kept); // well-formed: survives UTF-8
+          for (let i = 0; i < sent.length; i++) {
+            expect(kept?.charCodeAt(i)).toBe(lone(sent, i) ? 0xfffd : sent.charCodeAt(i));
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
