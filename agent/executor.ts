@@ -1,3 +1,4 @@
+import { AGENT_VERSION } from '../lib/domain/agent-presence.js';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Appspec, AppspecError, type HookEvent, eventTimeoutSeconds, parseAppspec } from '../lib/domain/appspec.js';
@@ -96,7 +97,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
     startReportDelayMs: ctx.startReportDelayMs ?? START_REPORT_DELAY_MS,
     log: ctx.log,
     heartbeat: async () => {
-      const answer = await ctx.api.post('/agent/v1/poll', { instanceId: ctx.instanceId, heartbeat: true, deploymentId: assignment.deploymentId }).catch(() => undefined);
+      const answer = await ctx.api.post('/agent/v1/poll', { instanceId: ctx.instanceId, heartbeat: true, deploymentId: assignment.deploymentId, agentVersion: AGENT_VERSION }).catch(() => undefined);
       if (answer?.status !== 200) return false;
       const body = readAnswer(heartbeatAnswerSchema, answer.body, 'heartbeat answer');
       const mine = body.assignment !== null && body.assignment.deploymentId === assignment.deploymentId;

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { ApiClient, type Identity, ec2Identity } from './api-client.js';
 import { type AgentOptions, USAGE, parseAgentArgs, wantsHelp } from './cli-options.js';
 import { pollAnswerSchema, readAnswer } from '../lib/domain/agent-wire.js';
+import { AGENT_VERSION, olderThan } from '../lib/domain/agent-presence.js';
 import { channelUrlProblem, shownChannelUrl } from '../lib/domain/channel-url.js';
 import { runAssignment } from './executor.js';
 import { DEFAULT_LIMITS } from './extract/limits.js';
@@ -101,17 +102,23 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
   };
   if (!hostRegion) log('no region configured (--region or AWS_REGION): hooks get no AWS_REGION');
   let failures = 0;
+  let warnedMinimum: string | undefined;
   while (!shutdown.aborted) {
     try {
       // Reports an earlier run (or a failed server) left undelivered go first, in order.
       await outbox.flush(shutdown);
       if (shutdown.aborted) break;
       const wakesBefore = channel?.wakes;
-      const answer = await api.post('/agent/v1/poll', { instanceId });
+      const answer = await api.post('/agent/v1/poll', { instanceId, agentVersion: AGENT_VERSION });
       if (answer.status !== 200) throw new Error(`poll: HTTP ${answer.status} ${JSON.stringify(answer.body?.error ?? '')}`);
       failures = 0;
       const polled = readAnswer(pollAnswerSchema, answer.body, 'poll answer');
       learnChannel(polled.channelUrl);
+      const minimum = polled.minimumAgentVersion;
+      if (minimum && minimum !== warnedMinimum && olderThan(AGENT_VERSION, minimum)) {
+        log(`this agent (${AGENT_VERSION}) is older than the server's minimum agent version ${minimum}: update it`);
+        warnedMinimum = minimum;
+      }
       if (polled.assignment) {
         const { assignment } = polled;
         log(`deployment ${assignment.deploymentId}: starting`);

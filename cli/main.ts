@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { agentStateText, agentVersionText } from './agent-status.js';
 import { ApiError, FleetlineApi, UsageError, resolveTarget } from './api.js';
 import { completionScript } from './completion.js';
 import { type OutputFormat, fields, print, table, tags } from './output.js';
-import { type DeploymentView, explainFailure, watchDeployment } from './progress.js';
+import { type DeploymentView, agentWaitText, explainFailure, watchDeployment } from './progress.js';
 import { uploadBundle } from './upload.js';
 import { validateBundle } from './bundle.js';
 
@@ -107,11 +108,19 @@ groups.command('delete <app> <group>').description('delete a group').action(asyn
 const instances = program.command('instances').description('registered (on-premises and local) instances');
 instances.command('list', { isDefault: true }).description('list instances').action(async () => {
   const items = await client().all('/instances');
-  print(out(), items, () => table(items, [{ header: 'INSTANCE', value: (i: any) => i.instanceId }, { header: 'TAGS', value: (i: any) => tags(i.tags) }, { header: 'IAM ARN', value: (i: any) => i.iamArn }]));
+  print(out(), items, () =>
+    table(items, [
+      { header: 'INSTANCE', value: (i: any) => i.instanceId },
+      { header: 'VERSION', value: (i: any) => agentVersionText(i.agent) },
+      { header: 'AGENT', value: (i: any) => agentStateText(i.agent) },
+      { header: 'TAGS', value: (i: any) => tags(i.tags) },
+      { header: 'IAM ARN', value: (i: any) => i.iamArn },
+    ]),
+  );
 });
 instances.command('get <instance>').description('show an instance').action(async (id) => {
   const i = await client().get(`/instances/${enc(id)}`);
-  print(out(), i, () => fields({ ...i, tags: tags(i.tags) }));
+  print(out(), i, () => fields({ ...i, tags: tags(i.tags), agent: agentStateText(i.agent), agentVersion: agentVersionText(i.agent) }));
 });
 instances
   .command('put <instance>')
@@ -220,6 +229,7 @@ deployments.command('get <deployment>').description('show a deployment and its i
       { header: 'INSTANCE', value: (i: any) => i.instanceId },
       { header: 'STATUS', value: (i: any) => i.status },
       { header: 'LAST EVENT', value: (i: any) => i.lastEvent },
+      { header: 'NOTE', value: (i: any) => agentWaitText(i) },
     ])].join('\n');
   });
 });

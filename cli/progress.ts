@@ -1,4 +1,6 @@
 import ora, { type Ora } from 'ora';
+import type { AgentStatus } from '../lib/domain/agent-presence.js';
+import { agentStateText } from './agent-status.js';
 import type { FleetlineApi } from './api.js';
 
 interface EventView {
@@ -15,6 +17,8 @@ interface InstanceView {
   /** The list answer's latest event that ran. */
   lastEvent?: string | null;
   events?: EventView[];
+  /** For work still waiting on its agent. */
+  agent?: AgentStatus;
 }
 export interface DeploymentView {
   deploymentId: string;
@@ -31,7 +35,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** "InProgress ValidateService" / "Succeeded" / "Failed at Install": an instance's state and its current lifecycle event. */
 export function instanceLine(i: InstanceView): string {
   const at = !i.lastEvent || i.status === 'Succeeded' || i.status === 'Skipped' ? '' : i.status === 'InProgress' ? ` ${i.lastEvent}` : ` at ${i.lastEvent}`;
-  return `${i.instanceId.padEnd(14)} ${i.status}${at}`;
+  const waiting = agentWaitText(i);
+  return `${i.instanceId.padEnd(14)} ${i.status}${at}${waiting ? ` (${waiting})` : ''}`;
+}
+
+/** "agent offline since 12:04:10" for work whose agent is not there; nothing otherwise. */
+export function agentWaitText(i: InstanceView): string {
+  if (i.status !== 'InProgress' || !i.agent || i.agent.online) return '';
+  return `agent ${agentStateText(i.agent)}`;
 }
 
 /**

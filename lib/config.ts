@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { AGENT_VERSION_PATTERN, MINIMUM_AGENT_VERSION } from './domain/agent-presence.js';
 import { channelUrlProblem } from './domain/channel-url.js';
 import { partitionOf } from './domain/credentials.js';
 import { ConfigError } from './errors.js';
@@ -31,6 +32,8 @@ const configSchema = z.object({
   AGENT_LEASE_SECONDS: seconds(10, 3600, 90),
   AGENT_START_TIMEOUT_SECONDS: seconds(10, 86400, 300),
   AGENT_POLL_INTERVAL_SECONDS: seconds(1, 300, 10),
+  /** Agents older than this version are told so (their log, `fleetline instances`). */
+  MINIMUM_AGENT_VERSION: z._default(z.string().check(z.regex(AGENT_VERSION_PATTERN, 'must be a version such as 1.2.3')), MINIMUM_AGENT_VERSION),
   /** Comma-separated principal ARN patterns that administer Fleetline (the deploy parameter adminPrincipals). */
   ADMIN_PRINCIPALS: z._default(z.string().check(z.regex(listOf('arn:[\\w*-]+:(iam|sts|\\*)::[\\d*]*:[^\\s,]+'), 'must be comma-separated IAM principal ARN patterns (arn:aws:iam::<account>:role/<name>)')), ''),
   /** Roles POST /credentials may hand out must live under this IAM path. */
@@ -52,6 +55,7 @@ export interface Config {
   adminPrincipals: string[];
   assumableRolePath: string;
   channelUrl: string | undefined;
+  minimumAgentVersion: string;
 }
 
 const splitList = (text: string) => text.split(',').map((n) => n.trim()).filter(Boolean);
@@ -97,6 +101,7 @@ function toConfig(data: z.output<typeof configSchema>): Config {
     adminPrincipals: splitList(data.ADMIN_PRINCIPALS),
     assumableRolePath: data.ASSUMABLE_ROLE_PATH,
     channelUrl: data.CHANNEL_URL,
+    minimumAgentVersion: data.MINIMUM_AGENT_VERSION,
     timings: {
       leaseSeconds: data.AGENT_LEASE_SECONDS,
       startTimeoutSeconds: data.AGENT_START_TIMEOUT_SECONDS,

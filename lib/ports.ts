@@ -1,5 +1,6 @@
 import type { AccessRule } from './domain/access.js';
 import type { WakeReason } from './domain/agent-channel.js';
+import type { LiveConnection, PresenceRecord } from './domain/agent-presence.js';
 import type { Application } from './domain/application.js';
 import type { RevisionSource } from './domain/artifact-location.js';
 import type { IssuedCredentials } from './domain/credentials.js';
@@ -217,6 +218,22 @@ export interface AgentConnectionsRepository {
   remove(connectionId: string, instanceId?: string): Promise<void>;
   /** The current connection of each instance that has one. */
   find(instanceIds: readonly string[]): Promise<AgentConnection[]>;
+}
+
+/** What a poll reads in one request: the agent's first assignment, its recorded contact and its open channel. */
+export interface AgentCheckIn {
+  assignment?: { deploymentId: string } | undefined;
+  presence?: PresenceRecord | undefined;
+  connection?: LiveConnection | undefined;
+}
+
+export interface AgentPresenceRepository {
+  /** One strongly consistent Query of the instance's agent partition. */
+  checkIn(instanceId: string): Promise<AgentCheckIn>;
+  /** Records a contact; the version only when given (reports do not carry it). */
+  record(instanceId: string, contact: { lastSeenAt: string; version?: string | null | undefined }): Promise<void>;
+  /** The recorded contact and open channel of each instance (absent ones have neither). */
+  statuses(instanceIds: readonly string[]): Promise<Map<string, Omit<AgentCheckIn, 'assignment'>>>;
 }
 
 /**

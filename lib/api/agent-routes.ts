@@ -35,7 +35,7 @@ export const agentRoutes = [
     body: pollRequestSchema,
     async handle({ body, principal, deps }) {
       // Answers are built through the wire contract: a shape the agent would refuse is our bug (a 500), never sent.
-      const answer = await poll(principal, body.instanceId, deps, body.heartbeat ? { running: body.deploymentId } : undefined);
+      const answer = await poll(principal, body.instanceId, deps, body.heartbeat ? { running: body.deploymentId } : undefined, body.agentVersion ?? null);
       const routine = !body.heartbeat && answer.assignment === null;
       return { statusCode: 200, body: (body.heartbeat ? heartbeatAnswerSchema : pollAnswerSchema).parse(answer), routine };
     },

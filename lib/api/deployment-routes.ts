@@ -6,6 +6,7 @@ import { createDeployment } from '../deployments/create-deployment.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { NotFoundError } from '../errors.js';
 import { checkRevision } from '../revisions/check-revision.js';
+import { agentStatuses } from './agent-statuses.js';
 import { type ApiDeps, deploymentResource, route, visibleItems } from './deps.js';
 import { pageQuerySchema } from './schemas.js';
 
@@ -67,9 +68,12 @@ export const deploymentRoutes = [
     async handle({ params, query, deps }) {
       await requireDeployment(deps, params.id);
       const page = await deps.instanceDeployments.list(params.id, query);
+      // Work waiting on its agent shows whether that agent is there ("agent offline since …").
+      const agents = await agentStatuses(page.items.filter((i) => i.status === 'InProgress').map((i) => i.instanceId), deps);
       const items = page.items.map(({ events, watchAt: _internal, ...instance }) => ({
         ...instance,
         lastEvent: [...events].reverse().find((e) => e.status !== 'Pending' && e.status !== 'Skipped')?.name ?? null,
+        ...(agents.has(instance.instanceId) ? { agent: agents.get(instance.instanceId) } : {}),
       }));
       return { statusCode: 200, body: { items, nextToken: page.nextToken } };
     },

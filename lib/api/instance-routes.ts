@@ -1,7 +1,9 @@
-import { instanceBodySchema } from '../domain/instance.js';
+import type { AgentStatus } from '../domain/agent-presence.js';
+import { type RegisteredInstance, instanceBodySchema } from '../domain/instance.js';
 import { isAgentSessionOf, isEc2InstanceId } from '../domain/identity.js';
 import { NotFoundError, UnprocessableError } from '../errors.js';
-import { agentTrust, route, visibleItems } from './deps.js';
+import { agentStatuses } from './agent-statuses.js';
+import { type ApiDeps, agentTrust, route, visibleItems } from './deps.js';
 
 import { instanceParams, pageQuerySchema } from './schemas.js';
 
@@ -35,7 +37,8 @@ export const instanceRoutes = [
     access: { action: 'instances:list', list: true },
     query: pageQuerySchema,
     async handle({ query, deps, visible }) {
-      return { statusCode: 200, body: visibleItems(await deps.instances.list(query), visible, (i) => `instance/${i.instanceId}`) };
+      const page = visibleItems(await deps.instances.list(query), visible, (i) => `instance/${i.instanceId}`);
+      return { statusCode: 200, body: { ...page, items: await withAgents(page.items, deps) } };
     },
   }),
   route({
@@ -46,7 +49,8 @@ export const instanceRoutes = [
     async handle({ params, deps }) {
       const instance = await deps.instances.get(params.instanceId);
       if (!instance) throw new NotFoundError(`Instance "${params.instanceId}" is not registered`);
-      return { statusCode: 200, body: instance };
+      const [shown] = await withAgents([instance], deps);
+      return { statusCode: 200, body: shown };
     },
   }),
   route({
@@ -60,3 +64,9 @@ export const instanceRoutes = [
     },
   }),
 ];
+
+/** Each instance with what its agent last told the server. */
+async function withAgents(instances: RegisteredInstance[], deps: ApiDeps): Promise<(RegisteredInstance & { agent: AgentStatus })[]> {
+  const statuses = await agentStatuses(instances.map((i) => i.instanceId), deps);
+  return instances.map((i) => ({ ...i, agent: statuses.get(i.instanceId)! }));
+}

@@ -5,6 +5,7 @@ import type { Deployment, InstanceDeployment } from '../domain/deployment.js';
 import { type IssuedCredentials, hookSessionName } from '../domain/credentials.js';
 import { roleOutOfScope } from '../domain/role-arn.js';
 import { mayActAsAgent } from '../domain/identity.js';
+import { contactIsDue, lapsed } from '../domain/agent-presence.js';
 import { earlierWatch, watchTime } from '../domain/watch-time.js';
 import {
   type AgentAction as WireAgentAction,
@@ -151,16 +152,30 @@ const MAX_UNSTARTABLE_PER_POLL = 3;
  * Work that cannot start (its hook role refused) fails at once and the same
  * poll goes on to the instance's next assignment, from another group.
  */
-export async function poll(callerArn: string, instanceId: string, deps: EngineDeps, heartbeat?: { running?: string | undefined }): Promise<PollAnswer> {
+export async function poll(
+  callerArn: string,
+  instanceId: string,
+  deps: EngineDeps,
+  heartbeat?: { running?: string | undefined },
+  agentVersion: string | null = null,
+): Promise<PollAnswer> {
   // A heartbeat naming its deployment checks in for that one only: work for another group waits to be polled for.
-  const finding = heartbeat?.running ? { deploymentId: heartbeat.running } : afterCheck(deps.instanceDeployments.findAssignment(instanceId));
+  // Otherwise one Query reads the inbox with the agent's recorded contact and channel.
+  const checkIn = heartbeat?.running ? undefined : afterCheck(deps.agentPresence.checkIn(instanceId));
   await authorizeAgent(callerArn, instanceId, deps);
   // Every answer tells the agent where its control channel is: an agent installed without --channel learns it here.
-  const channel = deps.channelUrl ? { channelUrl: deps.channelUrl } : {};
-  const idle = { assignment: null, pollAfterSeconds: deps.timings.pollIntervalSeconds, ...channel } as const;
-  let found = await finding;
+  const told = { ...(deps.channelUrl ? { channelUrl: deps.channelUrl } : {}), minimumAgentVersion: deps.minimumAgentVersion };
+  const idle = { assignment: null, pollAfterSeconds: deps.timings.pollIntervalSeconds, ...told } as const;
+  const inbox = await checkIn;
+  const contactAt = deps.clock.now();
+  const connected = inbox?.connection !== undefined && !lapsed(inbox.connection.expiresAt, contactAt);
+  // A heartbeat's contact is recorded with its lease renewal (answerFor): a long hook must not show its agent offline.
+  if (inbox && contactIsDue(inbox.presence, { version: agentVersion, connected }, contactAt, deps.timings.leaseSeconds)) {
+    await deps.agentPresence.record(instanceId, { lastSeenAt: contactAt.toISOString(), version: agentVersion });
+  }
+  let found = heartbeat?.running ? { deploymentId: heartbeat.running } : inbox?.assignment;
   for (let unstartable = 0; found; unstartable++) {
-    const answer = await answerFor(callerArn, found.deploymentId, instanceId, deps, channel, heartbeat !== undefined);
+    const answer = await answerFor(callerArn, found.deploymentId, instanceId, deps, told, heartbeat && { agentVersion });
     if (answer !== 'unstartable') return answer ?? idle;
     if (unstartable + 1 >= MAX_UNSTARTABLE_PER_POLL) return idle;
     found = await deps.instanceDeployments.findAssignment(instanceId);
@@ -178,8 +193,8 @@ async function answerFor(
   deploymentId: string,
   instanceId: string,
   deps: EngineDeps,
-  channel: { channelUrl?: string },
-  heartbeat: boolean,
+  told: { channelUrl?: string; minimumAgentVersion: string },
+  heartbeat: { agentVersion: string | null } | undefined,
 ): Promise<PollAnswer | 'unstartable' | undefined> {
   const [instance, deployment] = await Promise.all([deps.instanceDeployments.get(deploymentId, instanceId), deps.deployments.get(deploymentId)]);
   if (!instance || !deployment || instance.status !== 'InProgress') return undefined; // the index lags a finished instance
@@ -203,13 +218,16 @@ async function answerFor(
     // Dispatch set the watch time no later than this lease ends: the first acknowledgement moves nothing.
     const watchAt = earlierWatch(instance.watchAt, watchTime(instance, leaseExpiresAt));
     try {
-      await deps.instanceDeployments.update(instance, {
-        events: instance.events,
-        now: now.toISOString(),
-        leaseExpiresAt,
-        ...(watchAt ? { watchAt } : {}),
-        ...(instance.acknowledgedAt ? {} : { acknowledgedAt: now.toISOString() }),
-      });
+      await Promise.all([
+        deps.instanceDeployments.update(instance, {
+          events: instance.events,
+          now: now.toISOString(),
+          leaseExpiresAt,
+          ...(watchAt ? { watchAt } : {}),
+          ...(instance.acknowledgedAt ? {} : { acknowledgedAt: now.toISOString() }),
+        }),
+        ...(heartbeat ? [deps.agentPresence.record(instanceId, { lastSeenAt: now.toISOString(), version: heartbeat.agentVersion })] : []),
+      ]);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       // A concurrent report renewed it, or the deployment ended and withdrew this never-started work.
@@ -223,7 +241,7 @@ async function answerFor(
   return {
     action: actionFor(deployment),
     heartbeatSeconds,
-    ...channel,
+    ...told,
     assignment: {
       deploymentId: deployment.deploymentId,
       applicationName: deployment.application,
@@ -299,17 +317,20 @@ export async function report(callerArn: string, input: ReportRequest, deps: Engi
       if (step.outputTail) await deps.instanceDeployments.saveOutput(input.deploymentId, input.instanceId, step.event, step.outputTail);
     }
     const finished = outcome.instanceStatus !== 'InProgress';
+    const watch = finished ? undefined : watchChanges(instance, outcome.events, now, deps);
     try {
       await deps.instanceDeployments.update(instance, {
         events: outcome.instanceStatus === 'Failed' ? skipRemaining(outcome.events) : outcome.events,
         now: now.toISOString(),
-        ...(finished ? { transition: outcome.instanceStatus as 'Succeeded' | 'Failed' | 'Skipped' } : watchChanges(instance, outcome.events, now, deps)),
+        ...(finished ? { transition: outcome.instanceStatus as 'Succeeded' | 'Failed' | 'Skipped' } : watch),
         ...(instance.acknowledgedAt ? {} : { acknowledgedAt: now.toISOString() }),
       });
     } catch (error) {
       if (error instanceof ConflictError) continue; // another writer got there first: read again and re-apply
       throw error;
     }
+    // A contact, recorded as often as the lease is renewed (and at the end), not at every report.
+    if (finished || watch?.leaseExpiresAt) await deps.agentPresence.record(input.instanceId, { lastSeenAt: now.toISOString() });
     // The next batch, the end and whatever follows it are the worker's: this write is all the report does.
     return { action: actionFor(deployment), instanceStatus: outcome.instanceStatus, duplicate: false };
   }

@@ -1,5 +1,6 @@
 import type { RoleScope } from '../domain/role-arn.js';
 import type {
+  AgentPresenceRepository,
   ApplicationsRepository,
   BundleUrls,
   CredentialAuditLog,
@@ -52,6 +53,10 @@ export interface EngineDeps {
   artifactBucket: string;
   /** Pushes a wake-up to agents when work is dispatched to them or a stop is requested. */
   notifier?: InstanceNotifier | undefined;
+  /** Agents' versions and last contacts. */
+  agentPresence: AgentPresenceRepository;
+  /** Agents older than this are told so in every poll answer. */
+  minimumAgentVersion: string;
   /** The agents' control channel, told to them in every poll answer (none: they poll). */
   channelUrl?: string | undefined;
 }

@@ -1,3 +1,4 @@
+import { lapsed } from '../domain/agent-presence.js';
 import { skipRemaining } from '../domain/agent-report.js';
 import type { Deployment, EventRecord, InstanceDeployment } from '../domain/deployment.js';
 import type { ErrorCode } from '../domain/lifecycle.js';
@@ -58,7 +59,7 @@ function judge(instance: InstanceDeployment, now: Date, startTimeoutSeconds: num
   if (running?.deadline && Date.parse(running.deadline) <= at) {
     return { verdict: 'timedOut', code: 'ScriptTimedOut', message: `${running.name} ran past its timeout` };
   }
-  if (instance.leaseExpiresAt && Date.parse(instance.leaseExpiresAt) <= at) {
+  if (lapsed(instance.leaseExpiresAt, now)) {
     return { verdict: 'lost', code: 'AgentLost', message: 'The agent stopped reporting (lease expired)' };
   }
   return undefined;

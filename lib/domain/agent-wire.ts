@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentReportSchema, eventsReportSchema } from './agent-report.js';
+import { AGENT_VERSION_PATTERN } from './agent-presence.js';
 import { MAX_CHANNEL_URL_LENGTH } from './channel-url.js';
 import { BUNDLE_TYPES, DEPLOYMENT_ID_PATTERN } from './deployment.js';
 import { fileExistsBehaviorSchema } from './file-exists-behavior.js';
@@ -36,6 +37,8 @@ export const pollRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
   heartbeat: z.boolean({ error: 'must be true or false' }).optional(),
   /** With a heartbeat: the deployment the agent is running (another one for the same instance stays unacknowledged). */
   deploymentId: deploymentId.optional(),
+  /** The agent's own version (AGENT_VERSION); agents from before versions send none. */
+  agentVersion: z.string().regex(AGENT_VERSION_PATTERN, 'must be a version such as 1.2.3').optional(),
 }));
 
 /**
@@ -102,11 +105,14 @@ export type Assignment = z.output<typeof assignmentSchema>;
  */
 const channelUrl = /* @__PURE__ */ schema(() => z.string().max(MAX_CHANNEL_URL_LENGTH).optional());
 
-const idleAnswer = /* @__PURE__ */ schema(() => z.object({ assignment: z.null(), pollAfterSeconds: seconds, channelUrl }));
+/** The oldest agent version the server wants: an older agent says so in its log. */
+const minimumAgentVersion = /* @__PURE__ */ schema(() => z.string().max(32).optional());
+
+const idleAnswer = /* @__PURE__ */ schema(() => z.object({ assignment: z.null(), pollAfterSeconds: seconds, channelUrl, minimumAgentVersion }));
 
 export const pollAnswerSchema = /* @__PURE__ */ schema(() => z.union([
   idleAnswer,
-  z.object({ assignment: assignmentSchema, action: agentActionSchema, heartbeatSeconds: seconds, channelUrl }),
+  z.object({ assignment: assignmentSchema, action: agentActionSchema, heartbeatSeconds: seconds, channelUrl, minimumAgentVersion }),
 ]));
 export type PollAnswer = z.output<typeof pollAnswerSchema>;
 

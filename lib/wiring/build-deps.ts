@@ -4,6 +4,7 @@ import { lazyPort, unwiredPort } from '../adapters/aws/lazy.js';
 import { DynamoCredentialAuditLog } from '../adapters/dynamodb/credential-audit-log.js';
 import { Authorizer } from '../access/authorizer.js';
 import { DynamoAccessRulesRepository } from '../adapters/dynamodb/access-rules-repository.js';
+import { DynamoAgentPresenceRepository } from '../adapters/dynamodb/agent-presence-repository.js';
 import { DynamoApplicationsRepository } from '../adapters/dynamodb/applications-repository.js';
 import { DynamoDeploymentsRepository } from '../adapters/dynamodb/deployments-repository.js';
 import { DynamoDeploymentGroupsRepository } from '../adapters/dynamodb/groups-repository.js';
@@ -44,6 +45,8 @@ export function buildEngineDeps(config: Config, clients: AwsClients, adapters: P
     instanceDeployments: new DynamoInstanceDeploymentsRepository(table),
     groups: new DynamoDeploymentGroupsRepository(table),
     instances: new DynamoInstancesRepository(table),
+    agentPresence: new DynamoAgentPresenceRepository(table),
+    minimumAgentVersion: config.minimumAgentVersion,
     clock: systemClock,
     randomBytes: (n) => randomBytes(n),
     timings: config.timings,

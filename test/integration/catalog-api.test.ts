@@ -186,7 +186,8 @@ describe('registered instances', () => {
 
     const list = await api.call('GET', '/instances');
     expect(list.body.items.map((i: { instanceId: string }) => i.instanceId)).toContain('local-1');
-    expect((await api.call('GET', '/instances/local-1')).body).toEqual(updated.body);
+    // What the instance is, and what its agent told the server (nothing yet).
+    expect((await api.call('GET', '/instances/local-1')).body).toEqual({ ...updated.body, agent: { version: null, lastSeenAt: null, online: false, channel: 'polling' } });
     expect((await api.call('DELETE', '/instances/local-1')).status).toBe(204);
     expect((await api.call('GET', '/instances/local-1')).status).toBe(404);
     expect((await api.call('DELETE', '/instances/local-1')).status).toBe(404);

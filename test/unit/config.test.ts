@@ -16,6 +16,7 @@ describe('configuration at cold start', () => {
       timings: { leaseSeconds: 90, startTimeoutSeconds: 300, pollIntervalSeconds: 10 },
       adminPrincipals: [],
       assumableRolePath: '/fleetline/',
+      minimumAgentVersion: '0.2.0',
     });
   });
 

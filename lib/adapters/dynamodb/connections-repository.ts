@@ -1,4 +1,5 @@
 import { BatchGetCommand, DeleteCommand, GetCommand, type NativeAttributeValue, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { lapsed } from '../../domain/agent-presence.js';
 import { CONNECTION_TTL_SECONDS, EARLIER_CONNECTIONS_PRUNED_ABOVE, MAX_EARLIER_CONNECTIONS } from '../../domain/agent-channel.js';
 import type { AgentConnection, AgentConnectionsRepository } from '../../ports.js';
 import { isConditionalCheckFailed } from './conditions.js';
@@ -8,8 +9,7 @@ import type { TableClient } from './table-client.js';
 type Item = Record<string, NativeAttributeValue>;
 const RECORD_ATTEMPTS = 5;
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-const expired = (item: Item | undefined) => typeof item?.expiresAt === 'number' && item.expiresAt < nowSeconds();
+const expired = (item: Item | undefined) => typeof item?.expiresAt === 'number' && lapsed(item.expiresAt, new Date());
 const earlierOf = (item: Item | undefined): string[] =>
   Array.isArray(item?.earlier) ? item.earlier.filter((id: unknown): id is string => typeof id === 'string') : [];
 
@@ -141,11 +141,10 @@ export class DynamoAgentConnectionsRepository implements AgentConnectionsReposit
   }
 
   async find(instanceIds: readonly string[]): Promise<AgentConnection[]> {
-    const now = Math.floor(Date.now() / 1000);
     const items = await this.table.batchGet([...new Set(instanceIds)].map((id) => keys.agentConnection(id)));
     // TTL deletion lags by up to days: an expired record is no connection.
     return items
-      .filter((item) => !(typeof item.expiresAt === 'number' && item.expiresAt < now))
+      .filter((item) => !expired(item))
       .map((item) => ({
         instanceId: item.instanceId,
         connectionId: item.connectionId,

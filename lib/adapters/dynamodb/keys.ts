@@ -77,6 +77,9 @@ export const keys = {
   agentInboxPartition: (instanceId: string) => ({ PK: `AGENT#${instanceId}`, skPrefix: 'ASSIGNMENT#' }),
   /** The instance's open control-channel connection (at most one; the newest wins), beside its inbox. */
   agentConnection: (instanceId: string): TableKey => ({ PK: `AGENT#${instanceId}`, SK: 'CONNECTION' }),
+  /** The agent's version and last recorded contact, beside its inbox: the poll's one Query reads all three. */
+  agentPresence: (instanceId: string): TableKey => ({ PK: `AGENT#${instanceId}`, SK: 'PRESENCE' }),
+  agentPartition: (instanceId: string) => ({ PK: `AGENT#${instanceId}` }),
   /** Which instance a connection belongs to: $disconnect knows only the connection ID. */
   connection: (connectionId: string): TableKey => ({ PK: `CONNECTION#${connectionId}`, SK: 'CONNECTION' }),
 

@@ -1,0 +1,103 @@
+/**
+ * Whether an agent is there: the one rule for leases and connection records
+ * (a time-limited promise lapses at its end), and what an instance shows of
+ * its agent (version, last contact, online, channel).
+ */
+
+/** The agent's version, sent in every poll; the server records it per instance. */
+export const AGENT_VERSION = '0.2.0';
+
+/** Agents older than this are told so, in their log and in `fleetline instances` (MINIMUM_AGENT_VERSION overrides it). */
+export const MINIMUM_AGENT_VERSION = '0.2.0';
+
+export const AGENT_VERSION_PATTERN = /^\d{1,6}\.\d{1,6}\.\d{1,6}$/;
+
+/**
+ * True once `until` (an ISO time, or epoch seconds as DynamoDB's TTL holds
+ * them) is reached: a lease, or a connection record, that has run out. An
+ * absent time has not lapsed.
+ */
+export function lapsed(until: string | number | undefined, now: Date): boolean {
+  if (until === undefined) return false;
+  const ms = typeof until === 'number' ? until * 1000 : Date.parse(until);
+  return ms <= now.getTime();
+}
+
+/** True when `version` is older than `minimum`; an agent that sends no version predates versions, so it is. */
+export function olderThan(version: string | null | undefined, minimum: string): boolean {
+  if (!version) return true;
+  const a = version.split('.').map(Number);
+  const b = minimum.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
+  return false;
+}
+
+/** What the server keeps of an agent's contacts (one small item per instance). */
+export interface PresenceRecord {
+  /** As the agent last sent it; null for an agent that sends none. */
+  version: string | null;
+  lastSeenAt: string;
+}
+
+/** The agent's open control channel, as recorded at $connect. */
+export interface LiveConnection {
+  connectedAt: string;
+  /** Epoch seconds. */
+  expiresAt: number;
+}
+
+export type AgentChannel = 'connected' | 'polling';
+
+/** What `GET /instances` shows of an instance's agent. */
+export interface AgentStatus {
+  version: string | null;
+  lastSeenAt: string | null;
+  online: boolean;
+  channel: AgentChannel;
+  /** Set when the agent is older than the server's minimum version. */
+  outdated?: { minimumVersion: string } | undefined;
+}
+
+/**
+ * An agent is online while its channel is open (API Gateway ends a dead
+ * host's connection within its 10-minute idle limit, and $disconnect removes
+ * the record), or until a lease has passed since it last polled or reported.
+ */
+export function agentStatus(
+  record: PresenceRecord | undefined,
+  connection: LiveConnection | undefined,
+  now: Date,
+  policy: { leaseSeconds: number; minimumVersion: string },
+): AgentStatus {
+  const open = connection !== undefined && !lapsed(connection.expiresAt, now);
+  const seen = [record?.lastSeenAt, open ? connection.connectedAt : undefined].filter((t): t is string => t !== undefined).sort();
+  const lastSeenAt = seen.at(-1) ?? null;
+  const leaseEnd = lastSeenAt ? new Date(Date.parse(lastSeenAt) + policy.leaseSeconds * 1000).toISOString() : undefined;
+  const online = open || (leaseEnd !== undefined && !lapsed(leaseEnd, now));
+  const known = record !== undefined || open;
+  const version = record?.version ?? null;
+  return {
+    version,
+    lastSeenAt,
+    online,
+    channel: open ? 'connected' : 'polling',
+    ...(known && olderThan(version, policy.minimumVersion) ? { outdated: { minimumVersion: policy.minimumVersion } } : {}),
+  };
+}
+
+/**
+ * Whether a contact is worth a write: the version changed, or, with no open
+ * channel to vouch for the agent, more than a quarter of the lease has passed
+ * since the recorded one. An idle agent polling every 10 s writes about once
+ * every 22 s; a connected one polling hourly writes nothing.
+ */
+export function contactIsDue(
+  record: PresenceRecord | undefined,
+  contact: { version: string | null; connected: boolean },
+  now: Date,
+  leaseSeconds: number,
+): boolean {
+  if (!record || record.version !== contact.version) return true;
+  if (contact.connected) return false;
+  return now.getTime() - Date.parse(record.lastSeenAt) > (leaseSeconds * 1000) / 4;
+}
