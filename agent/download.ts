@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { unquoteETag as unquote } from '../lib/domain/etag.js';
+import { isMultipartETag, unquoteETag as unquote } from '../lib/domain/etag.js';
 import { BundleIntegrityError } from './archive.js';
 
 export interface Expected {
@@ -16,8 +16,10 @@ export interface Expected {
 
 /**
  * Downloads the bundle through its presigned URL to `file` and verifies it
- * before anything is unpacked: size, the ETag (an MD5 for single-part uploads;
- * the expected one, else the one S3 sent) and the SHA-256 when known.
+ * before anything is unpacked, by its content: size, the ETag when it is an MD5
+ * (single-part uploads; the expected one, else the one S3 sent), and the
+ * SHA-256 when known. A multipart ETag is no hash of the content:
+ * without a SHA-256 beside it the bundle cannot be verified, and is refused.
  */
 export async function downloadBundle(url: string, file: string, expected: Expected, maxBytes: number, signal?: AbortSignal): Promise<void> {
   let response: Response;
@@ -50,7 +52,10 @@ export async function downloadBundle(url: string, file: string, expected: Expect
     throw new BundleIntegrityError(`the bundle is ${size} bytes; ${expected.size} were expected`);
   }
   const wantedTag = unquote(expected.eTag ?? response.headers.get('etag') ?? '');
-  if (wantedTag && !wantedTag.includes('-') && wantedTag !== md5.digest('hex')) {
+  if (wantedTag && isMultipartETag(wantedTag) && !expected.sha256) {
+    throw new BundleIntegrityError(`the bundle's ETag ${wantedTag} is a multipart upload's, which is no hash of its content, and no SHA-256 came with it: it cannot be verified`);
+  }
+  if (wantedTag && !isMultipartETag(wantedTag) && wantedTag !== md5.digest('hex')) {
     throw new BundleIntegrityError(`the bundle does not match its ETag ${wantedTag}`);
   }
   if (expected.sha256 && expected.sha256.toLowerCase() !== sha256.digest('hex')) {

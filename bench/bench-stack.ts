@@ -39,7 +39,7 @@ export async function startBenchStack(options: { s3Endpoint?: string } = {}) {
     // The figures here are the table's: the revision check's S3 reads are measured by upload-to-success.
     ...(options.s3Endpoint
       ? {}
-      : { appspecs: { head: async () => ({ eTag: '"bench"', size: 1024 }), read: async () => ({ appspec: 'version: 0.0\nos: linux\n' }) } }),
+      : { appspecs: { head: async () => ({ eTag: '"bench"', size: 1024 }), read: async () => ({ appspec: 'version: 0.0\nos: linux\n' }), sha256: async () => ({ sha256: '0'.repeat(64) }) } }),
   };
   return {
     deps,

@@ -290,6 +290,8 @@ export interface RevisionObject {
   eTag: string;
   /** Hex SHA-256 of the whole object, when S3 keeps a full-object checksum for it. */
   sha256?: string | undefined;
+  /** The object's version, when its bucket is versioned. */
+  versionId?: string | undefined;
 }
 
 /** Reads a revision straight from S3, before anything is written (revision check, pipeline preflight). */
@@ -297,6 +299,11 @@ export interface AppspecSource {
   /** HeadObject on the revision's key and version; a problem when there is no such object or it cannot be read. */
   head(revision: Revision): Promise<RevisionObject | { problem: string }>;
   read(revision: Revision): Promise<{ appspec: string } | { problem: string }>;
+  /**
+   * Hex SHA-256 of the whole object, read once, on the condition that it still
+   * has the revision's ETag; a problem when it no longer does.
+   */
+  sha256(revision: Revision): Promise<{ sha256: string } | { problem: string }>;
 }
 
 export interface AccessRulesRepository {

@@ -6,3 +6,11 @@ export function unquoteETag(tag: string): string {
 export function sameETag(a: string, b: string): boolean {
   return unquoteETag(a) === unquoteETag(b);
 }
+
+/**
+ * A multipart upload's ETag (`<hex>-<parts>`): not the MD5 of the object, so
+ * it cannot prove a download's content by itself.
+ */
+export function isMultipartETag(tag: string): boolean {
+  return /-\d+$/.test(unquoteETag(tag));
+}

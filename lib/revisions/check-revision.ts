@@ -1,5 +1,5 @@
 import type { Revision } from '../domain/deployment.js';
-import { sameETag } from '../domain/etag.js';
+import { isMultipartETag, sameETag } from '../domain/etag.js';
 import { type ErrorDetail, UnprocessableError } from '../errors.js';
 import type { AppspecSource } from '../ports.js';
 
@@ -7,7 +7,11 @@ export interface RevisionCheckDeps {
   appspecs: AppspecSource;
 }
 
-/** A revision as checked: pinned to the object S3 showed (its ETag, size and checksum when known). */
+/**
+ * A revision as checked: pinned to the object S3 showed (its version when the
+ * bucket is versioned, its ETag and size, and its SHA-256 when the ETag of a
+ * multipart upload cannot prove the content).
+ */
 export interface CheckedRevision {
   revision: Revision;
   problems: ErrorDetail[];
@@ -27,8 +31,21 @@ export async function inspectRevision(revision: Revision, deps: RevisionCheckDep
       problems: [{ path: '$.revision.eTag', message: `is ${revision.eTag} but the object's ETag is ${head.eTag}: name the current ETag or upload the bundle again` }],
     };
   }
-  const pinned: Revision = { ...revision, eTag: head.eTag || revision.eTag, size: head.size, ...(head.sha256 ? { sha256: head.sha256 } : {}) };
-  const read = await deps.appspecs.read(revision);
+  let pinned: Revision = {
+    ...revision,
+    // The download URL names this version: an upload after the check cannot change what agents get.
+    ...(revision.version === undefined && head.versionId ? { version: head.versionId } : {}),
+    eTag: head.eTag || revision.eTag,
+    size: head.size,
+    ...(head.sha256 ? { sha256: head.sha256 } : {}),
+  };
+  if (!pinned.sha256 && isMultipartETag(pinned.eTag ?? '')) {
+    // A multipart ETag is no hash of the content, and S3 keeps no full-object SHA-256: computed once here.
+    const digest = await deps.appspecs.sha256(pinned);
+    if ('problem' in digest) return { revision: pinned, problems: [{ path: '$.revision', message: digest.problem }] };
+    pinned = { ...pinned, sha256: digest.sha256 };
+  }
+  const read = await deps.appspecs.read(pinned);
   if ('problem' in read) return { revision: pinned, problems: [{ path: '$.revision', message: read.problem }] };
   // The appspec parser (YAML and the full zod) loads on the first check: the worker and the
   // reconciler check revisions only for pipeline deploys, so their cold starts skip it.

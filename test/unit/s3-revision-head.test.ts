@@ -23,6 +23,12 @@ describe('HeadObject on a revision (the revision check)', () => {
     expect(await reader.head(revision)).toEqual({ size: 9, eTag: '"e2-3"' });
   });
 
+  it('names the version a versioned bucket holds, and none for an unversioned bucket ("null" once versioning was suspended)', async () => {
+    s3.on(HeadObjectCommand).resolvesOnce({ ContentLength: 9, ETag: '"e3"', VersionId: 'Lg4.v2' }).resolvesOnce({ ContentLength: 9, ETag: '"e3"', VersionId: 'null' });
+    expect(await reader.head(revision)).toEqual({ size: 9, eTag: '"e3"', versionId: 'Lg4.v2' });
+    expect(await reader.head(revision)).toEqual({ size: 9, eTag: '"e3"' });
+  });
+
   it('names a missing object or version, and one Fleetline may not read', async () => {
     s3.on(HeadObjectCommand).rejectsOnce(failure(404)).rejectsOnce(failure(403));
     expect(await reader.head(revision)).toEqual({ problem: 's3://artifacts/web/app.zip (version v7) does not exist' });

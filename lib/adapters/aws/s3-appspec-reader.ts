@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -60,12 +61,32 @@ export class S3AppspecReader implements AppspecSource {
         size: Number(head.ContentLength ?? 0),
         eTag: head.ETag ?? '',
         ...(head.ChecksumSHA256 && head.ChecksumType !== 'COMPOSITE' ? { sha256: Buffer.from(head.ChecksumSHA256, 'base64').toString('hex') } : {}),
+        // An unversioned bucket names no version (or "null", after versioning was suspended).
+        ...(head.VersionId && head.VersionId !== 'null' ? { versionId: head.VersionId } : {}),
       };
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (status === 404) return { problem: `${where} does not exist` };
       if (status === 403) return { problem: `${where} cannot be read by Fleetline (access denied)` };
       if (status === 400 && revision.version) return { problem: `${where}: the version ID is not valid for this object` };
+      throw error;
+    }
+  }
+
+  async sha256(revision: Revision): Promise<{ sha256: string } | { problem: string }> {
+    const where = `s3://${revision.bucket}/${revision.key}`;
+    try {
+      const res = await this.s3.send(
+        new GetObjectCommand({ Bucket: revision.bucket, Key: revision.key, VersionId: revision.version, IfMatch: revision.eTag }),
+      );
+      const hash = createHash('sha256');
+      for await (const chunk of res.Body as AsyncIterable<Buffer>) hash.update(chunk);
+      return { sha256: hash.digest('hex') };
+    } catch (error) {
+      const s3 = s3Failure(error);
+      if (s3 === 412) return { problem: `${where} changed while it was being checked (its ETag is no longer ${revision.eTag}): deploy it again` };
+      if (s3 === 'passing') throw new DependencyError(`S3 failed while reading the bundle ${where}; retry later`);
+      if (s3 !== undefined) return { problem: `the bundle ${where} could not be read: S3 refused it (HTTP ${s3})` };
       throw error;
     }
   }
