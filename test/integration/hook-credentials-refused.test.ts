@@ -85,7 +85,7 @@ describe('hook credentials STS will not issue', () => {
     expect(shown.body.status).toBe('Failed');
     const detail = await api.call('GET', `/deployments/${refused}/instances/${host.instanceId}`);
     expect(JSON.stringify(detail.body)).toContain(HOOK_ROLE);
-  });
+  }, 120_000);
 
   it('answers idle when the refused deployment was the only work, and fails it once', async () => {
     const host = await hostInTwoGroups();
