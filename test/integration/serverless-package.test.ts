@@ -8,11 +8,13 @@ import { tableDefinition } from '../../lib/adapters/dynamodb/table.js';
 import { LOG_PREFIX } from '../../lib/domain/artifact-location.js';
 import { FREEZE_LEASE_SECONDS } from '../../lib/domain/freeze-lease.js';
 import { probeInit } from '../support/function-init.js';
-import { type PackagedStack, packageStack } from '../support/packaged-template.js';
+import { type PackagedStack, REQUIRED_PARAMS, packageStack } from '../support/packaged-template.js';
 
 let stack: PackagedStack;
+/** The accounts whose roles Fleetline assumes, as a deployer passes them (spaces and all). */
+const CREDENTIAL_ACCOUNTS = ['111122223333', '444455556666'];
 beforeAll(async () => {
-  stack = await packageStack();
+  stack = await packageStack('test', { ...REQUIRED_PARAMS, credentialAccounts: CREDENTIAL_ACCOUNTS.join(', ') });
 }, 180_000);
 afterAll(() => stack?.remove());
 
@@ -191,7 +193,9 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
     expect(describers.map((st) => st.role).sort()).toEqual(['ReconcileRole', 'WorkerRole']);
     const streamReaders = statements.filter((st) => st.Action.some((a) => a.startsWith('dynamodb:GetRecords')));
     expect(streamReaders.map((st) => st.role)).toEqual(['WorkerRole']);
-    for (const st of assume) expect(JSON.stringify(st.Resource)).toContain('role/fleetline/');
+    // Roles under the Fleetline path in the credentialAccounts alone, built from the parameter: never an account wildcard.
+    const inAccounts = CREDENTIAL_ACCOUNTS.map((account) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::${account}:role/fleetline/*` }));
+    for (const st of assume) expect([st.role, (st as { Effect?: string }).Effect, st.Resource]).toEqual([st.role, 'Allow', inAccounts]);
     // Only the API issues credentials, so only it may tag sessions and set SourceIdentity.
     expect(statements.filter((st) => st.Action.includes('sts:TagSession')).map((st) => st.role)).toEqual(['ApiRole']);
     const logWriters = statements.filter((st) => st.Action.includes('s3:PutObject'));
