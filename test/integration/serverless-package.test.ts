@@ -160,6 +160,13 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
       expect([...actionsOf(role)], role).toEqual(expect.arrayContaining(['s3:GetObject', 's3:GetObjectVersion', 'dynamodb:BatchGetItem']));
     }
     expect([...actionsOf('ArtifactsRole')].filter((a) => a.startsWith('s3:'))).toEqual([]);
+    // $disconnect reads whether the connections an instance's record lists are still open (BatchGetItem) to let one take over.
+    expect([...actionsOf('ChannelRole')].filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+    ]);
   });
 
   it('lets a freeze lease outlast every function that may hold it, so a lease run out means its holder is dead', () => {

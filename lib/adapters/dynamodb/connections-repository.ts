@@ -88,7 +88,7 @@ export class DynamoAgentConnectionsRepository implements AgentConnectionsReposit
     if (current?.connectionId !== connectionId) return;
     const condition = { ConditionExpression: 'connectionId = :c', ExpressionAttributeValues: { ':c': connectionId } };
     try {
-      const open = await this.openConnections(earlierOf(current).filter((id) => id !== connectionId), true);
+      const open = await this.openConnections(earlierOf(current).filter((id) => id !== connectionId));
       const [successor, ...rest] = open;
       if (successor) {
         const earlier = rest.map((c) => c.connectionId as string);
@@ -123,10 +123,10 @@ export class DynamoAgentConnectionsRepository implements AgentConnectionsReposit
    * `ids`. Records written before the records by connection ID carried the
    * endpoint cannot take over and count as closed.
    */
-  private async openConnections(ids: readonly string[], consistent: boolean): Promise<Item[]> {
+  private async openConnections(ids: readonly string[]): Promise<Item[]> {
     if (ids.length === 0) return [];
     const out = await this.table.doc.send(
-      new BatchGetCommand({ RequestItems: { [this.table.tableName]: { Keys: ids.map((id) => keys.connection(id)), ConsistentRead: consistent } } }),
+      new BatchGetCommand({ RequestItems: { [this.table.tableName]: { Keys: ids.map((id) => keys.connection(id)), ConsistentRead: true } } }),
     );
     // Unprocessed keys (throttling) count as closed: the worst is a connection that gets no pushes and polls hourly.
     const found = new Map((out.Responses?.[this.table.tableName] ?? []).filter((item) => !expired(item) && typeof item.endpoint === 'string').map((item) => [item.PK, item]));
@@ -136,7 +136,8 @@ export class DynamoAgentConnectionsRepository implements AgentConnectionsReposit
   /** Keeps `earlier` short: past a few entries (after that many renewals they are all closed), only the open ones stay. */
   private async stillOpenIfLong(earlier: string[]): Promise<string[]> {
     if (earlier.length <= EARLIER_CONNECTIONS_PRUNED_ABOVE) return earlier;
-    const open = await this.openConnections(earlier.slice(0, MAX_EARLIER_CONNECTIONS), false);
+    // Strongly consistent: a connection recorded moments ago must not be taken for closed.
+    const open = await this.openConnections(earlier.slice(0, MAX_EARLIER_CONNECTIONS));
     return open.map((item) => item.connectionId as string);
   }
 
