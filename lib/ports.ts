@@ -15,9 +15,14 @@ import type { Tag, TagSet } from './domain/tags.js';
 
 /** Interfaces the use cases depend on; lib/adapters implements them. */
 
-export interface PageRequest {
+export interface PageRequest<T = unknown> {
   limit: number;
   nextToken?: string | undefined;
+  /**
+   * Which items the caller may see (a Deny hides the others): a page holds only
+   * those, and its next token names only one of them (docs/data-model.md, Pagination).
+   */
+  visible?: ((item: T) => boolean) | undefined;
 }
 
 export interface Page<T> {
@@ -33,7 +38,7 @@ export interface Upserted<T> {
 export interface ApplicationsRepository {
   put(name: string, settings: { description: string; revisionSources: RevisionSource[] }, now: string): Promise<Upserted<Application>>;
   get(name: string): Promise<Application | undefined>;
-  list(page: PageRequest): Promise<Page<Application>>;
+  list(page: PageRequest<Application>): Promise<Page<Application>>;
   /** ConflictError while the application still has deployment groups. */
   delete(name: string): Promise<void>;
 }
@@ -48,7 +53,7 @@ export interface DeploymentGroupsRepository {
     newId: () => string,
   ): Promise<Upserted<DeploymentGroup>>;
   get(application: string, name: string): Promise<DeploymentGroup | undefined>;
-  list(application: string, page: PageRequest): Promise<Page<DeploymentGroup>>;
+  list(application: string, page: PageRequest<DeploymentGroup>): Promise<Page<DeploymentGroup>>;
   delete(application: string, name: string): Promise<void>;
 }
 
@@ -58,7 +63,7 @@ export interface InstancesRepository {
   /** Creates an instance an agent registered (no targeting tags, bound to the agent) unless it exists; never changes one. */
   registerNew(instanceId: string, iamArn: string, requestedTags: Tag[], now: string): Promise<Upserted<RegisteredInstance>>;
   get(instanceId: string): Promise<RegisteredInstance | undefined>;
-  list(page: PageRequest): Promise<Page<RegisteredInstance>>;
+  list(page: PageRequest<RegisteredInstance>): Promise<Page<RegisteredInstance>>;
   /** Every registered instance (target resolution). */
   listAll(): Promise<RegisteredInstance[]>;
   delete(instanceId: string): Promise<void>;
@@ -91,7 +96,7 @@ export interface DeploymentsRepository {
     options: { lockGroup: boolean; idempotencyToken?: ScopedToken | undefined; requestFingerprint?: string | undefined },
   ): Promise<CreateResult>;
   get(deploymentId: string): Promise<Deployment | undefined>;
-  list(filter: DeploymentFilter, page: PageRequest): Promise<Page<Deployment>>;
+  list(filter: DeploymentFilter, page: PageRequest<Deployment>): Promise<Page<Deployment>>;
   /** The deployment a token was used for by its owner, and the fingerprint of the request that used it. */
   findByIdempotencyToken(application: string, group: string, token: ScopedToken): Promise<{ deploymentId: string; requestFingerprint?: string | undefined } | undefined>;
   /**
@@ -254,7 +259,7 @@ export interface BundleUrls {
 export interface PipelinesRepository {
   put(pipeline: Omit<Pipeline, 'createdAt' | 'updatedAt'>, now: string): Promise<Upserted<Pipeline>>;
   get(name: string): Promise<Pipeline | undefined>;
-  list(page: PageRequest): Promise<Page<Pipeline>>;
+  list(page: PageRequest<Pipeline>): Promise<Page<Pipeline>>;
   bySourceBucket(bucket: string): Promise<Pipeline[]>;
   delete(name: string): Promise<void>;
 }

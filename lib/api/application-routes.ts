@@ -1,7 +1,7 @@
 import { applicationBodySchema, effectiveRevisionSources } from '../domain/application.js';
 import { defaultRevisionSources } from '../domain/artifact-location.js';
 import { NotFoundError } from '../errors.js';
-import { route, visibleItems } from './deps.js';
+import { route } from './deps.js';
 
 import { appParams, pageQuerySchema } from './schemas.js';
 
@@ -28,7 +28,7 @@ export const applicationRoutes = [
     access: { action: 'applications:list', list: true },
     query: pageQuerySchema,
     async handle({ query, deps, visible }) {
-      return { statusCode: 200, body: visibleItems(await deps.applications.list(query), visible, (a) => `application/${a.name}`) };
+      return { statusCode: 200, body: await deps.applications.list({ ...query, visible: (a) => visible(`application/${a.name}`) }) };
     },
   }),
   route({

@@ -7,7 +7,7 @@ import { stopDeployment } from '../deployments/stop-deployment.js';
 import { NotFoundError } from '../errors.js';
 import { checkRevision } from '../revisions/check-revision.js';
 import { agentStatuses } from './agent-statuses.js';
-import { type ApiDeps, deploymentResource, route, visibleItems } from './deps.js';
+import { type ApiDeps, deploymentResource, route } from './deps.js';
 import { pageQuerySchema } from './schemas.js';
 
 const deploymentParams = z.strictObject({ id: z.string().regex(DEPLOYMENT_ID_PATTERN, 'must be a deployment ID (d-XXXXXXXXX)') });
@@ -46,8 +46,8 @@ export const deploymentRoutes = [
     }),
     async handle({ query, deps, visible }) {
       const { limit, nextToken, ...filter } = query;
-      const page = await deps.deployments.list(filter, { limit, nextToken });
-      return { statusCode: 200, body: visibleItems(page, visible, (d) => `application/${d.application}/group/${d.group}`) };
+      const page = await deps.deployments.list(filter, { limit, nextToken, visible: (d) => visible(`application/${d.application}/group/${d.group}`) });
+      return { statusCode: 200, body: page };
     },
   }),
   route({

@@ -2,7 +2,7 @@ import type { CredentialDeps } from '../credentials/issue-credentials.js';
 import type { AgentTrust } from '../domain/identity.js';
 import { type ResourceName, routeBuilder } from '../http/router.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
-import type { AccessRulesRepository, ApplicationsRepository, Clock, DeploymentGroupsRepository, InstancesRepository, Page } from '../ports.js';
+import type { AccessRulesRepository, ApplicationsRepository, Clock, DeploymentGroupsRepository, InstancesRepository } from '../ports.js';
 
 /** Everything the API's routes use, built once per container (functions/api.ts) or per test. */
 export interface ApiDeps extends PipelineDeps, CredentialDeps {
@@ -41,7 +41,3 @@ export async function executionResource(deps: ApiDeps, id: string): Promise<Reso
   return { resource: execution ? `pipeline/${execution.pipeline}` : UNKNOWN_EXECUTION_RESOURCE, shownAs: `execution/${id}` };
 }
 
-/** A page with only the items the caller may see (the next token still continues the listing). */
-export function visibleItems<T>(page: Page<T>, visible: (resource: string) => boolean, resourceOf: (item: T) => string): Page<T> {
-  return { ...page, items: page.items.filter((item) => visible(resourceOf(item))) };
-}

@@ -2,7 +2,7 @@ import { deploymentGroupBodySchema, toDeploymentGroupSettings } from '../domain/
 import { roleOutOfScope } from '../domain/role-arn.js';
 import { roleScopeOf } from '../deployments/engine.js';
 import { ForbiddenError, NotFoundError, UnprocessableError } from '../errors.js';
-import { type ApiDeps, route, visibleItems } from './deps.js';
+import { type ApiDeps, route } from './deps.js';
 
 import { appParams, groupParams, pageQuerySchema } from './schemas.js';
 
@@ -54,10 +54,10 @@ export const groupRoutes = [
     params: appParams,
     query: pageQuerySchema,
     async handle({ params, query, deps, visible }) {
-      const page = await deps.groups.list(params.app, query);
+      const page = await deps.groups.list(params.app, { ...query, visible: (g) => visible(`application/${params.app}/group/${g.name}`) });
       // An empty page tells "no groups" from "no such application" only to a caller who may list all of its groups.
       if (page.items.length === 0 && !query.nextToken && visible(`application/${params.app}/group/*`)) await requireApplication(deps, params.app);
-      return { statusCode: 200, body: visibleItems(page, visible, (g) => `application/${params.app}/group/${g.name}`) };
+      return { statusCode: 200, body: page };
     },
   }),
   route({

@@ -3,7 +3,7 @@ import { type RegisteredInstance, instanceBodySchema } from '../domain/instance.
 import { isAgentSessionOf, isEc2InstanceId } from '../domain/identity.js';
 import { NotFoundError, UnprocessableError } from '../errors.js';
 import { agentStatuses } from './agent-statuses.js';
-import { type ApiDeps, agentTrust, route, visibleItems } from './deps.js';
+import { type ApiDeps, agentTrust, route } from './deps.js';
 
 import { instanceParams, pageQuerySchema } from './schemas.js';
 
@@ -37,7 +37,7 @@ export const instanceRoutes = [
     access: { action: 'instances:list', list: true },
     query: pageQuerySchema,
     async handle({ query, deps, visible }) {
-      const page = visibleItems(await deps.instances.list(query), visible, (i) => `instance/${i.instanceId}`);
+      const page = await deps.instances.list({ ...query, visible: (i) => visible(`instance/${i.instanceId}`) });
       return { statusCode: 200, body: { ...page, items: await withAgents(page.items, deps) } };
     },
   }),

@@ -8,7 +8,7 @@ import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import { newManualExecutionId, requireExecution, startExecution } from '../pipelines/execution-engine.js';
 import { decideApproval, retryExecution, stopExecution } from '../pipelines/execution-commands.js';
 import { assertMayDeployEverywhere } from '../pipelines/pipeline-authority.js';
-import { type ApiDeps, executionResource, route, visibleItems } from './deps.js';
+import { type ApiDeps, executionResource, route } from './deps.js';
 import { pageQuerySchema } from './schemas.js';
 import { EXECUTION_ID_PATTERN } from '../domain/execution-id.js';
 
@@ -67,7 +67,7 @@ export const pipelineRoutes = [
     access: { action: 'pipelines:list', list: true },
     query: pageQuerySchema,
     async handle({ query, deps, visible }) {
-      return { statusCode: 200, body: visibleItems(await deps.pipelines.list(query), visible, (p) => `pipeline/${p.name}`) };
+      return { statusCode: 200, body: await deps.pipelines.list({ ...query, visible: (p) => visible(`pipeline/${p.name}`) }) };
     },
   }),
   route({

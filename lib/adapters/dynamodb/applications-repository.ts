@@ -46,9 +46,8 @@ export class DynamoApplicationsRepository implements ApplicationsRepository {
     return item && toApplication(item);
   }
 
-  async list(page: PageRequest): Promise<Page<Application>> {
-    const result = await this.table.listingPage(listingPartitions.applications, page);
-    return { items: result.items.map(toApplication), nextToken: result.nextToken };
+  list(page: PageRequest<Application>): Promise<Page<Application>> {
+    return this.table.listingPage(listingPartitions.applications, page, { values: (items) => items.map(toApplication) });
   }
 
   async delete(name: string): Promise<void> {

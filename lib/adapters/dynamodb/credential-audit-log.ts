@@ -24,11 +24,11 @@ export class DynamoCredentialAuditLog implements CredentialAuditLog {
 
   async list(page: PageRequest): Promise<Page<CredentialAuditEntry>> {
     const { PK } = keys.credentialAudit('', '');
-    const result = await this.table.queryPage(
+    return this.table.queryPage(
       { KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': PK }, ScanIndexForward: false },
       page,
       { attributes: ['PK', 'SK'], partition: { attribute: 'PK', value: PK } },
+      { values: (items) => items.map((i) => withoutKeys<CredentialAuditEntry>(i)) },
     );
-    return { items: result.items.map((i) => withoutKeys<CredentialAuditEntry>(i)), nextToken: result.nextToken };
   }
 }

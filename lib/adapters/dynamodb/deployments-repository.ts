@@ -136,24 +136,26 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
 
   /**
    * Newest first, from the listing partition the filter names (all, an
-   * application's, a group's); a status filter is applied to the page read, so a
-   * page may hold fewer items than its limit while a next token remains.
+   * application's, a group's); a status filter is applied to the items read, so
+   * a page may hold fewer items than its limit while a next token remains.
    */
-  async list(filter: DeploymentFilter, page: PageRequest): Promise<Page<Deployment>> {
+  list(filter: DeploymentFilter, page: PageRequest<Deployment>): Promise<Page<Deployment>> {
     const partition = keys.deploymentListingPartition(filter);
-    const listed = await this.table.queryPage(
+    return this.table.queryPage(
       { KeyConditionExpression: 'PK = :p', ScanIndexForward: false, ExpressionAttributeValues: { ':p': partition } },
       page,
       { attributes: ['PK', 'SK'], partition: { attribute: 'PK', value: partition } },
+      {
+        values: async (listed) => {
+          const ids = listed.map((item) => String(item.deploymentId));
+          const found = new Map(
+            (await this.table.batchGet(ids.map((id) => keys.deployment(id)))).map((item) => [String(item.deploymentId), toDeployment(item)]),
+          );
+          return ids.map((id) => found.get(id));
+        },
+        keep: (d) => filter.status === undefined || d.status === filter.status,
+      },
     );
-    const ids = listed.items.map((item) => String(item.deploymentId));
-    const found = new Map(
-      (await this.table.batchGet(ids.map((id) => keys.deployment(id)))).map((item) => [String(item.deploymentId), toDeployment(item)]),
-    );
-    const items = ids
-      .map((id) => found.get(id))
-      .filter((d): d is Deployment => d !== undefined && (filter.status === undefined || d.status === filter.status));
-    return { items, nextToken: listed.nextToken };
   }
 
   async claimFreeze(deploymentId: string, lease: FreezeLease, now: string): Promise<boolean> {

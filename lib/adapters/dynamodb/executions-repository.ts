@@ -70,12 +70,12 @@ export class DynamoExecutionsRepository implements ExecutionsRepository {
 
   async listByPipeline(pipeline: string, page: PageRequest): Promise<Page<Execution>> {
     const partition = `EXECUTIONS#${pipeline}`;
-    const result = await this.table.queryPage(
+    return this.table.queryPage(
       { IndexName: 'GSI1', KeyConditionExpression: 'GSI1PK = :p', ExpressionAttributeValues: { ':p': partition }, ScanIndexForward: false },
       page,
       { attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'], partition: { attribute: 'GSI1PK', value: partition } },
+      { values: (items) => items.map((i) => withoutKeys<Execution>(i)) },
     );
-    return { items: result.items.map((i) => withoutKeys<Execution>(i)), nextToken: result.nextToken };
   }
 
   /**

@@ -79,17 +79,17 @@ export class DynamoDeploymentGroupsRepository implements DeploymentGroupsReposit
     return item && toGroup(item);
   }
 
-  async list(application: string, page: PageRequest): Promise<Page<DeploymentGroup>> {
+  list(application: string, page: PageRequest<DeploymentGroup>): Promise<Page<DeploymentGroup>> {
     const { PK, skPrefix } = keys.groupPartition(application);
-    const result = await this.table.queryPage(
+    return this.table.queryPage(
       {
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
         ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix },
       },
       page,
       { attributes: ['PK', 'SK'], partition: { attribute: 'PK', value: PK } },
+      { values: (items) => items.map(toGroup) },
     );
-    return { items: result.items.map(toGroup), nextToken: result.nextToken };
   }
 
   async delete(application: string, name: string): Promise<void> {

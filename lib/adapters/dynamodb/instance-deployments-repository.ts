@@ -71,12 +71,12 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
 
   async list(deploymentId: string, page: PageRequest): Promise<Page<InstanceDeployment>> {
     const { PK, skPrefix } = keys.instanceDeploymentPartition(deploymentId);
-    const result = await this.table.queryPage(
+    return this.table.queryPage(
       { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)', ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix } },
       page,
       { attributes: ['PK', 'SK'], partition: { attribute: 'PK', value: PK } },
+      { values: (items) => items.map(fromItem) },
     );
-    return { items: result.items.map(fromItem), nextToken: result.nextToken };
   }
 
   async saveOutput(deploymentId: string, instanceId: string, event: string, outputTail: string): Promise<void> {

@@ -67,9 +67,8 @@ export class DynamoInstancesRepository implements InstancesRepository {
     return item && toInstance(item);
   }
 
-  async list(page: PageRequest): Promise<Page<RegisteredInstance>> {
-    const result = await this.table.listingPage(listingPartitions.instances, page);
-    return { items: result.items.map(toInstance), nextToken: result.nextToken };
+  list(page: PageRequest<RegisteredInstance>): Promise<Page<RegisteredInstance>> {
+    return this.table.listingPage(listingPartitions.instances, page, { values: (items) => items.map(toInstance) });
   }
 
   async listAll(): Promise<RegisteredInstance[]> {

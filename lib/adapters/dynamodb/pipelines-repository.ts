@@ -49,9 +49,8 @@ export class DynamoPipelinesRepository implements PipelinesRepository {
     return item && toPipeline(item);
   }
 
-  async list(page: PageRequest): Promise<Page<Pipeline>> {
-    const result = await this.table.listingPage(listingPartitions.pipelines, page);
-    return { items: result.items.map(toPipeline), nextToken: result.nextToken };
+  list(page: PageRequest<Pipeline>): Promise<Page<Pipeline>> {
+    return this.table.listingPage(listingPartitions.pipelines, page, { values: (items) => items.map(toPipeline) });
   }
 
   async bySourceBucket(bucket: string): Promise<Pipeline[]> {

@@ -137,31 +137,69 @@ export class TableClient {
   }
 
   /** One page of a GSI1 listing partition (all applications, all instances, …). */
-  listingPage(partition: string, page: PageRequest): Promise<Page<Item>> {
+  listingPage<T>(partition: string, page: PageRequest<NoInfer<T>>, view: PageView<T>): Promise<Page<T>> {
     return this.queryPage(
       { IndexName: 'GSI1', KeyConditionExpression: 'GSI1PK = :p', ExpressionAttributeValues: { ':p': partition } },
       page,
       { attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'], partition: { attribute: 'GSI1PK', value: partition } },
+      view,
     );
   }
 
-  /** One page of a query; the token can only resume this same query (same partition). */
-  async queryPage(
+  /**
+   * One page of a query, holding only what the caller may see (`page.visible`)
+   * and the view keeps; the token can only resume this same query (same partition).
+   *
+   * The next token is the key of the last item the caller may see, never
+   * DynamoDB's last evaluated key: that may be an item a Deny hides. So a page
+   * reads on past hidden items until it is full or the listing ends; once a
+   * visible item can anchor the next page, it may end short after READ_AHEAD
+   * pages' worth of items (a view that drops items, such as a status filter).
+   */
+  async queryPage<T>(
     input: Omit<QueryCommandInput, 'TableName' | 'Limit' | 'ExclusiveStartKey'>,
-    page: PageRequest,
+    page: PageRequest<NoInfer<T>>,
     tokenShape: { attributes: readonly string[]; partition: { attribute: string; value: string } },
-  ): Promise<Page<Item>> {
-    const out = await this.doc.send(
-      new QueryCommand({
-        ...input,
-        TableName: this.tableName,
-        Limit: page.limit,
-        ExclusiveStartKey: decodeNextToken(page.nextToken, tokenShape.attributes, tokenShape.partition),
-      }),
-    );
-    return { items: out.Items ?? [], nextToken: encodeNextToken(out.LastEvaluatedKey) };
+    view: PageView<T>,
+  ): Promise<Page<T>> {
+    const tokenOf = (item: Item) => encodeNextToken(Object.fromEntries(tokenShape.attributes.map((a) => [a, item[a]])));
+    const shown: T[] = [];
+    let start = decodeNextToken(page.nextToken, tokenShape.attributes, tokenShape.partition);
+    let anchor: Item | undefined;
+    let read = 0;
+    for (;;) {
+      const out = await this.doc.send(new QueryCommand({ ...input, TableName: this.tableName, Limit: page.limit, ExclusiveStartKey: start }));
+      const items = out.Items ?? [];
+      const values = await view.values(items);
+      for (const [i, item] of items.entries()) {
+        const value = values[i];
+        if (value === undefined || (page.visible && !page.visible(value))) continue;
+        anchor = item;
+        if (view.keep && !view.keep(value)) continue;
+        shown.push(value);
+        if (shown.length === page.limit) {
+          const more = i < items.length - 1 || out.LastEvaluatedKey !== undefined;
+          return { items: shown, nextToken: more ? tokenOf(item) : undefined };
+        }
+      }
+      if (!out.LastEvaluatedKey) return { items: shown };
+      read += items.length;
+      if (anchor && read >= READ_AHEAD * page.limit) return { items: shown, nextToken: tokenOf(anchor) };
+      start = out.LastEvaluatedKey;
+    }
   }
 }
+
+/** How a repository turns a page of items into what it lists. */
+export interface PageView<T> {
+  /** The listed objects, in the items' order (undefined: the item is gone, e.g. a listing entry whose deployment is not found). */
+  values(items: Item[]): readonly (T | undefined)[] | Promise<readonly (T | undefined)[]>;
+  /** A filter of the listing's own (a status): what it drops the caller may still see, so a page may resume after it. */
+  keep?: (value: T) => boolean;
+}
+
+/** How many pages' worth of items a page may read before it ends short at the last visible item. */
+const READ_AHEAD = 4;
 
 /** The domain object stored in an item, without the table's own attributes. */
 export function withoutKeys<T>(item: Item): T {
