@@ -1,4 +1,4 @@
-import { type AccessDecision, type AccessRule, evaluateAccess, isAdmin, mayEverAllow } from '../domain/access.js';
+import { type AccessDecision, type AccessRule, ADMIN_ONLY_ACTION_PREFIX, evaluateAccess, isAdmin, mayEverAllow } from '../domain/access.js';
 import { ForbiddenError } from '../errors.js';
 import { logger } from '../logger.js';
 import type { AccessRulesRepository } from '../ports.js';
@@ -22,12 +22,16 @@ export class Authorizer {
   /**
    * Throws ForbiddenError (logged, without anything secret) unless allowed; returns
    * the granting rule. `shownAs` names the resource in the answer when its real
-   * name (an item's application and group) must not be revealed.
+   * name (an item's application and group) must not be revealed. With `refusedAs`
+   * (the answer for a missing item), a caller who holds some grant for the action
+   * gets that answer instead of a 403, so a Deny looks exactly like an absence.
    */
-  async authorize(principal: string, action: string, resource: string, shownAs = resource): Promise<AccessRule | 'admin'> {
-    const decision = await this.decide(principal, action, resource);
+  async authorize(principal: string, action: string, resource: string, shownAs = resource, refusedAs?: () => Error): Promise<AccessRule | 'admin'> {
+    const rules = await this.rulesFor(principal);
+    const decision = evaluateAccess({ principal, action, resource }, rules, this.admins);
     if (decision.allowed) return decision.rule;
-    throw denied(principal, action, resource, shownAs, decision.reason);
+    const error = denied(principal, action, resource, shownAs, decision.reason);
+    throw refusedAs && mayEverAllow(principal, action, rules, this.admins) ? refusedAs() : error;
   }
 
   /** 403 unless the principal is an administrator, for acts no rule can grant; `act` names it ("set iamArn on instance/x"). */
@@ -55,7 +59,12 @@ export class Authorizer {
   }
 }
 
+/**
+ * The reason (which rule) goes to the log only: an answer never names a rule, so
+ * nobody maps the rules by probing. Only the fixed rule for managing rules is said.
+ */
 function denied(principal: string, action: string, resource: string, shownAs: string, reason: string): ForbiddenError {
   logger.warn('Access denied', { principal, action, resource, reason });
-  return new ForbiddenError(`${principal} may not ${action} on ${shownAs} (${reason})`);
+  const why = action.startsWith(ADMIN_ONLY_ACTION_PREFIX) ? ' (only administrators manage access rules)' : '';
+  return new ForbiddenError(`${principal} may not ${action} on ${shownAs}${why}`);
 }

@@ -1,6 +1,6 @@
 import { applicationBodySchema, effectiveRevisionSources } from '../domain/application.js';
 import { defaultRevisionSources } from '../domain/artifact-location.js';
-import { NotFoundError } from '../errors.js';
+import { notFound } from '../domain/not-found.js';
 import { route } from './deps.js';
 
 import { appParams, pageQuerySchema } from './schemas.js';
@@ -34,18 +34,18 @@ export const applicationRoutes = [
   route({
     method: 'GET',
     path: '/applications/{app}',
-    access: { action: 'applications:get', resource: ({ params }) => `application/${params.app}` },
+    access: { action: 'applications:get', resource: ({ params }) => `application/${params.app}`, missing: ({ params }) => notFound.application(params.app) },
     params: appParams,
     async handle({ params, deps }) {
       const application = await deps.applications.get(params.app);
-      if (!application) throw new NotFoundError(`Application "${params.app}" does not exist`);
+      if (!application) throw notFound.application(params.app);
       return { statusCode: 200, body: { ...application, revisionSources: effectiveRevisionSources(application, deps.artifactBucket) } };
     },
   }),
   route({
     method: 'DELETE',
     path: '/applications/{app}',
-    access: { action: 'applications:delete', resource: ({ params }) => `application/${params.app}` },
+    access: { action: 'applications:delete', resource: ({ params }) => `application/${params.app}`, missing: ({ params }) => notFound.application(params.app) },
     params: appParams,
     async handle({ params, deps }) {
       await deps.applications.delete(params.app);

@@ -4,6 +4,7 @@ import { DEPLOYMENT_STATUSES } from '../domain/lifecycle.js';
 import { nameSchema } from '../domain/names.js';
 import { createDeployment } from '../deployments/create-deployment.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
+import { notFound } from '../domain/not-found.js';
 import { NotFoundError } from '../errors.js';
 import { checkRevision } from '../revisions/check-revision.js';
 import { agentStatuses } from './agent-statuses.js';
@@ -15,9 +16,15 @@ const instanceParams = deploymentParams.extend({ instanceId: nameSchema });
 
 async function requireDeployment(deps: ApiDeps, id: string) {
   const deployment = await deps.deployments.get(id);
-  if (!deployment) throw new NotFoundError(`Deployment ${id} does not exist`);
+  if (!deployment) throw notFound.deployment(id);
   return deployment;
 }
+
+const deploymentAccess = (action: string) => ({
+  action,
+  resource: ({ params, deps }: { params: { id: string }; deps: ApiDeps }) => deploymentResource(deps, params.id),
+  missing: ({ params }: { params: { id: string } }) => notFound.deployment(params.id),
+});
 
 export const deploymentRoutes = [
   route({
@@ -53,7 +60,7 @@ export const deploymentRoutes = [
   route({
     method: 'GET',
     path: '/deployments/{id}',
-    access: { action: 'deployments:get', resource: ({ params, deps }) => deploymentResource(deps, params.id) },
+    access: deploymentAccess('deployments:get'),
     params: deploymentParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await requireDeployment(deps, params.id) };
@@ -62,7 +69,7 @@ export const deploymentRoutes = [
   route({
     method: 'GET',
     path: '/deployments/{id}/instances',
-    access: { action: 'deployments:get', resource: ({ params, deps }) => deploymentResource(deps, params.id) },
+    access: deploymentAccess('deployments:get'),
     params: deploymentParams,
     query: pageQuerySchema,
     async handle({ params, query, deps }) {
@@ -81,7 +88,7 @@ export const deploymentRoutes = [
   route({
     method: 'GET',
     path: '/deployments/{id}/instances/{instanceId}',
-    access: { action: 'deployments:get', resource: ({ params, deps }) => deploymentResource(deps, params.id) },
+    access: deploymentAccess('deployments:get'),
     params: instanceParams,
     async handle({ params, deps }) {
       const instance = await deps.instanceDeployments.get(params.id, params.instanceId);
@@ -99,7 +106,7 @@ export const deploymentRoutes = [
   route({
     method: 'POST',
     path: '/deployments/{id}/stop',
-    access: { action: 'deployments:stop', resource: ({ params, deps }) => deploymentResource(deps, params.id) },
+    access: deploymentAccess('deployments:stop'),
     params: deploymentParams,
     body: z.strictObject({ rollback: z.boolean({ error: 'must be true or false' }).optional() }).default({}),
     async handle({ params, body, principal, deps }) {

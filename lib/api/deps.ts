@@ -21,23 +21,18 @@ export function agentTrust(deps: ApiDeps): AgentTrust {
 }
 
 /**
- * What an unknown ID is authorized against: only a grant covering every
- * application and group (or every pipeline) matches it, so a caller without one
- * gets the same 403 for an unknown ID as for an item it may not see.
+ * A deployment is governed by its application and group; a 403 names only the
+ * deployment. Undefined for an unknown ID: the route answers it as missing
+ * (after the caller's grant for the action is checked), as it answers a deployment the caller may not see.
  */
-export const UNKNOWN_DEPLOYMENT_RESOURCE = 'application/*/group/*';
-export const UNKNOWN_EXECUTION_RESOURCE = 'pipeline/*';
-
-/** A deployment is governed by its application and group; a 403 names only the deployment. */
-export async function deploymentResource(deps: ApiDeps, id: string): Promise<ResourceName> {
+export async function deploymentResource(deps: ApiDeps, id: string): Promise<ResourceName | undefined> {
   const deployment = await deps.deployments.get(id);
-  const resource = deployment ? `application/${deployment.application}/group/${deployment.group}` : UNKNOWN_DEPLOYMENT_RESOURCE;
-  return { resource, shownAs: `deployment/${id}` };
+  return deployment && { resource: `application/${deployment.application}/group/${deployment.group}`, shownAs: `deployment/${id}` };
 }
 
-/** Executions are governed by their pipeline's rules; a 403 names only the execution. */
-export async function executionResource(deps: ApiDeps, id: string): Promise<ResourceName> {
+/** Executions are governed by their pipeline's rules; a 403 names only the execution. Undefined for an unknown ID. */
+export async function executionResource(deps: ApiDeps, id: string): Promise<ResourceName | undefined> {
   const execution = await deps.executions.get(id);
-  return { resource: execution ? `pipeline/${execution.pipeline}` : UNKNOWN_EXECUTION_RESOURCE, shownAs: `execution/${id}` };
+  return execution && { resource: `pipeline/${execution.pipeline}`, shownAs: `execution/${id}` };
 }
 

@@ -1,14 +1,14 @@
 import { deploymentGroupBodySchema, toDeploymentGroupSettings } from '../domain/deployment-group.js';
 import { roleOutOfScope } from '../domain/role-arn.js';
+import { notFound } from '../domain/not-found.js';
 import { roleScopeOf } from '../deployments/engine.js';
-import { ForbiddenError, NotFoundError, UnprocessableError } from '../errors.js';
+import { ForbiddenError, UnprocessableError } from '../errors.js';
 import { type ApiDeps, route } from './deps.js';
 
 import { appParams, groupParams, pageQuerySchema } from './schemas.js';
 
-async function requireApplication(deps: ApiDeps, app: string): Promise<void> {
-  if (!(await deps.applications.get(app))) throw new NotFoundError(`Application "${app}" does not exist`);
-}
+const groupResource = ({ params }: { params: { app: string; group: string } }) => `application/${params.app}/group/${params.group}`;
+const groupMissing = ({ params }: { params: { app: string; group: string } }) => notFound.group(params.app, params.group);
 
 async function requireHookRoleGrant(principal: string, roleArn: string, deps: ApiDeps): Promise<void> {
   try {
@@ -25,7 +25,7 @@ export const groupRoutes = [
   route({
     method: 'PUT',
     path: '/applications/{app}/groups/{group}',
-    access: { action: 'groups:put', resource: ({ params }) => `application/${params.app}/group/${params.group}` },
+    access: { action: 'groups:put', resource: groupResource },
     params: groupParams,
     body: deploymentGroupBodySchema,
     async handle({ params, body, deps, principal }) {
@@ -55,29 +55,30 @@ export const groupRoutes = [
     query: pageQuerySchema,
     async handle({ params, query, deps, visible }) {
       const page = await deps.groups.list(params.app, { ...query, visible: (g) => visible(`application/${params.app}/group/${g.name}`) });
-      // An empty page tells "no groups" from "no such application" only to a caller who may list all of its groups.
-      if (page.items.length === 0 && !query.nextToken && visible(`application/${params.app}/group/*`)) await requireApplication(deps, params.app);
+      // Nothing to show at all (a first page reads to the end before it is empty): to a caller who may not
+      // list every group of the application, that is what a missing application looks like.
+      if (page.items.length === 0 && !query.nextToken) {
+        if (!visible(`application/${params.app}/group/*`) || !(await deps.applications.get(params.app))) throw notFound.application(params.app);
+      }
       return { statusCode: 200, body: page };
     },
   }),
   route({
     method: 'GET',
     path: '/applications/{app}/groups/{group}',
-    access: { action: 'groups:get', resource: ({ params }) => `application/${params.app}/group/${params.group}` },
+    access: { action: 'groups:get', resource: groupResource, missing: groupMissing },
     params: groupParams,
     async handle({ params, deps }) {
       const group = await deps.groups.get(params.app, params.group);
-      if (!group) {
-        await requireApplication(deps, params.app);
-        throw new NotFoundError(`Deployment group "${params.group}" does not exist in application "${params.app}"`);
-      }
+      // Whether or not the application exists: a group the caller may not see answers the same.
+      if (!group) throw groupMissing({ params });
       return { statusCode: 200, body: group };
     },
   }),
   route({
     method: 'DELETE',
     path: '/applications/{app}/groups/{group}',
-    access: { action: 'groups:delete', resource: ({ params }) => `application/${params.app}/group/${params.group}` },
+    access: { action: 'groups:delete', resource: groupResource, missing: groupMissing },
     params: groupParams,
     async handle({ params, deps }) {
       await deps.groups.delete(params.app, params.group);

@@ -1,7 +1,8 @@
 import type { AgentStatus } from '../domain/agent-presence.js';
 import { type RegisteredInstance, instanceBodySchema } from '../domain/instance.js';
 import { isAgentSessionOf, isEc2InstanceId } from '../domain/identity.js';
-import { NotFoundError, UnprocessableError } from '../errors.js';
+import { notFound } from '../domain/not-found.js';
+import { UnprocessableError } from '../errors.js';
 import { agentStatuses } from './agent-statuses.js';
 import { type ApiDeps, agentTrust, route } from './deps.js';
 
@@ -44,11 +45,11 @@ export const instanceRoutes = [
   route({
     method: 'GET',
     path: '/instances/{instanceId}',
-    access: { action: 'instances:get', resource: ({ params }) => `instance/${params.instanceId}` },
+    access: { action: 'instances:get', resource: ({ params }) => `instance/${params.instanceId}`, missing: ({ params }) => notFound.instance(params.instanceId) },
     params: instanceParams,
     async handle({ params, deps }) {
       const instance = await deps.instances.get(params.instanceId);
-      if (!instance) throw new NotFoundError(`Instance "${params.instanceId}" is not registered`);
+      if (!instance) throw notFound.instance(params.instanceId);
       const [shown] = await withAgents([instance], deps);
       return { statusCode: 200, body: shown };
     },
@@ -56,7 +57,7 @@ export const instanceRoutes = [
   route({
     method: 'DELETE',
     path: '/instances/{instanceId}',
-    access: { action: 'instances:delete', resource: ({ params }) => `instance/${params.instanceId}` },
+    access: { action: 'instances:delete', resource: ({ params }) => `instance/${params.instanceId}`, missing: ({ params }) => notFound.instance(params.instanceId) },
     params: instanceParams,
     async handle({ params, deps }) {
       await deps.instances.delete(params.instanceId);

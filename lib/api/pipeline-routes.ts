@@ -4,7 +4,8 @@ import { nameSchema } from '../domain/names.js';
 import { effectiveRevisionSources } from '../domain/application.js';
 import { describeSources, sourceWithin } from '../domain/artifact-location.js';
 import { matchesSource, normalizePipeline, pipelineBodySchema } from '../domain/pipeline.js';
-import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
+import { notFound } from '../domain/not-found.js';
+import { ConflictError, UnprocessableError } from '../errors.js';
 import { newManualExecutionId, requireExecution, startExecution } from '../pipelines/execution-engine.js';
 import { decideApproval, retryExecution, stopExecution } from '../pipelines/execution-commands.js';
 import { assertMayDeployEverywhere } from '../pipelines/pipeline-authority.js';
@@ -18,9 +19,21 @@ const commentBody = z.strictObject({ comment: z.string().max(1024, 'must be at m
 
 async function requirePipeline(deps: ApiDeps, name: string) {
   const pipeline = await deps.pipelines.get(name);
-  if (!pipeline) throw new NotFoundError(`Pipeline "${name}" does not exist`);
+  if (!pipeline) throw notFound.pipeline(name);
   return pipeline;
 }
+
+const pipelineAccess = (action: string) => ({
+  action,
+  resource: ({ params }: { params: { name: string } }) => `pipeline/${params.name}`,
+  missing: ({ params }: { params: { name: string } }) => notFound.pipeline(params.name),
+});
+
+const executionAccess = (action: string) => ({
+  action,
+  resource: ({ params, deps }: { params: { id: string }; deps: ApiDeps }) => executionResource(deps, params.id),
+  missing: ({ params }: { params: { id: string } }) => notFound.execution(params.id),
+});
 
 /** Every deploy action names an existing group of an application that takes revisions from the pipeline's source. */
 async function assertDeployTargets(definition: ReturnType<typeof normalizePipeline>, deps: ApiDeps): Promise<void> {
@@ -73,7 +86,7 @@ export const pipelineRoutes = [
   route({
     method: 'GET',
     path: '/pipelines/{name}',
-    access: { action: 'pipelines:get', resource: ({ params }) => `pipeline/${params.name}` },
+    access: pipelineAccess('pipelines:get'),
     params: pipelineParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await requirePipeline(deps, params.name) };
@@ -82,7 +95,7 @@ export const pipelineRoutes = [
   route({
     method: 'DELETE',
     path: '/pipelines/{name}',
-    access: { action: 'pipelines:delete', resource: ({ params }) => `pipeline/${params.name}` },
+    access: pipelineAccess('pipelines:delete'),
     params: pipelineParams,
     async handle({ params, deps }) {
       const running = (await deps.executions.listActive()).filter((e) => e.pipeline === params.name);
@@ -96,7 +109,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/pipelines/{name}/executions',
-    access: { action: 'pipelines:start', resource: ({ params }) => `pipeline/${params.name}` },
+    access: pipelineAccess('pipelines:start'),
     params: pipelineParams,
     body: z.strictObject({ revision: revisionSchema.omit({ bundleType: true }) }),
     async handle({ params, body, principal, deps }) {
@@ -115,7 +128,7 @@ export const pipelineRoutes = [
   route({
     method: 'GET',
     path: '/pipelines/{name}/executions',
-    access: { action: 'pipelines:get', resource: ({ params }) => `pipeline/${params.name}` },
+    access: pipelineAccess('pipelines:get'),
     params: pipelineParams,
     query: pageQuerySchema,
     async handle({ params, query, deps }) {
@@ -126,7 +139,7 @@ export const pipelineRoutes = [
   route({
     method: 'GET',
     path: '/executions/{id}',
-    access: { action: 'pipelines:get', resource: ({ params, deps }) => executionResource(deps, params.id) },
+    access: executionAccess('pipelines:get'),
     params: executionParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await requireExecution(params.id, deps) };
@@ -135,7 +148,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/executions/{id}/approve',
-    access: { action: 'pipelines:approve', resource: ({ params, deps }) => executionResource(deps, params.id) },
+    access: executionAccess('pipelines:approve'),
     params: executionParams,
     body: commentBody,
     async handle({ params, body, principal, deps }) {
@@ -145,7 +158,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/executions/{id}/reject',
-    access: { action: 'pipelines:approve', resource: ({ params, deps }) => executionResource(deps, params.id) },
+    access: executionAccess('pipelines:approve'),
     params: executionParams,
     body: commentBody,
     async handle({ params, body, principal, deps }) {
@@ -155,7 +168,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/executions/{id}/stop',
-    access: { action: 'pipelines:stop', resource: ({ params, deps }) => executionResource(deps, params.id) },
+    access: executionAccess('pipelines:stop'),
     params: executionParams,
     async handle({ params, principal, deps }) {
       return { statusCode: 200, body: await stopExecution(params.id, principal, deps) };
@@ -164,7 +177,7 @@ export const pipelineRoutes = [
   route({
     method: 'POST',
     path: '/executions/{id}/retry',
-    access: { action: 'pipelines:retry', resource: ({ params, deps }) => executionResource(deps, params.id) },
+    access: executionAccess('pipelines:retry'),
     params: executionParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await retryExecution(params.id, deps) };

@@ -2,12 +2,13 @@ import type { z } from 'zod';
 import { resolveDeploymentConfig } from '../domain/deployment-config.js';
 import { type Deployment, type Revision, type createDeploymentBodySchema, newDeploymentId, withBundleType } from '../domain/deployment.js';
 import { emptyCounts } from '../domain/minimum-healthy.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError } from '../errors.js';
 import { requestFingerprint } from '../domain/idempotency.js';
 import { scopedToken } from '../domain/engine-tokens.js';
 import { assertRevisionAllowed } from './revision-scope.js';
 import { logger } from '../logger.js';
 import type { EngineDeps } from './engine.js';
+import { notFound } from '../domain/not-found.js';
 
 export type CreateDeploymentInput = z.output<typeof createDeploymentBodySchema>;
 
@@ -78,7 +79,7 @@ export async function createDeployment(
   if (replayed) return replayed;
   const group = await deps.groups.get(input.application, input.group);
   if (!group) {
-    throw new NotFoundError(`Deployment group "${input.group}" does not exist in application "${input.application}"`);
+    throw notFound.group(input.application, input.group);
   }
   // Before S3 is even asked: the revision is where the application takes revisions from.
   await assertRevisionAllowed(input.application, input.revision, deps);

@@ -1,7 +1,8 @@
 import type { Deployment } from '../domain/deployment.js';
 import { isDeploymentFinished } from '../domain/lifecycle.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError } from '../errors.js';
 import type { EngineDeps } from './engine.js';
+import { notFound } from '../domain/not-found.js';
 
 /**
  * Records a stop request (one conditional write) and answers. The worker then
@@ -16,7 +17,7 @@ export async function stopDeployment(
   deps: EngineDeps,
 ): Promise<Deployment> {
   const deployment = await deps.deployments.get(deploymentId);
-  if (!deployment) throw new NotFoundError(`Deployment ${deploymentId} does not exist`);
+  if (!deployment) throw notFound.deployment(deploymentId);
   if (isDeploymentFinished(deployment.status)) {
     throw new ConflictError(`Deployment ${deploymentId} has already ended (${deployment.status})`);
   }

@@ -25,7 +25,7 @@ export interface ResourceName {
 
 export interface Authorizing {
   authorizer: {
-    authorize(principal: string, action: string, resource: string, shownAs?: string): Promise<unknown>;
+    authorize(principal: string, action: string, resource: string, shownAs?: string, refusedAs?: () => Error): Promise<unknown>;
     gate(principal: string, action: string, shownAs: string): Promise<void>;
     visibility(principal: string, action: string, shownAs: string): Promise<(resource: string) => boolean>;
   };
@@ -43,17 +43,28 @@ type AccessInput<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodTyp
  * caller is the instance's own agent); `{ action, self }` (the use case checks a rule
  * itself, e.g. credentials, once the caller is known to hold some grant for the
  * action); `{ action, list }` (each listed item is filtered through the rules); or
- * `{ action, resource }`, the one resource the access rules decide on.
+ * `{ action, resource, missing? }`, the one resource the access rules decide on.
  *
  * Authorization comes before existence and before validation: a caller holding no
  * grant for the action gets 403 whatever the input, and never learns what exists.
+ *
+ * Hidden means missing: a route that acts on an existing item names, in `missing`,
+ * its answer for an item that does not exist, and a caller who holds some grant for
+ * the action but is refused this item gets exactly that answer, so a Deny cannot be
+ * told from an absence. `resource` answers undefined for an item it finds missing
+ * (an unknown ID). Routes that create what they name have no `missing`: their
+ * refusal is a 403 that does not depend on what exists. No refusal names a rule.
  */
 export type AccessSpec<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, D> =
   | 'public'
   | 'agent'
   | { action: string; self: true }
   | { action: string; list: true }
-  | { action: string; resource: (input: AccessInput<PS, QS, BS, D>) => string | ResourceName | Promise<string | ResourceName> };
+  | {
+      action: string;
+      resource: (input: AccessInput<PS, QS, BS, D>) => string | ResourceName | undefined | Promise<string | ResourceName | undefined>;
+      missing?: (input: AccessInput<PS, QS, BS, D>) => Error;
+    };
 
 export interface RouteDefinition<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, D> {
   method: HttpMethod;
@@ -81,8 +92,10 @@ export interface Route<D> {
   action?: string;
   /** Whether the route lists items, each filtered through the rules. */
   list?: boolean;
-  /** The resource for a request (item routes only). */
-  target?: (input: { params: unknown; query: unknown; body: unknown; deps: D }) => Promise<ResourceName>;
+  /** The resource for a request (item routes only); undefined for an item found missing. */
+  target?: (input: { params: unknown; query: unknown; body: unknown; deps: D }) => Promise<ResourceName | undefined>;
+  /** The route's answer for a missing item, given as well to a caller refused the item (routes acting on an existing item). */
+  missing?: (input: { params: unknown; query: unknown; body: unknown; deps: D }) => Error;
   segments: string[];
   dispatch(event: ParsedApiEvent, params: Record<string, string>, deps: D): Promise<HttpResult>;
 }
@@ -112,11 +125,15 @@ function buildRoute<PS extends z.ZodType, QS extends z.ZodType, BS extends z.Zod
   const list = typeof spec === 'object' && 'list' in spec;
   const self = typeof spec === 'object' && 'self' in spec;
   const resourceOf = typeof spec === 'object' && 'resource' in spec ? spec.resource : undefined;
+  const missingOf = typeof spec === 'object' && 'missing' in spec ? spec.missing : undefined;
   const target = resourceOf
-    ? async (input: { params: unknown; query: unknown; body: unknown; deps: D }): Promise<ResourceName> => {
+    ? async (input: { params: unknown; query: unknown; body: unknown; deps: D }): Promise<ResourceName | undefined> => {
         const named = await resourceOf(input as AccessInput<PS, QS, BS, D>);
         return typeof named === 'string' ? { resource: named } : named;
       }
+    : undefined;
+  const missing = missingOf
+    ? (input: { params: unknown; query: unknown; body: unknown; deps: D }) => missingOf(input as AccessInput<PS, QS, BS, D>)
     : undefined;
   return {
     method: def.method,
@@ -125,6 +142,7 @@ function buildRoute<PS extends z.ZodType, QS extends z.ZodType, BS extends z.Zod
     action,
     list,
     target,
+    missing,
     segments: def.path.split('/').filter(Boolean),
     async dispatch(event, rawParams, deps) {
       const principal = event.requestContext.authorizer?.iam?.userArn;
@@ -151,8 +169,14 @@ function buildRoute<PS extends z.ZodType, QS extends z.ZodType, BS extends z.Zod
         if (list) visible = await authorizer.visibility(principal, action, def.path);
         else if (self) await authorizer.gate(principal, action, def.path);
         else if (target) {
-          const { resource, shownAs } = await target({ params, query, body, deps });
-          await authorizer.authorize(principal, action, resource, shownAs);
+          const input = { params, query, body, deps };
+          const named = await target(input);
+          if (!named) {
+            if (!missing) throw new Error(`${def.method} ${def.path} found its item missing but has no missing answer`);
+            await authorizer.gate(principal, action, def.path);
+            throw missing(input);
+          }
+          await authorizer.authorize(principal, action, named.resource, named.shownAs, missing && (() => missing(input)));
         }
       }
       return def.handle({ params, query, body, principal: principal ?? '', deps, event, visible } as never);

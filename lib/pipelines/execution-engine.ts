@@ -13,10 +13,11 @@ import { stopDeployment } from '../deployments/stop-deployment.js';
 import { createDeployment } from '../deployments/create-deployment.js';
 import { type DeploymentSeen, type PipelineStep, decidePipelineStep, deployOutcome } from '../domain/pipeline-step.js';
 import { checkRevision, inspectRevision } from '../revisions/check-revision.js';
-import { ConflictError, FleetlineError, GroupBusyError, NotFoundError } from '../errors.js';
+import { ConflictError, FleetlineError, GroupBusyError } from '../errors.js';
 import { logger } from '../logger.js';
 import { deployAuthority } from './pipeline-authority.js';
 import type { PipelineDeps } from './pipeline-deps.js';
+import { notFound } from '../domain/not-found.js';
 
 /** The same pipeline and object version always give the same execution ID: a repeated notification starts nothing. */
 export function executionIdFor(pipeline: string, revision: ExecutionRevision): string {
@@ -334,6 +335,6 @@ export async function onDeploymentEnded(
 
 export async function requireExecution(executionId: string, deps: PipelineDeps): Promise<Execution> {
   const ex = await deps.executions.get(executionId);
-  if (!ex) throw new NotFoundError(`Execution ${executionId} does not exist`);
+  if (!ex) throw notFound.execution(executionId);
   return ex;
 }

@@ -25,7 +25,7 @@ export async function assertMayDeployEverywhere(
       if (action.type !== 'deploy') continue;
       const resource = groupResource(action.application, action.group);
       const decision = await deps.authorizer.decide(principal, DEPLOY_ACTION, resource);
-      if (!decision.allowed) denied.push({ path: `$.stages[${s}].actions[${a}]`, message: `${DEPLOY_ACTION} on ${resource} is not allowed (${decision.reason})` });
+      if (!decision.allowed) denied.push({ path: `$.stages[${s}].actions[${a}]`, message: `${DEPLOY_ACTION} on ${resource} is not allowed` });
     }
   }
   if (denied.length > 0) {
@@ -51,7 +51,7 @@ export async function deployAuthority(
   const decision = await deps.authorizer.decide(authority, DEPLOY_ACTION, resource);
   if (!decision.allowed) {
     throw new ForbiddenError(
-      `Pipeline "${execution.pipeline}" deploys as its author ${authority}, who may no longer ${DEPLOY_ACTION} on ${resource} (${decision.reason}); restore the grant or have an allowed principal save the pipeline again`,
+      `Pipeline "${execution.pipeline}" deploys as its author ${authority}, who may no longer ${DEPLOY_ACTION} on ${resource}; restore the grant or have an allowed principal save the pipeline again`,
     );
   }
   return authority;

@@ -170,12 +170,12 @@ describe('lists filter every item through the same rules', () => {
     expect(deployments).not.toContain(ids.secretDeployment);
     const filtered = await api.call('GET', '/deployments', { principal: BOB, query: { application: 'secret' } });
     expect([filtered.status, filtered.body.items]).toEqual([200, []]);
-    expect((await api.call('GET', `/deployments/${ids.secretDeployment}`, { principal: BOB })).status).toBe(403);
+    expect((await api.call('GET', `/deployments/${ids.secretDeployment}`, { principal: BOB })).status).toBe(404); // as if it did not exist
 
     const apps = (await api.call('GET', '/applications', { principal: BOB })).body.items.map((a: any) => a.name);
     expect(apps).toContain('web');
     expect(apps).not.toContain('secret');
-    expect((await api.call('GET', '/applications/secret/groups', { principal: BOB })).body.items).toEqual([]);
+    expect((await api.call('GET', '/applications/secret/groups', { principal: BOB })).status).toBe(404); // as a missing application
     expect((await api.call('GET', '/instances', { principal: BOB })).body.items.map((i: any) => i.instanceId)).not.toContain('i-1');
     expect((await api.call('GET', '/pipelines', { principal: BOB })).body.items.map((p: any) => p.name)).not.toContain('p');
   });

@@ -1,11 +1,12 @@
 import { DeleteCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import type { Application } from '../../domain/application.js';
 import type { RevisionSource } from '../../domain/artifact-location.js';
-import { ConflictError, NotFoundError } from '../../errors.js';
+import { ConflictError } from '../../errors.js';
 import type { ApplicationsRepository, Page, PageRequest, Upserted } from '../../ports.js';
 import { isConditionalCheckFailed, itemOnConditionFailure } from './conditions.js';
 import { keys, listingPartitions } from './keys.js';
 import type { TableClient } from './table-client.js';
+import { notFound } from '../../domain/not-found.js';
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -64,7 +65,7 @@ export class DynamoApplicationsRepository implements ApplicationsRepository {
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       const existing = itemOnConditionFailure(error);
-      if (!existing) throw new NotFoundError(`Application "${name}" does not exist`);
+      if (!existing) throw notFound.application(name);
       throw new ConflictError(
         `Application "${name}" still has ${String(existing.groupCount)} deployment group(s); delete them first`,
       );

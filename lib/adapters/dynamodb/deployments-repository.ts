@@ -2,13 +2,14 @@ import { GetCommand, type NativeAttributeValue, type TransactWriteCommandInput, 
 import type { Deployment, Revision } from '../../domain/deployment.js';
 import type { FreezeLease } from '../../domain/freeze-lease.js';
 import type { InstanceCounts } from '../../domain/minimum-healthy.js';
-import { GroupBusyError, NotFoundError } from '../../errors.js';
+import { GroupBusyError } from '../../errors.js';
 import type { ScopedToken } from '../../domain/engine-tokens.js';
 import type { CreateResult, DeploymentFilter, DeploymentsRepository, Page, PageRequest } from '../../ports.js';
 import { cancellationReasons, cancelledItem, isConditionalCheckFailed } from './conditions.js';
 import { keys, listingPartitions } from './keys.js';
 import { TTL_DAYS, expiresAt } from './ttl.js';
 import type { TableClient } from './table-client.js';
+import { notFound } from '../../domain/not-found.js';
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -112,7 +113,7 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
       }
       if (options.lockGroup && reasons[0] === 'ConditionalCheckFailed') {
         const groupItem = cancelledItem(error, 0);
-        if (!groupItem) throw new NotFoundError(`Deployment group "${group}" does not exist in application "${application}"`);
+        if (!groupItem) throw notFound.group(application, group);
         // A retried request whose first attempt took effect (its answer was lost): the slot is already ours.
         if (groupItem.activeDeploymentId === deploymentId) return { kind: 'created', deployment };
         throw new GroupBusyError(application, group, String(groupItem.activeDeploymentId));

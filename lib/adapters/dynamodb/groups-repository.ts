@@ -1,10 +1,11 @@
 import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import type { DeploymentGroup, StoredGroupSettings } from '../../domain/deployment-group.js';
-import { ConflictError, NotFoundError } from '../../errors.js';
+import { ConflictError } from '../../errors.js';
 import type { DeploymentGroupsRepository, Page, PageRequest, Upserted } from '../../ports.js';
 import { cancellationReasons, cancelledItem } from './conditions.js';
 import { keys } from './keys.js';
 import type { TableClient } from './table-client.js';
+import { notFound } from '../../domain/not-found.js';
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -25,9 +26,8 @@ function toGroup(item: Item): DeploymentGroup {
   };
 }
 
-const applicationMissing = (app: string) => new NotFoundError(`Application "${app}" does not exist`);
-const groupMissing = (app: string, group: string) =>
-  new NotFoundError(`Deployment group "${group}" does not exist in application "${app}"`);
+const applicationMissing = notFound.application;
+const groupMissing = notFound.group;
 
 export class DynamoDeploymentGroupsRepository implements DeploymentGroupsRepository {
   constructor(private readonly table: TableClient) {}

@@ -1,11 +1,11 @@
 import { DeleteCommand, type NativeAttributeValue, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { InstanceChanges, RegisteredInstance } from '../../domain/instance.js';
 import type { Tag } from '../../domain/tags.js';
-import { NotFoundError } from '../../errors.js';
 import type { InstancesRepository, Page, PageRequest, Upserted } from '../../ports.js';
 import { isConditionalCheckFailed } from './conditions.js';
 import { keys, listingPartitions } from './keys.js';
 import type { TableClient } from './table-client.js';
+import { notFound } from '../../domain/not-found.js';
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -92,7 +92,7 @@ export class DynamoInstancesRepository implements InstancesRepository {
         }),
       );
     } catch (error) {
-      if (isConditionalCheckFailed(error)) throw new NotFoundError(`Instance "${instanceId}" is not registered`);
+      if (isConditionalCheckFailed(error)) throw notFound.instance(instanceId);
       throw error;
     }
   }

@@ -1,10 +1,10 @@
 import { DeleteCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import type { Pipeline } from '../../domain/pipeline.js';
-import { NotFoundError } from '../../errors.js';
 import type { Page, PageRequest, PipelinesRepository, Upserted } from '../../ports.js';
 import { isConditionalCheckFailed } from './conditions.js';
 import { keys, listingPartitions } from './keys.js';
 import type { TableClient } from './table-client.js';
+import { notFound } from '../../domain/not-found.js';
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -71,7 +71,7 @@ export class DynamoPipelinesRepository implements PipelinesRepository {
         new DeleteCommand({ TableName: this.table.tableName, Key: keys.pipeline(name), ConditionExpression: 'attribute_exists(PK)' }),
       );
     } catch (error) {
-      if (isConditionalCheckFailed(error)) throw new NotFoundError(`Pipeline "${name}" does not exist`);
+      if (isConditionalCheckFailed(error)) throw notFound.pipeline(name);
       throw error;
     }
   }
