@@ -40,7 +40,7 @@ export const groupRoutes = [
         const problem = arn ? roleOutOfScope(arn, roleScopeOf(deps)) : undefined;
         return problem ? [{ path, message: problem }] : [];
       });
-      if (refused.length > 0) throw new UnprocessableError(`Fleetline will not assume ${refused.map((r) => r.message).join('; ')}`, refused);
+      if (refused.length > 0) throw new UnprocessableError(`Fleetline will not assume ${refused.length === 1 ? 'this role' : 'these roles'}: ${refused.map((r) => r.message).join('; ')}`, refused);
       const now = deps.clock.now().toISOString();
       const stored = { ...settings, hookRoleSetBy: settings.hookRoleArn ? principal : null };
       const { created, value } = await deps.groups.put(params.app, params.group, stored, now, deps.newId);
