@@ -12,8 +12,10 @@ const outputTail = /* @__PURE__ */ schema(() => z
   .string()
   .refine((s) => Buffer.byteLength(s) <= OUTPUT_TAIL_BYTES, `must be at most ${OUTPUT_TAIL_BYTES} bytes`)
   .transform(replaceLoneSurrogates));
+/** The longest event timeout a report carries (preflight refuses appspecs that would need more). */
+export const MAX_REPORTED_TIMEOUT_SECONDS = 7 * 24 * 3600;
 /** For an event that starts: how long it may run (the sum of its scripts' timeouts). */
-const timeoutSeconds = /* @__PURE__ */ schema(() => z.number().int().min(1).max(7 * 24 * 3600));
+const timeoutSeconds = /* @__PURE__ */ schema(() => z.number().int().min(1).max(MAX_REPORTED_TIMEOUT_SECONDS));
 const finished = /* @__PURE__ */ schema(() => ({
   startedAt: isoTime.optional(),
   endedAt: isoTime.optional(),

@@ -2,10 +2,12 @@ import { posix } from 'node:path';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { type ErrorDetail, ValidationError } from '../errors.js';
+import { MAX_REPORTED_TIMEOUT_SECONDS } from './agent-report.js';
 import { parseAclEntry, selinuxRangeProblem } from './appspec-permissions.js';
 import { type FileExistsBehavior, fileExistsBehaviorSchema } from './file-exists-behavior.js';
-import { LIFECYCLE_EVENTS, TRAFFIC_EVENTS } from './lifecycle.js';
-import { issuesToDetails } from './validation.js';
+import { RUN_EVENTS, YAML11_OCTAL, appspecWarnings } from './appspec-warnings.js';
+import { type PlanProblem, installPlanProblems } from './appspec-install-plan.js';
+import { issuesToDetails, jsonPath } from './validation.js';
 import { schema } from './schema.js';
 
 /** CodeDeploy's appspec.yml for EC2/on-premises deployments (version 0.0). */
@@ -35,25 +37,20 @@ export interface HookScript {
   location: string;
   timeout: number;
   runas?: string | undefined;
+  /** Run through sudo (CodeDeploy's `sudo` key: any value but false or empty means yes). */
+  sudo?: boolean | undefined;
 }
 
 /** Events that may carry scripts. DownloadBundle, Install, BlockTraffic and AllowTraffic are the agent's own. */
-export const HOOK_EVENTS = [
-  'ApplicationStop',
-  'BeforeInstall',
-  'AfterInstall',
-  'ApplicationStart',
-  'ValidateService',
-  'BeforeBlockTraffic',
-  'AfterBlockTraffic',
-  'BeforeAllowTraffic',
-  'AfterAllowTraffic',
-] as const;
+export const HOOK_EVENTS = RUN_EVENTS;
 export type HookEvent = (typeof HOOK_EVENTS)[number];
-const RESERVED_EVENTS = ['DownloadBundle', 'Install', 'BlockTraffic', 'AllowTraffic'];
-const KNOWN_EVENTS = new Set<string>([...LIFECYCLE_EVENTS, ...TRAFFIC_EVENTS]);
 
 export const DEFAULT_HOOK_TIMEOUT_SECONDS = 3600;
+/** The most CodeDeploy documents for the scripts of one lifecycle event together. */
+export const MAX_EVENT_TIMEOUT_SECONDS = 3600;
+
+/** A problem, or something CodeDeploy would silently skip, with its path and line. */
+export type AppspecWarning = ErrorDetail;
 /** Largest appspec.yml we read (CodeDeploy bundles keep it small; this bounds parsing work). */
 export const MAX_APPSPEC_BYTES = 256 * 1024;
 
@@ -64,8 +61,8 @@ const expected = (what: string) => (issue: { input?: unknown }) => (issue.input 
 const text = (what = 'a string') => z.string({ error: expected(what) }).min(1, 'must not be empty');
 const absolutePath = /* @__PURE__ */ schema(() => text('an absolute path').refine((p) => p.startsWith('/'), 'must be an absolute path (starting with /)'));
 const bundlePath = /* @__PURE__ */ schema(() => text().refine((p) => !p.split(/[\\/]/).includes('..'), 'must stay inside the bundle (no ..)'));
-/** Patterns match names directly inside `object` (CodeDeploy's simple globs), never paths. */
-const simpleGlob = /* @__PURE__ */ schema(() => z.string({ error: expected('a pattern such as "*.sh"') }).min(1, 'must not be empty').refine((g) => !g.includes('/'), 'matches names inside object, so it cannot contain /'));
+/** Patterns match names directly inside `object` (CodeDeploy's simple globs); one with `/` matches nothing (a warning). */
+const simpleGlob = /* @__PURE__ */ schema(() => z.string({ error: expected('a pattern such as "*.sh"') }));
 
 const aclEntry = /* @__PURE__ */ schema(() => z.string({ error: expected('an ACL entry such as u:bob:rw') }).superRefine((entry, ctx) => {
   const parsed = parseAclEntry(entry);
@@ -93,58 +90,105 @@ const contextSchema = /* @__PURE__ */ schema(() => z
   })
   .transform(({ user, name, type, range }) => ({ user: user ?? name, type, range })));
 
-const permissionSchema = /* @__PURE__ */ schema(() => z.strictObject(
+/** An empty key (`except:`) is read by the agent as if it were absent. */
+const nullAsMissing = <T extends z.ZodType>(inner: T) => z.preprocess((v) => (v === null ? undefined : v), inner);
+
+/** CodeDeploy's mode rule: the value as text, at most 4 characters, each 0-7 (its YAML reads 0755 unquoted as octal, 493). */
+const modeSchema = /* @__PURE__ */ schema(() => z
+  .union([z.string(), z.number()], { error: expected('an octal mode such as 755') })
+  .transform((m) => String(m))
+  .refine((m) => /^[0-7]{1,4}$/.test(m), 'must be 1 to 4 octal digits, such as 755 or 4755'));
+
+const permissionSchema = /* @__PURE__ */ schema(() => z.object(
   {
-    object: absolutePath,
-    pattern: simpleGlob.default('**'),
-    except: z.array(simpleGlob, { error: expected('a list of patterns') }).default([]),
+    object: z.preprocess((o) => (typeof o === 'string' ? o.trim() : o), absolutePath),
+    pattern: nullAsMissing(simpleGlob.default('**')),
+    except: nullAsMissing(z.array(simpleGlob, { error: expected('a list of patterns') }).default([])),
     owner: text('a user name').optional(),
     group: text('a group name').optional(),
-    mode: z
-      .union([z.string(), z.number()], { error: expected('an octal mode such as 755') })
-      .transform((m) => String(m))
-      .refine((m) => /^[0-7]{1,4}$/.test(m), 'must be 1 to 4 octal digits, such as 755 or 4755')
-      .optional(),
-    acls: z.array(aclEntry, { error: expected('a list of ACL entries') }).default([]),
+    mode: modeSchema.optional(),
+    acls: nullAsMissing(z.array(aclEntry, { error: expected('a list of ACL entries') }).default([])),
     context: contextSchema.optional(),
-    type: z
+    type: nullAsMissing(z
       .array(z.enum(['file', 'directory'], { error: 'must be file or directory' }), { error: expected('a list of file / directory') })
-      .default(['file', 'directory']),
+      .default(['file', 'directory'])),
   },
   { error: expected('a mapping with object, pattern, mode…') },
 ));
 
-const hookScriptSchema = /* @__PURE__ */ schema(() => z.strictObject(
-  {
-    location: text('a script path'),
-    timeout: z
-      .number({ error: expected('a number of seconds') })
-      .int('must be a whole number of seconds')
-      .positive('must be greater than 0')
-      .default(DEFAULT_HOOK_TIMEOUT_SECONDS),
-    runas: text('a user name').optional(),
-  },
-  { error: expected('a mapping with location (and timeout, runas)') },
-));
+/**
+ * A timeout as the agent reads it (Ruby's `to_i`): a number loses its
+ * fraction, a string its leading digits ("300", "300s" are 300, "abc" is 0);
+ * anything else stops the agent. Undefined when the agent could not read it.
+ */
+export function rubyToInteger(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) : undefined;
+  if (typeof value === 'string') {
+    const digits = /^\s*([-+]?\d+(?:_\d+)*)/.exec(value)?.[1];
+    return digits === undefined ? 0 : Number(digits.replace(/_/g, ''));
+  }
+  return undefined;
+}
 
-const hooksSchema = /* @__PURE__ */ schema(() => z
-  .record(z.string(), z.array(hookScriptSchema, { error: 'must be a list of scripts' }).min(1, 'must list at least one script'), {
-    error: 'must be a mapping of lifecycle event names to scripts',
-  })
-  .superRefine((hooks, ctx) => {
-    for (const name of Object.keys(hooks)) {
-      if (RESERVED_EVENTS.includes(name)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: `${name} is performed by the agent itself and cannot have scripts` });
-      } else if (!KNOWN_EVENTS.has(name)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: `is not a lifecycle event (known: ${HOOK_EVENTS.join(', ')})` });
-      }
+const timeoutSchema = /* @__PURE__ */ schema(() => z
+  .unknown()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === null || value === undefined) return DEFAULT_HOOK_TIMEOUT_SECONDS;
+    const seconds = rubyToInteger(value);
+    if (seconds === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'must be a number of seconds, such as 300' });
+      return z.NEVER;
     }
+    if (seconds <= 0) {
+      ctx.addIssue({ code: 'custom', message: typeof value === 'string' && !/^\s*[-+]?\d/.test(value) ? `"${value}" is not a number of seconds (CodeDeploy reads it as 0 and refuses it)` : 'must be greater than 0' });
+      return z.NEVER;
+    }
+    return seconds;
   }));
 
-const appspecSchema = /* @__PURE__ */ schema(() => z.strictObject({
-  version: z
-    .union([z.literal(0), z.literal('0.0')], { error: expected('0.0') })
-    .transform(() => '0.0' as const),
+const hookScriptSchema = /* @__PURE__ */ schema(() => z.object(
+  {
+    // The agent strips the location and runas it reads; an empty runas still runs `su -c`, as root.
+    location: z.preprocess((l) => (typeof l === 'string' || typeof l === 'number' ? String(l).trim() : l), text('a script path')),
+    timeout: timeoutSchema,
+    runas: z
+      .union([z.string(), z.number()], { error: expected('a user name') })
+      .nullish()
+      .transform((r) => (r === null || r === undefined || String(r).trim() === '' ? undefined : String(r).trim())),
+    sudo: z.unknown().optional().transform((v) => v !== undefined && v !== null && v !== false),
+  },
+  { error: expected('a mapping with location (and timeout, runas), as in "- location: scripts/start.sh"') },
+).transform(({ location, timeout, runas, sudo }): HookScript => ({ location, timeout, ...(runas !== undefined ? { runas } : {}), ...(sudo ? { sudo } : {}) })));
+
+/**
+ * Every event's scripts are read (the agent refuses a bad script under any
+ * name), but only the events it runs are kept; an empty event is left out.
+ */
+const hooksSchema = /* @__PURE__ */ schema(() => z
+  .record(z.string(), z.array(hookScriptSchema, { error: 'must be a list of scripts ("- location: …")' }).nullable(), {
+    error: 'must be a mapping of lifecycle event names to scripts',
+  })
+  .transform((hooks) => {
+    const kept: Partial<Record<HookEvent, HookScript[]>> = {};
+    for (const event of HOOK_EVENTS) {
+      const scripts = Object.hasOwn(hooks, event) ? hooks[event] : undefined;
+      if (scripts && scripts.length > 0) kept[event] = scripts;
+    }
+    return kept;
+  }));
+
+const appspecSchema = /* @__PURE__ */ schema(() => z.object({
+  // The agent compares version with the number 0.0: `0.0` and `0` pass, the string "0.0" does not.
+  version: z.unknown().optional().superRefine((v, ctx) => {
+    if (v === 0) return;
+    ctx.addIssue({
+      code: 'custom',
+      message: v === undefined ? 'is required' : typeof v === 'string' && Number(v) === 0
+        ? `is the string "${v}": CodeDeploy compares version with the number 0.0 and refuses a string; write version: 0.0 without quotes`
+        : 'must be 0.0',
+    });
+  }).transform(() => '0.0' as const),
   os: z.string({ error: expected('linux') }).superRefine((os, ctx) => {
     if (os === 'linux') return;
     ctx.addIssue({
@@ -153,7 +197,7 @@ const appspecSchema = /* @__PURE__ */ schema(() => z.strictObject({
     });
   }),
   files: z
-    .array(z.strictObject({ source: bundlePath, destination: absolutePath }, { error: expected('a mapping with source and destination') }), {
+    .array(z.object({ source: bundlePath, destination: absolutePath }, { error: expected('a mapping with source and destination') }).transform(({ source, destination }) => ({ source, destination })), {
       error: 'must be a list of {source, destination}',
     })
     .nullable()
@@ -167,9 +211,8 @@ const appspecSchema = /* @__PURE__ */ schema(() => z.strictObject({
 type Problem = { path: (string | number)[]; message: string };
 
 /**
- * Rules across permission entries, checked on the raw document so they are
- * reported together with every other problem: one permission per object, and
- * what cannot apply to a file.
+ * Rules across entries, checked on the raw document so they are reported
+ * together with every other problem: what cannot apply to a file.
  */
 function permissionRuleProblems(data: Record<string, unknown>): Problem[] {
   const problems: Problem[] = [];
@@ -183,14 +226,11 @@ function permissionRuleProblems(data: Record<string, unknown>): Problem[] {
     if (source === '/' || source === '.' || f.source.endsWith('/')) continue;
     installedFiles.add(normalObject(posix.join(f.destination, posix.basename(source))));
   }
-  const firstSeen = new Map<string, number>();
+  // The same object may be listed several times (with different patterns): CodeDeploy's conflict is one
+  // installed file matched twice, which only the bundle's files show (appspec-bundle.ts).
   permissions.forEach((p, i) => {
-    if (!isRecord(p) || typeof p.object !== 'string' || p.object === '') return;
-    const object = normalObject(p.object);
-    const first = firstSeen.get(object);
-    if (first !== undefined) {
-      problems.push({ path: ['permissions', i, 'object'], message: `${p.object} already has a permission entry ($.permissions[${first}]): list each object once` });
-    } else firstSeen.set(object, i);
+    if (!isRecord(p) || typeof p.object !== 'string' || p.object.trim() === '') return;
+    const object = normalObject(p.object.trim());
 
     const types = Array.isArray(p.type) ? p.type : ['file', 'directory'];
     if (!types.includes('file')) return;
@@ -202,7 +242,7 @@ function permissionRuleProblems(data: Record<string, unknown>): Problem[] {
       }
     });
     if (!installedFiles.has(object)) return;
-    if (p.pattern !== undefined && p.pattern !== '**') {
+    if (p.pattern !== undefined && p.pattern !== null && p.pattern !== '**') {
       problems.push({ path: ['permissions', i, 'pattern'], message: `${p.object} is a file (installed by files): only "**" applies to a file` });
     }
     if (Array.isArray(p.except) && p.except.length > 0) {
@@ -229,16 +269,34 @@ function locate(doc: Document, lines: LineCounter, path: readonly PropertyKey[])
 
 const withLine = (d: ErrorDetail): ErrorDetail => (d.line ? { ...d, message: `${d.message} (line ${d.line}, column ${d.column ?? 1})` } : d);
 
+export interface CheckOptions {
+  /** The bundle's regular files (relative to its root), when known: the install plan is checked too. */
+  files?: readonly string[] | undefined;
+  /** Refuse events whose scripts may run longer than CodeDeploy allows (preflight and bundle validate do). */
+  limitTimeouts?: boolean;
+}
+
 /**
- * Parses and validates an appspec.yml. Every problem is reported at once, each
- * naming its key path, line and the rule; nothing else is ever thrown.
+ * Reads an appspec.yml as the CodeDeploy agent does: YAML 1.1 (so `0755`
+ * unquoted is octal, `yes` is true), a repeated key keeps its last value, and
+ * what the agent ignores is accepted with a warning. Every problem is reported
+ * at once, each naming its key path, line and the rule; nothing else is thrown.
  */
-export function parseAppspec(source: string): Appspec {
+export function checkAppspec(source: string, options: CheckOptions = {}): { appspec: Appspec; warnings: AppspecWarning[] } {
   if (Buffer.byteLength(source) > MAX_APPSPEC_BYTES) {
     throw new AppspecError(`appspec.yml is larger than ${MAX_APPSPEC_BYTES} bytes`, [{ path: '$', message: 'is too large' }]);
   }
+  // A byte-order mark directly before the first key: the agent's YAML parser loses the keys after it.
+  if (/^\uFEFF[ \t]*[^\s#%-]/.test(source)) {
+    throw new AppspecError('appspec.yml is not valid', [{
+      path: '$',
+      message: 'starts with a byte-order mark directly before its first key: CodeDeploy\'s YAML parser then loses the keys and refuses the file; save it as UTF-8 without a BOM (line 1, column 1)',
+      line: 1,
+      column: 1,
+    }]);
+  }
   const lines = new LineCounter();
-  const doc = parseDocument(source, { uniqueKeys: true, prettyErrors: false, lineCounter: lines });
+  const doc = parseDocument(source, { version: '1.1', uniqueKeys: false, prettyErrors: false, lineCounter: lines });
   if (doc.errors.length > 0) {
     const details = doc.errors.map((e) => {
       const { line, col } = lines.linePos(e.pos[0]);
@@ -255,20 +313,71 @@ export function parseAppspec(source: string): Appspec {
   if (!isRecord(data)) {
     throw new AppspecError('appspec.yml must be a mapping', [{ path: '$', message: 'must be a mapping with version, os, files, hooks…' }]);
   }
+  readTimeoutsAsPsych(doc, source, data);
   const result = appspecSchema.safeParse(data);
   const ruleIssues = permissionRuleProblems(data).map((p): z.core.$ZodIssue => ({ ...p, code: 'custom', input: undefined }));
-  const issues = [...(result.success ? [] : result.error.issues), ...ruleIssues];
+  const issues = [...(result.success ? [] : result.error.issues), ...ruleIssues].map((issue) => explainOctalMode(issue, doc, source));
   if (!result.success || issues.length > 0) {
     const details = issuesToDetails(issues, '$', (path) => locate(doc, lines, path)).map(withLine);
     throw new AppspecError(`appspec.yml is not valid: ${details.length} problem(s)`, details);
   }
-  const { file_exists_behavior, hooks, ...rest } = result.data;
-  return {
-    ...rest,
+  const { file_exists_behavior, hooks, files, permissions } = result.data;
+  const appspec: Appspec = {
     version: '0.0',
     os: 'linux',
-    hooks: hooks as Appspec['hooks'],
+    files,
+    permissions,
+    hooks,
     ...(file_exists_behavior ? { fileExistsBehavior: file_exists_behavior } : {}),
+  };
+  const later = [
+    ...(options.files ? installPlanProblems(appspec, options.files) : []),
+    ...(options.limitTimeouts ? hookTimeoutProblems(appspec) : []),
+  ];
+  if (later.length > 0) {
+    const details = later.map((p): ErrorDetail => ({ path: jsonPath(p.path), message: p.message, ...locate(doc, lines, p.path) })).map(withLine);
+    throw new AppspecError(`appspec.yml is not valid: ${details.length} problem(s)`, details);
+  }
+  return { appspec, warnings: appspecWarnings(doc, lines, source) };
+}
+
+/**
+ * A timeout written `1:30` is a YAML 1.1 sexagesimal number, which the
+ * agent's parser (Psych) reads with the first part as hours: `1:30` is 5400
+ * seconds there, not 90. Read such timeouts as the agent does.
+ */
+function readTimeoutsAsPsych(doc: Document, source: string, data: Record<string, unknown>): void {
+  const hooks = data.hooks;
+  if (!isRecord(hooks)) return;
+  for (const [event, scripts] of Object.entries(hooks)) {
+    if (!Array.isArray(scripts)) continue;
+    scripts.forEach((script, i) => {
+      if (!isRecord(script)) return;
+      const node = doc.getIn(['hooks', event, i, 'timeout'], true) as { range?: [number, number, number]; type?: string } | undefined;
+      const text = node?.range && node.type === 'PLAIN' ? source.slice(node.range[0], node.range[1]).trim() : '';
+      if (!/^[-+]?\d[\d_]*(:[0-5]?\d)+$/.test(text)) return;
+      const sign = text.startsWith('-') ? -1 : 1;
+      const parts = text.replace(/^[-+]/, '').replace(/_/g, '').split(':');
+      script.timeout = sign * parts.reduce((sum, part, e) => sum + Number(part) * 60 ** Math.abs(e - 2), 0);
+    });
+  }
+}
+
+/** The model only (see checkAppspec for the warnings). */
+export function parseAppspec(source: string): Appspec {
+  return checkAppspec(source).appspec;
+}
+
+/** A mode refused because the agent's YAML read it as octal says so, and how to write it. */
+function explainOctalMode(issue: z.core.$ZodIssue, doc: Document, source: string): z.core.$ZodIssue {
+  const [first, index, field] = issue.path;
+  if (first !== 'permissions' || typeof index !== 'number' || field !== 'mode' || issue.path.length !== 3) return issue;
+  const node = doc.getIn(['permissions', index, 'mode'], true) as { range?: [number, number, number]; type?: string; value?: unknown } | undefined;
+  const text = node?.range && node.type === 'PLAIN' ? source.slice(node.range[0], node.range[1]).trim() : undefined;
+  if (text === undefined || !YAML11_OCTAL.test(text)) return issue;
+  return {
+    ...issue,
+    message: `${text} unquoted is read by CodeDeploy's YAML parser as an octal number, ${String(node?.value)} in decimal, which is not a mode, and CodeDeploy refuses it; quote it ("${text}") or drop the leading zero`,
   };
 }
 
@@ -282,6 +391,27 @@ export function filePermissionProblem(permission: Permission): string | undefine
   if (permission.pattern !== '**') return `pattern "${permission.pattern}" cannot apply to the file ${permission.object} (only **)`;
   if (permission.except.length > 0) return `except cannot apply to the file ${permission.object}`;
   return undefined;
+}
+
+/**
+ * Events whose scripts together may run longer than CodeDeploy allows one
+ * event (and than the agent's report can carry), each naming the event and its
+ * scripts: preflight refuses them.
+ */
+export function hookTimeoutProblems(appspec: Appspec): PlanProblem[] {
+  const limit = Math.min(MAX_EVENT_TIMEOUT_SECONDS, MAX_REPORTED_TIMEOUT_SECONDS);
+  const problems: PlanProblem[] = [];
+  for (const event of HOOK_EVENTS) {
+    const scripts = appspec.hooks[event] ?? [];
+    const total = eventTimeoutSeconds(appspec, event);
+    if (total <= limit) continue;
+    const named = scripts.map((s) => `${s.location} (${s.timeout} s)`).join(' + ');
+    problems.push({
+      path: ['hooks', event],
+      message: `${event}'s scripts may run ${total} s together (${named}), more than the ${limit} s CodeDeploy allows one lifecycle event; lower their timeouts${scripts.length > 1 ? ' or move some scripts to another event' : ''}`,
+    });
+  }
+  return problems;
 }
 
 /** How long the server waits for an event: the sum of its scripts' timeouts. */

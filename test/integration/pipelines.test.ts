@@ -290,12 +290,12 @@ describe('exactly once, in order', () => {
 
   it('an invalid appspec.yml fails the execution with its problems before any instance is touched', async () => {
     const { app, upload } = await setup();
-    const bad = await upload('bad.zip', {}, 'version: 0.0\nos: windows\nhooks:\n  Install:\n    - location: x.sh\n');
+    const bad = await upload('bad.zip', {}, 'version: 0.0\nos: windows\nhooks:\n  AfterInstall:\n    - timeout: 5\n');
     const [id] = (await startPipelinesFor(bad, api.deps)).started;
     const ex = await execution(id!);
     expect(ex.status).toBe('Failed');
     expect(ex.error).toMatch(/appspec.yml \$\.os: windows is not supported by this agent/);
-    expect(ex.preflight.problems.map((p: any) => p.path)).toEqual(['appspec.yml $.os', 'appspec.yml $.hooks.Install']);
+    expect(ex.preflight.problems.map((p: any) => p.path)).toEqual(['appspec.yml $.os', 'appspec.yml $.hooks.AfterInstall[0].location']);
     expect((await api.call('GET', '/deployments', { query: { application: app } })).body.items).toEqual([]);
   });
 });

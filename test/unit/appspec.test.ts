@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { AppspecError, eventTimeoutSeconds, filePermissionProblem, parseAppspec } from '../../lib/domain/appspec.js';
+import { AppspecError, checkAppspec, eventTimeoutSeconds, filePermissionProblem, hookTimeoutProblems, parseAppspec } from '../../lib/domain/appspec.js';
 import type { ErrorDetail } from '../../lib/errors.js';
 
 const sample = `version: 0.0
@@ -81,7 +81,12 @@ describe('appspec.yml', () => {
     ['a missing version', 'os: linux', [{ path: '$.version', message: /^is required/ }]],
     ['another version', 'version: 1.0\nos: linux', [{ path: '$.version', message: /must be 0\.0/ }]],
     ['windows', 'version: 0.0\nos: windows', [{ path: '$.os', message: /windows is not supported by this agent/ }]],
-    ['an unknown top-level key', 'version: 0.0\nos: linux\nhook: {}', [{ path: '$.hook', message: /not a known field/ }]],
+    ['version as a string', 'version: "0.0"\nos: linux', [{ path: '$.version', message: /the string "0\.0".*without quotes/ }]],
+    ['an unquoted leading-zero mode that is not a mode in octal', 'version: 0.0\nos: linux\npermissions:\n  - object: /a\n    mode: 0755', [{ path: '$.permissions[0].mode', message: /octal number, 493 .* quote it \("0755"\)/ }]],
+    ['a BOM directly before the first key', '\uFEFFversion: 0.0\nos: linux', [{ path: '$', message: /byte-order mark/ }]],
+    ['a script written as a bare path', 'version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - scripts/a.sh', [{ path: '$.hooks.AfterInstall[0]', message: /- location: scripts\/start\.sh/ }]],
+    ['a timeout CodeDeploy reads as 0', 'version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: a.sh\n      timeout: soon', [{ path: '$.hooks.AfterInstall[0].timeout', message: /reads it as 0/ }]],
+    ['a timeout that is not a number', 'version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: a.sh\n      timeout: true', [{ path: '$.hooks.AfterInstall[0].timeout', message: /number of seconds/ }]],
     [
       'a relative destination and a source escaping the bundle',
       'version: 0.0\nos: linux\nfiles:\n  - source: ../etc\n    destination: var/www',
@@ -98,8 +103,7 @@ describe('appspec.yml', () => {
         { path: '$.permissions[0].mode', message: /octal digits/ },
       ],
     ],
-    ['an unknown event', 'version: 0.0\nos: linux\nhooks:\n  BeforeDeploy:\n    - location: a.sh', [{ path: '$.hooks.BeforeDeploy', message: /not a lifecycle event/ }]],
-    ['scripts on a reserved event', 'version: 0.0\nos: linux\nhooks:\n  Install:\n    - location: a.sh', [{ path: '$.hooks.Install', message: /performed by the agent itself/ }]],
+    ['a bad script under an event that never runs (the agent reads them all)', 'version: 0.0\nos: linux\nhooks:\n  Custom:\n    - timeout: 5', [{ path: '$.hooks.Custom[0].location', message: /^is required/ }]],
     [
       'a script without location and with a zero timeout',
       'version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - timeout: 0',
@@ -109,7 +113,7 @@ describe('appspec.yml', () => {
       ],
     ],
     ['an unknown file_exists_behavior', 'version: 0.0\nos: linux\nfile_exists_behavior: MERGE', [{ path: '$.file_exists_behavior', message: /DISALLOW, OVERWRITE, RETAIN/ }]],
-    ['a repeated key', 'version: 0.0\nos: linux\nos: linux', [{ path: '$', message: /unique/i }]],
+    ['a repeated key whose last value is wrong', 'version: 0.0\nos: linux\nos: windows', [{ path: '$.os', message: /windows is not supported/ }]],
     ['a list instead of a mapping', '- version: 0.0', [{ path: '$', message: /mapping/ }]],
     ['broken YAML', 'version: [0.0', [{ path: '$', message: /./ }]],
   ];
@@ -154,9 +158,9 @@ describe('appspec.yml', () => {
   describe("CodeDeploy's permission rules", () => {
     const spec = (permissions: string, files = '') => `version: 0.0\nos: linux\n${files}permissions:\n${permissions}`;
 
-    it('refuses the same object listed twice, naming the later entry and the first', () => {
-      const details = problems(spec('  - object: /srv/app\n    mode: 755\n  - object: /srv/app/\n    owner: web\n'));
-      expect(details).toEqual([expect.objectContaining({ path: '$.permissions[1].object', message: expect.stringMatching(/already has a permission entry \(\$\.permissions\[0\]\)/), line: 6 })]);
+    it('accepts the same object listed several times with different patterns (the conflict is one installed file matched twice)', () => {
+      const { permissions } = parseAppspec(spec('  - object: /srv/app\n    pattern: "*.sh"\n    mode: 755\n    type: [file]\n  - object: /srv/app/\n    pattern: "*.html"\n    mode: 644\n    type: [file]\n'));
+      expect(permissions.map((p) => p.pattern)).toEqual(['*.sh', '*.html']);
     });
 
     it('refuses a pattern other than ** or an except on an object that files installs as a file', () => {
@@ -219,7 +223,7 @@ describe('appspec.yml', () => {
     });
 
     it('reports every problem at once, each with its path and line', () => {
-      const source = spec('  - mode: 9\n    acls: ["x:y:z"]\n  - object: /a\n    type: [file, socket]\n  - object: /a\n', 'files:\n  - destination: /srv\n');
+      const source = spec('  - mode: 9\n    acls: ["x:y:z"]\n  - object: /a\n    type: [file, socket]\n  - object: a\n', 'files:\n  - destination: /srv\n');
       const details = problems(source);
       expect(details.map((d) => d.path).sort()).toEqual([
         '$.files[0].source',
@@ -239,7 +243,7 @@ describe('appspec.yml', () => {
     const details = problems('version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: [a.sh\n');
     expect(details[0]).toMatchObject({ path: '$', line: expect.any(Number), column: expect.any(Number) });
     expect(details[0]?.message).toMatch(/line \d+, column \d+/);
-    expect(problems('version: 0.0\nos: linux\nos: linux')[0]).toMatchObject({ line: 3, column: 1 });
+    expect(problems('version: 0.0\nos: linux\nos: [linux')[0]).toMatchObject({ line: 3 });
   });
 
   it('never throws anything but an AppspecError for hostile generated permissions', () => {
@@ -275,5 +279,75 @@ describe('appspec.yml', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('reading an appspec as the CodeDeploy agent does', () => {
+  const base = 'version: 0.0\nos: linux\nhooks:\n  ApplicationStart:\n';
+
+  it('reads timeouts with Ruby\'s to_i and YAML 1.1 numbers, runas stripped, sudo by truthiness', () => {
+    const { appspec, warnings } = checkAppspec(
+      `${base}    - location: " a.sh "\n      timeout: "300"\n      runas: " web "\n      sudo: true\n    - location: b.sh\n      timeout: 0:30\n      runas: ""\n      sudo: no\n    - location: c.sh\n      timeout: 012\n      sudo: "false"\n`,
+    );
+    expect(appspec.hooks.ApplicationStart).toEqual([
+      { location: 'a.sh', timeout: 300, runas: 'web', sudo: true },
+      { location: 'b.sh', timeout: 1800 },
+      // 012 is octal in YAML 1.1; the string "false" is true to Ruby.
+      { location: 'c.sh', timeout: 10, sudo: true },
+    ]);
+    expect(warnings).toEqual([expect.objectContaining({ path: '$.hooks.ApplicationStart[1].runas', line: 11, message: expect.stringMatching(/as root/) })]);
+  });
+
+  it('keeps only the events the agent runs in the model, and warns of the others at their line', () => {
+    const { appspec, warnings } = checkAppspec(`${base}    - location: a.sh\n  Install:\n    - location: b.sh\n  AfterInstall: []\n  BeforeInstall:\n`);
+    expect(appspec.hooks).toEqual({ ApplicationStart: [{ location: 'a.sh', timeout: 3600 }] });
+    expect(warnings).toEqual([expect.objectContaining({ path: '$.hooks.Install', line: 6, column: 3 })]);
+  });
+
+  it('applies an unquoted leading-zero mode as the agent does (0644 is 420), with a warning saying so', () => {
+    const { appspec, warnings } = checkAppspec('version: 0.0\nos: linux\npermissions:\n  - object: /srv\n    mode: 0644\n  - object: /srv\n    mode: "0644"\n');
+    expect(appspec.permissions.map((p) => p.mode)).toEqual(['420', '0644']);
+    expect(warnings).toEqual([expect.objectContaining({ path: '$.permissions[0].mode', line: 5, message: expect.stringMatching(/quote it \("0644"\)/) })]);
+  });
+
+  it('keeps the last of repeated keys, as the agent\'s YAML library does, and warns at the repeat', () => {
+    const { appspec, warnings } = checkAppspec('version: 0.0\nos: linux\nfiles:\n  - source: a\n    destination: /a\nfiles:\n  - source: b\n    destination: /b\n');
+    expect(appspec.files).toEqual([{ source: 'b', destination: '/b' }]);
+    expect(warnings).toEqual([expect.objectContaining({ path: '$.files', line: 6, message: expect.stringMatching(/first at line 3/) })]);
+  });
+
+  it('gives every warning a path and a line, whatever is accepted', () => {
+    const keys = fc.constantFrom('version', 'os', 'Hooks', 'hooks', 'files', 'permissions', 'Install', 'x', 'BeforeInstall');
+    fc.assert(
+      fc.property(fc.dictionary(keys, fc.anything({ maxDepth: 3 })), (extra) => {
+        const source = stringify({ ...extra, version: 0, os: 'linux' }) ?? '';
+        try {
+          for (const w of checkAppspec(source).warnings) {
+            expect(w.path).toMatch(/^\$/);
+            expect(w.line).toBeGreaterThan(0);
+          }
+        } catch (error) {
+          if (!(error instanceof AppspecError)) throw error;
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('preflight\'s limit on hook timeouts', () => {
+  it('refuses an event whose scripts may run more than 3600 s together, naming the event and its scripts', () => {
+    const source = 'version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: a.sh\n      timeout: 3600\n  ApplicationStart:\n    - location: b.sh\n      timeout: 3599\n    - location: c.sh\n      timeout: 2\n';
+    expect(() => checkAppspec(source)).not.toThrow(); // the agent itself runs it
+    expect(hookTimeoutProblems(parseAppspec(source))).toEqual([
+      { path: ['hooks', 'ApplicationStart'], message: expect.stringMatching(/3601 s together \(b\.sh \(3599 s\) \+ c\.sh \(2 s\)\), more than the 3600 s/) },
+    ]);
+    let error: unknown;
+    try {
+      checkAppspec(source, { limitTimeouts: true });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as AppspecError).details).toEqual([expect.objectContaining({ path: '$.hooks.ApplicationStart', line: 8 })]);
   });
 });
