@@ -6,7 +6,7 @@ import { type AgentAction, type Assignment, heartbeatAnswerSchema, readAnswer } 
 import type { ErrorCode, LifecycleEvent } from '../lib/domain/lifecycle.js';
 import type { ApiClient } from './api-client.js';
 import { BundleIntegrityError, type ExtractLimits, extractBundle } from './archive.js';
-import { bundleRootOf } from './bundle-root.js';
+import { bundleRootOf, readBundleAppspec } from './bundle-root.js';
 import { downloadBundle } from './download.js';
 import { type HookOptions, runScripts } from './hooks.js';
 import { type DestinationMap, InstallError, NOTHING_INSTALLED, applyPermissions, copyFiles, removePrevious } from './install.js';
@@ -263,7 +263,7 @@ async function previousRevision(assignment: Assignment, ctx: ExecutorContext): P
   const last = await ctx.state.lastSuccess(assignment.deploymentGroupId);
   if (!last) return undefined;
   try {
-    return { root: last.bundleRoot, appspec: parseAppspec(await readFile(join(last.bundleRoot, 'appspec.yml'), 'utf8')) };
+    return { root: last.bundleRoot, appspec: parseAppspec(await readBundleAppspec(last.bundleRoot)) };
   } catch (error) {
     return { root: last.bundleRoot, error };
   }
@@ -313,7 +313,7 @@ async function fetchBundle(assignment: Assignment, dir: string, ctx: ExecutorCon
   line(`extracted ${expanded} bytes`);
   await rm(file, { force: true });
   const root = await bundleRootOf(join(dir, 'bundle'), line);
-  const appspec = parseAppspec(await readFile(join(root, 'appspec.yml'), 'utf8'));
+  const appspec = parseAppspec(await readBundleAppspec(root));
   return { root, appspec };
 }
 

@@ -303,12 +303,19 @@ export interface RevisionObject {
 export interface AppspecSource {
   /** HeadObject on the revision's key and version; a problem when there is no such object or it cannot be read. */
   head(revision: Revision): Promise<RevisionObject | { problem: string }>;
-  read(revision: Revision): Promise<{ appspec: string } | { problem: string }>;
+  read(revision: Revision): Promise<AppspecRead | { problem: string }>;
   /**
    * Hex SHA-256 of the whole object, read once, on the condition that it still
    * has the revision's ETag; a problem when it no longer does.
    */
   sha256(revision: Revision): Promise<{ sha256: string } | { problem: string }>;
+}
+
+/** A bundle's appspec as found, and its files (relative to the bundle's root) when the read saw all of them. */
+export interface AppspecRead {
+  appspec: string;
+  appspecPath?: string;
+  files?: string[];
 }
 
 export interface AccessRulesRepository {

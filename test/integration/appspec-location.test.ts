@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { extractBundle } from '../../agent/archive.js';
-import { bundleRootOf } from '../../agent/bundle-root.js';
+import { bundleRootOf, readBundleAppspec } from '../../agent/bundle-root.js';
 import { S3AppspecReader } from '../../lib/adapters/aws/s3-appspec-reader.js';
 import type { BundleType } from '../../lib/domain/deployment.js';
 import { LOCAL_CREDENTIALS } from '../../local/dynamodb-local.js';
@@ -28,10 +28,10 @@ async function bothPaths(name: string, type: BundleType, files: BundleFile[]) {
   writeFileSync(file, body);
   await extractBundle(file, type, join(dir, `${name}.d`));
   const agent = await bundleRootOf(join(dir, `${name}.d`)).then(
-    (root) => ({ appspec: readFileSync(join(root, 'appspec.yml'), 'utf8') }),
+    async (root) => ({ appspec: await readBundleAppspec(root) }),
     (error: Error) => ({ problem: error.message }),
   );
-  return { preflight, agent };
+  return { preflight: 'problem' in preflight ? preflight : { appspec: preflight.appspec }, agent };
 }
 
 describe('preflight and the agent find the same appspec.yml', () => {
@@ -44,12 +44,30 @@ describe('preflight and the agent find the same appspec.yml', () => {
     expect(agent).toEqual(preflight);
   });
 
-  it('a zip with app/appspec.yml and README.md: both take app/ as the root', async () => {
+  it('a zip with app/appspec.yml and README.md beside app/: both refuse it, as CodeDeploy does', async () => {
     const { preflight, agent } = await bothPaths('app-readme.zip', 'zip', [
       { path: 'app/appspec.yml', content: 'version: 0.0\nos: linux\n' },
       { path: 'README.md', content: 'read me' },
     ]);
+    expect(preflight).toEqual({ problem: expect.stringMatching(/README\.md sits beside it/) });
+    expect(agent).toEqual({ problem: expect.stringMatching(/README\.md sits beside it/) });
+  });
+
+  it('a tgz holding only app/ with app/appspec.yaml: both take app/ as the root and read appspec.yaml', async () => {
+    const { preflight, agent } = await bothPaths('app-yaml.tgz', 'tgz', [
+      { path: 'app/appspec.yaml', content: 'version: 0.0\nos: linux\n' },
+      { path: 'app/run.sh', content: 'true' },
+    ]);
     expect(preflight).toEqual({ appspec: 'version: 0.0\nos: linux\n' });
+    expect(agent).toEqual(preflight);
+  });
+
+  it('a zip with appspec.yaml and appspec.yml at the root: both read appspec.yml', async () => {
+    const { preflight, agent } = await bothPaths('both-names.zip', 'zip', [
+      { path: 'appspec.yaml', content: 'yaml' },
+      { path: 'appspec.yml', content: 'yml' },
+    ]);
+    expect(preflight).toEqual({ appspec: 'yml' });
     expect(agent).toEqual(preflight);
   });
 
@@ -68,7 +86,7 @@ describe('preflight and the agent find the same appspec.yml', () => {
       { path: 'a/appspec.yml', content: 'a' },
       { path: 'b/appspec.yml', content: 'b' },
     ]);
-    expect(preflight).toEqual({ problem: expect.stringMatching(/several top-level folders/) });
-    expect(agent).toEqual({ problem: expect.stringMatching(/several top-level folders/) });
+    expect(preflight).toEqual({ problem: expect.stringMatching(/a\/ holds one.*b sits beside it/) });
+    expect(agent).toEqual({ problem: expect.stringMatching(/a\/ holds one.*b sits beside it/) });
   });
 });

@@ -18,22 +18,23 @@ async function put(Key: string, Body: Buffer) {
 describe('reading appspec.yml from a bundle in S3 (preflight)', () => {
   it('finds it at the root of a zip, reading ranges around a large file', async () => {
     const rev = await put('r/root.zip', await zipBundle([{ path: 'big.bin', content: big }, { path: 'appspec.yml', content: 'version: 0.0\n' }]));
-    expect(await reader.read({ ...rev, bundleType: 'zip' })).toEqual({ appspec: 'version: 0.0\n' });
+    expect(await reader.read({ ...rev, bundleType: 'zip' })).toEqual({ appspec: 'version: 0.0\n', appspecPath: 'appspec.yml', files: ['big.bin', 'appspec.yml'] });
   });
 
   it('finds it inside a single top folder', async () => {
     const rev = await put('r/folder.zip', await zipBundle([{ path: 'app/appspec.yml', content: 'os: linux\n' }, { path: 'app/x.sh', content: '' }]));
-    expect(await reader.read({ ...rev, bundleType: 'zip' })).toEqual({ appspec: 'os: linux\n' });
+    expect(await reader.read({ ...rev, bundleType: 'zip' })).toEqual({ appspec: 'os: linux\n', appspecPath: 'app/appspec.yml', files: ['appspec.yml', 'x.sh'] });
   });
 
   it('streams a tgz until it finds it at the root', async () => {
     const rev = await put('r/b.tgz', await tgzBundle([{ path: 'appspec.yml', content: 'version: 0.0\n' }, { path: 'site/big', content: big }]));
-    expect(await reader.read({ ...rev, bundleType: 'tgz' })).toEqual({ appspec: 'version: 0.0\n' });
+    // The rest of the archive is not read, so the files are not known (the install plan is checked by the agent).
+    expect(await reader.read({ ...rev, bundleType: 'tgz' })).toEqual({ appspec: 'version: 0.0\n', appspecPath: 'appspec.yml' });
   });
 
   it('says so when there is none, or when the object is not an archive', async () => {
     const none = await put('r/none.zip', await zipBundle([{ path: 'deep/er/appspec.yml', content: 'x' }]));
-    expect(await reader.read({ ...none, bundleType: 'zip' })).toEqual({ problem: expect.stringMatching(/^the bundle has no appspec.yml at its root/) });
+    expect(await reader.read({ ...none, bundleType: 'zip' })).toEqual({ problem: expect.stringMatching(/^the bundle has no appspec.yml \(nor appspec.yaml\) at its root/) });
     const junk = await put('r/junk.tgz', Buffer.from('not an archive at all'));
     expect(await reader.read({ ...junk, bundleType: 'tgz' })).toEqual({ problem: expect.stringMatching(/could not be read/) });
   });

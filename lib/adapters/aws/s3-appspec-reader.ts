@@ -5,15 +5,15 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import * as tar from 'tar';
 import yauzl from 'yauzl';
 import { MAX_APPSPEC_BYTES } from '../../domain/appspec.js';
-import { APPSPEC_NAME, locateAppspec, normaliseEntryPath } from '../../domain/appspec-location.js';
+import { APPSPEC_NAME, APPSPEC_NAMES, locateAppspec, normaliseEntryPath } from '../../domain/appspec-location.js';
 import type { Revision } from '../../domain/deployment.js';
-import type { AppspecSource, RevisionObject } from '../../ports.js';
+import type { AppspecRead, AppspecSource, RevisionObject } from '../../ports.js';
 import { DependencyError } from '../../errors.js';
 
-/** An entry that may be the bundle's appspec.yml: at the root or one folder down (locateAppspec decides). */
+/** An entry that may be the bundle's appspec: at the root or one folder down (locateAppspec decides). */
 const isCandidate = (path: string) => {
   const parts = normaliseEntryPath(path).split('/');
-  return parts.length <= 2 && parts.at(-1) === APPSPEC_NAME;
+  return parts.length <= 2 && (APPSPEC_NAMES as readonly string[]).includes(parts.at(-1) as string);
 };
 
 /** Reads zip byte ranges from S3, so only the central directory and appspec.yml are fetched. */
@@ -91,7 +91,7 @@ export class S3AppspecReader implements AppspecSource {
     }
   }
 
-  async read(revision: Revision): Promise<{ appspec: string } | { problem: string }> {
+  async read(revision: Revision): Promise<AppspecRead | { problem: string }> {
     try {
       return revision.bundleType === 'zip' ? await this.fromZip(revision) : await this.fromTar(revision);
     } catch (error) {
@@ -104,7 +104,7 @@ export class S3AppspecReader implements AppspecSource {
     }
   }
 
-  private async fromZip(revision: Revision): Promise<{ appspec: string } | { problem: string }> {
+  private async fromZip(revision: Revision): Promise<AppspecRead | { problem: string }> {
     const head = await this.s3.send(new HeadObjectCommand({ Bucket: revision.bucket, Key: revision.key, VersionId: revision.version }));
     const zip = await yauzl.fromRandomAccessReaderPromise(new S3RangeReader(this.s3, revision), Number(head.ContentLength ?? 0), {
       lazyEntries: true,
@@ -117,12 +117,14 @@ export class S3AppspecReader implements AppspecSource {
     }
   }
 
-  private async appspecFromZip(zip: yauzl.ZipFile): Promise<{ appspec: string } | { problem: string }> {
+  private async appspecFromZip(zip: yauzl.ZipFile): Promise<AppspecRead | { problem: string }> {
     const files: string[] = [];
+    const dirs: string[] = [];
     const candidates = new Map<string, yauzl.Entry>();
     await new Promise<void>((resolve, reject) => {
       zip.on('entry', (entry: yauzl.Entry) => {
-        if (!entry.fileName.endsWith('/')) {
+        if (entry.fileName.endsWith('/')) dirs.push(entry.fileName);
+        else {
           files.push(entry.fileName);
           if (isCandidate(entry.fileName)) candidates.set(normaliseEntryPath(entry.fileName), entry);
         }
@@ -132,27 +134,29 @@ export class S3AppspecReader implements AppspecSource {
       zip.on('error', reject);
       zip.readEntry();
     });
-    const location = locateAppspec(files);
+    const location = locateAppspec(files, dirs);
     if ('problem' in location) return location;
     const entry = candidates.get(location.appspecPath) as yauzl.Entry;
     const stream = await new Promise<Readable>((resolve, reject) =>
       zip.openReadStream(entry, (err, s) => (err || !s ? reject(err ?? new Error('unreadable entry')) : resolve(s))),
     );
-    return { appspec: await streamText(stream) };
+    const inRoot = files.map(normaliseEntryPath).filter((f) => f.startsWith(location.root)).map((f) => f.slice(location.root.length));
+    return { appspec: await streamText(stream), appspecPath: location.appspecPath, files: inRoot };
   }
 
   /**
    * Streams a tar: appspec.yml at the root ends the read at once (it always
    * wins); one in a folder is kept until the end shows there is no root one.
    */
-  private async fromTar(revision: Revision): Promise<{ appspec: string } | { problem: string }> {
+  private async fromTar(revision: Revision): Promise<AppspecRead | { problem: string }> {
     const res = await this.s3.send(new GetObjectCommand({ Bucket: revision.bucket, Key: revision.key, VersionId: revision.version }));
     const body = res.Body as Readable;
     const files: string[] = [];
+    const dirs: string[] = [];
     const texts = new Map<string, Promise<string>>();
     return new Promise((resolve, reject) => {
       let done = false;
-      const finish = (answer: Promise<{ appspec: string } | { problem: string }>) => {
+      const finish = (answer: Promise<AppspecRead | { problem: string }>) => {
         if (done) return;
         done = true;
         answer.then(resolve, reject);
@@ -162,11 +166,16 @@ export class S3AppspecReader implements AppspecSource {
         onReadEntry: (entry) => {
           const path = normaliseEntryPath(entry.path);
           if (entry.type !== 'File' && entry.type !== 'OldFile') {
+            if (entry.type === 'Directory') dirs.push(path);
             entry.resume();
             return;
           }
           files.push(path);
-          if (done || !isCandidate(path) || texts.has(path) || (path !== APPSPEC_NAME && texts.size > 0)) {
+          // At most the root's appspec.yaml and the first folder's candidates are kept: a folder is the root
+          // only when it is the archive's only entry, so a second folder's appspec is never the one.
+          const folder = path.includes('/') ? path.split('/')[0] : undefined;
+          const otherFolder = folder !== undefined && [...texts.keys()].some((k) => k.includes('/') && !k.startsWith(`${folder}/`));
+          if (done || !isCandidate(path) || texts.has(path) || otherFolder) {
             entry.resume();
             return;
           }
@@ -174,15 +183,16 @@ export class S3AppspecReader implements AppspecSource {
           texts.set(path, text);
           text.catch(() => undefined);
           if (path === APPSPEC_NAME) {
-            finish(text.then((appspec) => ({ appspec })));
+            finish(text.then((appspec) => ({ appspec, appspecPath: APPSPEC_NAME })));
             text.finally(() => body.destroy()); // the rest of the bundle is not needed
           }
         },
       });
       parser.on('end', () => {
-        const location = locateAppspec(files);
+        const location = locateAppspec(files, dirs);
         if ('problem' in location) return finish(Promise.resolve(location));
-        finish((texts.get(location.appspecPath) ?? Promise.reject(new Error('appspec.yml vanished'))).then((appspec) => ({ appspec })));
+        const inRoot = files.filter((f) => f.startsWith(location.root)).map((f) => f.slice(location.root.length));
+        finish((texts.get(location.appspecPath) ?? Promise.reject(new Error('the appspec vanished'))).then((appspec) => ({ appspec, appspecPath: location.appspecPath, files: inRoot })));
       });
       parser.on('error', (error) => (done ? undefined : reject(error)));
       const source = revision.bundleType === 'tgz' ? body.pipe(createGunzip()) : body;
