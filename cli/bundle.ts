@@ -3,7 +3,7 @@ import { join, relative, sep } from 'node:path';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { APPSPEC_NAME, locateAppspec, normaliseEntryPath } from '../lib/domain/appspec-location.js';
-import { type Appspec, AppspecError, parseAppspec } from '../lib/domain/appspec.js';
+import { type Appspec, AppspecError, checkAppspec } from '../lib/domain/appspec.js';
 
 export interface BundleProblem {
   path: string;
@@ -41,15 +41,17 @@ export async function zipFolder(root: string): Promise<Buffer> {
 }
 
 /** The regular files of a zip and a reader for one of them. */
-async function zipEntries(file: string): Promise<{ names: string[]; read(name: string): Promise<string> }> {
+async function zipEntries(file: string): Promise<{ names: string[]; dirs: string[]; read(name: string): Promise<string> }> {
   const buffer = await readFile(file);
   const open = () =>
     new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buffer, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z))));
   const names: string[] = [];
+  const dirs: string[] = [];
   const zip = await open();
   await new Promise<void>((resolve, reject) => {
     zip.on('entry', (entry: yauzl.Entry) => {
       if (!entry.fileName.endsWith('/')) names.push(entry.fileName);
+      else dirs.push(entry.fileName);
       zip.readEntry();
     });
     zip.on('end', () => resolve());
@@ -74,42 +76,58 @@ async function zipEntries(file: string): Promise<{ names: string[]; read(name: s
       z.readEntry();
     });
   };
-  return { names, read };
+  return { names, dirs, read };
+}
+
+/** The folders of a folder bundle, top level and one down (the appspec rule counts them as entries). */
+async function topDirs(root: string): Promise<string[]> {
+  const dirs: string[] = [];
+  for (const entry of await readdir(root, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    dirs.push(entry.name);
+    for (const inner of await readdir(join(root, entry.name), { withFileTypes: true })) if (inner.isDirectory()) dirs.push(`${entry.name}/${inner.name}`);
+  }
+  return dirs;
 }
 
 /**
  * The checks preflight makes on a revision, run on a folder or a zip before
- * it is uploaded: where appspec.yml is (the shared locator rule), the appspec
- * itself (the shared model: every problem with its line), and that each
- * `files` source and hook script exists in the bundle.
+ * it is uploaded: where the appspec is (the shared locator rule), the appspec
+ * itself (the shared model: every problem with its line, and the install plan
+ * from the bundle's files), and that each `files` source and hook script
+ * exists in the bundle. Warnings name what CodeDeploy would silently skip.
  */
-export async function validateBundle(path: string): Promise<{ problems: BundleProblem[]; appspec?: Appspec }> {
+export async function validateBundle(path: string): Promise<{ problems: BundleProblem[]; warnings: BundleProblem[]; appspec?: Appspec }> {
   const isDir = (await lstat(path)).isDirectory();
   const source = isDir
-    ? { names: await walk(path), read: (name: string) => readFile(join(path, name), 'utf8') }
+    ? { names: await walk(path), dirs: await topDirs(path), read: (name: string) => readFile(join(path, name), 'utf8') }
     : await zipEntries(path);
-  const location = locateAppspec(source.names);
-  if ('problem' in location) return { problems: [{ path: APPSPEC_NAME, message: location.problem }] };
+  const location = locateAppspec(source.names, source.dirs);
+  if ('problem' in location) return { problems: [{ path: APPSPEC_NAME, message: location.problem }], warnings: [] };
+  const name = location.appspecPath.slice(location.root.length);
+  const inBundle = new Set(source.names.map(normaliseEntryPath).filter((n) => n.startsWith(location.root)).map((n) => n.slice(location.root.length)));
   let appspec: Appspec;
+  let warnings: BundleProblem[];
   try {
-    appspec = parseAppspec(await source.read(location.appspecPath));
+    const checked = checkAppspec(await source.read(location.appspecPath), { files: [...inBundle], limitTimeouts: true });
+    appspec = checked.appspec;
+    warnings = checked.warnings.map((d) => ({ path: `${name} ${d.path}`, message: d.message }));
   } catch (error) {
-    if (error instanceof AppspecError) return { problems: error.details.map((d) => ({ path: `${APPSPEC_NAME} ${d.path}`, message: d.message })) };
+    if (error instanceof AppspecError) return { problems: error.details.map((d) => ({ path: `${name} ${d.path}`, message: d.message })), warnings: [] };
     throw error;
   }
-  const inBundle = new Set(source.names.map(normaliseEntryPath).filter((n) => n.startsWith(location.root)).map((n) => n.slice(location.root.length)));
   const exists = (p: string) => {
     const n = normaliseEntryPath(p.replace(/^\/+/, ''));
     return n === '' || inBundle.has(n) || [...inBundle].some((f) => f.startsWith(`${n}/`));
   };
   const problems: BundleProblem[] = [];
   appspec.files.forEach((f, i) => {
-    if (!exists(f.source)) problems.push({ path: `${APPSPEC_NAME} $.files[${i}].source`, message: `${f.source} is not in the bundle` });
+    if (!exists(f.source)) problems.push({ path: `${name} $.files[${i}].source`, message: `${f.source} is not in the bundle` });
   });
   for (const [event, scripts] of Object.entries(appspec.hooks)) {
     (scripts ?? []).forEach((s, i) => {
-      if (!exists(s.location)) problems.push({ path: `${APPSPEC_NAME} $.hooks.${event}[${i}].location`, message: `${s.location} is not in the bundle (the agent would fail with ScriptMissing)` });
+      if (!exists(s.location)) problems.push({ path: `${name} $.hooks.${event}[${i}].location`, message: `${s.location} is not in the bundle (the agent would fail with ScriptMissing)` });
     });
   }
-  return { problems, appspec };
+  return { problems, warnings, appspec };
 }

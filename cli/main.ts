@@ -166,7 +166,8 @@ program
       if (!m) throw new UsageError(`--s3 must look like s3://bucket/key[@version], not "${o.s3}"`);
       revision = { bucket: m[1] as string, key: m[2] as string, ...(m[3] ? { version: m[3] } : {}) };
     } else {
-      const { problems } = await validateBundle(o.bundle);
+      const { problems, warnings } = await validateBundle(o.bundle);
+      for (const w of warnings) console.error(`warning: ${w.path}: ${w.message}`);
       if (problems.length > 0) {
         for (const p of problems) console.error(`${p.path}: ${p.message}`);
         throw new FailedError(`${o.bundle} is not a valid bundle; nothing was uploaded`);
@@ -370,15 +371,18 @@ program
   .command('bundle')
   .description('bundle checks')
   .command('validate <path>')
-  .description('check a bundle folder or zip as preflight would: every problem with its line')
-  .action(async (path) => {
-    const { problems } = await validateBundle(path);
-    if (out() === 'json') console.log(JSON.stringify({ valid: problems.length === 0, problems }, null, 2));
-    if (problems.length > 0) {
-      if (out() === 'table') for (const p of problems) console.error(`${p.path}: ${p.message}`);
-      throw new FailedError(`${path}: ${problems.length} problem(s)`);
+  .description('check a bundle folder or zip as preflight would: every problem with its line, and warnings for what CodeDeploy would skip')
+  .option('--strict', 'treat warnings as problems (exit 1)')
+  .action(async (path, o: { strict?: boolean }) => {
+    const { problems: found, warnings } = await validateBundle(path);
+    const problems = o.strict ? [...found, ...warnings] : found;
+    if (out() === 'json') console.log(JSON.stringify({ valid: problems.length === 0, problems, warnings: o.strict ? [] : warnings }, null, 2));
+    if (out() === 'table') {
+      for (const p of found) console.error(`${p.path}: ${p.message}`);
+      for (const w of warnings) console.error(`${o.strict ? '' : 'warning: '}${w.path}: ${w.message}`);
     }
-    if (out() === 'table') console.log(`${path}: valid`);
+    if (problems.length > 0) throw new FailedError(`${path}: ${problems.length} problem(s)${o.strict && warnings.length > 0 ? ` (${warnings.length} warning(s), --strict)` : ''}`);
+    if (out() === 'table') console.log(`${path}: valid${warnings.length > 0 ? `, ${warnings.length} warning(s)` : ''}`);
   });
 
 // ---- credentials and rules ----

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { resolveDeploymentConfig } from '../domain/deployment-config.js';
 import { type Deployment, type Revision, type createDeploymentBodySchema, newDeploymentId, withBundleType } from '../domain/deployment.js';
 import { emptyCounts } from '../domain/minimum-healthy.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, type ErrorDetail } from '../errors.js';
 import { requestFingerprint } from '../domain/idempotency.js';
 import { scopedToken } from '../domain/engine-tokens.js';
 import { assertRevisionAllowed } from './revision-scope.js';
@@ -69,11 +69,13 @@ export async function createDeployment(
     revision: Revision | CreateDeploymentInput['revision'];
     rollbackOf?: string;
     pipelineAction?: Deployment['pipelineAction'];
+    /** The appspec's warnings, when the revision was checked before (a pipeline's deploy action). */
+    warnings?: ErrorDetail[];
   },
   creator: string,
   deps: EngineDeps,
-  /** Checks the revision (e.g. in S3) once the cheaper checks passed, and returns it pinned; a throw writes nothing. */
-  verifyRevision?: (revision: Revision) => Promise<Revision>,
+  /** Checks the revision (e.g. in S3) once the cheaper checks passed, and returns it pinned with the appspec's warnings; a throw writes nothing. */
+  verifyRevision?: (revision: Revision) => Promise<{ revision: Revision; warnings: ErrorDetail[] }>,
 ): Promise<CreatedDeployment> {
   const replayed = await replayedDeployment(input, creator, deps);
   if (replayed) return replayed;
@@ -83,7 +85,8 @@ export async function createDeployment(
   }
   // Before S3 is even asked: the revision is where the application takes revisions from.
   await assertRevisionAllowed(input.application, input.revision, deps);
-  const revision = verifyRevision ? await verifyRevision(withBundleType(input.revision)) : withBundleType(input.revision);
+  const checked = verifyRevision ? await verifyRevision(withBundleType(input.revision)) : { revision: withBundleType(input.revision), warnings: input.warnings ?? [] };
+  const { revision, warnings } = checked;
   const config = input.deploymentConfig === undefined ? group.deploymentConfig : resolveDeploymentConfig(input.deploymentConfig);
   const deployment: Deployment = {
     deploymentId: newDeploymentId(deps.randomBytes),
@@ -106,6 +109,7 @@ export async function createDeployment(
     ...(input.pipelineAction ? { pipelineAction: input.pipelineAction } : {}),
     hookRoleArn: group.hookRoleArn,
     hookRoleSetBy: group.hookRoleSetBy,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
   const fingerprint = input.idempotencyToken ? idempotencyFingerprint(input) : undefined;
   const idempotencyToken = input.idempotencyToken ? scopedToken(input.idempotencyToken, creator) : undefined;

@@ -86,6 +86,8 @@ export interface Deployment {
   hookRoleArn: string | null;
   /** Who set the group's hookRoleArn (named in the credential audit); absent on deployments older than it. */
   hookRoleSetBy?: string | null | undefined;
+  /** What in the revision's appspec CodeDeploy would silently skip or read otherwise than it looks, each with its line. */
+  warnings?: { path: string; message: string; line?: number | undefined; column?: number | undefined }[] | undefined;
   /** Set when a pipeline's deploy action created this deployment. */
   pipelineAction?: { executionId: string; stageIndex: number; actionIndex: number } | undefined;
   /** Set once what follows its end (rollback, pipeline notification) has been done. */

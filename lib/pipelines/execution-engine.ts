@@ -138,14 +138,16 @@ async function startDeployAction(
   const attempt = decision.attempt;
   try {
     const creator = await deployAuthority(ex, definition, deps);
+    const checked = await checkRevision(
+      withBundleType({ bucket: ex.revision.bucket, key: ex.revision.key, version: ex.revision.version, eTag: ex.revision.eTag }),
+      deps,
+    );
     const result = await createDeployment(
       {
         application: definition.application,
         group: definition.group,
-        revision: await checkRevision(
-          withBundleType({ bucket: ex.revision.bucket, key: ex.revision.key, version: ex.revision.version, eTag: ex.revision.eTag }),
-          deps,
-        ),
+        revision: checked.revision,
+        warnings: checked.warnings,
         description: `Pipeline ${ex.pipeline}, execution ${ex.executionId}, stage ${ex.stages[i]?.name}`,
         idempotencyToken: pipelineActionToken(ex.executionId, i, a, attempt),
         pipelineAction: { executionId: ex.executionId, stageIndex: i, actionIndex: a },

@@ -15,7 +15,12 @@ export interface RevisionCheckDeps {
 export interface CheckedRevision {
   revision: Revision;
   problems: ErrorDetail[];
+  /** What CodeDeploy would silently skip or read otherwise than it looks (a deployment records them). */
+  warnings: ErrorDetail[];
 }
+
+/** At most this many warnings are kept with a deployment (they bound the record's size). */
+export const MAX_RECORDED_WARNINGS = 50;
 
 /**
  * Every reason a revision cannot be deployed: the object must exist (the given
@@ -24,11 +29,12 @@ export interface CheckedRevision {
  */
 export async function inspectRevision(revision: Revision, deps: RevisionCheckDeps): Promise<CheckedRevision> {
   const head = await deps.appspecs.head(revision);
-  if ('problem' in head) return { revision, problems: [{ path: '$.revision', message: head.problem }] };
+  if ('problem' in head) return { revision, problems: [{ path: '$.revision', message: head.problem }], warnings: [] };
   if (revision.eTag && !sameETag(revision.eTag, head.eTag)) {
     return {
       revision,
       problems: [{ path: '$.revision.eTag', message: `is ${revision.eTag} but the object's ETag is ${head.eTag}: name the current ETag or upload the bundle again` }],
+      warnings: [],
     };
   }
   let pinned: Revision = {
@@ -42,31 +48,35 @@ export async function inspectRevision(revision: Revision, deps: RevisionCheckDep
   if (!pinned.sha256 && isMultipartETag(pinned.eTag ?? '')) {
     // A multipart ETag is no hash of the content, and S3 keeps no full-object SHA-256: computed once here.
     const digest = await deps.appspecs.sha256(pinned);
-    if ('problem' in digest) return { revision: pinned, problems: [{ path: '$.revision', message: digest.problem }] };
+    if ('problem' in digest) return { revision: pinned, problems: [{ path: '$.revision', message: digest.problem }], warnings: [] };
     pinned = { ...pinned, sha256: digest.sha256 };
   }
   const read = await deps.appspecs.read(pinned);
-  if ('problem' in read) return { revision: pinned, problems: [{ path: '$.revision', message: read.problem }] };
+  if ('problem' in read) return { revision: pinned, problems: [{ path: '$.revision', message: read.problem }], warnings: [] };
   // The appspec parser (YAML and the full zod) loads on the first check: the worker and the
   // reconciler check revisions only for pipeline deploys, so their cold starts skip it.
-  const { AppspecError, parseAppspec } = await import('../domain/appspec.js');
+  const { AppspecError, checkAppspec } = await import('../domain/appspec.js');
+  const name = (read.appspecPath ?? 'appspec.yml').split('/').pop();
+  const inFile = (d: ErrorDetail) => ({ ...d, path: `${name} ${d.path}` });
   try {
-    parseAppspec(read.appspec);
-    return { revision: pinned, problems: [] };
+    // The install plan is checked when the read saw every file (a zip's directory; a tar read to its end).
+    const { warnings } = checkAppspec(read.appspec, { files: read.files, limitTimeouts: true });
+    return { revision: pinned, problems: [], warnings: warnings.map(inFile) };
   } catch (error) {
     if (!(error instanceof AppspecError)) throw error;
-    return { revision: pinned, problems: error.details.map((d) => ({ ...d, path: `appspec.yml ${d.path}` })) };
+    return { revision: pinned, problems: error.details.map(inFile), warnings: [] };
   }
 }
 
 /**
  * The revision check every request that deploys runs before it writes
  * anything: a 422 naming every problem, else the revision pinned to the
- * object checked (agents verify they download exactly that).
+ * object checked (agents verify they download exactly that) and the appspec's
+ * warnings, which the deployment records.
  */
-export async function checkRevision(revision: Revision, deps: RevisionCheckDeps): Promise<Revision> {
-  const { revision: pinned, problems } = await inspectRevision(revision, deps);
-  if (problems.length === 0) return pinned;
+export async function checkRevision(revision: Revision, deps: RevisionCheckDeps): Promise<{ revision: Revision; warnings: ErrorDetail[] }> {
+  const { revision: pinned, problems, warnings } = await inspectRevision(revision, deps);
+  if (problems.length === 0) return { revision: pinned, warnings: warnings.slice(0, MAX_RECORDED_WARNINGS) };
   const summary = problems.length === 1 ? `: ${problems[0]?.path} ${problems[0]?.message}` : `: ${problems.length} problems`;
   throw new UnprocessableError(`The revision s3://${revision.bucket}/${revision.key} cannot be deployed${summary}`, problems);
 }

@@ -24,10 +24,24 @@ beforeAll(async () => {
   await api.call('PUT', '/instances/shop-1', { body: { tags: [{ key: 'shop', value: '' }] } });
   validETag = await putBundle(api.s3, Bucket, 'check/valid.zip');
   await putBundle(api.s3, Bucket, 'check/invalid.tgz', [
-    { path: 'appspec.yml', content: 'version: 0.0\nos: linux\npermissions:\n  - object: /srv/app\n    acls: ["x:bob:rw"]\n  - object: /srv/app\nhooks:\n  AfterInstall:\n    - timeout: 5\n' },
+    { path: 'appspec.yml', content: 'version: 0.0\nos: linux\npermissions:\n  - object: /srv/app\n    acls: ["x:bob:rw"]\n  - object: /srv/app\n    mode: 0755\nhooks:\n  AfterInstall:\n    - timeout: 5\n' },
   ]);
   await putBundle(api.s3, Bucket, 'check/broken-yaml.zip', [{ path: 'appspec.yml', content: 'version: 0.0\nos: [linux\n' }]);
   await putBundle(api.s3, Bucket, 'check/no-appspec.zip', [{ path: 'deep/er/appspec.yml', content: 'version: 0.0\nos: linux\n' }]);
+  await api.call('PUT', '/applications/shop/groups/staging', { body: { targets: { onPremisesTagSet: [[{ key: 'shop', type: 'KEY_ONLY' }]] } } });
+  await putBundle(api.s3, Bucket, 'check/warned.zip', [
+    { path: 'appspec.yaml', content: 'version: 0.0\nos: linux\nfiles:\n  - source: site\n    destination: /srv/site\n    overwrite: yes\nHooks:\n  AfterInstall:\n    - location: go.sh\n' },
+    { path: 'site/index.html', content: 'hi' },
+    { path: 'go.sh', content: 'true' },
+  ]);
+  await putBundle(api.s3, Bucket, 'check/long-hook.zip', [
+    { path: 'appspec.yml', content: 'version: 0.0\nos: linux\nhooks:\n  ApplicationStart:\n    - location: a.sh\n      timeout: 3000\n    - location: b.sh\n      timeout: "900"\n' },
+  ]);
+  await putBundle(api.s3, Bucket, 'check/matched-twice.zip', [
+    { path: 'appspec.yml', content: 'version: 0.0\nos: linux\nfiles:\n  - source: bin\n    destination: /opt/app\npermissions:\n  - object: /opt/app\n    pattern: "*.sh"\n    mode: 755\n  - object: /opt/app\n    pattern: "run*"\n    mode: 700\n' },
+    { path: 'bin/run.sh', content: 'true' },
+    { path: 'bin/stop.sh', content: 'true' },
+  ]);
 });
 
 describe('POST /deployments checks the revision before anything is written', () => {
@@ -46,8 +60,8 @@ describe('POST /deployments checks the revision before anything is written', () 
     expect(res.body.error.code).toBe('UnprocessableError');
     expect(res.body.error.details).toEqual([
       expect.objectContaining({ path: 'appspec.yml $.permissions[0].acls[0]', line: 5, message: expect.stringMatching(/unknown scope "x"/) }),
+      expect.objectContaining({ path: 'appspec.yml $.permissions[1].mode', line: 7, message: expect.stringMatching(/octal number, 493.*quote it/) }),
       expect.objectContaining({ path: 'appspec.yml $.hooks.AfterInstall[0].location', message: expect.stringMatching(/^is required/) }),
-      expect.objectContaining({ path: 'appspec.yml $.permissions[1].object', line: 6, message: expect.stringMatching(/already has a permission entry/) }),
     ]);
     expect(await tableKeys()).toEqual(before);
   });
@@ -58,7 +72,7 @@ describe('POST /deployments checks the revision before anything is written', () 
     expect(broken.body.error.details[0]).toMatchObject({ path: 'appspec.yml $', line: expect.any(Number), column: expect.any(Number) });
     const none = await post('check/no-appspec.zip');
     expect(none.status).toBe(422);
-    expect(none.body.error.details).toEqual([{ path: '$.revision', message: expect.stringMatching(/no appspec.yml at its root/) }]);
+    expect(none.body.error.details).toEqual([{ path: '$.revision', message: expect.stringMatching(/no appspec.yml \(nor appspec.yaml\) at its root/) }]);
   });
 
   it('answers 422 when the given ETag is not the object\'s, and writes nothing', async () => {
@@ -85,5 +99,33 @@ describe('POST /deployments checks the revision before anything is written', () 
     const polled = await api.call('POST', '/agent/v1/poll', { body: { instanceId: 'shop-1' }, principal: agentPrincipal('shop-1') });
     const answer = pollAnswerSchema.parse(polled.body);
     expect(answer.assignment?.bundle).toMatchObject({ eTag: validETag, size: deployment.revision.size, bundleType: 'zip' });
+  });
+
+  it('records what CodeDeploy would skip as warnings with their lines on the deployment, and reads appspec.yaml', async () => {
+    const res = await api.call('POST', '/deployments', { body: { application: 'shop', group: 'staging', revision: { bucket: Bucket, key: 'check/warned.zip' } } });
+    expect(res.status).toBe(201);
+    const deployment = (await api.call('GET', `/deployments/${res.body.deploymentId}`)).body;
+    expect(deployment.warnings).toEqual([
+      expect.objectContaining({ path: 'appspec.yaml $.Hooks', line: 7, message: expect.stringMatching(/rename it to hooks/) }),
+      expect.objectContaining({ path: 'appspec.yaml $.files[0].overwrite', line: 6, message: expect.stringMatching(/file_exists_behavior/) }),
+    ]);
+  });
+
+  it('answers 422 for an event whose scripts may run longer than CodeDeploy allows, naming the event, scripts and line', async () => {
+    const before = await tableKeys();
+    const res = await post('check/long-hook.zip');
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([
+      expect.objectContaining({ path: 'appspec.yml $.hooks.ApplicationStart', line: 5, message: expect.stringMatching(/3900 s together \(a\.sh \(3000 s\) \+ b\.sh \(900 s\)\), more than the 3600 s/) }),
+    ]);
+    expect(await tableKeys()).toEqual(before);
+  });
+
+  it('answers 422 when one installed file is matched by two permission entries (the zip shows its files)', async () => {
+    const res = await post('check/matched-twice.zip');
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([
+      expect.objectContaining({ path: 'appspec.yml $.permissions[1]', message: expect.stringMatching(/\/opt\/app\/run\.sh, which \$\.permissions\[0\] sets too/) }),
+    ]);
   });
 });
