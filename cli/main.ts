@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { installCommand, userDataScript } from './agent-install.js';
 import { agentStateText, agentVersionText } from './agent-status.js';
 import { ApiError, FleetlineApi, UsageError, resolveTarget } from './api.js';
 import { completionScript } from './completion.js';
@@ -426,6 +427,32 @@ rules.command('delete <id>').description('delete a rule').action(async (id) => {
   await client().delete(`/access-rules/${enc(id)}`);
   if (out() === 'table') console.log(`rule ${id} deleted`);
 });
+
+// ---- installing the agent ----
+const agentCommand = program.command('agent').description('install the agent on hosts');
+const installOptions = (o: { bucket?: string; instanceId?: string; tag?: string[] }) => {
+  // The API the agent will call: --api (the program's own option) or FLEETLINE_API, never the local stack.
+  const api = globals().api ?? process.env.FLEETLINE_API;
+  if (!api) throw new UsageError('No API URL for the agent: pass --api (the stack output HttpApiUrl) or set FLEETLINE_API');
+  const bucket = o.bucket ?? process.env.FLEETLINE_BUCKET;
+  if (!bucket) throw new UsageError('No artifact bucket: pass --bucket (the stack output ArtifactBucketName) or set FLEETLINE_BUCKET');
+  return { api, bucket, instanceId: o.instanceId, tags: o.tag ?? [] };
+};
+for (const [name, description, render] of [
+  ['user-data', 'print a user-data script that installs and starts the agent (cloud-init, launch templates)', userDataScript],
+  ['install-command', 'print one shell command that installs or updates the agent on a running host', installCommand],
+] as const) {
+  agentCommand
+    .command(name)
+    .description(description)
+    .option('--bucket <bucket>', 'the artifact bucket holding the agent (stack output ArtifactBucketName)')
+    .option('--instance-id <name>', 'an on-premises host\'s registered name (EC2 hosts read theirs from IMDS)')
+    .option('--tag <key=value>', 'tags an on-premises agent asks for when it registers (repeatable)', collect)
+    .action((o) => {
+      process.stdout.write(render(installOptions(o)));
+      if (name === 'install-command') process.stdout.write('\n');
+    });
+}
 
 program
   .command('completion')

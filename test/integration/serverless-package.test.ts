@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinition } from '../../lib/adapters/dynamodb/table.js';
+import { AGENT_OBJECT_KEY } from '../../cli/agent-install.js';
 import { LOG_PREFIX } from '../../lib/domain/artifact-location.js';
 import { FREEZE_LEASE_SECONDS } from '../../lib/domain/freeze-lease.js';
 import { probeInit } from '../support/function-init.js';
@@ -313,17 +314,20 @@ describe('the agents\' identity and the policies for people and CI (osls package
     expect(profile.Properties.Roles).toEqual([{ Ref: 'AgentRole' }]);
   });
 
-  it('lets an agent call the agent routes and open the channel, and nothing else', () => {
+  it('lets an agent call the agent routes, open the channel and fetch the agent file, and nothing else', () => {
     const role = stack.template.Resources.AgentRole!;
     const statements = (role.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap((p) => statementsOf(p.PolicyDocument));
-    expect(statements).toHaveLength(1);
-    const [only] = statements;
-    expect(only!.Effect).toBe('Allow');
-    expect(only!.Action).toEqual(['execute-api:Invoke']);
-    expect(subs(only!.Resource)).toEqual([
+    expect(statements).toHaveLength(2);
+    const [invoke, read] = statements;
+    expect(statements.map((st) => st.Effect)).toEqual(['Allow', 'Allow']);
+    expect(invoke!.Action).toEqual(['execute-api:Invoke']);
+    expect(subs(invoke!.Resource)).toEqual([
       expect.stringContaining('${HttpApi}/*/POST/agent/v1/*'),
       expect.stringContaining('${WebsocketsApi}/test/$connect'),
     ]);
+    // Not bundles (presigned URLs) nor logs: only the agent file the install script fetches.
+    expect(read!.Action).toEqual(['s3:GetObject']);
+    expect(subs(read!.Resource)).toEqual([expect.stringContaining(`fleetline-test-artifacts/${AGENT_OBJECT_KEY.split('/')[0]}/*`)]);
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
@@ -357,8 +361,11 @@ describe('the agents\' identity and the policies for people and CI (osls package
     expect(allowed('AdminPolicy', 'execute-api:').some((r) => r.includes('/DELETE/*'))).toBe(true);
     for (const id of ['DeployerPolicy', 'AdminPolicy']) {
       const denied = policies[id]!.filter((st) => st.Effect === 'Deny').flatMap((st) => subs(st.Resource));
-      expect(denied, id).toEqual([expect.stringContaining(`/${LOG_PREFIX}*`)]);
+      expect(denied, id).toContainEqual(expect.stringContaining(`/${LOG_PREFIX}*`));
     }
+    // The agent file every host installs is the administrators' to publish.
+    const deployerDenied = policies.DeployerPolicy!.filter((st) => st.Effect === 'Deny').flatMap((st) => subs(st.Resource));
+    expect(deployerDenied).toContainEqual(expect.stringContaining(`/${AGENT_OBJECT_KEY.split('/')[0]}/*`));
   });
 });
 
