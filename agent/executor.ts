@@ -9,6 +9,7 @@ import { BundleIntegrityError, type ExtractLimits, extractBundle } from './archi
 import { bundleRootOf, readBundleAppspec } from './bundle-root.js';
 import { downloadBundle } from './download.js';
 import { type HookOptions, runScripts } from './hooks.js';
+import { HOST_ROOT_VARIABLE, type HostView } from './host-view.js';
 import { type DestinationMap, InstallError, NOTHING_INSTALLED, applyPermissions, copyFiles, removePrevious } from './install.js';
 import { OutputLog } from './output-buffer.js';
 import { type AcceptedEffect, type Outbox, reportOutbox } from './outbox.js';
@@ -37,6 +38,12 @@ export interface ExecutorContext {
   runningHook?: RunningHook;
   /** The host's region, handed to hooks as AWS_REGION and AWS_DEFAULT_REGION. */
   region?: string | undefined;
+  /**
+   * Local mode: the host's folder (hooks get it as FLEETLINE_HOST_ROOT) and,
+   * where the kernel allows it, the private mount namespace that shows it at the
+   * appspec's destinations.
+   */
+  host?: { root: string; view?: HostView | undefined } | undefined;
   /** The agent is stopping: undelivered reports stay in the outbox. */
   shutdown?: AbortSignal;
   /** Expansion limits for bundles (default: DEFAULT_LIMITS). */
@@ -177,7 +184,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
             // hasWork let us here, so there is an earlier revision on this host.
             const { root, appspec: earlier, error } = previous as PreviousRevision;
             if (error) throw error;
-            outcome = await hooks('ApplicationStop', earlier as Appspec, root, env, log, abort.signal, track);
+            outcome = await hooks('ApplicationStop', earlier as Appspec, root, env, log, abort.signal, track, ctx.host);
             break;
           }
           case 'DownloadBundle': {
@@ -191,7 +198,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
             outcome = await install(assignment, appspec as Appspec, bundleRoot, ctx, log);
             break;
           default:
-            outcome = await hooks(name, appspec as Appspec, bundleRoot, env, log, abort.signal, track);
+            outcome = await hooks(name, appspec as Appspec, bundleRoot, env, log, abort.signal, track, ctx.host);
         }
       } catch (error) {
         outcome = failure(error);
@@ -295,10 +302,14 @@ async function hooks(
   log: OutputLog,
   signal: AbortSignal,
   track?: HookOptions['track'],
+  host?: ExecutorContext['host'],
 ): Promise<Outcome> {
   const scripts = appspec.hooks[event as HookEvent] ?? [];
   if (scripts.length === 0) return { status: 'Skipped' };
-  const result = await runScripts(scripts, { bundleDir: bundleRoot, env, log, signal, track });
+  // The destinations of the revision whose scripts these are (ApplicationStop's are the previous one's).
+  const hostView = host?.view ? { view: host.view, destinations: appspec.files.map((f) => f.destination) } : undefined;
+  const hostEnv = host ? { ...env, [HOST_ROOT_VARIABLE]: host.root } : env;
+  const result = await runScripts(scripts, { bundleDir: bundleRoot, env: hostEnv, log, signal, track, hostView });
   if (result.ok) return { status: 'Succeeded', exitCode: 0 };
   return { status: 'Failed', errorCode: result.errorCode, exitCode: result.exitCode, message: result.message };
 }

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import type { HookScript } from '../lib/domain/appspec.js';
 import type { ErrorCode } from '../lib/domain/lifecycle.js';
 import type { OutputLog } from './output-buffer.js';
+import { type HostView, inHostView } from './host-view.js';
 import { HOOK_MARKER_VARIABLE } from './running-hook.js';
 import type { Writable } from 'node:stream';
 
@@ -44,9 +45,11 @@ export interface HookOptions {
    * script's environment so the agent can later prove the group is its own.
    */
   track?: { marker: string; started(pgid: number): Promise<void>; ended(): Promise<void> };
+  /** Local mode: the host's folder mounted over these destinations while the script runs (host-view.ts). */
+  hostView?: { view: HostView; destinations: readonly string[] } | undefined;
 }
 
-async function runScript(script: HookScript, { bundleDir, env, log, signal, track }: HookOptions): Promise<HookResult> {
+async function runScript(script: HookScript, { bundleDir, env, log, signal, track, hostView }: HookOptions): Promise<HookResult> {
   const path = resolve(bundleDir, script.location.replace(/^\/+/, ''));
   if (relative(bundleDir, path).startsWith('..')) {
     return { ok: false, errorCode: 'ScriptMissing', message: `${script.location} is outside the bundle` };
@@ -79,7 +82,10 @@ async function runScript(script: HookScript, { bundleDir, env, log, signal, trac
   return new Promise<HookResult>((done) => {
     // A shell waits on fd 3 for the go-ahead, then becomes the script (same PID, same start time):
     // the hook's first instruction runs only once the running-hook record is on disk.
-    const child = spawn('/bin/sh', ['-c', 'read -r go <&3 && exec "$0" 3<&-', path], {
+    const gated = ['/bin/sh', '-c', 'read -r go <&3 && exec "$0" 3<&-', path];
+    // In the host view the mount namespace is made first and runas taken on after the mounts.
+    const launch = hostView ? inHostView(hostView.view, hostView.destinations, gated, identity) : { file: gated[0] as string, args: gated.slice(1) };
+    const child = spawn(launch.file, launch.args, {
       cwd: bundleDir,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -89,7 +95,7 @@ async function runScript(script: HookScript, { bundleDir, env, log, signal, trac
       },
       detached: true, // its own process group, so the whole tree can be signalled
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      ...(identity ? { uid: identity.uid, gid: identity.gid } : {}),
+      ...(identity && !hostView ? { uid: identity.uid, gid: identity.gid } : {}),
     });
     const gate = child.stdio[3] as Writable;
     gate.on('error', () => undefined); // the shell may be gone already

@@ -5,7 +5,8 @@ import { type AgentOptions, USAGE, parseAgentArgs, wantsHelp } from './cli-optio
 import { pollAnswerSchema, readAnswer } from '../lib/domain/agent-wire.js';
 import { AGENT_VERSION, olderThan } from '../lib/domain/agent-presence.js';
 import { channelUrlProblem, shownChannelUrl } from '../lib/domain/channel-url.js';
-import { runAssignment } from './executor.js';
+import { type ExecutorContext, runAssignment } from './executor.js';
+import { HOST_ROOT_VARIABLE, probeHostView } from './host-view.js';
 import { DEFAULT_LIMITS } from './extract/limits.js';
 import { identityMap, rootedMap } from './install.js';
 import { reportOutbox } from './outbox.js';
@@ -35,6 +36,14 @@ async function idle(pollMs: number, channel: PushChannel | undefined, safetyPoll
   if (!channel) return sleep(pollMs * (0.8 + Math.random() * 0.4), shutdown);
   const safetyMs = safetyPollSeconds === 0 ? Number.POSITIVE_INFINITY : safetyPollSeconds * 1000 * (0.8 + Math.random() * 0.4);
   return channel.waitForWake(channel.connected ? safetyMs : pollMs * (0.8 + Math.random() * 0.4), shutdown);
+}
+
+/** Local mode's host folder, and whether hooks can see it at the appspec destinations (host-view.ts). */
+async function hostFolder(root: string): Promise<ExecutorContext['host']> {
+  const mode = await probeHostView();
+  if (typeof mode === 'string') return { root, view: { root, mode } };
+  log(`warning: hooks cannot run in a private mount namespace here (unshare: ${mode.problem}): they find the installed files under $${HOST_ROOT_VARIABLE} (${root}), not at the appspec destinations`);
+  return { root };
 }
 
 /** Poll, run, report, forever: the agent's whole life. */
@@ -97,9 +106,11 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
     outbox,
     runningHook: new RunningHook(state),
     region: hostRegion,
+    host: undefined as ExecutorContext['host'],
     shutdown,
     log,
   };
+  if (options.root) context.host = await hostFolder(resolve(options.root));
   if (!hostRegion) log('no region configured (--region or AWS_REGION): hooks get no AWS_REGION');
   let failures = 0;
   let warnedMinimum: string | undefined;
