@@ -47,15 +47,24 @@ export async function registerLocalInstances(apiUrl: string, instanceIds: string
   return created;
 }
 
+/** How long a dead local agent waits before it is started again (doubling, up to a minute, while it keeps dying at once). */
+const RESTART_DELAYS_MS = [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000];
+/** An agent that ran this long before dying counts as having started well: its next restart waits the first delay again. */
+const STEADY_MS = 60_000;
+
 /**
  * Real agent processes for the given instances. Each keeps its state under
  * <stateDir>/agents/<id>/ (its own log in <stateDir>/agents/<id>.log) and
  * installs appspec destinations under <stateDir>/hosts/<id>/, so nothing lands outside.
+ * An agent that dies is started again, as systemd does on a host, and `log` says so.
  */
-export function startLocalFleet(options: { instanceIds: string[]; apiUrl: string; stateDir: string }): LocalFleet {
-  const children: ChildProcess[] = [];
+export function startLocalFleet(options: { instanceIds: string[]; apiUrl: string; stateDir: string; log?: (line: string) => void }): LocalFleet {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const children = new Map<string, ChildProcess>();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopping = false;
   const instanceIds = options.instanceIds;
-  for (const instanceId of instanceIds) {
+  const start = (instanceId: string, restarts: number) => {
     const agentDir = join(options.stateDir, 'agents', instanceId);
     mkdirSync(agentDir, { recursive: true });
     const out = createWriteStream(localAgentLog(options.stateDir, instanceId), { flags: 'a' });
@@ -78,13 +87,30 @@ export function startLocalFleet(options: { instanceIds: string[]; apiUrl: string
     endWithThisProcess(child);
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
-    children.push(child);
-  }
+    children.set(instanceId, child);
+    const startedAt = Date.now();
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      const attempt = Date.now() - startedAt >= STEADY_MS ? 0 : restarts;
+      const delay = RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]!;
+      log(`Local agent ${instanceId} (pid ${child.pid}) exited (${signal ?? `code ${code}`}); starting it again in ${delay / 1000} s (log: ${localAgentLog(options.stateDir, instanceId)})`);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (!stopping) start(instanceId, attempt + 1);
+      }, delay);
+      timers.add(timer);
+    });
+  };
+  for (const instanceId of instanceIds) start(instanceId, 0);
   return {
     instanceIds,
-    pids: children.map((c) => c.pid ?? 0),
+    get pids() {
+      return instanceIds.map((id) => children.get(id)?.pid ?? 0);
+    },
     stop: async () => {
-      await Promise.all(children.map((c) => stopChild(c, 3000)));
+      stopping = true;
+      for (const timer of timers) clearTimeout(timer);
+      await Promise.all([...children.values()].map((c) => stopChild(c, 3000)));
     },
   };
 }

@@ -150,7 +150,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const agentIds = Array.from({ length: options.agents ?? 3 }, (_, i) => `local-${i + 1}`);
     // Registered here, once: tags changed through the API later survive every restart.
     const created = await registerLocalInstances(server.url, agentIds);
-    const fleet = startLocalFleet({ instanceIds: agentIds, apiUrl: server.url, stateDir: options.stateDir });
+    const fleet = startLocalFleet({ instanceIds: agentIds, apiUrl: server.url, stateDir: options.stateDir, log });
     stops.push(fleet.stop);
     if (agentIds.length > 0) {
       const tags = created.length === agentIds.length ? 'tags env=local, fleet=local' : 'tags kept from the last run';
