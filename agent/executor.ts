@@ -15,7 +15,7 @@ import { OutputLog } from './output-buffer.js';
 import { type AcceptedEffect, type Outbox, reportOutbox } from './outbox.js';
 import { EventReporter, type FinishedEvent } from './reporter.js';
 import { RunningHook } from './running-hook.js';
-import type { AgentState } from './state.js';
+import { type AgentState, hookLogFile } from './state.js';
 
 /** The assignment exactly as the wire contract reads it (lib/domain/agent-wire.ts). */
 export type { Assignment };
@@ -89,7 +89,8 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
   const dir = ctx.state.deploymentDir(assignment.deploymentId);
   await rm(join(dir, 'bundle'), { recursive: true, force: true }).catch(() => undefined);
   await mkdir(dir, { recursive: true });
-  const log = new OutputLog(join(dir, 'log.txt'));
+  const logFile = await hookLogFile(ctx.state, assignment.deploymentId);
+  const log = new OutputLog(logFile);
   const abort = new AbortController();
   const track = ctx.runningHook ?? new RunningHook(ctx.state);
   const outbox = ctx.outbox ?? reportOutbox(ctx.api, ctx.state, ctx.log);
@@ -241,7 +242,7 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       reporter.close();
       unsubscribeStop?.();
       await log.close();
-      await uploadLog(assignment.logUpload.url, join(dir, 'log.txt')).catch((e) => ctx.log?.(`log upload failed: ${String(e)}`));
+      await uploadLog(assignment.logUpload.url, logFile).catch((e) => ctx.log?.(`log upload failed: ${String(e)}`));
       await ctx.state.pruneFailed(assignment.deploymentId);
     }
   }
@@ -309,7 +310,10 @@ async function hooks(
   // The destinations of the revision whose scripts these are (ApplicationStop's are the previous one's).
   const hostView = host?.view ? { view: host.view, destinations: appspec.files.map((f) => f.destination) } : undefined;
   const hostEnv = host ? { ...env, [HOST_ROOT_VARIABLE]: host.root } : env;
-  const result = await runScripts(scripts, { bundleDir: bundleRoot, env: hostEnv, log, signal, track, hostView });
+  // Scripts start from / as with CodeDeploy's agent; a local host's from its folder, which may not exist before its first Install.
+  const workingDir = host?.root ?? '/';
+  await mkdir(workingDir, { recursive: true });
+  const result = await runScripts(scripts, { bundleDir: bundleRoot, workingDir, env: hostEnv, log, signal, track, hostView });
   if (result.ok) return { status: 'Succeeded', exitCode: 0 };
   return { status: 'Failed', errorCode: result.errorCode, exitCode: result.exitCode, message: result.message };
 }

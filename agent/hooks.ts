@@ -36,6 +36,8 @@ export async function runScripts(
 
 export interface HookOptions {
   bundleDir: string;
+  /** Where scripts start: `/`, where CodeDeploy's agent runs them (a service's working directory); the host folder in a local fleet. */
+  workingDir?: string;
   env: Record<string, string>;
   log: OutputLog;
   signal: AbortSignal;
@@ -49,7 +51,10 @@ export interface HookOptions {
   hostView?: { view: HostView; destinations: readonly string[] } | undefined;
 }
 
-async function runScript(script: HookScript, { bundleDir, env, log, signal, track, hostView }: HookOptions): Promise<HookResult> {
+/** The appspec's `sudo` key (a hook script may carry it; CodeDeploy prefixes the command with sudo). */
+type RunnableScript = HookScript & { sudo?: boolean | undefined };
+
+async function runScript(script: RunnableScript, { bundleDir, workingDir = '/', env, log, signal, track, hostView }: HookOptions): Promise<HookResult> {
   const path = resolve(bundleDir, script.location.replace(/^\/+/, ''));
   if (relative(bundleDir, path).startsWith('..')) {
     return { ok: false, errorCode: 'ScriptMissing', message: `${script.location} is outside the bundle` };
@@ -70,32 +75,36 @@ async function runScript(script: HookScript, { bundleDir, env, log, signal, trac
       return { ok: false, errorCode: 'ScriptNotExecutable', message: `${script.location} is not executable: ${(error as Error).message}` };
     }
   }
-  const identity = script.runas ? userIds(script.runas) : undefined;
-  if (script.runas && !identity) {
+  const account = script.runas ? passwdEntry(script.runas) : undefined;
+  if (script.runas && !account) {
     return { ok: false, errorCode: 'ScriptFailed', message: `runas: user "${script.runas}" does not exist` };
   }
-  if (identity && process.getuid?.() !== 0 && process.getuid?.() !== identity.uid) {
-    return { ok: false, errorCode: 'ScriptFailed', message: `runas: ${script.runas} needs the agent to run as root` };
+  if (account && !script.sudo && process.getuid?.() !== 0) {
+    return { ok: false, errorCode: 'ScriptFailed', message: `runas: ${script.runas} needs the agent to run as root (or the hook's sudo: true)` };
   }
 
-  log.line(`running ${script.location} (timeout ${script.timeout} s${script.runas ? `, as ${script.runas}` : ''})`);
+  log.line(`running ${script.location} (timeout ${script.timeout} s${script.runas ? `, as ${script.runas}` : ''}${script.sudo ? ', with sudo' : ''})`);
   return new Promise<HookResult>((done) => {
-    // A shell waits on fd 3 for the go-ahead, then becomes the script (same PID, same start time):
+    // A shell waits on fd 3 for the go-ahead, then becomes the command (same PID, same start time):
     // the hook's first instruction runs only once the running-hook record is on disk.
-    const gated = ['/bin/sh', '-c', 'read -r go <&3 && exec "$0" 3<&-', path];
-    // In the host view the mount namespace is made first and runas taken on after the mounts.
-    const launch = hostView ? inHostView(hostView.view, hostView.destinations, gated, identity) : { file: gated[0] as string, args: gated.slice(1) };
+    const gated = ['/bin/sh', '-c', 'read -r go <&3 && exec "$@" 3<&-', 'fleetline-hook', ...hookCommand(script, path)];
+    // In the host view the mount namespace is made first; su takes on the runas user inside it.
+    const launch = hostView ? inHostView(hostView.view, hostView.destinations, gated) : { file: gated[0] as string, args: gated.slice(1) };
     const child = spawn(launch.file, launch.args, {
-      cwd: bundleDir,
+      cwd: workingDir,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: process.env.HOME ?? '/',
+        ...(process.env.USER ? { USER: process.env.USER } : {}),
+        ...(process.env.LOGNAME ? { LOGNAME: process.env.LOGNAME } : {}),
+        ...(process.env.SHELL ? { SHELL: process.env.SHELL } : {}),
         ...env,
+        // As su sets them (and for root too, whom su leaves USER and LOGNAME unset for).
+        ...(account ? { HOME: account.home, USER: account.name, LOGNAME: account.name, SHELL: account.shell } : {}),
         ...(track ? { [HOOK_MARKER_VARIABLE]: track.marker } : {}),
       },
       detached: true, // its own process group, so the whole tree can be signalled
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      ...(identity && !hostView ? { uid: identity.uid, gid: identity.gid } : {}),
     });
     const gate = child.stdio[3] as Writable;
     gate.on('error', () => undefined); // the shell may be gone already
@@ -123,8 +132,8 @@ async function runScript(script: HookScript, { bundleDir, env, log, signal, trac
     const onAbort = () => killGroup({ ok: false, errorCode: 'ScriptFailed', message: `${script.location} was stopped: the deployment was stopped` });
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
-    child.stdout?.on('data', (d: Buffer) => log.write(d));
-    child.stderr?.on('data', (d: Buffer) => log.write(d));
+    child.stdout?.on('data', (d: Buffer) => log.output('stdout', d));
+    child.stderr?.on('data', (d: Buffer) => log.output('stderr', d));
     child.once('error', (error) => {
       clearTimeout(timer);
       done({ ok: false, errorCode: 'ScriptFailed', message: `${script.location} could not start: ${error.message}` });
@@ -135,11 +144,12 @@ async function runScript(script: HookScript, { bundleDir, env, log, signal, trac
       // Whatever the script left behind in its group goes with it.
       signalGroup(child.pid, 'SIGKILL');
       if (killTimer) clearTimeout(killTimer);
+      log.endOutput();
       const result: HookResult = verdict
         ? { ...verdict, exitCode: code }
         : code === 0
           ? { ok: true, exitCode: 0 }
-          : { ok: false, errorCode: 'ScriptFailed', exitCode: code, message: `${script.location} ${code === null ? `was killed by ${sig}` : `exited with ${code}`}` };
+          : { ok: false, errorCode: 'ScriptFailed', exitCode: code, message: failureMessage(script, code, sig) };
       // The record goes only once the group is gone, and before the next script starts.
       void recorded
         .catch(() => undefined)
@@ -159,13 +169,36 @@ function signalGroup(pid: number | undefined, sig: NodeJS.Signals): void {
   }
 }
 
-function userIds(user: string): { uid: number; gid: number } | undefined {
+/** What CodeDeploy's agent says of a script that failed, with the user for a runas script (a nologin shell ends so, with exit code 1). */
+function failureMessage(script: RunnableScript, code: number | null, sig: NodeJS.Signals | null): string {
+  if (script.runas && code !== null) return `Script at specified location: ${script.location} run as user ${script.runas} failed with exit code ${code}`;
+  return `${script.location} ${code === null ? `was killed by ${sig}` : `exited with ${code}`}`;
+}
+
+/**
+ * The command CodeDeploy's agent runs: the script itself, `su <user> -c <script>`
+ * for runas (the user's own login shell runs it, and refuses when that shell is
+ * nologin), and `sudo` in front of either when the hook says sudo: true.
+ */
+function hookCommand(script: RunnableScript, path: string): string[] {
+  const command = script.runas ? ['su', script.runas, '-c', shellQuoted(path)] : [path];
+  return script.sudo ? ['sudo', ...command] : command;
+}
+
+const shellQuoted = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+
+interface PasswdEntry {
+  name: string;
+  home: string;
+  shell: string;
+}
+
+/** The user's entry in the password database (files, LDAP, whatever NSS is configured with). */
+function passwdEntry(user: string): PasswdEntry | undefined {
   try {
-    const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
-    return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
+    const [name, , , , , home, shell] = execFileSync('getent', ['passwd', '--', user], { encoding: 'utf8' }).trim().split('\n')[0]?.split(':') ?? [];
+    return name && home !== undefined && shell !== undefined ? { name, home, shell: shell || '/bin/sh' } : undefined;
   } catch {
     return undefined;
   }
 }
-

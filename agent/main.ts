@@ -61,7 +61,8 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
   const identity: Identity = options.principal ? { kind: 'local', principal: options.principal } : { kind: 'sigv4', region: region ?? 'us-east-1' };
   const api = new ApiClient(options.api, identity);
   const state = new AgentState(resolve(options.stateDir));
-  await mkdir(state.dir, { recursive: true });
+  // Traversable only: hooks run as other users reach their bundles, nobody lists what is here.
+  await mkdir(state.dir, { recursive: true, mode: 0o711 });
   const leftover = await RunningHook.endLeftover(state);
   if (leftover === 'killed') log('ended the hook process group an earlier run of the agent left running');
   if (leftover === 'not ours') log('the running-hook record names a process group that is not one this agent started: left it alone');
@@ -138,7 +139,7 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
         const leaseMs = polled.heartbeatSeconds * 1000;
         const heartbeatMs = () => (channel?.connected ? leaseMs : Math.min(leaseMs, options.heartbeatMs ?? Number.POSITIVE_INFINITY));
         const succeeded = await runAssignment(assignment, { ...context, heartbeatMs }, polled.action);
-        log(`deployment ${assignment.deploymentId}: ${succeeded ? 'succeeded' : 'failed or stopped'} (hook output: ${state.deploymentDir(assignment.deploymentId)}/log.txt)`);
+        log(`deployment ${assignment.deploymentId}: ${succeeded ? 'succeeded' : 'failed or stopped'} (hook output: ${state.deploymentDir(assignment.deploymentId)}/logs/log.txt)`);
         if (options.once) return;
         // Work dispatched meanwhile would have been pushed: with the channel up and no push since, there is nothing to poll for.
         if (channel?.connected && channel.wakes === wakesBefore) await idle(0, channel, options.safetyPollSeconds, shutdown);

@@ -77,7 +77,7 @@ export class Outbox {
     const id = `${Date.now().toString().padStart(15, '0')}-${String(this.sequence++).padStart(6, '0')}-${randomUUID()}`;
     this.unheard.add(id);
     const written = this.adding.then(async () => {
-      await mkdir(this.dir, { recursive: true });
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
       await this.write({ id, body, attempts: 0, ...(then ? { then } : {}) });
     });
     this.adding = written.catch(() => undefined);

@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPathSafeId } from '../lib/domain/agent-wire.js';
 import type { InstalledPaths } from './install.js';
@@ -10,6 +10,31 @@ export interface LastSuccess {
   deploymentId: string;
   /** The bundle root of that revision (its appspec and scripts run ApplicationStop next time). */
   bundleRoot: string;
+}
+
+/**
+ * A folder only the agent's user may list or enter (0700), made so if it was
+ * not; its parents are created traversable only (0711): hooks run as other
+ * users must still reach their bundles under the state folder.
+ */
+export async function privateFolder(path: string): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true, mode: 0o711 });
+  await mkdir(path, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+  const info = await stat(path);
+  if ((info.mode & 0o777) !== 0o700) await chmod(path, 0o700);
+}
+
+/**
+ * The full hook log of a deployment: deployments/<id>/logs/log.txt, a 0600 file
+ * in a 0700 folder, so that a runas hook of one application cannot read what
+ * another one printed (the bundle beside it stays readable to its scripts).
+ */
+export async function hookLogFile(state: AgentState, deploymentId: string): Promise<string> {
+  const folder = join(state.deploymentDir(deploymentId), 'logs');
+  await privateFolder(folder);
+  return join(folder, 'log.txt');
 }
 
 /** The wire contract already refuses such IDs; this keeps the state folder closed even to a caller that skipped it. */
@@ -47,11 +72,11 @@ export class AgentState {
     }
   }
 
-  /** Write-then-rename, so a crash never leaves a half-written file. */
+  /** Write-then-rename, so a crash never leaves a half-written file; readable by root only (0600 in a 0700 folder). */
   async writeJson(path: string, value: unknown): Promise<void> {
-    await mkdir(join(path, '..'), { recursive: true });
+    await privateFolder(join(path, '..'));
     const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify(value, null, 2));
+    await writeFile(temp, JSON.stringify(value, null, 2), { mode: 0o600 });
     await rename(temp, path);
   }
 

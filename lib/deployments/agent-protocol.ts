@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { applySteps, failBeforeStart, reportSteps, skipRemaining } from '../domain/agent-report.js';
 import type { Deployment, InstanceDeployment } from '../domain/deployment.js';
+import { unquoteETag } from '../domain/etag.js';
 import { type IssuedCredentials, hookSessionName } from '../domain/credentials.js';
 import { roleOutOfScope } from '../domain/role-arn.js';
 import { mayActAsAgent } from '../domain/identity.js';
@@ -263,8 +264,9 @@ async function answerFor(
         DEPLOYMENT_GROUP_ID: deployment.groupId,
         BUNDLE_BUCKET: revision.bucket,
         BUNDLE_KEY: revision.key,
-        BUNDLE_VERSION: revision.version ?? '',
-        BUNDLE_ETAG: revision.eTag ?? '',
+        // As CodeDeploy sets them: no BUNDLE_VERSION without a version, the ETag without its quotes.
+        ...(revision.version ? { BUNDLE_VERSION: revision.version } : {}),
+        BUNDLE_ETAG: revision.eTag ? unquoteETag(revision.eTag) : '',
       },
     },
   };

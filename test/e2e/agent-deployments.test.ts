@@ -81,8 +81,8 @@ describe('real agents running real hooks', { timeout: 120_000 }, () => {
         ),
       },
       { path: 'site/index.html', content: '<h1>v1</h1>\n' },
-      { path: 'scripts/record-env.sh', mode: 0o755, content: script('echo "$LIFECYCLE_EVENT $DEPLOYMENT_ID $APPLICATION_NAME $DEPLOYMENT_GROUP_NAME $BUNDLE_KEY" > "$(pwd)/../env.txt"\necho recorded') },
-      { path: 'scripts/validate.sh', mode: 0o644, content: script('echo validating; test -f "$(pwd)/../env.txt"') },
+      { path: 'scripts/record-env.sh', mode: 0o755, content: script('echo "$LIFECYCLE_EVENT $DEPLOYMENT_ID $APPLICATION_NAME $DEPLOYMENT_GROUP_NAME $BUNDLE_KEY" > "$(dirname "$0")/../../env.txt"\necho recorded') },
+      { path: 'scripts/validate.sh', mode: 0o644, content: script('echo validating; test -f "$(dirname "$0")/../../env.txt"') },
     ];
     const { group, deploymentId } = await deploy(files);
     const deployment = await finished(deploymentId);

@@ -157,7 +157,7 @@ describe('the agent on a host whose server fails', () => {
       const deployment = await deploy('fast', [
         { path: 'appspec.yml', content: appspec('  BeforeInstall:\n    - location: quick.sh\n  AfterInstall:\n    - location: quick.sh\n  ApplicationStart:\n    - location: quick.sh\n') },
         { path: 'site/a.txt', content: 'a' },
-        { path: 'quick.sh', mode: 0o755, content: script('echo "$AWS_REGION $AWS_DEFAULT_REGION" > "$(pwd)/../region.txt"') },
+        { path: 'quick.sh', mode: 0o755, content: script('echo "$AWS_REGION $AWS_DEFAULT_REGION" > "$(dirname "$0")/../region.txt"') },
       ]);
       expect(await finished(deployment)).toBe('Succeeded');
       // Hooks get the agent's configured region (here the local stack's, through AWS_REGION).

@@ -35,6 +35,9 @@ describe('creating a deployment', () => {
     expect(a.bundle).toMatchObject({ bundleType: 'tgz', url: expect.stringContaining('X-Amz-Signature=') });
     expect(a.logUpload.url).toContain(`fleetline-logs/${body.deploymentId}/`);
     expect(a.environment).toMatchObject({ DEPLOYMENT_ID: body.deploymentId, APPLICATION_NAME: app, DEPLOYMENT_GROUP_NAME: 'prod', BUNDLE_KEY: 'web/app-2.tgz' });
+    // As CodeDeploy sets them: the ETag without its quotes, and no BUNDLE_VERSION for an object without a version.
+    expect(a.environment.BUNDLE_ETAG).toMatch(/^[0-9a-f]{32}$/);
+    expect(a.environment).not.toHaveProperty('BUNDLE_VERSION');
   });
 
   it('refuses a second deployment to a busy group with 409, and returns the same one for a repeated idempotency token', async () => {
