@@ -251,3 +251,39 @@ describe('a root agent applying permissions on a host that holds other files', (
     }
   }, 180_000);
 });
+
+describe('runas on a real agent', () => {
+  const isRoot = process.getuid?.() === 0;
+  it.skipIf(!isRoot)('runs a root hook with root\'s environment from the host folder, and fails a runas nologin user\'s hook with CodeDeploy\'s message', async () => {
+    const instanceId = 'runas-1';
+    const out = join(stateDir, 'runas-env.txt');
+    const agent = startAgent({ apiUrl: stack.apiUrl, instanceId, stateDir, tags: 'fleet=runas' });
+    try {
+      await waitFor(`${instanceId} to register`, async () => (await http('GET', `/instances/${instanceId}`)).status === 200, { timeoutMs: 30_000 });
+      expect((await http('PUT', `/instances/${instanceId}`, { tags: [{ key: 'fleet', value: 'runas' }] })).status).toBe(200);
+      await group('runas', 'runas');
+      const deployment = await deploy('runas', [
+        {
+          path: 'appspec.yml',
+          content: appspec('  AfterInstall:\n    - location: env.sh\n      runas: root\n  ApplicationStart:\n    - location: env.sh\n      runas: nobody\n'),
+        },
+        { path: 'site/a.txt', content: 'a' },
+        { path: 'env.sh', mode: 0o755, content: script(`echo "$LIFECYCLE_EVENT HOME=$HOME USER=$USER LOGNAME=$LOGNAME SHELL=$SHELL PWD=$(pwd)" >> ${out}`) },
+      ]);
+      expect(await finished(deployment)).toBe('Failed');
+      const events = (await http('GET', `/deployments/${deployment}/instances/${instanceId}`)).body.events;
+      expect(events.find((e: any) => e.name === 'AfterInstall')).toMatchObject({ status: 'Succeeded' });
+      expect(events.find((e: any) => e.name === 'ApplicationStart')).toMatchObject({
+        status: 'Failed',
+        errorCode: 'ScriptFailed',
+        exitCode: 1,
+        message: 'Script at specified location: env.sh run as user nobody failed with exit code 1',
+        outputTail: expect.stringContaining('This account is currently not available.'),
+      });
+      const [, , , , , home, shell] = execFileSync('getent', ['passwd', 'root'], { encoding: 'utf8' }).trim().split(':');
+      expect(readFileSync(out, 'utf8')).toBe(`AfterInstall HOME=${home} USER=root LOGNAME=root SHELL=${shell} PWD=${join(stateDir, 'hosts', instanceId)}\n`);
+    } finally {
+      await agent.stop();
+    }
+  }, 120_000);
+});

@@ -61,8 +61,8 @@ describe('local mode: hooks that cd into their appspec destination', () => {
     expect(readFileSync(join(installed, 'listing.txt'), 'utf8')).toContain('index.html');
     expect(readFileSync(join(installed, 'uid.txt'), 'utf8').trim()).toBe(String(process.getuid?.()));
     expect(readFileSync(join(installed, 'host-root.txt'), 'utf8').trim()).toBe(join(stateDir, 'hosts', 'view-ns'));
-    // The script still starts where hooks start (inside the agent's state folder), not where the mounts were made.
-    expect(readFileSync(join(installed, 'cwd.txt'), 'utf8').trim()).toContain(join(stateDir, 'agents', 'view-ns'));
+    // The script still starts where hooks start (a local host's "/", its folder, as CodeDeploy's agent starts them from /), not where the mounts were made.
+    expect(readFileSync(join(installed, 'cwd.txt'), 'utf8').trim()).toBe(join(stateDir, 'hosts', 'view-ns'));
     expect(existsSync(destination)).toBe(false);
     expect(agents[0]?.output()).not.toContain('private mount namespace');
   }, 120_000);
