@@ -4,6 +4,7 @@ import { AGENT_VERSION_PATTERN, MINIMUM_AGENT_VERSION } from './domain/agent-pre
 import { channelUrlProblem } from './domain/channel-url.js';
 import { partitionOf } from './domain/credentials.js';
 import { ConfigError } from './errors.js';
+import { emulatorCredentials } from './adapters/aws/local-emulators.js';
 
 // zod's small build: every function validates its configuration at cold start, and most
 // never load the full one. Without a locale it would only ever say "Invalid input".
@@ -39,6 +40,8 @@ const configSchema = z.object({
   /** Roles POST /credentials may hand out must live under this IAM path. */
   ASSUMABLE_ROLE_PATH: z._default(z.string().check(z.regex(/^\/([\w+=,.@-]+\/)*$/, 'must be an IAM path such as /fleetline/')), '/fleetline/'),
   /** The agents' control channel (the WebSocket API's stage URL), told to agents in every poll answer. */
+  /** Set only in local mode (npm start): the S3 emulator, which GET /config names for the CLI. */
+  AWS_ENDPOINT_URL_S3: z.optional(z.string()),
   CHANNEL_URL: z.optional(z.string().check(z.refine((url) => channelUrlProblem(url) === undefined, 'must be a wss:// URL (ws:// only to a loopback host)'))),
 });
 
@@ -56,6 +59,10 @@ export interface Config {
   assumableRolePath: string;
   channelUrl: string | undefined;
   minimumAgentVersion: string;
+  /** The functions' region (Lambda's AWS_REGION), told to the CLI by GET /config. */
+  region?: string | undefined;
+  /** A loopback S3 endpoint (the local stack's emulator); never set in AWS. */
+  localS3Endpoint?: string | undefined;
 }
 
 const splitList = (text: string) => text.split(',').map((n) => n.trim()).filter(Boolean);
@@ -102,6 +109,8 @@ function toConfig(data: z.output<typeof configSchema>): Config {
     assumableRolePath: data.ASSUMABLE_ROLE_PATH,
     channelUrl: data.CHANNEL_URL,
     minimumAgentVersion: data.MINIMUM_AGENT_VERSION,
+    region: data.AWS_REGION,
+    localS3Endpoint: emulatorCredentials(data.AWS_ENDPOINT_URL_S3).credentials ? data.AWS_ENDPOINT_URL_S3 : undefined,
     timings: {
       leaseSeconds: data.AGENT_LEASE_SECONDS,
       startTimeoutSeconds: data.AGENT_START_TIMEOUT_SECONDS,

@@ -54,6 +54,14 @@ export const deploymentRoutes = [
     async handle({ query, deps, visible }) {
       const { limit, nextToken, ...filter } = query;
       const page = await deps.deployments.list(filter, { limit, nextToken, visible: (d) => visible(`application/${d.application}/group/${d.group}`) });
+      // Nothing to show at all for an application or group: to a caller who may not list all of its
+      // deployments, that is what a missing one looks like; to one who may, it is missing only if it is.
+      if (page.items.length === 0 && !nextToken && filter.application) {
+        const { application, group } = filter;
+        if (!visible(`application/${application}/group/${group ?? '*'}`)) throw group ? notFound.group(application, group) : notFound.application(application);
+        if (!(await deps.applications.get(application))) throw notFound.application(application);
+        if (group && !(await deps.groups.get(application, group))) throw notFound.group(application, group);
+      }
       return { statusCode: 200, body: page };
     },
   }),

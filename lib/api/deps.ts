@@ -12,6 +12,9 @@ export interface ApiDeps extends PipelineDeps, CredentialDeps {
   clock: Clock;
   newId: () => string;
   accessRules: AccessRulesRepository;
+  /** For GET /config: the functions' region, and the local stack's S3 emulator (never set in AWS). */
+  region?: string | undefined;
+  localS3Endpoint?: string | undefined;
 }
 
 export const route = routeBuilder<ApiDeps>();

@@ -8,6 +8,7 @@ import { matchRoute } from '../http/router.js';
 import { type ApiEvent, type ApiResult, type ParsedApiEvent, toApiResult } from '../http/types.js';
 import { accessRuleRoutes } from './access-rule-routes.js';
 import { agentRoutes } from './agent-routes.js';
+import { configRoutes } from './config-routes.js';
 import { credentialRoutes } from './credential-routes.js';
 import { applicationRoutes } from './application-routes.js';
 import type { ApiDeps } from './deps.js';
@@ -19,6 +20,7 @@ import { pipelineRoutes } from './pipeline-routes.js';
 
 export const apiRoutes = [
   ...healthRoutes,
+  ...configRoutes,
   ...applicationRoutes,
   ...groupRoutes,
   ...instanceRoutes,

@@ -83,5 +83,7 @@ export function buildApiDeps(config: Config, clients: AwsClients, adapters: Part
     newId: randomUUID,
     accessRules,
     authorizer: new Authorizer(accessRules, config.adminPrincipals),
+    region: config.region,
+    localS3Endpoint: config.localS3Endpoint,
   };
 }

@@ -1,0 +1,21 @@
+import { API_VERSION, type ClientConfig } from '../domain/client-config.js';
+import { route } from './deps.js';
+
+export const configRoutes = [
+  route({
+    method: 'GET',
+    path: '/config',
+    // What the CLI needs to deploy a bundle: for any caller who may create some deployment.
+    access: { action: 'deployments:create', self: true },
+    async handle({ deps }) {
+      const body: ClientConfig = {
+        apiVersion: API_VERSION,
+        artifactBucket: deps.artifactBucket,
+        region: deps.region ?? null,
+        channelUrl: deps.channelUrl ?? null,
+        ...(deps.localS3Endpoint ? { s3Endpoint: deps.localS3Endpoint } : {}),
+      };
+      return { statusCode: 200, body };
+    },
+  }),
+];
