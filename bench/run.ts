@@ -2,6 +2,7 @@
 import './figures-only-stdout.js';
 import { benchAgentPoll } from './agent-poll.js';
 import { benchBundleBombs } from './bundle-bombs.js';
+import { benchCliUpload } from './cli-upload.js';
 import { benchDeploymentCapacity } from './deployment-capacity.js';
 import { benchFanout } from './fanout.js';
 import { benchFunctionBundles } from './function-bundles.js';
@@ -17,6 +18,7 @@ const benches: [string, () => Promise<unknown>][] = [
   ['idle-cost', benchIdleCost],
   ['upload-to-success', benchUploadToSuccess],
   ['bundle-bombs', benchBundleBombs],
+  ['cli-upload', benchCliUpload],
 ];
 
 const only = process.argv[2];

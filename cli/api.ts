@@ -23,6 +23,11 @@ export class ApiError extends Error {
   }
 }
 
+/** No AWS credentials to sign with: says where the CLI looked and how to give it some. */
+export class CredentialsError extends Error {
+  override readonly name = 'CredentialsError';
+}
+
 export interface Target {
   apiUrl: string;
   /** Set when the API is the local stack (npm start): no signing, and its S3 for uploads. */
@@ -86,7 +91,8 @@ export class FleetlineApi {
     return this.send('GET', path, undefined, query);
   }
 
-  post<T = any>(path: string, body: unknown = {}): Promise<T> {
+  /** Without a body, none is sent (routes that take none refuse even `{}`). */
+  post<T = any>(path: string, body?: unknown): Promise<T> {
     return this.send('POST', path, body);
   }
 
@@ -110,14 +116,30 @@ export class FleetlineApi {
     return items;
   }
 
+  private async sign(request: Parameters<SignatureV4['sign']>[0]) {
+    try {
+      return await (this.signer as SignatureV4).sign(request);
+    } catch (error) {
+      if ((error as Error).name !== 'CredentialsProviderError') throw error;
+      const profile = process.env.AWS_PROFILE ? `the profile ${process.env.AWS_PROFILE} (AWS_PROFILE)` : 'the profile named by AWS_PROFILE (else "default")';
+      throw new CredentialsError(
+        `No AWS credentials to sign requests to ${this.target.apiUrl} with. The CLI uses the AWS default credential chain: ` +
+          `AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), then ${profile} in ~/.aws/config and ~/.aws/credentials ` +
+          '(SSO: run aws sso login --profile NAME first), then a container or instance role. Set AWS_PROFILE=NAME or export credentials.',
+      );
+    }
+  }
+
   private async send<T>(method: string, path: string, body?: unknown, query: Record<string, string | undefined> = {}): Promise<T> {
     const base = new URL(this.target.apiUrl);
     const url = new URL(`${base.pathname.replace(/\/$/, '')}${path}`, base);
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    let headers: Record<string, string> = { host: url.host, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) };
+    // POST and PUT say JSON even with no body (the API refuses them otherwise).
+    const json = payload !== undefined || method === 'POST' || method === 'PUT';
+    let headers: Record<string, string> = { host: url.host, ...(json ? { 'content-type': 'application/json' } : {}) };
     if (this.signer) {
-      const signed = await this.signer.sign({
+      const signed = await this.sign({
         method,
         protocol: url.protocol,
         hostname: url.hostname,
@@ -142,6 +164,15 @@ export class FleetlineApi {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
       parsed = undefined;
+    }
+    if (text && parsed === undefined) {
+      // Not this API at all (a wrong --api: S3's XML, a proxy's HTML page): say so rather than show its body.
+      const type = response.headers.get('content-type')?.split(';')[0];
+      throw new ApiError(
+        response.status,
+        'NotFleetline',
+        `${this.target.apiUrl} did not answer as the Fleetline API (HTTP ${response.status}${type ? `, ${type}` : ''}, not JSON): check --api / FLEETLINE_API (the HTTP API's URL, e.g. https://ID.execute-api.REGION.amazonaws.com)`,
+      );
     }
     if (!response.ok) {
       const error = parsed?.error ?? {};

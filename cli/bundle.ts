@@ -1,9 +1,13 @@
-import { lstat, readFile, readdir } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import * as tar from 'tar';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { APPSPEC_NAME, locateAppspec, normaliseEntryPath } from '../lib/domain/appspec-location.js';
-import { type Appspec, AppspecError, checkAppspec } from '../lib/domain/appspec.js';
+import { type Appspec, AppspecError, MAX_APPSPEC_BYTES, checkAppspec } from '../lib/domain/appspec.js';
 
 export interface BundleProblem {
   path: string;
@@ -21,23 +25,77 @@ async function walk(root: string, dir = root): Promise<string[]> {
   return out.sort();
 }
 
-/** Zips a bundle folder (modes kept, so hooks stay executable; links stored as links). */
-export async function zipFolder(root: string): Promise<Buffer> {
+/**
+ * Zips a bundle folder as a stream (modes kept, so hooks stay executable; links
+ * stored as links): each file is read from disk as the zip is consumed, so
+ * memory stays flat whatever the bundle's size. Also returns the files' total size.
+ */
+export async function zipFolder(root: string): Promise<{ stream: Readable; inputBytes: number }> {
   const zip = new yazl.ZipFile();
+  let inputBytes = 0;
   for (const file of await walk(root)) {
     const path = join(root, file);
     const info = await lstat(path);
     if (info.isSymbolicLink()) {
-      const { readlink } = await import('node:fs/promises');
       zip.addBuffer(Buffer.from(await readlink(path)), file, { mode: 0o120777 });
     } else {
-      zip.addBuffer(await readFile(path), file, { mode: info.mode });
+      zip.addFile(path, file, { mode: info.mode, mtime: info.mtime });
+      inputBytes += info.size;
     }
   }
   zip.end();
-  const chunks: Buffer[] = [];
-  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  return { stream: zip.outputStream as Readable, inputBytes };
+}
+
+/** A bundle file's archive type, from its name (what --help and the server take). */
+export function archiveType(file: string): 'zip' | 'tar' | 'tgz' | undefined {
+  const name = file.toLowerCase();
+  if (name.endsWith('.zip')) return 'zip';
+  if (name.endsWith('.tar')) return 'tar';
+  if (name.endsWith('.tgz') || name.endsWith('.tar.gz')) return 'tgz';
+  return undefined;
+}
+
+/**
+ * The regular files of a tar or tgz, read by the same tar parser the server's
+ * preflight uses, and a reader for the appspec candidates among them (kept as
+ * they stream past, up to the appspec size limit; no other content is held).
+ */
+async function tarEntries(file: string, gzipped: boolean): Promise<{ names: string[]; dirs: string[]; read(name: string): Promise<string> }> {
+  const names: string[] = [];
+  const dirs: string[] = [];
+  const texts = new Map<string, string>();
+  await new Promise<void>((resolve, reject) => {
+    const parser = new tar.Parser({
+      strict: true,
+      onReadEntry: (entry) => {
+        if (entry.type === 'Directory') dirs.push(normaliseEntryPath(entry.path));
+        if (entry.type !== 'File' && entry.type !== 'OldFile') return entry.resume();
+        const path = normaliseEntryPath(entry.path);
+        names.push(path);
+        if (basename(path) !== APPSPEC_NAME || entry.size > MAX_APPSPEC_BYTES) return entry.resume();
+        const chunks: Buffer[] = [];
+        entry.on('data', (c: Buffer) => chunks.push(c));
+        entry.on('end', () => texts.set(path, Buffer.concat(chunks).toString('utf8')));
+      },
+    });
+    parser.on('end', () => resolve());
+    parser.on('error', reject);
+    const raw = createReadStream(file);
+    const source = gzipped ? raw.pipe(createGunzip()) : raw;
+    raw.on('error', reject);
+    source.on('error', (e: Error) => reject(new Error(`${file} is not a valid ${gzipped ? 'gzipped ' : ''}tar archive: ${e.message}`)));
+    source.pipe(parser as unknown as NodeJS.WritableStream);
+  });
+  return {
+    names,
+    dirs,
+    read: async (name) => {
+      const text = texts.get(name);
+      if (text === undefined) throw new Error(`${name} is not in the bundle or is larger than ${MAX_APPSPEC_BYTES} bytes`);
+      return text;
+    },
+  };
 }
 
 /** The regular files of a zip and a reader for one of them. */
@@ -99,9 +157,11 @@ async function topDirs(root: string): Promise<string[]> {
  */
 export async function validateBundle(path: string): Promise<{ problems: BundleProblem[]; warnings: BundleProblem[]; appspec?: Appspec }> {
   const isDir = (await lstat(path)).isDirectory();
+  const type = isDir ? undefined : archiveType(path);
+  if (!isDir && !type) return { problems: [{ path: basename(path), message: 'a bundle file must be .zip, .tar, .tgz or .tar.gz' }], warnings: [] };
   const source = isDir
     ? { names: await walk(path), dirs: await topDirs(path), read: (name: string) => readFile(join(path, name), 'utf8') }
-    : await zipEntries(path);
+    : type === 'zip' ? await zipEntries(path) : await tarEntries(path, type === 'tgz');
   const location = locateAppspec(source.names, source.dirs);
   if ('problem' in location) return { problems: [{ path: APPSPEC_NAME, message: location.problem }], warnings: [] };
   const name = location.appspecPath.slice(location.root.length);

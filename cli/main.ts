@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { basename, resolve } from 'node:path';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { installCommand, userDataScript } from './agent-install.js';
 import { agentStateText, agentVersionText } from './agent-status.js';
 import { ApiError, FleetlineApi, UsageError, resolveTarget } from './api.js';
 import { completionScript } from './completion.js';
 import { type OutputFormat, fields, print, table, tags } from './output.js';
-import { type DeploymentView, agentWaitText, explainFailure, watchDeployment } from './progress.js';
-import { uploadBundle } from './upload.js';
+import { type DeploymentView, agentWaitText, explainFailure, followRollback, watchDeployment, watchOutput } from './progress.js';
+import { type ArtifactStore, type UploadedRevision, artifactStore, removeBundle, uploadBundle } from './upload.js';
 import { validateBundle } from './bundle.js';
+import { ROLLBACK_EVENTS } from '../lib/domain/deployment-group.js';
 
 /** Exit codes: 0 success, 1 failed (a deployment, a check, an API refusal), 2 usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -47,6 +48,27 @@ const parseTags = (list: string[]) =>
     return { key: pair.slice(0, at), value: pair.slice(at + 1) };
   });
 
+/** The item, or undefined when the API answers 404. */
+async function getIfExists(api: FleetlineApi, path: string): Promise<any> {
+  try {
+    return await api.get(path);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return undefined;
+    throw error;
+  }
+}
+
+/** A group as the API shows it, back into the body PUT takes (only the settings; what the API records itself left out). */
+function groupBody(group: any): any {
+  const body: Record<string, unknown> = {};
+  for (const key of ['targets', 'deploymentConfig', 'autoRollback', 'fileExistsBehavior', 'ignoreApplicationStopFailures'] as const) {
+    if (group[key] !== undefined) body[key] = group[key];
+  }
+  // Sent back only when set: naming a hook role needs a grant a caller changing --config may not hold.
+  if (group.hookRoleArn) body.hookRoleArn = group.hookRoleArn;
+  return body;
+}
+
 // ---- applications ----
 const apps = program.command('apps').description('applications');
 apps.command('list', { isDefault: true }).description('list applications').action(async () => {
@@ -57,8 +79,20 @@ apps.command('get <app>').description('show an application').action(async (app) 
   const a = await client().get(`/applications/${enc(app)}`);
   print(out(), a, () => fields(a));
 });
-apps.command('put <app>').description('create or update an application').option('--description <text>').action(async (app, o) => {
-  const a = await client().put(`/applications/${enc(app)}`, o.description !== undefined ? { description: o.description } : {});
+apps
+  .command('put <app>')
+  .description('create or update an application (what is not given is kept)')
+  .option('--description <text>')
+  .option('--revision-source <s3://bucket/prefix>', 'where its revisions may come from (repeatable; default s3://<artifact bucket>/<app>/)', collect)
+  .action(async (app, o) => {
+  const api = client();
+  const current = await getIfExists(api, `/applications/${enc(app)}`);
+  const body: Record<string, unknown> = {};
+  const description = o.description ?? current?.description;
+  if (description !== undefined) body.description = description;
+  const sources = o.revisionSource ? o.revisionSource.map(revisionSource) : current?.revisionSources;
+  if (sources) body.revisionSources = sources;
+  const a = await api.put(`/applications/${enc(app)}`, body);
   print(out(), a, () => `application ${a.name} saved`);
 });
 apps.command('delete <app>').description('delete an application (it must have no groups)').action(async (app) => {
@@ -82,22 +116,36 @@ groups.command('get <app> <group>').description('show a group').action(async (ap
 });
 groups
   .command('put <app> <group>')
-  .description('create or replace a group, from a file or from flags')
+  .description('create or change a group: from flags (an existing group keeps what is not given) or a file (replaces it)')
   .option('-f, --file <file>', 'the group as JSON or YAML (- for stdin)')
   .option('--tag <key=value>', 'target registered instances with this tag (repeatable; OR-ed)', collect)
   .option('--ec2-tag <key=value>', 'target EC2 instances with this tag (repeatable; OR-ed)', collect)
   .option('--config <name>', 'AllAtOnce, HalfAtATime or OneAtATime')
   .addOption(new Option('--file-exists <behavior>', 'what Install does with files already there').choices(['DISALLOW', 'OVERWRITE', 'RETAIN']))
+  .option('--auto-rollback [events]', `roll a failed deployment back to the last successful revision (events, comma-separated: ${ROLLBACK_EVENTS.join(', ')}; default DEPLOYMENT_FAILURE)`)
+  .option('--no-auto-rollback', 'turn automatic rollback off')
   .action(async (app, group, o) => {
-    let body: any = o.file ? readDocument(o.file) : {};
-    if (!o.file) {
-      if (!o.tag && !o.ec2Tag) throw new UsageError('give -f FILE or at least one --tag / --ec2-tag');
-      const filters = (list: string[] | undefined) => (list ? [parseTags(list).map((t) => ({ ...t, type: 'KEY_AND_VALUE' }))] : []);
-      body = { targets: { onPremisesTagSet: filters(o.tag), ec2TagSet: filters(o.ec2Tag) } };
+    const api = client();
+    const path = `/applications/${enc(app)}/groups/${enc(group)}`;
+    let body: any;
+    if (o.file) body = readDocument(o.file);
+    else {
+      const current = await getIfExists(api, path);
+      if (!current && !o.tag && !o.ec2Tag) throw new UsageError(`group ${app}/${group} does not exist yet: give -f FILE or at least one --tag / --ec2-tag`);
+      body = current ? groupBody(current) : { targets: {} };
+      const filters = (list: string[]) => [parseTags(list).map((t) => ({ ...t, type: 'KEY_AND_VALUE' }))];
+      if (o.tag || o.ec2Tag) {
+        body.targets = { ...body.targets, onPremisesTagSet: o.tag ? filters(o.tag) : [], ec2TagSet: o.ec2Tag ? filters(o.ec2Tag) : [] };
+      }
     }
     if (o.config) body.deploymentConfig = o.config;
     if (o.fileExists) body.fileExistsBehavior = o.fileExists;
-    const g = await client().put(`/applications/${enc(app)}/groups/${enc(group)}`, body);
+    if (o.autoRollback === false) body.autoRollback = { enabled: false, events: [] };
+    else if (o.autoRollback !== undefined) {
+      const events = o.autoRollback === true ? ['DEPLOYMENT_FAILURE'] : String(o.autoRollback).split(',').map((e) => e.trim()).filter(Boolean);
+      body.autoRollback = { enabled: true, events };
+    }
+    const g = await api.put(path, body);
     print(out(), g, () => `group ${app}/${g.name} saved`);
   });
 groups.command('delete <app> <group>').description('delete a group').action(async (app, group) => {
@@ -125,12 +173,13 @@ instances.command('get <instance>').description('show an instance').action(async
 });
 instances
   .command('put <instance>')
-  .description('register an instance or replace its tags, from flags or a file')
-  .option('--tag <key=value>', 'a tag (repeatable, or comma-separated)', collect)
+  .description('register an instance or change it, from flags (what is not given is kept) or a file (replaces it)')
+  .option('--tag <key=value>', 'a tag (repeatable, or comma-separated); replaces all its tags', collect)
   .option('--iam-arn <arn>', 'the principal the instance\'s agent signs as')
   .option('-f, --file <file>', 'the instance as JSON or YAML ({ tags, iamArn })')
   .action(async (id, o) => {
-    const body = o.file ? readDocument(o.file) : { tags: parseTags(o.tag ?? []), ...(o.iamArn ? { iamArn: o.iamArn } : {}) };
+    // The API keeps a field left out: send only what was given.
+    const body = o.file ? readDocument(o.file) : { ...(o.tag ? { tags: parseTags(o.tag) } : {}), ...(o.iamArn ? { iamArn: o.iamArn } : {}) };
     const i = await client().put(`/instances/${enc(id)}`, body);
     print(out(), i, () => `instance ${i.instanceId} saved (${tags(i.tags) || 'no tags'})`);
   });
@@ -147,14 +196,20 @@ function printIds(ids: string[], what: string): void {
 }
 
 const S3_URI = /^s3:\/\/([^/]+)\/(.+?)(?:@([^@/]+))?$/;
+
+function revisionSource(uri: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!m) throw new UsageError(`--revision-source must look like s3://bucket/prefix/, not "${uri}"`);
+  return { bucket: m[1] as string, prefix: m[2] as string };
+}
 program
   .command('deploy')
   .description('deploy a bundle folder or file, or an S3 object, to a deployment group')
   .requiredOption('--app <app>', 'application')
   .requiredOption('--group <group>', 'deployment group')
-  .option('--bundle <path>', 'a bundle folder (zipped for you) or a .zip/.tar/.tgz file, uploaded to the artifact bucket')
+  .option('--bundle <path>', 'a bundle folder (zipped for you) or a .zip/.tar/.tgz/.tar.gz file, uploaded to the artifact bucket')
   .option('--s3 <uri>', 'an object already in S3: s3://bucket/key[@version]')
-  .option('--bucket <bucket>', 'where --bundle is uploaded (default: FLEETLINE_BUCKET, or the local stack\'s bucket)')
+  .option('--bucket <bucket>', 'where --bundle is uploaded (default: FLEETLINE_BUCKET, else the API\'s artifact bucket)')
   .option('--config <name>', 'deployment config for this deployment only')
   .option('--description <text>')
   .option('--wait', 'follow the deployment until it ends; exit 1 if it fails')
@@ -162,6 +217,7 @@ program
     if (Boolean(o.bundle) === Boolean(o.s3)) throw new UsageError('give exactly one of --bundle PATH or --s3 s3://bucket/key[@version]');
     const api = client();
     let revision: Record<string, string>;
+    let uploaded: { store: ArtifactStore; revision: UploadedRevision } | undefined;
     if (o.s3) {
       const m = S3_URI.exec(o.s3);
       if (!m) throw new UsageError(`--s3 must look like s3://bucket/key[@version], not "${o.s3}"`);
@@ -173,16 +229,28 @@ program
         for (const p of problems) console.error(`${p.path}: ${p.message}`);
         throw new FailedError(`${o.bundle} is not a valid bundle; nothing was uploaded`);
       }
-      revision = await uploadBundle(api.target, o.bundle, o.app, o.bucket);
-      if (out() === 'table') console.log(`uploaded ${basename(o.bundle)} to s3://${revision.bucket}/${revision.key}`);
+      await requireGroup(api, o.app, o.group);
+      const store = await artifactStore(api, o.bucket);
+      const sent = await uploadBundle(store, o.bundle, o.app, uploadProgress(basename(resolve(o.bundle))));
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+      uploaded = { store, revision: sent };
+      revision = { ...sent };
+      if (out() === 'table') console.log(`uploaded ${basename(resolve(o.bundle))} to s3://${revision.bucket}/${revision.key}`);
     }
-    const created = await api.post('/deployments', {
-      application: o.app,
-      group: o.group,
-      revision,
-      ...(o.config ? { deploymentConfig: o.config } : {}),
-      ...(o.description ? { description: o.description } : {}),
-    });
+    let created: any;
+    try {
+      created = await api.post('/deployments', {
+        application: o.app,
+        group: o.group,
+        revision,
+        ...(o.config ? { deploymentConfig: o.config } : {}),
+        ...(o.description ? { description: o.description } : {}),
+      });
+    } catch (error) {
+      // Refused: the bundle just uploaded would only be left behind.
+      if (uploaded) await removeBundle(uploaded.store, uploaded.revision).catch(() => undefined);
+      throw error;
+    }
     if (!o.wait) {
       print(out(), created, () => `${created.deploymentId} ${created.status}`);
       return;
@@ -191,13 +259,44 @@ program
     await finishWatch(api, created.deploymentId);
   });
 
-async function finishWatch(api: FleetlineApi, deploymentId: string, label = ''): Promise<void> {
-  const ended = await watchDeployment(api, deploymentId, label);
-  if (out() === 'json') console.log(JSON.stringify(ended, null, 2));
-  if (ended.status !== 'Succeeded') {
-    console.error(await explainFailure(api, ended));
-    throw new FailedError('');
+/**
+ * Before an upload: the group must exist (a 404 names what is missing). A
+ * caller who may deploy but not read groups is left to the deployment's own check.
+ */
+async function requireGroup(api: FleetlineApi, app: string, group: string): Promise<void> {
+  try {
+    await api.get(`/applications/${enc(app)}/groups/${enc(group)}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 403) return;
+    if (error instanceof ApiError && error.status === 404) throw new FailedError(`${error.message}; nothing was uploaded`);
+    throw error;
   }
+}
+
+/** Upload progress on a terminal (stderr), redrawn in place: bytes sent, and a bar when the size is known. */
+function uploadProgress(name: string): (sent: number, total: number | undefined) => void {
+  if (!process.stderr.isTTY) return () => undefined;
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return (sent, total) => {
+    const shown = total
+      ? `[${'#'.repeat(Math.round((20 * sent) / total)).padEnd(20, '.')}] ${mb(sent)} of ${mb(total)}`
+      : `${mb(sent)} zipped and sent`;
+    process.stderr.write(`\r\x1b[2Kuploading ${name} ${shown}`);
+  };
+}
+
+async function finishWatch(api: FleetlineApi, deploymentId: string, label = ''): Promise<void> {
+  const output = watchOutput(out());
+  const ended = await watchDeployment(api, deploymentId, label, output);
+  if (ended.status === 'Succeeded') {
+    if (out() === 'json') console.log(JSON.stringify(ended, null, 2));
+    return;
+  }
+  console.error(await explainFailure(api, ended));
+  const rollback = await followRollback(api, ended, output);
+  if (out() === 'json') console.log(JSON.stringify(rollback ? { ...ended, rolledBackBy: rollback.deploymentId, rollback } : ended, null, 2));
+  if (rollback) console.error(`rollback ${rollback.deploymentId} ${rollback.status}${rollback.status === 'Succeeded' ? `: ${ended.application}/${ended.group} is back on its last successful revision` : ''}`);
+  throw new FailedError('');
 }
 
 const deployments = program.command('deployments').description('deployments');
@@ -226,8 +325,7 @@ deployments.command('get <deployment>').description('show a deployment and its i
   const d = await api.get(`/deployments/${enc(id)}`);
   const items = await api.all(`/deployments/${enc(id)}/instances`);
   print(out(), { ...d, instances: items }, () => {
-    const { counts, error, ...rest } = d;
-    return [fields({ ...rest, revision: `s3://${d.revision.bucket}/${d.revision.key}`, counts, error: error?.message }), '', table(items, [
+    return [fields(deploymentFields(d)), '', table(items, [
       { header: 'INSTANCE', value: (i: any) => i.instanceId },
       { header: 'STATUS', value: (i: any) => i.status },
       { header: 'LAST EVENT', value: (i: any) => i.lastEvent },
@@ -235,6 +333,32 @@ deployments.command('get <deployment>').description('show a deployment and its i
     ])].join('\n');
   });
 });
+/** What a person looks for first, in that order; the engine's own bookkeeping left out. */
+function deploymentFields(d: any): Record<string, unknown> {
+  const config = typeof d.deploymentConfig === 'string' ? d.deploymentConfig : JSON.stringify(d.deploymentConfig);
+  return {
+    deploymentId: d.deploymentId,
+    status: d.status,
+    error: d.error?.message,
+    application: d.application,
+    group: d.group,
+    revision: `s3://${d.revision.bucket}/${d.revision.key}${d.revision.version ? `@${d.revision.version}` : ''}`,
+    counts: d.counts,
+    description: d.description || undefined,
+    creator: d.creator,
+    createdAt: d.createdAt,
+    startedAt: d.startedAt,
+    completedAt: d.completedAt,
+    deploymentConfig: config,
+    fileExistsBehavior: d.fileExistsBehavior,
+    stopRequested: d.stopRequested ? `by ${d.stopRequested.by} at ${d.stopRequested.at}${d.stopRequested.rollback ? ' (with rollback)' : ''}` : undefined,
+    rollbackOf: d.rollbackOf,
+    rolledBackBy: d.rolledBackBy,
+    redeployOf: d.redeployOf,
+    pipelineExecution: d.pipelineAction?.executionId,
+  };
+}
+
 deployments.command('stop <deployment>').description('stop a deployment').option('--rollback', 'roll back to the last successful revision').action(async (id, o) => {
   const d = await client().post(`/deployments/${enc(id)}/stop`, o.rollback ? { rollback: true } : {});
   print(out(), d, () => `${d.deploymentId} ${d.status}${d.stopRequested ? ' (stop requested)' : ''}`);
@@ -242,21 +366,28 @@ deployments.command('stop <deployment>').description('stop a deployment').option
 
 program
   .command('logs <deployment> [instance]')
-  .description('the full hook log of one instance, or of every instance')
+  .description('the full hook log of one instance, or of every instance (exit 1 when one has no full log yet)')
   .action(async (id, instance) => {
     const api = client();
     const ids = instance ? [instance] : (await api.all(`/deployments/${enc(id)}/instances`)).map((i: any) => i.instanceId);
+    let missing = 0;
     for (const iid of ids) {
       const detail = await api.get(`/deployments/${enc(id)}/instances/${enc(iid)}`);
       if (!instance) console.log(`==> ${iid} (${detail.status}) <==`);
       const res = detail.logUrl ? await fetch(detail.logUrl) : undefined;
-      if (res?.ok) process.stdout.write(await res.text());
-      else {
-        // No uploaded log yet (still running, or never started): the output tails are what there is.
-        for (const e of detail.events) if (e.outputTail) process.stdout.write(`[${e.name}]\n${e.outputTail}`);
-        if (!detail.logUrl) console.error(`${iid}: no full log yet (instance ${detail.status})`);
+      if (res?.ok) {
+        process.stdout.write(await res.text());
+        continue;
       }
+      // No uploaded log (the agent uploads it when the instance ends): the output tails are what there is.
+      missing++;
+      for (const e of detail.events) if (e.outputTail) process.stdout.write(`[${e.name}]\n${e.outputTail}`);
+      const why = detail.status === 'Pending' ? 'it has not started yet'
+        : detail.status === 'InProgress' ? `it is still running${detail.events.some((e: any) => e.outputTail) ? ' (above: the output so far)' : ''}; the agent uploads it when the instance ends`
+          : detail.status === 'Skipped' ? 'it was skipped' : 'the agent has not uploaded it';
+      console.error(`${iid}: no full log yet: instance ${detail.status}, ${why}. Follow it with: fleetline deployments get ${id} --wait`);
     }
+    if (missing > 0) throw new FailedError('');
   });
 
 // ---- pipelines and executions ----
@@ -314,10 +445,14 @@ function showExecution(e: any): string {
     for (const a of s.actions ?? []) {
       const what = a.deploymentId ? `deploy ${a.deploymentId}` : a.type ?? a.name ?? '';
       const decided = a.decision ? ` (${a.decision.approved ? 'approved' : 'rejected'} by ${a.decision.by}${a.decision.comment ? `: ${a.decision.comment}` : ''})` : '';
-      lines.push(`    ${String(what).padEnd(24)} ${a.status}${a.error ? `: ${a.error}` : ''}${decided}`);
+      // A rejection's error says what its decision already shows.
+      const error = a.error && !(a.decision && !a.decision.approved) ? `: ${a.error}` : '';
+      lines.push(`    ${String(what).padEnd(24)} ${a.status}${error}${decided}`);
     }
   }
-  if (e.error) lines.push(`  error: ${e.error}`);
+  // A rejection is already shown on its action, with who and why.
+  const rejected = (e.stages ?? []).some((s: any) => (s.actions ?? []).some((a: any) => a.decision && !a.decision.approved));
+  if (e.error && !rejected) lines.push(`  error: ${e.error}`);
   return lines.join('\n');
 }
 
@@ -357,12 +492,14 @@ executions
 for (const verb of ['approve', 'reject'] as const) {
   executions.command(`${verb} <execution>`).description(`${verb} the approval an execution waits for`).option('--comment <text>').action(async (id, o) => {
     const e = await client().post(`/executions/${enc(id)}/${verb}`, o.comment ? { comment: o.comment } : {});
-    print(out(), e, () => `${id} ${verb === 'approve' ? 'approved' : 'rejected'}: ${stageSummary(e) || e.status}`);
+    print(out(), e, () => verb === 'approve'
+      ? `${id} approved: the pipeline goes on from here (follow it: fleetline executions get ${id} --wait)`
+      : `${id} rejected: the execution ends as Failed`);
   });
 }
 for (const verb of ['retry', 'stop'] as const) {
   executions.command(`${verb} <execution>`).description(verb === 'retry' ? 'retry the failed stage where it failed' : 'stop an execution and its running deployment').action(async (id) => {
-    const e = await client().post(`/executions/${enc(id)}/${verb}`, {});
+    const e = await client().post(`/executions/${enc(id)}/${verb}`);
     print(out(), e, () => `${id} ${e.status}: ${stageSummary(e)}`);
   });
 }
@@ -456,9 +593,10 @@ for (const [name, description, render] of [
 
 program
   .command('completion')
-  .description('print a shell completion script: eval "$(fleetline completion bash)"')
-  .addOption(new Option('--shell <shell>').choices(['bash', 'zsh']).default('bash'))
-  .action((o) => console.log(completionScript(program, o.shell)));
+  .description('print a shell completion script: eval "$(fleetline completion bash)" (or zsh)')
+  .addArgument(new Argument('[shell]').choices(['bash', 'zsh']))
+  .addOption(new Option('--shell <shell>', 'the same as the argument').choices(['bash', 'zsh']))
+  .action((shell, o) => console.log(completionScript(program, shell ?? o.shell ?? 'bash')));
 
 // Every command and subcommand answers --help, and a mistake shows its usage.
 const configure = (c: Command) => {

@@ -27,6 +27,24 @@ export interface DeploymentView {
   group: string;
   counts?: Record<string, number>;
   error?: { code: string; message: string; cause?: { instanceId: string; event?: string } };
+  endHandled?: boolean;
+  rolledBackBy?: string;
+  rollbackOf?: string;
+}
+
+/** Where a watch writes: progress to `progress`, the final frame (the result, in table format) to `result`. */
+export interface WatchOutput {
+  progress: NodeJS.WritableStream;
+  result: NodeJS.WritableStream;
+}
+
+/**
+ * Progress goes to stdout only when a person reads it there (a terminal, table
+ * format); piped or with -o json it goes to stderr, so stdout is only the result.
+ */
+export function watchOutput(format: 'table' | 'json'): WatchOutput {
+  const toStdout = format === 'table' && process.stdout.isTTY === true;
+  return { progress: toStdout ? process.stdout : process.stderr, result: format === 'table' ? process.stdout : process.stderr };
 }
 
 const FINISHED = new Set(['Succeeded', 'Failed', 'Stopped']);
@@ -51,9 +69,11 @@ export function agentWaitText(i: InstanceView): string {
  * change when piped, and at the end the final state of every instance either
  * way. Ctrl-C leaves the deployment running and says how to stop it.
  */
-export async function watchDeployment(api: FleetlineApi, deploymentId: string, label = ''): Promise<DeploymentView> {
+export async function watchDeployment(api: FleetlineApi, deploymentId: string, label = '', output: WatchOutput = watchOutput('table')): Promise<DeploymentView> {
+  const line = (stream: NodeJS.WritableStream, text: string) => stream.write(`${text}\n`);
   // Redrawn only where ora can animate (a TTY, not TERM=dumb, not CI); anywhere else, plain lines.
-  const candidate: Ora = ora({ stream: process.stderr });
+  // ora must leave stdin alone: in raw mode the terminal no longer turns Ctrl-C, Ctrl-Z or Ctrl-\ into signals.
+  const candidate: Ora = ora({ stream: process.stderr, discardStdin: false });
   const spinner: Ora | undefined = candidate.isEnabled ? candidate.start(`${label}${deploymentId}: starting`) : undefined;
   const seen = new Map<string, string>();
   const onInterrupt = () => {
@@ -71,19 +91,24 @@ export async function watchDeployment(api: FleetlineApi, deploymentId: string, l
       const frame = [`${label}${deploymentId} ${deployment.status}`, ...instances.map((i) => `  ${instanceLine(i)}`)].join('\n');
       if (FINISHED.has(deployment.status)) {
         // The end is shown whole, TTY or not: the final state of every instance.
-        if (spinner && deployment.status === 'Succeeded') spinner.succeed(frame);
-        else if (spinner) spinner.fail(frame);
-        else console.log(frame);
+        if (spinner && output.result === process.stdout) {
+          spinner.stop();
+          line(output.result, frame);
+        } else if (spinner) {
+          deployment.status === 'Succeeded' ? spinner.succeed(frame) : spinner.fail(frame);
+        } else {
+          line(output.result, frame);
+        }
         return deployment;
       }
       if (spinner) {
         spinner.text = frame;
       } else {
-        if (deployment.status !== lastStatus) console.log(`${label}${deploymentId} ${deployment.status}`);
+        if (deployment.status !== lastStatus) line(output.progress, `${label}${deploymentId} ${deployment.status}`);
         for (const i of instances) {
-          const line = instanceLine(i);
-          if (seen.get(i.instanceId) !== line) console.log(`  ${line}`);
-          seen.set(i.instanceId, line);
+          const shown = instanceLine(i);
+          if (seen.get(i.instanceId) !== shown) line(output.progress, `  ${shown}`);
+          seen.set(i.instanceId, shown);
         }
       }
       lastStatus = deployment.status;
@@ -93,6 +118,25 @@ export async function watchDeployment(api: FleetlineApi, deploymentId: string, l
     process.removeListener('SIGINT', onInterrupt);
     spinner?.stop();
   }
+}
+
+/**
+ * A deployment of a group with automatic rollback is rolled back just after it
+ * fails (or is stopped with a rollback): waits for the end to be handled, then,
+ * when a rollback was created, says so and follows it to its end. Returns the
+ * rollback's end, or undefined when there is none.
+ */
+export async function followRollback(api: FleetlineApi, ended: DeploymentView, output: WatchOutput): Promise<DeploymentView | undefined> {
+  if (ended.status === 'Succeeded' || ended.rollbackOf) return undefined;
+  let current = ended;
+  const deadline = Date.now() + 30_000;
+  while (!current.endHandled && !current.rolledBackBy && Date.now() < deadline) {
+    await sleep(500);
+    current = await api.get<DeploymentView>(`/deployments/${ended.deploymentId}`);
+  }
+  if (!current.rolledBackBy) return undefined;
+  output.progress.write(`automatic rollback ${current.rolledBackBy} started: redeploying the last successful revision to ${ended.application}/${ended.group}\n`);
+  return watchDeployment(api, current.rolledBackBy, 'rollback ', output);
 }
 
 const UNSETTLED = new Set(['Pending', 'InProgress']);

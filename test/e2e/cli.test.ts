@@ -1,10 +1,13 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_EMULATOR_CREDENTIALS } from '../../lib/adapters/aws/local-emulators.js';
 import { waitFor } from '../../local/ports.js';
 import { buildTestCli } from '../support/cli-process.js';
+import { hasTmux, startTerminal } from '../support/tmux.js';
 import { type LocalFleetline, pickPorts, startLocalFleetline } from '../support/local-process.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'fleetline-cli-e2e-'));
@@ -50,13 +53,14 @@ describe('the fleetline CLI against the local stack', () => {
     expect((await fleetline('apps', 'put', 'cli', '--description', 'from the CLI')).code).toBe(0);
     expect((await fleetline('groups', 'put', 'cli', 'all', '--tag', 'fleet=local', '--config', 'AllAtOnce', '--file-exists', 'OVERWRITE')).code).toBe(0);
     const ok = await fleetline('deploy', '--app', 'cli', '--group', 'all', '--bundle', bundleDir('good', 'echo "all good on $DEPLOYMENT_ID"; sleep 2'), '--wait');
-    expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/uploaded good to s3:\/\/fleetline-artifacts\/cli\/deploy\//);
     expect(ok.stdout).toMatch(/d-[A-Z0-9]{9} Succeeded/);
     for (const id of ['local-1', 'local-2']) expect(ok.stdout).toMatch(new RegExp(`${id}\\s+Succeeded`));
-    // Piped, progress comes as plain lines: an instance is seen before it ends (the hook takes 2 s, over a poll interval).
-    expect(ok.stdout).toMatch(/local-\d\s+(Pending|InProgress)/);
+    // Piped, progress comes as plain lines on stderr (stdout is the result): an instance is seen before it ends
+    // (the hook takes 2 s, over a poll interval).
+    expect(ok.stderr).toMatch(/local-\d\s+(Pending|InProgress)/);
+    expect(ok.stdout).not.toMatch(/local-\d\s+(Pending|InProgress)/);
     const list = await fleetline('deployments', 'list', '--app', 'cli', '-o', 'json');
     expect(JSON.parse(list.stdout)[0]).toMatchObject({ application: 'cli', group: 'all', status: 'Succeeded' });
   }, 240_000);
@@ -110,29 +114,43 @@ describe('the fleetline CLI against the local stack', () => {
     for (const instance of ['local-1', 'local-2']) expect(final).toMatch(new RegExp(`${instance}\\s+Succeeded`));
   }, 240_000);
 
-  it('Ctrl-C stops watching, not the deployment, and says how to stop it', async () => {
-    const child = spawn(process.execPath, [cli!.file, 'deploy', '--app', 'cli', '--group', 'all', '--bundle', bundleDir('slow', 'sleep 120'), '--wait'], {
-      env: { ...process.env, FLEETLINE_STATE_DIR: stateDir, FLEETLINE_API: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  it.skipIf(!hasTmux)('in a real terminal, Ctrl-C stops watching (not the deployment), Ctrl-Z suspends and Ctrl-\\ quits', async () => {
+    expect((await fleetline('apps', 'put', 'cli')).code).toBe(0);
+    expect((await fleetline('groups', 'put', 'cli', 'all', '--tag', 'fleet=local', '--config', 'AllAtOnce', '--file-exists', 'OVERWRITE')).code).toBe(0);
+    const terminal = startTerminal({ FLEETLINE_STATE_DIR: stateDir, FLEETLINE_API: '' });
+    const fleetlineIn = (args: string) => `${shellQuote(process.execPath)} ${shellQuote(cli!.file)} ${args}; echo "exit=$?"`;
     let id = '';
     try {
-      await waitFor('the hook to be running', () => {
-        id = /deployment (d-[A-Z0-9]{9}) created/.exec(output)?.[1] ?? '';
-        return id !== '' && /InProgress ValidateService/.test(output);
-      }, { timeoutMs: 120_000, intervalMs: 100 });
-      child.kill('SIGINT');
-      expect(await exited).toBe(130);
+      terminal.type(fleetlineIn(`deploy --app cli --group all --bundle ${shellQuote(bundleDir('slow', 'sleep 120'))} --wait`));
+      await terminal.waitForScreen('the hook to be running', /InProgress ValidateService/, 120_000);
+      id = /deployment (d-[A-Z0-9]{9}) created/.exec(terminal.screen())?.[1] ?? '';
+      expect(id).not.toBe('');
+      terminal.press('C-c');
+      await terminal.waitForScreen('Ctrl-C to end the watch', /exit=130/, 10_000);
+      expect(terminal.screen()).toContain(`${id} keeps running. Stop it with: fleetline deployments stop ${id}`);
+
+      // Ctrl-Z suspends the watch as it would any program (bash reports the job stopped: 128 + SIGTSTP).
+      terminal.type('echo second-watch');
+      terminal.type(fleetlineIn(`deployments get ${id} --wait`));
+      await terminal.waitForScreen('the watch to show the deployment', new RegExp(`second-watch[^]*${id} InProgress[^]*local-\\d\\s+InProgress`));
+      terminal.press('C-z');
+      await terminal.waitForScreen('Ctrl-Z to suspend the watch', /exit=148/, 10_000);
+      expect(terminal.screen()).toMatch(/Stopped/);
+      terminal.type('kill -9 %1; echo third-watch');
+      terminal.type(fleetlineIn(`deployments get ${id} --wait`));
+      await terminal.waitForScreen('the watch to show the deployment again', new RegExp(`third-watch[^]*${id} InProgress[^]*local-\\d\\s+InProgress`));
+      terminal.press('C-\\');
+      await terminal.waitForScreen('Ctrl-\\ to quit the watch', /exit=131/, 10_000);
     } finally {
-      child.kill('SIGKILL');
+      terminal.stop();
     }
-    expect(output).toContain(`${id} keeps running. Stop it with: fleetline deployments stop ${id}`);
     const still = JSON.parse((await fleetline('deployments', 'get', id, '-o', 'json')).stdout);
     expect(still.status).toBe('InProgress');
+    // The log of a running instance is not there yet: said, with how to follow it, and not a silent exit 0.
+    const early = await fleetline('logs', id, 'local-1');
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain(`local-1: no full log yet: instance InProgress, it is still running`);
+    expect(early.stderr).toContain(`fleetline deployments get ${id} --wait`);
     expect((await fleetline('deployments', 'stop', id)).code).toBe(0);
     const ended = await fleetline('deployments', 'get', id, '--wait');
     expect(ended.code).toBe(1);
@@ -162,6 +180,7 @@ describe('the fleetline CLI against the local stack', () => {
     expect(waiting.stdout).toMatch(/Staging\s+Succeeded/);
     const approved = await fleetline('executions', 'approve', executionId, '--comment', 'ship it');
     expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain(`${executionId} approved: the pipeline goes on from here (follow it: fleetline executions get ${executionId} --wait)`);
     const done = await fleetline('executions', 'get', executionId, '--wait', '-o', 'json');
     expect(JSON.parse(done.stdout).status).toBe('Succeeded');
   }, 240_000);
@@ -171,8 +190,192 @@ describe('the fleetline CLI against the local stack', () => {
     expect((await fleetline('deploy', '--app', 'cli', '--group', 'all')).code).toBe(2);
     const help = await fleetline('executions', 'approve', '--help');
     expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('Usage: fleetline executions approve')]);
+    // The form the help shows works as shown.
+    expect((await fleetline('completion', '--help')).stdout).toContain('eval "$(fleetline completion bash)"');
+    expect((await fleetline('completion', 'bash')).code).toBe(0);
+    expect((await fleetline('completion', 'zsh')).stdout).toContain('bashcompinit');
     const completion = await fleetline('completion');
     expect(completion.stdout).toContain('complete -F _fleetline fleetline');
     expect(completion.stdout).toContain('"executions") words="list get approve reject retry stop');
+  }, 60_000);
+});
+
+describe('the fleetline CLI as a team uses it day to day', () => {
+  const stack = () => JSON.parse(readFileSync(join(stateDir, 'stack.json'), 'utf8')) as { apiUrl: string; s3Endpoint: string; bucket: string };
+  const s3 = () => new S3Client({ endpoint: stack().s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials: LOCAL_EMULATOR_CREDENTIALS });
+  const keysUnder = async (prefix: string) => {
+    const client = s3();
+    try {
+      return ((await client.send(new ListObjectsV2Command({ Bucket: stack().bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key);
+    } finally {
+      client.destroy();
+    }
+  };
+
+  beforeAll(async () => {
+    expect((await fleetline('apps', 'put', 'ops')).code).toBe(0);
+    expect((await fleetline('groups', 'put', 'ops', 'fleet', '--tag', 'fleet=local', '--config', 'AllAtOnce', '--file-exists', 'OVERWRITE')).code).toBe(0);
+  }, 60_000);
+
+  it('-o json with --wait: stdout is only the JSON, progress on stderr', async () => {
+    const json = await fleetline('-o', 'json', 'deploy', '--app', 'ops', '--group', 'fleet', '--bundle', bundleDir('json', 'sleep 2'), '--wait');
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ application: 'ops', group: 'fleet', status: 'Succeeded' });
+    expect(json.stderr).toMatch(/local-\d\s+(Pending|InProgress)/);
+  }, 240_000);
+
+  it('.tar, .tgz and .tar.gz bundles: validated and deployed like a folder', async () => {
+    const dir = bundleDir('tarred', 'echo tarred');
+    for (const [name, flags] of [['b.tar', '-cf'], ['b.tgz', '-czf'], ['b.tar.gz', '-czf']] as const) {
+      execFileSync('tar', [flags, join(work, name), '-C', dir, '.']);
+      const valid = await fleetline('bundle', 'validate', join(work, name));
+      expect([name, valid.code, valid.stdout.trim()]).toEqual([name, 0, `${join(work, name)}: valid`]);
+    }
+    const deployed = await fleetline('deploy', '--app', 'ops', '--group', 'fleet', '--bundle', join(work, 'b.tar.gz'), '--wait');
+    expect(deployed.code, deployed.stderr).toBe(0);
+    expect(deployed.stdout).toMatch(/uploaded b\.tar\.gz to s3:\/\/fleetline-artifacts\/ops\/deploy\/[0-9a-f]+-b\n/);
+    // A tar with a hook that is not in it is refused before anything is uploaded.
+    const broken = bundleDir('broken-tar', 'true');
+    rmSync(join(broken, 'check.sh'));
+    execFileSync('tar', ['-czf', join(work, 'broken.tgz'), '-C', broken, '.']);
+    const before = await keysUnder('ops/deploy/');
+    const refused = await fleetline('deploy', '--app', 'ops', '--group', 'fleet', '--bundle', join(work, 'broken.tgz'));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('check.sh is not in the bundle');
+    expect(await keysUnder('ops/deploy/')).toEqual(before);
+  }, 240_000);
+
+  it('--api alone is enough from any folder: the API tells the CLI where bundles go (GET /config)', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'fleetline-elsewhere-'));
+    try {
+      const env = { FLEETLINE_STATE_DIR: '', FLEETLINE_API: '', FLEETLINE_BUCKET: '' };
+      const run = (...args: string[]) => cli!.run(['--api', stack().apiUrl, ...args], env, elsewhere);
+      const deployed = await run('deploy', '--app', 'ops', '--group', 'fleet', '--bundle', bundleDir('anywhere', 'true'), '--wait');
+      expect(deployed.code, deployed.stderr).toBe(0);
+      expect(deployed.stdout).toMatch(/uploaded anywhere to s3:\/\/fleetline-artifacts\/ops\/deploy\/[0-9a-f]+-anywhere/);
+      expect(deployed.stdout).toMatch(/d-[A-Z0-9]{9} Succeeded/);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('deploy --bundle checks the group before uploading, and removes the bundle when the deployment is refused', async () => {
+    const before = await keysUnder('ops/deploy/');
+    const missing = await fleetline('deploy', '--app', 'ops', '--group', 'nope', '--bundle', bundleDir('nowhere', 'true'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Deployment group "nope" does not exist in application "ops"; nothing was uploaded');
+    const refused = await fleetline('deploy', '--app', 'ops', '--group', 'fleet', '--config', 'NotAConfig', '--bundle', bundleDir('refused', 'true'));
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/uploaded refused to/);
+    expect(await keysUnder('ops/deploy/')).toEqual(before);
+  }, 120_000);
+
+  it('--bundle . names the key after the folder', async () => {
+    const dir = bundleDir('dotted', 'true');
+    const deployed = await cli!.run(['deploy', '--app', 'ops', '--group', 'fleet', '--bundle', '.'], { FLEETLINE_STATE_DIR: stateDir, FLEETLINE_API: '' }, dir);
+    expect(deployed.code, deployed.stderr).toBe(0);
+    expect(deployed.stdout).toMatch(/uploaded dotted to s3:\/\/fleetline-artifacts\/ops\/deploy\/[0-9a-f]+-dotted\n/);
+    const id = /(d-[A-Z0-9]{9})/.exec(deployed.stdout)?.[1] as string;
+    expect((await fleetline('deployments', 'get', id, '--wait')).code).toBe(0);
+  }, 120_000);
+
+  it('instances put and groups put change only what is given', async () => {
+    expect((await fleetline('instances', 'put', 'spare-1', '--tag', 'role=spare')).code).toBe(0);
+    const arn = 'arn:aws:iam::111122223333:role/spare-host';
+    expect((await fleetline('instances', 'put', 'spare-1', '--iam-arn', arn)).code).toBe(0);
+    expect(JSON.parse((await fleetline('instances', 'get', 'spare-1', '-o', 'json')).stdout)).toMatchObject({ tags: [{ key: 'role', value: 'spare' }], iamArn: arn });
+    expect((await fleetline('instances', 'put', 'spare-1', '--tag', 'role=standby')).code).toBe(0);
+    expect(JSON.parse((await fleetline('instances', 'get', 'spare-1', '-o', 'json')).stdout)).toMatchObject({ tags: [{ key: 'role', value: 'standby' }], iamArn: arn });
+
+    const config = await fleetline('groups', 'put', 'ops', 'fleet', '--config', 'OneAtATime');
+    expect(config.code, config.stderr).toBe(0);
+    const group = JSON.parse((await fleetline('groups', 'get', 'ops', 'fleet', '-o', 'json')).stdout);
+    expect(group).toMatchObject({ deploymentConfig: 'OneAtATime', fileExistsBehavior: 'OVERWRITE', targets: { onPremisesTagSet: [[{ key: 'fleet', value: 'local' }]] } });
+    expect((await fleetline('groups', 'put', 'ops', 'fleet', '--config', 'AllAtOnce')).code).toBe(0);
+    // A new group still needs its targets.
+    const bare = await fleetline('groups', 'put', 'ops', 'new', '--config', 'AllAtOnce');
+    expect([bare.code, bare.stderr]).toEqual([2, expect.stringContaining('group ops/new does not exist yet')]);
+  }, 60_000);
+
+  it('apps put --revision-source sets where revisions may come from; a listing of an unknown app is a 404', async () => {
+    const put = await fleetline('apps', 'put', 'sourced', '--revision-source', 's3://fleetline-artifacts/builds/sourced/');
+    expect(put.code, put.stderr).toBe(0);
+    expect(JSON.parse((await fleetline('apps', 'get', 'sourced', '-o', 'json')).stdout).revisionSources).toEqual([{ bucket: 'fleetline-artifacts', prefix: 'builds/sourced/' }]);
+    expect((await fleetline('apps', 'put', 'sourced', '--description', 'kept sources')).code).toBe(0);
+    expect(JSON.parse((await fleetline('apps', 'get', 'sourced', '-o', 'json')).stdout).revisionSources).toHaveLength(1);
+    const nope = await fleetline('deployments', 'list', '--app', 'nope');
+    expect([nope.code, nope.stderr.trim()]).toEqual([1, 'fleetline: 404 NotFoundError: Application "nope" does not exist']);
+    const noGroup = await fleetline('deployments', 'list', '--app', 'ops', '--group', 'nope');
+    expect([noGroup.code, noGroup.stderr.trim()]).toEqual([1, 'fleetline: 404 NotFoundError: Deployment group "nope" does not exist in application "ops"']);
+  }, 60_000);
+
+  it('deployments get shows the status first; a deployment with automatic rollback shows the rollback and follows it', async () => {
+    expect((await fleetline('groups', 'put', 'ops', 'safe', '--tag', 'fleet=local', '--config', 'AllAtOnce', '--file-exists', 'OVERWRITE', '--auto-rollback')).code).toBe(0);
+    expect(JSON.parse((await fleetline('groups', 'get', 'ops', 'safe', '-o', 'json')).stdout).autoRollback).toEqual({ enabled: true, events: ['DEPLOYMENT_FAILURE'] });
+    const good = await fleetline('deploy', '--app', 'ops', '--group', 'safe', '--bundle', bundleDir('safe-good', 'true'), '--wait');
+    expect(good.code, good.stderr).toBe(0);
+    const goodId = /deployment (d-[A-Z0-9]{9}) created/.exec(good.stdout)?.[1] as string;
+    const shown = (await fleetline('deployments', 'get', goodId)).stdout.split('\n');
+    expect(shown.slice(0, 2)).toEqual([expect.stringMatching(new RegExp(`^deploymentId: +${goodId}$`)), expect.stringMatching(/^status: +Succeeded$/)]);
+    expect(shown.join('\n')).not.toMatch(/groupId|openBatches|endHandled|batchNumber/);
+
+    const bad = await fleetline('deploy', '--app', 'ops', '--group', 'safe', '--bundle', bundleDir('safe-bad', 'exit 4'), '--wait');
+    expect(bad.code).toBe(1);
+    const rollback = /automatic rollback (d-[A-Z0-9]{9}) started: redeploying the last successful revision to ops\/safe/.exec(bad.stderr)?.[1];
+    expect(rollback, bad.stderr).toBeDefined();
+    expect(bad.stdout).toMatch(new RegExp(`rollback ${rollback} Succeeded`));
+    expect(bad.stderr).toContain(`rollback ${rollback} Succeeded: ops/safe is back on its last successful revision`);
+    expect(JSON.parse((await fleetline('deployments', 'get', rollback as string, '-o', 'json')).stdout)).toMatchObject({ status: 'Succeeded' });
+  }, 240_000);
+
+  it('executions retry and stop work; a rejection is shown once', async () => {
+    writeFileSync(join(work, 'gate.yml'), 'source: { bucket: fleetline-artifacts, prefix: "gate/" }\nstages:\n  - name: Gate\n    actions: [ { type: approval } ]\n');
+    expect((await fleetline('pipelines', 'put', 'gate', '-f', join(work, 'gate.yml'))).code).toBe(0);
+    const client = s3();
+    try {
+      const dir = bundleDir('gated', 'true');
+      execFileSync('zip', ['-qr', join(work, 'gated.zip'), '.'], { cwd: dir });
+      await client.send(new PutObjectCommand({ Bucket: stack().bucket, Key: 'gate/manual.zip', Body: readFileSync(join(work, 'gated.zip')) }));
+    } finally {
+      client.destroy();
+    }
+    // The upload under the pipeline's source starts an execution.
+    let executionId = '';
+    await waitFor('the upload to start an execution', async () => {
+      executionId = (await fleetline('executions', 'list', 'gate', '--latest', '-q')).stdout.trim();
+      return executionId !== '';
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    await waitFor('the approval to wait', async () => /Gate\s+InProgress/.test((await fleetline('executions', 'get', executionId)).stdout), { timeoutMs: 60_000, intervalMs: 500 });
+    expect((await fleetline('executions', 'reject', executionId, '--comment', 'not today')).code).toBe(0);
+    await waitFor('the rejection to fail the execution', async () => JSON.parse((await fleetline('executions', 'get', executionId, '-o', 'json')).stdout).status === 'Failed', { timeoutMs: 60_000, intervalMs: 500 });
+    const shown = (await fleetline('executions', 'get', executionId)).stdout;
+    expect(shown.split('not today').length - 1).toBe(1);
+
+    const retried = await fleetline('executions', 'retry', executionId);
+    expect(retried.code, retried.stderr).toBe(0);
+    await waitFor('the retried approval to wait again', async () => /Gate\s+InProgress/.test((await fleetline('executions', 'get', executionId)).stdout), { timeoutMs: 60_000, intervalMs: 500 });
+    const stopped = await fleetline('executions', 'stop', executionId);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    await waitFor('the stop', async () => JSON.parse((await fleetline('executions', 'get', executionId, '-o', 'json')).stdout).status === 'Stopped', { timeoutMs: 60_000, intervalMs: 500 });
+  }, 240_000);
+
+  it('a wrong --api and missing AWS credentials are explained, not dumped', async () => {
+    const wrong = await cli!.run(['--api', stack().s3Endpoint, 'apps', 'list'], { FLEETLINE_STATE_DIR: '', FLEETLINE_API: '' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).not.toContain('<?xml');
+    expect(wrong.stderr).toContain(`${stack().s3Endpoint} did not answer as the Fleetline API`);
+
+    const home = mkdtempSync(join(tmpdir(), 'fleetline-home-'));
+    try {
+      const env: Record<string, string> = { HOME: home, AWS_EC2_METADATA_DISABLED: 'true', FLEETLINE_STATE_DIR: '', FLEETLINE_API: '' };
+      for (const name of Object.keys(process.env)) if (name.startsWith('AWS_') && !(name in env)) env[name] = '';
+      const none = await cli!.run(['--api', 'https://abc123defg.execute-api.eu-west-1.amazonaws.com', 'apps', 'list'], env);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain('No AWS credentials to sign requests to https://abc123defg.execute-api.eu-west-1.amazonaws.com with');
+      expect(none.stderr).toContain('default credential chain');
+      expect(none.stderr).toContain('AWS_PROFILE');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   }, 60_000);
 });
