@@ -86,10 +86,20 @@ export function agentStatus(
 }
 
 /**
+ * A presence record expires this long after its last write (the table's TTL), so
+ * an instance whose agent is gone for good does not keep one forever.
+ */
+export const PRESENCE_TTL_DAYS = 30;
+
+/** A connected agent's record is rewritten this often, so that it never reaches its TTL. */
+export const PRESENCE_REFRESH_MS = 7 * 24 * 3600 * 1000;
+
+/**
  * Whether a contact is worth a write: the version changed, or, with no open
  * channel to vouch for the agent, more than a quarter of the lease has passed
  * since the recorded one. An idle agent polling every 10 s writes about once
- * every 22 s; a connected one polling hourly writes nothing.
+ * every 22 s; a connected one polling hourly writes once a week (to keep its
+ * record from expiring).
  */
 export function contactIsDue(
   record: PresenceRecord | undefined,
@@ -98,6 +108,7 @@ export function contactIsDue(
   leaseSeconds: number,
 ): boolean {
   if (!record || record.version !== contact.version) return true;
-  if (contact.connected) return false;
-  return now.getTime() - Date.parse(record.lastSeenAt) > (leaseSeconds * 1000) / 4;
+  const since = now.getTime() - Date.parse(record.lastSeenAt);
+  if (contact.connected) return since > PRESENCE_REFRESH_MS;
+  return since > (leaseSeconds * 1000) / 4;
 }

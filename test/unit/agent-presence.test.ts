@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { agentStateText, agentVersionText } from '../../cli/agent-status.js';
-import { agentStatus, contactIsDue, lapsed, olderThan } from '../../lib/domain/agent-presence.js';
+import { PRESENCE_REFRESH_MS, PRESENCE_TTL_DAYS, agentStatus, contactIsDue, lapsed, olderThan } from '../../lib/domain/agent-presence.js';
 
 const T0 = Date.parse('2026-12-07T12:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
@@ -57,11 +57,13 @@ describe('what an instance shows of its agent', () => {
 });
 
 describe('when a contact is worth a write', () => {
-  it('always for a first contact or a new version; never while connected otherwise; after a quarter of the lease when polling', () => {
+  it('always for a first contact or a new version; while connected once a week (before the record expires); after a quarter of the lease when polling', () => {
+    const week = PRESENCE_REFRESH_MS / 1000;
+    expect(week).toBeLessThan(PRESENCE_TTL_DAYS * 24 * 3600);
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 7200 }), fc.boolean(), (elapsed, connected) => {
+      fc.property(fc.oneof(fc.integer({ min: 0, max: 7200 }), fc.integer({ min: week - 60, max: week + 60 })), fc.boolean(), (elapsed, connected) => {
         const record = { version: '0.2.0', lastSeenAt: iso(0) };
-        expect(contactIsDue(record, { version: '0.2.0', connected }, at(elapsed), 90)).toBe(!connected && elapsed > 22.5);
+        expect(contactIsDue(record, { version: '0.2.0', connected }, at(elapsed), 90)).toBe(connected ? elapsed > week : elapsed > 22.5);
         expect(contactIsDue(record, { version: '0.3.0', connected }, at(elapsed), 90)).toBe(true);
         expect(contactIsDue(undefined, { version: null, connected }, at(elapsed), 90)).toBe(true);
       }),

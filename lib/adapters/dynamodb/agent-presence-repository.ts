@@ -1,8 +1,9 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { LiveConnection, PresenceRecord } from '../../domain/agent-presence.js';
+import { type LiveConnection, PRESENCE_TTL_DAYS, type PresenceRecord } from '../../domain/agent-presence.js';
 import type { AgentCheckIn, AgentPresenceRepository } from '../../ports.js';
 import { isConditionalCheckFailed } from './conditions.js';
 import { keys } from './keys.js';
+import { expiresAt } from './ttl.js';
 import type { TableClient } from './table-client.js';
 
 type Item = Record<string, unknown>;
@@ -45,9 +46,14 @@ export class DynamoAgentPresenceRepository implements AgentPresenceRepository {
         Key: keys.agentPresence(instanceId),
         // Contacts may race (a poll beside a report): the record only moves forward.
         ConditionExpression: 'attribute_not_exists(lastSeenAt) OR lastSeenAt < :t',
-        UpdateExpression: `SET #type = :type, instanceId = :id, lastSeenAt = :t${withVersion ? ', version = :v' : ''}`,
+        UpdateExpression: `SET #type = :type, instanceId = :id, lastSeenAt = :t, expiresAt = :exp${withVersion ? ', version = :v' : ''}`,
         ExpressionAttributeNames: { '#type': 'type' },
-        ExpressionAttributeValues: { ':type': 'AgentPresence', ':id': instanceId, ':t': contact.lastSeenAt, ...(withVersion ? { ':v': contact.version } : {}) },
+        ExpressionAttributeValues: {
+          ':type': 'AgentPresence',
+          ':id': instanceId,
+          ':t': contact.lastSeenAt,
+          ':exp': expiresAt(PRESENCE_TTL_DAYS, Date.parse(contact.lastSeenAt)),
+          ...(withVersion ? { ':v': contact.version } : {}) },
       }),
     ).catch((error: unknown) => {
       if (!isConditionalCheckFailed(error)) throw error;
