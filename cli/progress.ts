@@ -94,8 +94,10 @@ export async function watchDeployment(api: FleetlineApi, deploymentId: string, l
         if (spinner && output.result === process.stdout) {
           spinner.stop();
           line(output.result, frame);
+        } else if (spinner && deployment.status === 'Succeeded') {
+          spinner.succeed(frame);
         } else if (spinner) {
-          deployment.status === 'Succeeded' ? spinner.succeed(frame) : spinner.fail(frame);
+          spinner.fail(frame);
         } else {
           line(output.result, frame);
         }
