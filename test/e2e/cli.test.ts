@@ -119,7 +119,7 @@ describe('the fleetline CLI against the local stack', () => {
     expect((await fleetline('groups', 'put', 'cli', 'all', '--tag', 'fleet=local', '--config', 'AllAtOnce', '--file-exists', 'OVERWRITE')).code).toBe(0);
     const terminal = startTerminal({ FLEETLINE_STATE_DIR: stateDir, FLEETLINE_API: '' });
     const fleetlineIn = (args: string) => `${shellQuote(process.execPath)} ${shellQuote(cli!.file)} ${args}; echo "exit=$?"`;
-    let id = '';
+    let id: string | undefined;
     try {
       terminal.type(fleetlineIn(`deploy --app cli --group all --bundle ${shellQuote(bundleDir('slow', 'sleep 120'))} --wait`));
       await terminal.waitForScreen('the hook to be running', /InProgress ValidateService/, 120_000);

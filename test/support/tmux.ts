@@ -41,7 +41,7 @@ export function startTerminal(env: Record<string, string>) {
       try {
         await waitFor(what, () => pattern.test(screen()), { timeoutMs, intervalMs: 100 });
       } catch (error) {
-        throw new Error(`${(error as Error).message}; the terminal shows:\n${screen().trimEnd().split('\n').slice(-15).join('\n')}`);
+        throw new Error(`${(error as Error).message}; the terminal shows:\n${screen().trimEnd().split('\n').slice(-15).join('\n')}`, { cause: error });
       }
     },
     stop: () => {
