@@ -364,6 +364,22 @@ deployments.command('stop <deployment>').description('stop a deployment').option
   print(out(), d, () => `${d.deploymentId} ${d.status}${d.stopRequested ? ' (stop requested)' : ''}`);
 });
 
+deployments
+  .command('redeploy <deployment>')
+  .description("deploy that deployment's exact revision (bucket, key, version, ETag, bundle type) to its group again; the new deployment records redeployOf")
+  .option('--description <text>')
+  .option('--wait', 'follow it until it ends (exit 1 unless it succeeds)')
+  .action(async (id, o) => {
+    const api = client();
+    const created = await api.post(`/deployments/${enc(id)}/redeploy`, o.description ? { description: o.description } : undefined);
+    if (!o.wait) {
+      print(out(), created, () => `${created.deploymentId} ${created.status} (redeploy of ${id})`);
+      return;
+    }
+    if (out() === 'table') console.log(`deployment ${created.deploymentId} created (redeploy of ${id})`);
+    await finishWatch(api, created.deploymentId);
+  });
+
 program
   .command('logs <deployment> [instance]')
   .description('the full hook log of one instance, or of every instance (exit 1 when one has no full log yet)')

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createDeploymentBodySchema, DEPLOYMENT_ID_PATTERN } from '../domain/deployment.js';
+import { createDeploymentBodySchema, DEPLOYMENT_ID_PATTERN, redeployBodySchema } from '../domain/deployment.js';
 import { DEPLOYMENT_STATUSES } from '../domain/lifecycle.js';
 import { nameSchema } from '../domain/names.js';
 import { createDeployment } from '../deployments/create-deployment.js';
@@ -37,6 +37,29 @@ export const deploymentRoutes = [
       // object must exist and hold a valid appspec.yml, else 422.
       const result = await createDeployment(body, principal, deps, (revision) => checkRevision(revision, deps));
       return { statusCode: result.created ? 201 : 200, body: { deploymentId: result.deploymentId, status: result.status } };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/deployments/{id}/redeploy',
+    // Deploying is the act governed; reading the original is checked too, and a caller refused it
+    // (but holding some grant to read deployments) gets the answer for a missing one.
+    access: deploymentAccess('deployments:create'),
+    params: deploymentParams,
+    body: redeployBodySchema,
+    async handle({ params, body, principal, deps }) {
+      const original = await requireDeployment(deps, params.id);
+      const target = `application/${original.application}/group/${original.group}`;
+      await deps.authorizer.authorize(principal, 'deployments:get', target, `deployment/${params.id}`, () => notFound.deployment(params.id));
+      // The object exactly as the original pinned it; the check runs again, as for any new deployment.
+      const { bucket, key, version, eTag, bundleType } = original.revision;
+      const result = await createDeployment(
+        { ...body, application: original.application, group: original.group, revision: { bucket, key, version, eTag, bundleType }, redeployOf: original.deploymentId },
+        principal,
+        deps,
+        (revision) => checkRevision(revision, deps),
+      );
+      return { statusCode: result.created ? 201 : 200, body: { deploymentId: result.deploymentId, status: result.status, redeployOf: original.deploymentId } };
     },
   }),
   route({

@@ -18,7 +18,7 @@ function revisionIdentity({ bucket, key, version, bundleType }: Revision): Parti
 }
 
 /** Everything a token stands for: the same token with any of these changed is refused. */
-function idempotencyFingerprint(input: CreateDeploymentInput & { revision: Revision | CreateDeploymentInput['revision'] }): string {
+function idempotencyFingerprint(input: CreateDeploymentInput & { revision: Revision | CreateDeploymentInput['revision']; redeployOf?: string }): string {
   return requestFingerprint({
     application: input.application,
     group: input.group,
@@ -26,6 +26,7 @@ function idempotencyFingerprint(input: CreateDeploymentInput & { revision: Revis
     deploymentConfig: input.deploymentConfig,
     description: input.description,
     fileExistsBehavior: input.fileExistsBehavior,
+    ...(input.redeployOf ? { redeployOf: input.redeployOf } : {}),
   });
 }
 
@@ -49,7 +50,7 @@ function tokenReused(token: string | undefined, deploymentId: string): ConflictE
  * token for, or a 409 when the token came with other parameters. Undefined for
  * a token new to this caller.
  */
-async function replayedDeployment(input: CreateDeploymentInput, creator: string, deps: EngineDeps): Promise<CreatedDeployment | undefined> {
+async function replayedDeployment(input: CreateDeploymentInput & { redeployOf?: string }, creator: string, deps: EngineDeps): Promise<CreatedDeployment | undefined> {
   if (!input.idempotencyToken) return undefined;
   const used = await deps.deployments.findByIdempotencyToken(input.application, input.group, scopedToken(input.idempotencyToken, creator));
   if (!used) return undefined;
@@ -68,6 +69,7 @@ export async function createDeployment(
   input: CreateDeploymentInput & {
     revision: Revision | CreateDeploymentInput['revision'];
     rollbackOf?: string;
+    redeployOf?: string;
     pipelineAction?: Deployment['pipelineAction'];
     /** The appspec's warnings, when the revision was checked before (a pipeline's deploy action). */
     warnings?: ErrorDetail[];
@@ -106,6 +108,7 @@ export async function createDeployment(
     creator,
     createdAt: deps.clock.now().toISOString(),
     ...(input.rollbackOf ? { rollbackOf: input.rollbackOf } : {}),
+    ...(input.redeployOf ? { redeployOf: input.redeployOf } : {}),
     ...(input.pipelineAction ? { pipelineAction: input.pipelineAction } : {}),
     hookRoleArn: group.hookRoleArn,
     hookRoleSetBy: group.hookRoleSetBy,

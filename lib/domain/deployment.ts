@@ -60,6 +60,9 @@ export const createDeploymentBodySchema = /* @__PURE__ */ schema(() => z.strictO
   fileExistsBehavior: fileExistsBehaviorSchema.optional(),
 }));
 
+/** POST /deployments/{id}/redeploy: the revision and the group are the original's. */
+export const redeployBodySchema = /* @__PURE__ */ schema(() => createDeploymentBodySchema.pick({ description: true, idempotencyToken: true }).default({}));
+
 export interface Deployment {
   deploymentId: string;
   application: string;
@@ -82,6 +85,8 @@ export interface Deployment {
   error?: DeploymentError | undefined;
   stopRequested?: { at: string; by: string; rollback: boolean } | undefined;
   rollbackOf?: string | undefined;
+  /** The deployment whose revision this one deploys again (POST /deployments/{id}/redeploy). */
+  redeployOf?: string | undefined;
   rolledBackBy?: string | undefined;
   hookRoleArn: string | null;
   /** Who set the group's hookRoleArn (named in the credential audit); absent on deployments older than it. */

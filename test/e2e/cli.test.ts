@@ -328,6 +328,26 @@ describe('the fleetline CLI as a team uses it day to day', () => {
     expect(JSON.parse((await fleetline('deployments', 'get', rollback as string, '-o', 'json')).stdout)).toMatchObject({ status: 'Succeeded' });
   }, 240_000);
 
+  it('deployments redeploy deploys the same revision again and records what it repeats', async () => {
+    expect((await fleetline('groups', 'put', 'ops', 'again', '--tag', 'fleet=local', '--config', 'AllAtOnce', '--file-exists', 'OVERWRITE')).code).toBe(0);
+    const first = await fleetline('deploy', '--app', 'ops', '--group', 'again', '--bundle', bundleDir('again', 'echo again'), '--wait');
+    expect(first.code, first.stderr).toBe(0);
+    const firstId = /deployment (d-[A-Z0-9]{9}) created/.exec(first.stdout)?.[1] as string;
+    const again = await fleetline('deployments', 'redeploy', firstId, '--wait');
+    expect(again.code, again.stderr).toBe(0);
+    const againId = new RegExp(`deployment (d-[A-Z0-9]{9}) created \\(redeploy of ${firstId}\\)`).exec(again.stdout)?.[1] as string;
+    expect(againId, again.stdout).toMatch(/^d-/);
+    expect(again.stdout).toMatch(new RegExp(`${againId} Succeeded`));
+    const [before, after] = await Promise.all([firstId, againId].map(async (id) => JSON.parse((await fleetline('deployments', 'get', id, '-o', 'json')).stdout)));
+    expect(after).toMatchObject({ status: 'Succeeded', redeployOf: firstId, revision: before.revision });
+    expect((await fleetline('deployments', 'get', againId)).stdout).toMatch(new RegExp(`^redeployOf: +${firstId}$`, 'm'));
+    const unknown = await fleetline('deployments', 'redeploy', 'd-ZZZZZZZZZ');
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([1, 'fleetline: 404 NotFoundError: Deployment d-ZZZZZZZZZ does not exist']);
+    const help = await fleetline('deployments', 'redeploy', '--help');
+    expect(help.stdout).toContain("deploy that deployment's exact revision");
+    expect(help.stdout).toContain('--wait');
+  }, 240_000);
+
   it('executions retry and stop work; a rejection is shown once', async () => {
     writeFileSync(join(work, 'gate.yml'), 'source: { bucket: fleetline-artifacts, prefix: "gate/" }\nstages:\n  - name: Gate\n    actions: [ { type: approval } ]\n');
     expect((await fleetline('pipelines', 'put', 'gate', '-f', join(work, 'gate.yml'))).code).toBe(0);
