@@ -1,6 +1,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { NotTheApiError } from './failure-cause.js';
 
 /** What the API answers when it refuses a request (design §3). */
 export interface ErrorBody extends Record<string, unknown> {
@@ -36,8 +37,18 @@ export class ApiClient {
     this.onRequest?.(path);
     const headers = await this.authHeaders('POST', url, payload, { 'content-type': 'application/json' });
     const response = await fetch(url, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(this.timeoutMs) });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    return { status: response.status, body: (await jsonBody(response)) as T };
+  }
+
+  /** An unsigned GET (GET /health is public), with the answer's Date header: the server's clock. */
+  async getPublic(path: string): Promise<ApiAnswer<unknown> & { date: string | null }> {
+    const response = await fetch(new URL(path, this.baseUrl), { signal: AbortSignal.timeout(this.timeoutMs) });
+    return { status: response.status, body: await jsonBody(response), date: response.headers.get('date') };
+  }
+
+  /** Resolves the credentials SigV4 signs with (throws naming the chain's failure); nothing to resolve in local mode. */
+  async credentials(): Promise<void> {
+    if (this.identity.kind === 'sigv4') await defaultProvider()();
   }
 
   /**
@@ -63,6 +74,17 @@ export class ApiClient {
     }
     const { host: _host, ...sent } = headers;
     return sent;
+  }
+}
+
+/** The answer's JSON; anything else (an HTML page, a proxy's text) means this is not Fleetline's API. */
+async function jsonBody(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new NotTheApiError(response.status, response.headers.get('content-type') ?? '');
   }
 }
 

@@ -23,6 +23,8 @@ export interface AgentOptions {
   /** While the channel is up, the idle agent still polls this often (0: never, pushes only). */
   safetyPollSeconds: number;
   once: boolean;
+  /** `--check`: check the installation (URL, route, clock, credentials, a signed poll) and exit. */
+  check: boolean;
 }
 
 /**
@@ -38,7 +40,10 @@ export const USAGE = `Usage: fleetline-agent run --api URL [--instance-id ID] [-
                            [--root DIR] [--principal ARN] [--region REGION] [--heartbeat-ms N]
                            [--max-bundle-bytes N] [--max-expanded-bytes N] [--max-expansion-ratio N]
                            [--channel WSS_URL] [--safety-poll-seconds N]
+       fleetline-agent --check --api URL [--instance-id ID] [--principal ARN] [--region REGION]
 
+  --check        check the installation and exit: one line per check passed, or the problem found (exit 1):
+                 a wrong API URL, no route to it, clock skew, no credentials, credentials refused
   --api          Fleetline's API base URL
   --instance-id  this machine's name (on EC2 it is read from the instance metadata)
   --tags         register this machine with these tags (on-premises instances)
@@ -76,12 +81,16 @@ export function parseAgentArgs(argv: string[]): AgentOptions {
       'max-expanded-bytes': { type: 'string' },
       'max-expansion-ratio': { type: 'string' },
       once: { type: 'boolean' },
+      check: { type: 'boolean' },
       channel: { type: 'string' },
       'safety-poll-seconds': { type: 'string' },
     },
   });
-  if (positionals[0] !== 'run') throw new Error(`unknown command ${positionals[0] ?? '(none)'}\n${USAGE}`);
-  if (!values.api || !/^https?:\/\//.test(values.api)) throw new Error(`--api must be an http(s) URL\n${USAGE}`);
+  const check = values.check ?? false;
+  if (positionals[0] !== 'run' && !(check && positionals.length === 0)) throw new Error(`unknown command ${positionals[0] ?? '(none)'}\n${USAGE}`);
+  if (check && !values.api) throw new Error(`--api is required\n${USAGE}`);
+  // --check names a wrong URL as one of its problems.
+  if (!check && (!values.api || !/^https?:\/\//.test(values.api))) throw new Error(`--api must be an http(s) URL\n${USAGE}`);
   const channelProblem = values.channel === undefined ? undefined : channelUrlProblem(values.channel);
   if (channelProblem) throw new Error(`--channel: ${channelProblem}\n${USAGE}`);
   const tags = (values.tags ?? '')
@@ -98,7 +107,7 @@ export function parseAgentArgs(argv: string[]): AgentOptions {
     return n;
   };
   return {
-    api: values.api,
+    api: values.api ?? '',
     instanceId: values['instance-id'],
     tags,
     stateDir: values['state-dir'] ?? '/var/lib/fleetline-agent',
@@ -110,6 +119,7 @@ export function parseAgentArgs(argv: string[]): AgentOptions {
     maxExpandedBytes: number('max-expanded-bytes', values['max-expanded-bytes'], DEFAULT_LIMITS.maxBytes),
     maxExpansionRatio: number('max-expansion-ratio', values['max-expansion-ratio'], DEFAULT_LIMITS.maxRatio),
     once: values.once ?? false,
+    check,
     channel: values.channel,
     safetyPollSeconds: values['safety-poll-seconds'] === '0' ? 0 : number('safety-poll-seconds', values['safety-poll-seconds'], DEFAULT_SAFETY_POLL_SECONDS),
   };

@@ -11,6 +11,8 @@ import { DEFAULT_LIMITS } from './extract/limits.js';
 import { identityMap, rootedMap } from './install.js';
 import { reportOutbox } from './outbox.js';
 import { RunningHook } from './running-hook.js';
+import { checkInstallation } from './check.js';
+import { refusalCause, requestFailureCause } from './failure-cause.js';
 import { PushChannel } from './push-channel.js';
 import { AgentState } from './state.js';
 
@@ -122,7 +124,7 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
       if (shutdown.aborted) break;
       const wakesBefore = channel?.wakes;
       const answer = await api.post('/agent/v1/poll', { instanceId, agentVersion: AGENT_VERSION });
-      if (answer.status !== 200) throw new Error(`poll: HTTP ${answer.status} ${JSON.stringify(answer.body?.error ?? '')}`);
+      if (answer.status !== 200) throw new Error(`poll: ${refusalCause(answer.status, answer.body, options.api)}`);
       failures = 0;
       const polled = readAnswer(pollAnswerSchema, answer.body, 'poll answer');
       learnChannel(polled.channelUrl);
@@ -152,7 +154,7 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
       if (options.once) throw error;
       failures++;
       const backoff = Math.min(60_000, 500 * 2 ** Math.min(failures, 7)) * (0.5 + Math.random() / 2);
-      log(`error: ${(error as Error).message}; retrying in ${Math.round(backoff)} ms`);
+      log(`error: ${requestFailureCause(error, options.api) ?? (error as Error).message}; retrying in ${Math.round(backoff)} ms`);
       await sleep(backoff, shutdown);
     }
   }
@@ -172,6 +174,32 @@ if (isMain) {
     console.error((error as Error).message);
     process.exit(2);
   }
+  if (options.check) {
+    check(options).then((ok) => process.exit(ok ? 0 : 1));
+  } else runMain(options);
+}
+
+/** `--check`: one line per check passed, then the problem found (exit 1) or none (exit 0). */
+async function check(options: AgentOptions): Promise<boolean> {
+  let instanceId = options.instanceId;
+  let region = options.region;
+  if (!instanceId) {
+    try {
+      const ec2 = await ec2Identity();
+      instanceId = ec2.instanceId;
+      region ??= ec2.region;
+    } catch (error) {
+      console.log(`problem: no --instance-id, and the EC2 instance metadata (IMDSv2) did not answer (${(error as Error).message}): not on EC2, or IMDS is turned off`);
+      return false;
+    }
+  }
+  const identity: Identity = options.principal ? { kind: 'local', principal: options.principal } : { kind: 'sigv4', region: region ?? 'us-east-1' };
+  const { ok, lines } = await checkInstallation({ api: options.api, instanceId, identity });
+  for (const line of lines) console.log(line);
+  return ok;
+}
+
+function runMain(options: AgentOptions) {
   const shutdown = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => shutdown.abort());
   runAgent(options, shutdown.signal).then(
