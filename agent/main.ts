@@ -72,7 +72,7 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
 
   if (options.tags.length > 0) {
     const registered = await api.post('/agent/v1/register', { instanceId, tags: options.tags });
-    if (registered.status >= 300) throw new Error(`registration refused: HTTP ${registered.status} ${JSON.stringify(registered.body)}`);
+    if (registered.status >= 300) throw new Error(`registration refused: ${refusalCause(registered.status, registered.body, options.api)}`);
     log(`registered ${instanceId}`);
   }
   const open = (url: string) => new PushChannel({ url, instanceId, authHeaders: (signed) => api.authHeaders('GET', signed), log }).start();

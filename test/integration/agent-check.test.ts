@@ -155,6 +155,18 @@ describe('the running agent logs the same causes', () => {
     }
   });
 
+  it('names the same cause when its registration is refused, and exits 1', async () => {
+    const api = await standIn((_req, res) => res.writeHead(403, { 'content-type': 'application/json' }).end('{"message":"Forbidden"}'));
+    const agent = startAgent({ apiUrl: api, instanceId: 'check-3', stateDir: home, tags: 'env=check' });
+    try {
+      await waitFor('the agent to exit', () => agent.child.exitCode !== null);
+      expect(agent.child.exitCode).toBe(1);
+      expect(agent.output()).toMatch(/fleetline-agent: registration refused: credentials refused: HTTP 403 \(Forbidden\): the role the agent signs with is not allowed to call the agent routes/);
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it('names a timeout and a DNS failure as no route to the API', async () => {
     const silent = await standIn(() => undefined);
     const timedOut = await fetch(silent, { signal: AbortSignal.timeout(200) }).catch((e: unknown) => e);
