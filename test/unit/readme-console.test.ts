@@ -56,7 +56,7 @@ describe('reading console blocks', () => {
     expect(blocks.length).toBeGreaterThan(3);
     for (const b of blocks) expect(b.commands.length, `block at line ${b.line}`).toBeGreaterThan(0);
     const skipped = blocks.filter((b) => b.skip).flatMap((b) => b.commands.map((c) => c.command.split(' ').slice(0, 3).join(' ')));
-    expect(skipped).toEqual(['npm install &&', 'npm test', 'npx fleetline agent', 'npx osls deploy', 'aws iam attach-role-policy']);
+    expect(skipped).toEqual(['npm install &&', 'npm test', 'npx fleetline agent', 'node /opt/fleetline/fleetline-agent.mjs --check', 'npx osls deploy', 'aws iam attach-role-policy']);
   });
 });
 
