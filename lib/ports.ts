@@ -2,6 +2,7 @@ import type { AccessRule } from './domain/access.js';
 import type { WakeReason } from './domain/agent-channel.js';
 import type { LiveConnection, PresenceRecord } from './domain/agent-presence.js';
 import type { Application } from './domain/application.js';
+import type { BuildSeen, BuildVariable } from './domain/build.js';
 import type { RevisionSource } from './domain/artifact-location.js';
 import type { IssuedCredentials } from './domain/credentials.js';
 import type { DeploymentGroup, StoredGroupSettings } from './domain/deployment-group.js';
@@ -254,6 +255,28 @@ export interface BundleUrls {
   bundleDownloadUrl(revision: Revision): Promise<string>;
   logUploadUrl(deploymentId: string, instanceId: string): Promise<string>;
   logDownloadUrl(deploymentId: string, instanceId: string): Promise<string>;
+}
+
+/** What a build action asks its build service (CodeBuild in AWS, the local runner in local mode) to run. */
+export interface BuildStart {
+  project: string;
+  /** The execution's revision: a zip the build runs on. */
+  source: { bucket: string; key: string; version?: string | undefined };
+  /** Where the output artifact goes: `<path>/<name>` in `bucket`, below Fleetline's reserved build prefix. */
+  output: { bucket: string; path: string; name: string };
+  environmentVariables: BuildVariable[];
+  /** A buildspec given with the action, in place of the project's. */
+  buildspec?: string | undefined;
+  /** The same token never starts a second build. */
+  idempotencyToken: string;
+}
+
+export interface BuildService {
+  start(request: BuildStart): Promise<{ buildId: string }>;
+  /** What the build has come to, or undefined when it does not exist. */
+  get(buildId: string): Promise<BuildSeen | undefined>;
+  /** Asks the build to stop; a build that has ended already is left alone. */
+  stop(buildId: string): Promise<void>;
 }
 
 export interface PipelinesRepository {

@@ -7,7 +7,9 @@ import { schema } from './schema.js';
  * start a pipeline or be deployed, whoever wrote it.
  */
 export const LOG_PREFIX = 'fleetline-logs/';
-export const RESERVED_PREFIXES: readonly string[] = [LOG_PREFIX];
+/** Build actions' outputs (CodeBuild's artifacts, the local runner's): deployable only by their own execution. */
+export const BUILD_PREFIX = 'fleetline-builds/';
+export const RESERVED_PREFIXES: readonly string[] = [LOG_PREFIX, BUILD_PREFIX];
 
 /** The object key an agent's full log for one instance deployment is uploaded to. */
 export function logObjectKey(deploymentId: string, instanceId: string): string {
@@ -40,7 +42,7 @@ export function keySegmentProblem(key: string): string | undefined {
  * `fleet` would match the logs as surely as `fleetline-logs/x/` would.
  */
 export function sourcePrefixProblem(prefix: string): string | undefined {
-  if (prefix.length === 0) return `must not be empty: name the key prefix your builds upload to (e.g. "web/"); ${RESERVED_PREFIXES.join(', ')} is reserved for Fleetline's own objects`;
+  if (prefix.length === 0) return `must not be empty: name the key prefix your builds upload to (e.g. "web/"); ${RESERVED_PREFIXES.join(' and ')} are reserved for Fleetline's own objects`;
   const overlap = RESERVED_PREFIXES.find((reserved) => reserved.startsWith(prefix) || prefix.startsWith(reserved));
   return overlap ? `overlaps the reserved prefix ${overlap} (Fleetline's own objects, e.g. agent logs, can never be a revision)` : undefined;
 }

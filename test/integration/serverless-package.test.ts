@@ -170,6 +170,22 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
     ]);
   });
 
+  it('lets the worker and the reconciler start, read and stop builds of the buildProjects projects, and no other function any build', () => {
+    const statements = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
+      (r.Properties.Policies as { PolicyDocument: { Statement: { Effect: string; Action: string[]; Resource: unknown }[] } }[]).flatMap((p) =>
+        p.PolicyDocument.Statement.map((st) => ({ role, ...st })),
+      ),
+    );
+    const builds = statements.filter((st) => st.Action.some((a) => a.startsWith('codebuild:')));
+    expect(builds.map((st) => st.role).sort()).toEqual(['ReconcileRole', 'WorkerRole']);
+    for (const st of builds) {
+      expect(st.Effect).toBe('Allow');
+      expect(st.Action).toEqual(['codebuild:StartBuild', 'codebuild:BatchGetBuilds', 'codebuild:StopBuild']);
+      // The default parameter: this stack's own projects, in its account and region.
+      expect(st.Resource).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/fleetline-test-*' }]);
+    }
+  });
+
   it('lets a freeze lease outlast every function that may hold it, so a lease run out means its holder is dead', () => {
     // The stream worker and the reconciler both freeze targets; Lambda ends an invocation at its timeout.
     const timeouts = ['WorkerLambdaFunction', 'ReconcileLambdaFunction'].map((id) => Number(stack.template.Resources[id]?.Properties.Timeout));
