@@ -11,6 +11,7 @@ import { downloadBundle } from './download.js';
 import { type HookOptions, runScripts } from './hooks.js';
 import { HOST_ROOT_VARIABLE, type HostView } from './host-view.js';
 import { type DestinationMap, InstallError, NOTHING_INSTALLED, applyPermissions, copyFiles, removePrevious } from './install.js';
+import { LiveStream } from './live-stream.js';
 import { OutputLog } from './output-buffer.js';
 import { type AcceptedEffect, type Outbox, reportOutbox } from './outbox.js';
 import { EventReporter, type FinishedEvent } from './reporter.js';
@@ -49,8 +50,11 @@ export interface ExecutorContext {
   /** Expansion limits for bundles (default: DEFAULT_LIMITS). */
   limits?: ExtractLimits;
   log?: (line: string) => void;
-  /** Stops pushed over the control channel: the running hook is killed without waiting for a heartbeat. */
-  stops?: { onStop(deploymentId: string, onStop: () => void): () => void } | undefined;
+  /**
+   * The control channel: stops pushed over it kill the running hook without waiting for a heartbeat;
+   * follows pushed over it start the live log (docs/live-logs.md).
+   */
+  stops?: { onStop(deploymentId: string, onStop: () => void): () => void; onFollow?(deploymentId: string, onFollow: (seconds: number) => void): () => void } | undefined;
   /** How long a hook's start report waits for the report that ends the hook (default START_REPORT_DELAY_MS). */
   startReportDelayMs?: number;
 }
@@ -90,7 +94,14 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
   await rm(join(dir, 'bundle'), { recursive: true, force: true }).catch(() => undefined);
   await mkdir(dir, { recursive: true });
   const logFile = await hookLogFile(ctx.state, assignment.deploymentId);
-  const log = new OutputLog(logFile);
+  // Streamed only while someone follows; otherwise it holds the last few KB and sends nothing.
+  const live = new LiveStream({
+    instanceId: ctx.instanceId,
+    deploymentId: assignment.deploymentId,
+    post: (body) => ctx.api.post('/agent/v1/log', body),
+    log: ctx.log,
+  });
+  const log = new OutputLog(logFile, (line) => live.add(line));
   const abort = new AbortController();
   const track = ctx.runningHook ?? new RunningHook(ctx.state);
   const outbox = ctx.outbox ?? reportOutbox(ctx.api, ctx.state, ctx.log);
@@ -110,10 +121,12 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       const body = readAnswer(heartbeatAnswerSchema, answer.body, 'heartbeat answer');
       const mine = body.assignment !== null && body.assignment.deploymentId === assignment.deploymentId;
       if (!mine || body.action === 'stop') abort.abort();
+      if (mine && 'followSeconds' in body && body.followSeconds) live.follow(body.followSeconds);
       return mine;
     },
   });
   const unsubscribeStop = ctx.stops?.onStop(assignment.deploymentId, () => abort.abort());
+  const unsubscribeFollow = ctx.stops?.onFollow?.(assignment.deploymentId, (seconds) => live.follow(seconds));
 
   let appspec: Appspec | undefined;
   let bundleRoot = join(dir, 'bundle');
@@ -236,11 +249,15 @@ export async function runAssignment(assignment: Assignment, ctx: ExecutorContext
       const then: AcceptedEffect | undefined = allSucceeded
         ? { recordSuccess: { groupId: assignment.deploymentGroupId, deploymentId: assignment.deploymentId, bundleRoot } }
         : undefined;
+      // A follower gets the last output before the report that ends the instance (after it, no chunk is taken).
+      unsubscribeFollow?.();
+      await live.finish();
       const answer = await reporter.send({ finished, ...(then ? { then } : {}) });
       succeeded = allSucceeded && answer !== undefined;
     } finally {
       reporter.close();
       unsubscribeStop?.();
+      unsubscribeFollow?.();
       await log.close();
       await uploadLog(assignment.logUpload.url, logFile).catch((e) => ctx.log?.(`log upload failed: ${String(e)}`));
       await ctx.state.pruneFailed(assignment.deploymentId);

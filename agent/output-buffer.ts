@@ -13,7 +13,11 @@ export class OutputLog {
   /** A line a stream has begun but not ended yet. */
   private readonly partial: Record<HookStream, Buffer> = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    /** Every stamped line, as the file gets it (the live log, docs/live-logs.md). */
+    private readonly onLine?: (line: string) => void,
+  ) {
     this.file = createWriteStream(path, { flags: 'a', mode: 0o600 });
   }
 
@@ -50,7 +54,9 @@ export class OutputLog {
   }
 
   private stamp(marker: string, line: Buffer): void {
-    this.file.write(Buffer.concat([Buffer.from(`${logTime(new Date())} ${marker}`), line]));
+    const stamped = Buffer.concat([Buffer.from(`${logTime(new Date())} ${marker}`), line]);
+    this.file.write(stamped);
+    this.onLine?.(stamped.toString('utf8'));
   }
 
   /** The end of the output as the server takes it: at most OUTPUT_TAIL_BYTES of well-formed UTF-8. */

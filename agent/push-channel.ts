@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { CHANNEL_LIMITS, INSTANCE_QUERY_PARAMETER, KEEPALIVE_MESSAGE, channelMessageSchema } from '../lib/domain/agent-channel.js';
+import { LIVE_LOG } from '../lib/domain/live-log.js';
 
 export interface PushChannelOptions {
   /** The control channel's wss:// (or local ws://) URL. */
@@ -53,6 +54,9 @@ export class PushChannel {
   private closed = false;
   private waiters = new Set<() => void>();
   private stopListeners = new Map<string, Set<() => void>>();
+  private followListeners = new Map<string, Set<(seconds: number) => void>>();
+  /** Follows pushed for deployments the agent has not begun yet (the push may beat the poll): deployment → until (ms). */
+  private recentFollows = new Map<string, number>();
   private retryTimer: unknown;
   private retryPending = false;
   /** One of each for the open connection: a renewal or a loss leaves none behind for the next. */
@@ -122,6 +126,22 @@ export class PushChannel {
     return () => {
       listeners.delete(onStop);
       if (listeners.size === 0) this.stopListeners.delete(deploymentId);
+    };
+  }
+
+  /**
+   * Calls `onFollow(seconds)` whenever a follow of this deployment's log is
+   * pushed, and at once when one was pushed shortly before; returns the unsubscribe.
+   */
+  onFollow(deploymentId: string, onFollow: (seconds: number) => void): () => void {
+    const listeners = this.followListeners.get(deploymentId) ?? new Set();
+    listeners.add(onFollow);
+    this.followListeners.set(deploymentId, listeners);
+    const until = this.recentFollows.get(deploymentId);
+    if (until !== undefined && until > Date.now()) onFollow(Math.ceil((until - Date.now()) / 1000));
+    return () => {
+      listeners.delete(onFollow);
+      if (listeners.size === 0) this.followListeners.delete(deploymentId);
     };
   }
 
@@ -208,6 +228,14 @@ export class PushChannel {
     }, delay);
   }
 
+  private followed(deploymentId: string): void {
+    const now = Date.now();
+    for (const [id, until] of this.recentFollows) if (until <= now) this.recentFollows.delete(id);
+    // A push names any deployment; only a few are remembered (a running agent has one).
+    if (this.recentFollows.size < 16 || this.recentFollows.has(deploymentId)) this.recentFollows.set(deploymentId, now + LIVE_LOG.followSeconds * 1000);
+    for (const onFollow of this.followListeners.get(deploymentId) ?? []) onFollow(LIVE_LOG.followSeconds);
+  }
+
   private armKeepalive(): void {
     this.timers.clear(this.keepalive);
     this.keepalive = this.timers.set(() => {
@@ -227,6 +255,11 @@ export class PushChannel {
     }
     const message = channelMessageSchema.safeParse(parsed);
     if (!message.success) return;
+    if (message.data.reason === 'follow') {
+      // Not work: the agent streams its running hook's output, and does not poll.
+      if (message.data.deploymentId) this.followed(message.data.deploymentId);
+      return;
+    }
     if (message.data.reason === 'stop' && message.data.deploymentId) {
       for (const onStop of this.stopListeners.get(message.data.deploymentId) ?? []) onStop();
     }

@@ -7,6 +7,7 @@ import { benchDeploymentCapacity } from './deployment-capacity.js';
 import { benchFanout } from './fanout.js';
 import { benchFunctionBundles } from './function-bundles.js';
 import { benchIdleCost } from './idle-cost.js';
+import { benchLiveLogs } from './live-logs.js';
 import { benchUploadToSuccess } from './upload-to-success.js';
 
 /** `npm run bench`: every benchmark in turn, one JSON line per figure. */
@@ -19,9 +20,13 @@ const benches: [string, () => Promise<unknown>][] = [
   ['upload-to-success', benchUploadToSuccess],
   ['bundle-bombs', benchBundleBombs],
   ['cli-upload', benchCliUpload],
+  ['live-logs', benchLiveLogs],
 ];
 
-const only = process.argv[2];
+/** Figures printed by another bench: `npm run bench -- agent-requests` runs the one that measures them. */
+const aliases: Record<string, string> = { 'agent-requests': 'upload-to-success' };
+
+const only = process.argv[2] && (aliases[process.argv[2]] ?? process.argv[2]);
 for (const [name, run] of benches) {
   if (only && only !== name) continue;
   await run();

@@ -6,6 +6,7 @@ import { installCommand, userDataScript } from './agent-install.js';
 import { agentStateText, agentVersionText } from './agent-status.js';
 import { ApiError, FleetlineApi, UsageError, resolveTarget } from './api.js';
 import { completionScript } from './completion.js';
+import { followLog } from './follow-log.js';
 import { type OutputFormat, fields, print, table, tags } from './output.js';
 import { type DeploymentView, agentWaitText, explainFailure, followRollback, watchDeployment, watchOutput } from './progress.js';
 import { type ArtifactStore, type UploadedRevision, artifactStore, removeBundle, uploadBundle } from './upload.js';
@@ -382,9 +383,23 @@ deployments
 
 program
   .command('logs <deployment> [instance]')
-  .description('the full hook log of one instance, or of every instance (exit 1 when one has no full log yet)')
-  .action(async (id, instance) => {
+  .description('the full hook log of one instance, or of every instance (exit 1 when one has no full log yet); --follow shows one running instance\'s output as it is written')
+  .option('-f, --follow', 'with an instance: show its hooks\' output as they write it, until the instance ends (exit 0 when it succeeded, else 1)')
+  .action(async (id, instance, o: { follow?: boolean }) => {
     const api = client();
+    if (o.follow) {
+      if (!instance) throw new UsageError('--follow needs an instance: fleetline logs <deployment> <instance> --follow');
+      const { status, streamed } = await followLog(api, id, instance, (text) => process.stdout.write(text), (line) => console.error(line));
+      // Nothing came live (it had ended already): the full log, as without --follow.
+      if (!streamed) await printFullLog(api, id, instance);
+      if (status === 'Succeeded') {
+        console.error(`${instance}: Succeeded`);
+        return;
+      }
+      const detail = await api.get(`/deployments/${enc(id)}/instances/${enc(instance)}`);
+      const failed = detail.events?.find((e: any) => e.status === 'Failed');
+      throw new FailedError(`${instance}: ${status}${failed ? ` at ${failed.name}${failed.errorCode ? ` (${failed.errorCode}${failed.exitCode !== undefined && failed.exitCode !== null ? `, exit code ${failed.exitCode}` : ''})` : ''}${failed.message ? `: ${failed.message}` : ''}` : ''}`);
+    }
     const ids = instance ? [instance] : (await api.all(`/deployments/${enc(id)}/instances`)).map((i: any) => i.instanceId);
     let missing = 0;
     for (const iid of ids) {
@@ -405,6 +420,27 @@ program
     }
     if (missing > 0) throw new FailedError('');
   });
+
+/**
+ * One ended instance's full log; the agent uploads it just after its last report, so it may take a
+ * moment to appear. Without one (yet), the output tails the API keeps.
+ */
+async function printFullLog(api: FleetlineApi, id: string, iid: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const detail = await api.get(`/deployments/${enc(id)}/instances/${enc(iid)}`);
+    const res = detail.logUrl ? await fetch(detail.logUrl) : undefined;
+    if (res?.ok) {
+      process.stdout.write(await res.text());
+      return;
+    }
+    if (!detail.logUrl || Date.now() > deadline) {
+      for (const e of detail.events ?? []) if (e.outputTail) process.stdout.write(`[${e.name}]\n${e.outputTail}`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 // ---- pipelines and executions ----
 const pipelines = program.command('pipelines').description('pipelines');

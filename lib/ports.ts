@@ -1,5 +1,6 @@
 import type { AccessRule } from './domain/access.js';
 import type { WakeReason } from './domain/agent-channel.js';
+import type { LiveChunk } from './domain/live-log.js';
 import type { LiveConnection, PresenceRecord } from './domain/agent-presence.js';
 import type { Application } from './domain/application.js';
 import type { BuildSeen, BuildVariable } from './domain/build.js';
@@ -240,6 +241,18 @@ export interface AgentPresenceRepository {
   record(instanceId: string, contact: { lastSeenAt: string; version?: string | null | undefined }): Promise<void>;
   /** The recorded contact and open channel of each instance (absent ones have neither). */
   statuses(instanceIds: readonly string[]): Promise<Map<string, Omit<AgentCheckIn, 'assignment'>>>;
+}
+
+/** Live logs (docs/live-logs.md): follower leases and the chunks streamed while one lasts. */
+export interface LiveLogRepository {
+  /** When the follower lease on one instance deployment's log ends (undefined: nobody follows). */
+  followUntil(deploymentId: string, instanceId: string): Promise<string | undefined>;
+  /** Sets the lease to end at `until` (a plain write: the later of two racing readers wins either way). */
+  follow(deploymentId: string, instanceId: string, until: string): Promise<void>;
+  /** Keeps one chunk; a chunk already kept under that number is left as it is (a repeat). */
+  append(deploymentId: string, instanceId: string, chunk: LiveChunk): Promise<void>;
+  /** Chunks numbered after `cursor`, in order, at most `limit`; `more` when others follow them. */
+  after(deploymentId: string, instanceId: string, cursor: number, limit: number): Promise<{ chunks: LiveChunk[]; more: boolean }>;
 }
 
 /**

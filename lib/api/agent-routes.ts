@@ -10,6 +10,8 @@ import {
 import { isEc2InstanceId, mayActAsAgent } from '../domain/identity.js';
 import { nameSchema } from '../domain/names.js';
 import { authorizeAgent, poll, report } from '../deployments/agent-protocol.js';
+import { appendLiveChunk } from '../deployments/live-log.js';
+import { liveChunkAnswerSchema, liveChunkRequestSchema } from '../domain/live-log.js';
 import { ForbiddenError, UnprocessableError } from '../errors.js';
 import { type ApiDeps, agentTrust, route } from './deps.js';
 
@@ -48,6 +50,17 @@ export const agentRoutes = [
     body: reportRequestSchema,
     async handle({ body, principal, deps }) {
       return { statusCode: 200, body: reportAnswerSchema.parse(await report(principal, body, deps)) };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/agent/v1/log',
+    access: 'agent',
+    gateInvalid: gateInvalidAgentRequest,
+    body: liveChunkRequestSchema,
+    /** A chunk of the running hook's output, sent only while someone follows (docs/live-logs.md). */
+    async handle({ body, principal, deps }) {
+      return { statusCode: 200, body: liveChunkAnswerSchema.parse(await appendLiveChunk(principal, body, deps)) };
     },
   }),
   route({

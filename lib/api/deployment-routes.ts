@@ -4,6 +4,8 @@ import { DEPLOYMENT_STATUSES } from '../domain/lifecycle.js';
 import { nameSchema } from '../domain/names.js';
 import { createDeployment } from '../deployments/create-deployment.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
+import { readLiveLog } from '../deployments/live-log.js';
+import { liveLogAnswerSchema, liveLogQuerySchema } from '../domain/live-log.js';
 import { notFound } from '../domain/not-found.js';
 import { NotFoundError } from '../errors.js';
 import { checkRevision } from '../revisions/check-revision.js';
@@ -132,6 +134,19 @@ export const deploymentRoutes = [
       const events = instance.events.map((e) => (outputs[e.name] ? { ...e, outputTail: outputs[e.name] } : e));
       const { watchAt: _internal, ...shown } = instance;
       return { statusCode: 200, body: { ...shown, events, logUrl } };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/deployments/{id}/instances/{instanceId}/log',
+    // Following is reading the log: the same grant as the full log's link.
+    access: deploymentAccess('deployments:get'),
+    params: instanceParams,
+    query: liveLogQuerySchema,
+    async handle({ params, query, deps }) {
+      const answer = await readLiveLog(params.id, params.instanceId, { cursor: query.cursor, follow: query.follow === 'true' }, deps);
+      // A follower's read that found nothing new is routine (logged at DEBUG): it comes twice a second.
+      return { statusCode: 200, body: liveLogAnswerSchema.parse(answer), routine: answer.chunks.length === 0 && !answer.ended };
     },
   }),
   route({

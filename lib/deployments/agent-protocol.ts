@@ -8,6 +8,7 @@ import { roleOutOfScope } from '../domain/role-arn.js';
 import { mayActAsAgent } from '../domain/identity.js';
 import { contactIsDue, lapsed } from '../domain/agent-presence.js';
 import { earlierWatch, watchTime } from '../domain/watch-time.js';
+import { followSecondsLeft } from '../domain/live-log.js';
 import {
   type AgentAction as WireAgentAction,
   type assignmentSchema,
@@ -121,7 +122,7 @@ export async function authorizeAgent(
  * nothing of it is used, and none of its errors is shown, unless the caller
  * passes the check (its rejection is handled until then).
  */
-function afterCheck<T>(read: Promise<T>): Promise<T> {
+export function afterCheck<T>(read: Promise<T>): Promise<T> {
   read.catch(() => undefined);
   return read;
 }
@@ -197,7 +198,12 @@ async function answerFor(
   told: { channelUrl?: string; minimumAgentVersion: string },
   heartbeat: { agentVersion: string | null } | undefined,
 ): Promise<PollAnswer | 'unstartable' | undefined> {
-  const [instance, deployment] = await Promise.all([deps.instanceDeployments.get(deploymentId, instanceId), deps.deployments.get(deploymentId)]);
+  // A heartbeat also says whether someone follows the log (a polling agent learns it here; a connected one is pushed it too).
+  const [instance, deployment, followUntil] = await Promise.all([
+    deps.instanceDeployments.get(deploymentId, instanceId),
+    deps.deployments.get(deploymentId),
+    heartbeat ? deps.liveLogs.followUntil(deploymentId, instanceId) : undefined,
+  ]);
   if (!instance || !deployment || instance.status !== 'InProgress') return undefined; // the index lags a finished instance
 
   const now = deps.clock.now();
@@ -237,7 +243,10 @@ async function answerFor(
     }
   }
   const heartbeatSeconds = Math.max(5, Math.floor(deps.timings.leaseSeconds / 4));
-  if (heartbeat || !urls) return { action: actionFor(deployment), heartbeatSeconds, assignment: { deploymentId: deployment.deploymentId } };
+  if (heartbeat || !urls) {
+    const followSeconds = followSecondsLeft(followUntil, now);
+    return { action: actionFor(deployment), heartbeatSeconds, assignment: { deploymentId: deployment.deploymentId }, ...(followSeconds > 0 ? { followSeconds } : {}) };
+  }
   const [bundleUrl, logUrl] = await urls;
   return {
     action: actionFor(deployment),

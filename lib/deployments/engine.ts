@@ -1,6 +1,7 @@
 import type { RoleScope } from '../domain/role-arn.js';
 import type {
   AgentPresenceRepository,
+  LiveLogRepository,
   ApplicationsRepository,
   BundleUrls,
   CredentialAuditLog,
@@ -55,6 +56,8 @@ export interface EngineDeps {
   notifier?: InstanceNotifier | undefined;
   /** Agents' versions and last contacts. */
   agentPresence: AgentPresenceRepository;
+  /** Follower leases and live output chunks (docs/live-logs.md). */
+  liveLogs: LiveLogRepository;
   /** Agents older than this are told so in every poll answer. */
   minimumAgentVersion: string;
   /** The agents' control channel, told to them in every poll answer (none: they poll). */

@@ -29,13 +29,19 @@ export const CONNECTION_TTL_SECONDS = CHANNEL_LIMITS.maxConnectionSeconds + 10 *
 export const EARLIER_CONNECTIONS_PRUNED_ABOVE = 4;
 export const MAX_EARLIER_CONNECTIONS = 32;
 
-export const wakeReasons = ['dispatch', 'stop'] as const;
+/**
+ * `dispatch`: poll for work; `stop`: end the named deployment's running hook;
+ * `follow`: someone follows the named deployment's log here, so stream its
+ * output (docs/live-logs.md) for LIVE_LOG.followSeconds, renewed by each push
+ * and by each chunk's answer. An agent older than `follow` ignores the message.
+ */
+export const wakeReasons = ['dispatch', 'stop', 'follow'] as const;
 export type WakeReason = (typeof wakeReasons)[number];
 
 export const channelMessageSchema = /* @__PURE__ */ schema(() => z.strictObject({
   type: z.literal('wake'),
   reason: z.enum(wakeReasons),
-  /** With reason `stop`: the deployment whose running hook the agent ends at once. */
+  /** With reason `stop`: the deployment whose running hook the agent ends at once; with `follow`, the one whose output it streams. */
   deploymentId: z.string().min(1).max(64).optional(),
 }));
 export type ChannelMessage = z.infer<typeof channelMessageSchema>;

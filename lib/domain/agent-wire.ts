@@ -119,7 +119,13 @@ export type PollAnswer = z.output<typeof pollAnswerSchema>;
 /** A heartbeat's answer names the deployment only (or none: the instance has nothing left to run). */
 export const heartbeatAnswerSchema = /* @__PURE__ */ schema(() => z.union([
   idleAnswer,
-  z.object({ assignment: z.object({ deploymentId }), action: agentActionSchema, heartbeatSeconds: seconds }),
+  z.object({
+    assignment: z.object({ deploymentId }),
+    action: agentActionSchema,
+    heartbeatSeconds: seconds,
+    /** Someone follows this deployment's log here: stream its output this many seconds more (docs/live-logs.md). */
+    followSeconds: z.number().positive().max(3600).optional(),
+  }),
 ]));
 export type HeartbeatAnswer = z.output<typeof heartbeatAnswerSchema>;
 

@@ -10,6 +10,7 @@ import { DynamoDeploymentsRepository } from '../adapters/dynamodb/deployments-re
 import { DynamoDeploymentGroupsRepository } from '../adapters/dynamodb/groups-repository.js';
 import { DynamoInstanceDeploymentsRepository } from '../adapters/dynamodb/instance-deployments-repository.js';
 import { DynamoInstancesRepository } from '../adapters/dynamodb/instances-repository.js';
+import { DynamoLiveLogRepository } from '../adapters/dynamodb/live-log-repository.js';
 import { TableClient } from '../adapters/dynamodb/table-client.js';
 import type { Config } from '../config.js';
 import type { EngineDeps } from '../deployments/engine.js';
@@ -46,6 +47,7 @@ export function buildEngineDeps(config: Config, clients: AwsClients, adapters: P
     groups: new DynamoDeploymentGroupsRepository(table),
     instances: new DynamoInstancesRepository(table),
     agentPresence: new DynamoAgentPresenceRepository(table),
+    liveLogs: new DynamoLiveLogRepository(table),
     minimumAgentVersion: config.minimumAgentVersion,
     clock: systemClock,
     randomBytes: (n) => randomBytes(n),

@@ -3,7 +3,7 @@ import { logger } from '../logger.js';
 import { progressExecution } from '../pipelines/execution-engine.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
 import { progressDeployment } from './progress-deployment.js';
-import { deploymentIdOf, executionIdOf } from './stream-records.js';
+import { deploymentIdOf, executionIdOf, liveFollowOf } from './stream-records.js';
 
 /**
  * The worker: for each deployment or pipeline execution a batch of stream
@@ -16,6 +16,12 @@ export function createStreamHandler(deps: PipelineDeps) {
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const done = new Set<string>();
     for (const record of event.Records ?? []) {
+      const follow = liveFollowOf(record);
+      if (follow) {
+        // Someone follows this instance's log: its agent streams while the lease lasts (a lapsed one pushes nothing).
+        if (Date.parse(follow.until) > deps.clock.now().getTime()) await deps.notifier?.wake([follow.instanceId], 'follow', follow.deploymentId);
+        continue;
+      }
       const deploymentId = deploymentIdOf(record);
       const executionId = deploymentId ? undefined : executionIdOf(record);
       const id = deploymentId ?? executionId;

@@ -15,3 +15,14 @@ export const deploymentIdOf = (record: DynamoDBRecord) => idOf(record, 'Deployme
 
 /** The execution a stream record is about, when it is an execution item. */
 export const executionIdOf = (record: DynamoDBRecord) => idOf(record, 'Execution', 'executionId', EXECUTION_ID_PATTERN);
+
+/** A follower lease on a live log (docs/live-logs.md), when the record is one: its agent is pushed `follow`. */
+export function liveFollowOf(record: DynamoDBRecord): { deploymentId: string; instanceId: string; until: string } | undefined {
+  const image = record.dynamodb?.NewImage;
+  if (image?.type?.S !== 'LiveLogFollow') return undefined;
+  const deploymentId = image.deploymentId?.S;
+  const instanceId = image.instanceId?.S;
+  const until = image.until?.S;
+  if (!deploymentId || !DEPLOYMENT_ID_PATTERN.test(deploymentId) || !instanceId || !until) return undefined;
+  return { deploymentId, instanceId, until };
+}

@@ -86,6 +86,7 @@ function sample(route: Route<ApiDeps>): Sample {
     'POST /agent/v1/poll': { instanceId: 'i-1' },
     'POST /agent/v1/register': { instanceId: 'i-1', tags: [{ key: 'env', value: 'prod' }] },
     'POST /agent/v1/report': { instanceId: 'i-1', deploymentId: ids.deployment, event: 'BeforeInstall', status: 'Succeeded' },
+    'POST /agent/v1/log': { instanceId: 'i-1', deploymentId: ids.deployment, seq: 0, text: 'output\n' },
   };
   const key = `${route.method} ${route.path}`;
   const body = bodies[key];

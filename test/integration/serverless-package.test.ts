@@ -72,7 +72,7 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
     });
     // Only the items the worker moves on reach it: deployments and pipeline executions.
     const patterns = (mapping.Properties.FilterCriteria.Filters as { Pattern: string }[]).map((f) => JSON.parse(f.Pattern));
-    expect(patterns).toEqual([{ dynamodb: { NewImage: { type: { S: ['Deployment', 'Execution'] } } } }]);
+    expect(patterns).toEqual([{ dynamodb: { NewImage: { type: { S: ['Deployment', 'Execution', 'LiveLogFollow'] } } } }]);
   });
 
   it('creates a versioned, encrypted, private artifact bucket that notifies the artifacts function', () => {

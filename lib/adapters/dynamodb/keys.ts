@@ -59,6 +59,13 @@ export const keys = {
     PK: `DEPLOYMENT#${deploymentId}`,
     SK: `OUTPUT#${instanceId}#${event}`,
   }),
+  /** The follower lease on one instance deployment's live log (docs/live-logs.md); the worker pushes `follow` when it is written. */
+  liveFollow: (deploymentId: string, instanceId: string): TableKey => ({ PK: `DEPLOYMENT#${deploymentId}`, SK: `LIVEFOLLOW#${instanceId}` }),
+  /** One chunk of a running hook's output, numbered from 0 (zero-padded: they sort in order). */
+  liveChunk: (deploymentId: string, instanceId: string, seq: number): TableKey => ({
+    PK: `DEPLOYMENT#${deploymentId}`,
+    SK: `LIVELOG#${instanceId}#${String(seq).padStart(5, '0')}`,
+  }),
   /** One chunk (up to 49 instance IDs) of a batch proposed under `token`; the batch is reserved once the deployment names the token. */
   reservedChunk: (deploymentId: string, batch: number, token: string, chunk: number): TableKey => ({
     PK: `DEPLOYMENT#${deploymentId}`,

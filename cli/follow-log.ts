@@ -1,0 +1,46 @@
+import { ApiError, type FleetlineApi } from './api.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const enc = encodeURIComponent;
+
+/** How many failed reads in a row (API unreachable, 5xx, throttled) the follower rides out, a second apart. */
+const TRANSIENT_FAILURES = 5;
+
+export interface FollowOutcome {
+  status: string;
+  /** Nothing came live (the instance had ended, or never streamed): the caller shows the full log instead. */
+  streamed: boolean;
+}
+
+/**
+ * `fleetline logs <deployment> <instance> --follow`: reads the instance's live
+ * log by cursor (GET …/instances/{instanceId}/log?follow=true, docs/live-logs.md)
+ * and writes each chunk as it comes; the reads hold the follower lease, so the
+ * agent streams only while this runs. Returns once the instance has ended,
+ * every chunk written.
+ */
+export async function followLog(api: FleetlineApi, deploymentId: string, instanceId: string, write: (text: string) => void, say: (line: string) => void): Promise<FollowOutcome> {
+  const path = `/deployments/${enc(deploymentId)}/instances/${enc(instanceId)}/log`;
+  let cursor = -1;
+  let failures = 0;
+  let waiting = false;
+  for (;;) {
+    let answer: { chunks: { text: string }[]; cursor: number; more: boolean; ended: boolean; instanceStatus: string; pollAfterMs: number };
+    try {
+      answer = await api.get(path, { cursor: String(cursor), follow: 'true' });
+      failures = 0;
+    } catch (error) {
+      const transient = error instanceof ApiError && (error.status === 0 || error.status === 429 || error.status >= 500);
+      if (!transient || ++failures > TRANSIENT_FAILURES) throw error;
+      await sleep(1000);
+      continue;
+    }
+    for (const chunk of answer.chunks) write(chunk.text);
+    cursor = answer.cursor;
+    if (answer.more) continue;
+    if (answer.ended) return { status: answer.instanceStatus, streamed: cursor >= 0 };
+    if (answer.instanceStatus === 'Pending' && !waiting) say(`${instanceId}: Pending, waiting for its agent to start it`);
+    waiting = answer.instanceStatus === 'Pending';
+    await sleep(answer.pollAfterMs);
+  }
+}
