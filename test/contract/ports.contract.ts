@@ -14,6 +14,7 @@ import type {
   ExecutionsRepository,
   InstanceDeploymentsRepository,
   InstancesRepository,
+  LiveLogRepository,
   Page,
   PipelinesRepository,
 } from '../../lib/ports.js';
@@ -36,6 +37,7 @@ export interface Ports {
   executions: ExecutionsRepository;
   accessRules: AccessRulesRepository;
   audit: CredentialAuditLog;
+  liveLogs: LiveLogRepository;
   /** How many write requests took effect so far (DynamoDB's, or the fakes' counted writes): the crash matrix's steps. */
   writes(): number;
 }
@@ -489,6 +491,27 @@ export function portContract(open: () => Promise<Ports>): void {
       await ports.connections.remove('c2');
       expect(await ports.connections.find(['i-1'])).toEqual([]);
       await ports.connections.remove('c2');
+    });
+  });
+
+  describe('live logs', () => {
+    it('keeps a follower lease, and each chunk once, read back in order after a cursor', async () => {
+      const ports = await open();
+      expect(await ports.liveLogs.followUntil('d-LIVE00001', 'i-1')).toBeUndefined();
+      await ports.liveLogs.follow('d-LIVE00001', 'i-1', NOW);
+      await ports.liveLogs.follow('d-LIVE00001', 'i-1', LATER);
+      expect(await ports.liveLogs.followUntil('d-LIVE00001', 'i-1')).toBe(LATER);
+      expect(await ports.liveLogs.followUntil('d-LIVE00001', 'i-2')).toBeUndefined();
+      const chunk = (seq: number, text: string) => ({ seq, text, at: NOW });
+      for (const seq of [2, 0, 1, 10]) await ports.liveLogs.append('d-LIVE00001', 'i-1', chunk(seq, `line ${seq}\n`));
+      await ports.liveLogs.append('d-LIVE00001', 'i-2', chunk(0, 'another instance\n'));
+      // A repeat changes nothing, and costs no write.
+      const before = ports.writes();
+      await ports.liveLogs.append('d-LIVE00001', 'i-1', chunk(1, 'replayed\n'));
+      expect(ports.writes()).toBe(before);
+      expect(await ports.liveLogs.after('d-LIVE00001', 'i-1', -1, 2)).toEqual({ chunks: [chunk(0, 'line 0\n'), chunk(1, 'line 1\n')], more: true });
+      expect(await ports.liveLogs.after('d-LIVE00001', 'i-1', 1, 5)).toEqual({ chunks: [chunk(2, 'line 2\n'), chunk(10, 'line 10\n')], more: false });
+      expect(await ports.liveLogs.after('d-LIVE00001', 'i-1', 10, 5)).toEqual({ chunks: [], more: false });
     });
   });
 

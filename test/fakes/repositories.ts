@@ -3,6 +3,7 @@ import { FakeAccessRules, FakeApplications, FakeCredentialAudit, FakeDeploymentG
 import { FakeDeployments } from './deployments.js';
 import { FakeExecutions } from './executions.js';
 import { FakeInstanceDeployments } from './instance-deployments.js';
+import { FakeLiveLogs } from './live-logs.js';
 import type { FleetStore } from './state.js';
 import { Meter } from './store.js';
 
@@ -20,5 +21,6 @@ export function fakeRepositories(store: FleetStore, meter: Meter = new Meter()) 
     executions: new FakeExecutions(store, meter),
     accessRules: new FakeAccessRules(store, meter),
     audit: new FakeCredentialAudit(store, meter),
+    liveLogs: new FakeLiveLogs(store, meter),
   };
 }

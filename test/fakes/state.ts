@@ -3,6 +3,7 @@ import type { Application } from '../../lib/domain/application.js';
 import type { DeploymentGroup } from '../../lib/domain/deployment-group.js';
 import type { Deployment, InstanceDeployment, Revision } from '../../lib/domain/deployment.js';
 import type { Tag } from '../../lib/domain/tags.js';
+import type { LiveChunk } from '../../lib/domain/live-log.js';
 import type { Execution, Pipeline } from '../../lib/domain/pipeline.js';
 import type { CredentialAuditEntry, ReservedChunk } from '../../lib/ports.js';
 import { FakeStore } from './store.js';
@@ -61,6 +62,10 @@ export interface FleetState {
   accessRules: Map<string, AccessRule>;
   /** `<issuedAt>#<id>` → entry. */
   audit: Map<string, CredentialAuditEntry & { expiresAt: number }>;
+  /** `<deployment>/<instance>` → when its follower lease ends. */
+  liveFollows: Map<string, string>;
+  /** `<deployment>/<instance>` → seq → chunk. */
+  liveChunks: Map<string, Map<number, LiveChunk>>;
 }
 
 export type FleetStore = FakeStore<FleetState>;
@@ -88,6 +93,8 @@ export function createFleetStore(): FleetStore {
     sequencers: new Map(),
     accessRules: new Map(),
     audit: new Map(),
+    liveFollows: new Map(),
+    liveChunks: new Map(),
   });
 }
 

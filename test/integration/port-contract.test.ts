@@ -9,6 +9,7 @@ import { DynamoExecutionsRepository } from '../../lib/adapters/dynamodb/executio
 import { DynamoDeploymentGroupsRepository } from '../../lib/adapters/dynamodb/groups-repository.js';
 import { DynamoInstanceDeploymentsRepository } from '../../lib/adapters/dynamodb/instance-deployments-repository.js';
 import { DynamoInstancesRepository } from '../../lib/adapters/dynamodb/instances-repository.js';
+import { DynamoLiveLogRepository } from '../../lib/adapters/dynamodb/live-log-repository.js';
 import { DynamoPipelinesRepository } from '../../lib/adapters/dynamodb/pipelines-repository.js';
 import { type Ports, portContract } from '../contract/ports.contract.js';
 import { type TestTable, createTestTable } from '../support/dynamo.js';
@@ -46,6 +47,7 @@ describe('the DynamoDB adapters keep the ports\' contract', () => {
       executions: new DynamoExecutionsRepository(table),
       accessRules: new DynamoAccessRulesRepository(table),
       audit: new DynamoCredentialAuditLog(table),
+      liveLogs: new DynamoLiveLogRepository(table),
     };
   });
 });
