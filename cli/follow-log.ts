@@ -30,6 +30,13 @@ export async function followLog(api: FleetlineApi, deploymentId: string, instanc
       answer = await api.get(path, { cursor: String(cursor), follow: 'true' });
       failures = 0;
     } catch (error) {
+      // A deployment just created has no instances until the worker has resolved its targets: wait for them.
+      if (error instanceof ApiError && error.status === 404 && (await resolving(api, deploymentId))) {
+        if (!waiting) say(`${deploymentId}: Created, waiting for its targets`);
+        waiting = true;
+        await sleep(500);
+        continue;
+      }
       const transient = error instanceof ApiError && (error.status === 0 || error.status === 429 || error.status >= 500);
       if (!transient || ++failures > TRANSIENT_FAILURES) throw error;
       await sleep(1000);
@@ -42,5 +49,15 @@ export async function followLog(api: FleetlineApi, deploymentId: string, instanc
     if (answer.instanceStatus === 'Pending' && !waiting) say(`${instanceId}: Pending, waiting for its agent to start it`);
     waiting = answer.instanceStatus === 'Pending';
     await sleep(answer.pollAfterMs);
+  }
+}
+
+/** Whether the deployment exists and is still Created (its targets not resolved yet); a 404 for it says no. */
+async function resolving(api: FleetlineApi, deploymentId: string): Promise<boolean> {
+  try {
+    return (await api.get<{ status: string }>(`/deployments/${enc(deploymentId)}`)).status === 'Created';
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return false;
+    throw error;
   }
 }
