@@ -28,6 +28,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-control-regex': 'off' },
   },
   {
+    name: 'example bundles: plain Node.js programs run on a host',
+    files: ['examples/**/*.{js,mjs}'],
+    languageOptions: { globals: globals.node },
+  },
+  {
     // The CLI's client is still hand-typed; typing it from the routes' schemas removes these.
     name: 'cli: untyped API answers, pending the typed client',
     files: ['cli/**/*.ts'],

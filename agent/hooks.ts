@@ -125,8 +125,14 @@ async function runScript(script: RunnableScript, { bundleDir, workingDir = '/', 
       signalGroup(child.pid, 'SIGTERM');
       killTimer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
     };
+    // Set when the script itself has exited while something it started still holds its output open.
+    let exitedWith: { code: number | null; sig: NodeJS.Signals | null } | undefined;
     const timer = setTimeout(
-      () => killGroup({ ok: false, errorCode: 'ScriptTimedOut', message: `${script.location} ran past its ${script.timeout} s timeout` }),
+      () => killGroup(
+        exitedWith
+          ? { ok: false, errorCode: 'ScriptTimedOut', message: leftOpenMessage(script, exitedWith.code) }
+          : { ok: false, errorCode: 'ScriptTimedOut', message: `${script.location} ran past its ${script.timeout} s timeout` },
+      ),
       script.timeout * 1000,
     );
     const onAbort = () => killGroup({ ok: false, errorCode: 'ScriptFailed', message: `${script.location} was stopped: the deployment was stopped` });
@@ -138,11 +144,16 @@ async function runScript(script: RunnableScript, { bundleDir, workingDir = '/', 
       clearTimeout(timer);
       done({ ok: false, errorCode: 'ScriptFailed', message: `${script.location} could not start: ${error.message}` });
     });
+    child.once('exit', (code, sig) => {
+      exitedWith = { code, sig };
+    });
     child.once('close', (code, sig) => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
-      // Whatever the script left behind in its group goes with it.
-      signalGroup(child.pid, 'SIGKILL');
+      // A killed script's group goes with it (timeout, stop). After a script that ended by itself, what it started
+      // in the background keeps running, as under CodeDeploy's agent: an ApplicationStart script that starts a
+      // server with `nohup … > /dev/null 2>&1 &` leaves it serving.
+      if (verdict) signalGroup(child.pid, 'SIGKILL');
       if (killTimer) clearTimeout(killTimer);
       log.endOutput();
       const result: HookResult = verdict
@@ -173,6 +184,15 @@ function signalGroup(pid: number | undefined, sig: NodeJS.Signals): void {
 function failureMessage(script: RunnableScript, code: number | null, sig: NodeJS.Signals | null): string {
   if (script.runas && code !== null) return `Script at specified location: ${script.location} run as user ${script.runas} failed with exit code ${code}`;
   return `${script.location} ${code === null ? `was killed by ${sig}` : `exited with ${code}`}`;
+}
+
+/**
+ * A script that exited but left its stdout or stderr open (a process it started in the
+ * background holds them) until its timeout: CodeDeploy's agent fails it too, "failed to close STDOUT".
+ */
+function leftOpenMessage(script: RunnableScript, code: number | null): string {
+  return `${script.location} exited${code === null ? '' : ` with ${code}`} but left its stdout or stderr open for its ${script.timeout} s timeout: `
+    + 'a process it started in the background still holds them (start it with its output redirected, e.g. `nohup ./server > /dev/null 2>&1 &`)';
 }
 
 /**

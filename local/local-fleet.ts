@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { endWithThisProcess } from './child-guard.js';
 import { stopChild } from './dynamodb-local.js';
+import { stopHostProcesses } from './host-processes.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -57,6 +58,7 @@ const STEADY_MS = 60_000;
  * <stateDir>/agents/<id>/ (its own log in <stateDir>/agents/<id>.log) and
  * installs appspec destinations under <stateDir>/hosts/<id>/, so nothing lands outside.
  * An agent that dies is started again, as systemd does on a host, and `log` says so.
+ * Stopping the fleet also ends what the hosts' hooks left running (a server a hook started).
  */
 export function startLocalFleet(options: { instanceIds: string[]; apiUrl: string; stateDir: string; log?: (line: string) => void }): LocalFleet {
   const log = options.log ?? ((line: string) => console.log(line));
@@ -111,6 +113,8 @@ export function startLocalFleet(options: { instanceIds: string[]; apiUrl: string
       stopping = true;
       for (const timer of timers) clearTimeout(timer);
       await Promise.all([...children.values()].map((c) => stopChild(c, 3000)));
+      // The hosts go down with their agents: what their hooks left running (a server) stops too.
+      await stopHostProcesses(join(options.stateDir, 'hosts'));
     },
   };
 }

@@ -117,6 +117,50 @@ describe('hooks', () => {
   });
 });
 
+describe('what a hook starts in the background', () => {
+  const signal = new AbortController().signal;
+  // Running, not a zombie its new parent has not reaped yet.
+  const alive = (pid: number) => {
+    try {
+      return !/^\S+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+
+  it('keeps running after its script exits, as under CodeDeploy\'s agent (a server an ApplicationStart script starts)', async () => {
+    // The background process answers once the script has ended: it writes `served` when the test asks.
+    const worker = `while [ ! -e ${join(dir, 'ask')} ]; do sleep 0.05; done; echo served > ${join(dir, 'answer')}`;
+    const root = bundle({ 'start.sh': `#!/bin/sh\nnohup sh -c '${worker}' > /dev/null 2>&1 &\necho $! > ${join(dir, 'server.pid')}\n` });
+    const result = await runScripts([{ location: 'start.sh', timeout: 10 }], { bundleDir: root, env: {}, log, signal });
+    expect(result).toEqual({ ok: true, exitCode: 0 });
+    const pid = Number(readFileSync(join(dir, 'server.pid'), 'utf8'));
+    try {
+      writeFileSync(join(dir, 'ask'), '');
+      const deadline = Date.now() + 5000;
+      while (!existsSync(join(dir, 'answer')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(existsSync(join(dir, 'answer')) ? readFileSync(join(dir, 'answer'), 'utf8') : 'no answer: the process is gone').toBe('served\n');
+    } finally {
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('fails the script at its timeout when it holds the script\'s output open, naming the cause and the fix', async () => {
+    const root = bundle({ 'start.sh': `#!/bin/sh\nsleep 60 &\necho $! > ${join(dir, 'server.pid')}\n` });
+    const result = await runScripts([{ location: 'start.sh', timeout: 1 }], { bundleDir: root, env: {}, log, signal });
+    expect(result).toMatchObject({
+      ok: false,
+      errorCode: 'ScriptTimedOut',
+      message: expect.stringMatching(/start\.sh exited with 0 but left its stdout or stderr open for its 1 s timeout: .*> \/dev\/null 2>&1 &/),
+    });
+    // Killed with its group, as a timed-out script's group is.
+    const pid = Number(readFileSync(join(dir, 'server.pid'), 'utf8'));
+    const deadline = Date.now() + 5000;
+    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(pid)).toBe(false);
+  });
+});
+
 describe('agent state', () => {
   it(`keeps the last ${KEPT_REVISIONS} successful revisions of a group`, async () => {
     const state = new AgentState(join(dir, 'state'));
