@@ -356,6 +356,8 @@ function deploymentFields(d: any): Record<string, unknown> {
     rollbackOf: d.rollbackOf,
     rolledBackBy: d.rolledBackBy,
     redeployOf: d.redeployOf,
+    retryOf: d.retryOf,
+    targetInstances: d.targetInstances?.instanceIds?.join(', '),
     pipelineExecution: d.pipelineAction?.executionId,
   };
 }
@@ -378,6 +380,25 @@ deployments
       return;
     }
     if (out() === 'table') console.log(`deployment ${created.deploymentId} created (redeploy of ${id})`);
+    await finishWatch(api, created.deploymentId);
+  });
+
+deployments
+  .command('retry <deployment>')
+  .description('deploy that deployment\'s exact revision again to the instances that failed, were skipped or lost their agent in it, and no other; the new deployment records retryOf')
+  .requiredOption('--failed-only', 'only the instances that did not succeed (the only kind of retry there is: say it)')
+  .option('--description <text>')
+  .option('--wait', 'follow it until it ends (exit 1 unless it succeeds)')
+  .action(async (id, o) => {
+    const api = client();
+    const created = await api.post(`/deployments/${enc(id)}/retry`, { failedOnly: true, ...(o.description ? { description: o.description } : {}) });
+    const instances = (created.targetInstances?.instanceIds ?? []) as string[];
+    const what = `retry of ${id} on ${instances.length} instance${instances.length === 1 ? '' : 's'}: ${instances.join(', ')}`;
+    if (!o.wait) {
+      print(out(), created, () => `${created.deploymentId} ${created.status} (${what})`);
+      return;
+    }
+    if (out() === 'table') console.log(`deployment ${created.deploymentId} created (${what})`);
     await finishWatch(api, created.deploymentId);
   });
 

@@ -65,6 +65,8 @@ export interface InstancesRepository {
   /** Creates an instance an agent registered (no targeting tags, bound to the agent) unless it exists; never changes one. */
   registerNew(instanceId: string, iamArn: string, requestedTags: Tag[], now: string): Promise<Upserted<RegisteredInstance>>;
   get(instanceId: string): Promise<RegisteredInstance | undefined>;
+  /** Those of these instances that are registered (BatchGetItem), in no particular order. */
+  getMany(instanceIds: readonly string[]): Promise<RegisteredInstance[]>;
   list(page: PageRequest<RegisteredInstance>): Promise<Page<RegisteredInstance>>;
   /** Every registered instance (target resolution). */
   listAll(): Promise<RegisteredInstance[]>;
@@ -193,15 +195,16 @@ export interface InstanceDeploymentsRepository {
   saveOutput(deploymentId: string, instanceId: string, event: string, outputTail: string): Promise<void>;
   /** Output tails by event name. */
   outputs(deploymentId: string, instanceId: string): Promise<Record<string, string>>;
-  /** Up to `limit` instances that ended Failed or Unknown (read once, when a deployment fails). */
-  failedInstances(deploymentId: string, limit: number): Promise<InstanceDeployment[]>;
+  /** Up to `limit` instances that ended with one of `statuses` (Failed or Unknown: read once, when a deployment fails). */
+  failedInstances(deploymentId: string, limit: number, statuses?: readonly InstanceDeployment['status'][]): Promise<InstanceDeployment[]>;
   /** Instances the reconciler must look at: dispatched, and due at or before `now`. */
   due(deploymentId: string, now: string): Promise<string[]>;
 }
 
 /** EC2 instances matching a tag set, `running` only (DescribeInstances, paginated). */
 export interface Ec2TargetLookup {
-  findInstanceIds(query: { tagSet: TagSet; region?: string | undefined; roleArn?: string | undefined }): Promise<string[]>;
+  /** With `instanceIds`, only those of them that match (an explicit target list: at most 200). */
+  findInstanceIds(query: { tagSet: TagSet; region?: string | undefined; roleArn?: string | undefined; instanceIds?: readonly string[] | undefined }): Promise<string[]>;
 }
 
 /** An agent's open control-channel connection. */

@@ -1,13 +1,21 @@
 import { z } from 'zod';
-import { createDeploymentBodySchema, DEPLOYMENT_ID_PATTERN, redeployBodySchema } from '../domain/deployment.js';
-import { DEPLOYMENT_STATUSES } from '../domain/lifecycle.js';
+import {
+  createDeploymentBodySchema,
+  DEPLOYMENT_ID_PATTERN,
+  type Deployment,
+  MAX_TARGET_INSTANCES,
+  RETRIED_INSTANCE_STATUSES,
+  redeployBodySchema,
+  retryBodySchema,
+} from '../domain/deployment.js';
+import { DEPLOYMENT_STATUSES, isDeploymentFinished } from '../domain/lifecycle.js';
 import { nameSchema } from '../domain/names.js';
 import { createDeployment } from '../deployments/create-deployment.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { readLiveLog } from '../deployments/live-log.js';
 import { liveLogAnswerSchema, liveLogQuerySchema } from '../domain/live-log.js';
 import { notFound } from '../domain/not-found.js';
-import { NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import { checkRevision } from '../revisions/check-revision.js';
 import { agentStatuses } from './agent-statuses.js';
 import { type ApiDeps, deploymentResource, route } from './deps.js';
@@ -62,6 +70,36 @@ export const deploymentRoutes = [
         (revision) => checkRevision(revision, deps),
       );
       return { statusCode: result.created ? 201 : 200, body: { deploymentId: result.deploymentId, status: result.status, redeployOf: original.deploymentId } };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/deployments/{id}/retry',
+    // As a redeploy: deploying is the act governed, and the original must be readable.
+    access: deploymentAccess('deployments:create'),
+    params: deploymentParams,
+    body: retryBodySchema,
+    async handle({ params, body, principal, deps }) {
+      const original = await requireDeployment(deps, params.id);
+      const target = `application/${original.application}/group/${original.group}`;
+      await deps.authorizer.authorize(principal, 'deployments:get', target, `deployment/${params.id}`, () => notFound.deployment(params.id));
+      const instanceIds = await instancesToRetry(original, deps);
+      const { bucket, key, version, eTag, bundleType } = original.revision;
+      const { failedOnly: _always, ...rest } = body;
+      const result = await createDeployment(
+        {
+          ...rest,
+          application: original.application,
+          group: original.group,
+          revision: { bucket, key, version, eTag, bundleType },
+          targetInstances: { instanceIds },
+          retryOf: original.deploymentId,
+        },
+        principal,
+        deps,
+        (revision) => checkRevision(revision, deps),
+      );
+      return { statusCode: result.created ? 201 : 200, body: { deploymentId: result.deploymentId, status: result.status, retryOf: original.deploymentId, targetInstances: { instanceIds } } };
     },
   }),
   route({
@@ -161,3 +199,19 @@ export const deploymentRoutes = [
     },
   }),
 ];
+
+/** The instances an ended deployment did not deploy to (failed, skipped, agent lost), in ID order; refused when there are none or too many. */
+async function instancesToRetry(original: Deployment, deps: ApiDeps): Promise<string[]> {
+  const id = original.deploymentId;
+  if (!isDeploymentFinished(original.status)) {
+    throw new ConflictError(`Deployment ${id} is ${original.status}: retry it once it has ended (or stop it: fleetline deployments stop ${id})`);
+  }
+  const found = await deps.instanceDeployments.failedInstances(id, MAX_TARGET_INSTANCES + 1, RETRIED_INSTANCE_STATUSES);
+  if (found.length === 0) {
+    throw new UnprocessableError(`Deployment ${id} has no instance that failed, was skipped or lost its agent: there is nothing to retry (${original.status}, ${original.counts.succeeded} succeeded)`);
+  }
+  if (found.length > MAX_TARGET_INSTANCES) {
+    throw new UnprocessableError(`Deployment ${id} has more than ${MAX_TARGET_INSTANCES} instances to retry, more than one deployment may name: redeploy it to the whole group instead (POST /deployments/${id}/redeploy)`);
+  }
+  return found.map((i) => i.instanceId).sort();
+}

@@ -6,6 +6,7 @@ import { ConflictError, type ErrorDetail } from '../errors.js';
 import { requestFingerprint } from '../domain/idempotency.js';
 import { scopedToken } from '../domain/engine-tokens.js';
 import { assertRevisionAllowed } from './revision-scope.js';
+import { checkTargetInstances } from './resolve-targets.js';
 import { logger } from '../logger.js';
 import type { EngineDeps } from './engine.js';
 import { notFound } from '../domain/not-found.js';
@@ -18,7 +19,13 @@ function revisionIdentity({ bucket, key, version, bundleType }: Revision): Parti
 }
 
 /** Everything a token stands for: the same token with any of these changed is refused. */
-function idempotencyFingerprint(input: CreateDeploymentInput & { revision: Revision | CreateDeploymentInput['revision']; redeployOf?: string }): string {
+/** What a deployment repeats or retries, as the engine's own routes record it. */
+interface Lineage {
+  redeployOf?: string | undefined;
+  retryOf?: string | undefined;
+}
+
+function idempotencyFingerprint(input: CreateDeploymentInput & Lineage & { revision: Revision | CreateDeploymentInput['revision'] }): string {
   return requestFingerprint({
     application: input.application,
     group: input.group,
@@ -27,6 +34,8 @@ function idempotencyFingerprint(input: CreateDeploymentInput & { revision: Revis
     description: input.description,
     fileExistsBehavior: input.fileExistsBehavior,
     ...(input.redeployOf ? { redeployOf: input.redeployOf } : {}),
+    ...(input.retryOf ? { retryOf: input.retryOf } : {}),
+    ...(input.targetInstances ? { targetInstances: input.targetInstances } : {}),
   });
 }
 
@@ -50,7 +59,7 @@ function tokenReused(token: string | undefined, deploymentId: string): ConflictE
  * token for, or a 409 when the token came with other parameters. Undefined for
  * a token new to this caller.
  */
-async function replayedDeployment(input: CreateDeploymentInput & { redeployOf?: string }, creator: string, deps: EngineDeps): Promise<CreatedDeployment | undefined> {
+async function replayedDeployment(input: CreateDeploymentInput & Lineage, creator: string, deps: EngineDeps): Promise<CreatedDeployment | undefined> {
   if (!input.idempotencyToken) return undefined;
   const used = await deps.deployments.findByIdempotencyToken(input.application, input.group, scopedToken(input.idempotencyToken, creator));
   if (!used) return undefined;
@@ -66,10 +75,9 @@ async function replayedDeployment(input: CreateDeploymentInput & { redeployOf?: 
  * other work.
  */
 export async function createDeployment(
-  input: CreateDeploymentInput & {
+  input: CreateDeploymentInput & Lineage & {
     revision: Revision | CreateDeploymentInput['revision'];
     rollbackOf?: string;
-    redeployOf?: string;
     pipelineAction?: Deployment['pipelineAction'];
     /** The appspec's warnings, when the revision was checked before (a pipeline's deploy action). */
     warnings?: ErrorDetail[];
@@ -87,6 +95,8 @@ export async function createDeployment(
   }
   // Before S3 is even asked: the revision is where the application takes revisions from.
   await assertRevisionAllowed(input.application, input.revision, deps);
+  // An explicit target list lies within the group (bounded: a lookup of the listed instances only).
+  if (input.targetInstances) await checkTargetInstances(group, input.targetInstances.instanceIds, deps);
   const checked = verifyRevision ? await verifyRevision(withBundleType(input.revision)) : { revision: withBundleType(input.revision), warnings: input.warnings ?? [] };
   const { revision, warnings } = checked;
   const config = input.deploymentConfig === undefined ? group.deploymentConfig : resolveDeploymentConfig(input.deploymentConfig);
@@ -109,6 +119,8 @@ export async function createDeployment(
     createdAt: deps.clock.now().toISOString(),
     ...(input.rollbackOf ? { rollbackOf: input.rollbackOf } : {}),
     ...(input.redeployOf ? { redeployOf: input.redeployOf } : {}),
+    ...(input.retryOf ? { retryOf: input.retryOf } : {}),
+    ...(input.targetInstances ? { targetInstances: { instanceIds: input.targetInstances.instanceIds } } : {}),
     ...(input.pipelineAction ? { pipelineAction: input.pipelineAction } : {}),
     hookRoleArn: group.hookRoleArn,
     hookRoleSetBy: group.hookRoleSetBy,

@@ -1,3 +1,4 @@
+import type { DeploymentGroup } from '../domain/deployment-group.js';
 import { type Deployment, type InstanceDeployment, initialEvents, stoppedByRequest } from '../domain/deployment.js';
 import { FREEZE_LEASE_SECONDS, afterResolutionFailure } from '../domain/freeze-lease.js';
 import { minimumHealthyHosts } from '../domain/minimum-healthy.js';
@@ -38,7 +39,7 @@ async function freeze(deployment: Deployment, lease: string, now: string, deps: 
   }
   const [resolution, frozen] = await Promise.all([
     // A stop needs only what an earlier attempt froze (to count it skipped): no EC2 or STS call may hold it up.
-    deployment.stopRequested ? { targets: [] } : resolveTargets(group, deps).then((targets) => ({ targets }), (error: unknown) => ({ error })),
+    deployment.stopRequested ? { targets: [] } : targetsOf(deployment, group, deps).then((targets) => ({ targets }), (error: unknown) => ({ error })),
     deps.instanceDeployments.existingIds(deployment.deploymentId),
   ]);
   if ('error' in resolution) {
@@ -83,6 +84,17 @@ async function unresolved(deployment: Deployment, error: unknown, frozen: string
     if (!started) return;
   }
   await finish(deployment, outcome, deps);
+}
+
+/**
+ * The group's targets now, or exactly the instances the request named (checked
+ * against the group when it was created): no lookup beyond which of them are registered.
+ */
+async function targetsOf(deployment: Deployment, group: DeploymentGroup, deps: EngineDeps): Promise<Target[]> {
+  const named = deployment.targetInstances?.instanceIds;
+  if (!named) return resolveTargets(group, deps);
+  const registered = new Set((await deps.instances.getMany(named)).map((i) => i.instanceId));
+  return named.map((instanceId) => ({ instanceId, source: registered.has(instanceId) ? 'registered' : 'ec2' }));
 }
 
 function pendingItem(deploymentId: string, target: Target): InstanceDeployment {

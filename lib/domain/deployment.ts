@@ -46,6 +46,27 @@ export function withBundleType(revision: z.output<typeof revisionSchema>): Revis
   return { ...revision, bundleType: revision.bundleType ?? inferred };
 }
 
+/**
+ * At most this many instances in an explicit target list: the list is kept on the
+ * deployment item, which every agent poll reads, and EC2 takes 200 values per filter.
+ */
+export const MAX_TARGET_INSTANCES = 200;
+
+/** `targetInstances`: exactly these instances of the group, none other (each must belong to it: checked on creation). */
+export const targetInstancesSchema = /* @__PURE__ */ schema(() => z.strictObject({
+  instanceIds: z
+    .array(nameSchema, { error: 'must be a list of instance IDs' })
+    .min(1, 'must name at least one instance')
+    .max(MAX_TARGET_INSTANCES, `must name at most ${MAX_TARGET_INSTANCES} instances (deploy to the whole group for more)`)
+    .superRefine((ids, ctx) => {
+      const seen = new Set<string>();
+      ids.forEach((id, i) => {
+        if (seen.has(id)) ctx.addIssue({ code: 'custom', path: [i], message: `repeats ${id}` });
+        seen.add(id);
+      });
+    }),
+}));
+
 export const createDeploymentBodySchema = /* @__PURE__ */ schema(() => z.strictObject({
   application: nameSchema,
   group: nameSchema,
@@ -58,10 +79,19 @@ export const createDeploymentBodySchema = /* @__PURE__ */ schema(() => z.strictO
     .refine((token) => !isEngineToken(token), 'is reserved for the deployments Fleetline creates itself (rollbacks, pipeline actions): choose another')
     .optional(),
   fileExistsBehavior: fileExistsBehaviorSchema.optional(),
+  targetInstances: targetInstancesSchema.optional(),
 }));
 
 /** POST /deployments/{id}/redeploy: the revision and the group are the original's. */
 export const redeployBodySchema = /* @__PURE__ */ schema(() => createDeploymentBodySchema.pick({ description: true, idempotencyToken: true }).default({}));
+
+/** POST /deployments/{id}/retry: the original's revision, to the instances it did not deploy to (failedOnly is the only kind there is yet, and must be said). */
+export const retryBodySchema = /* @__PURE__ */ schema(() => createDeploymentBodySchema
+  .pick({ description: true, idempotencyToken: true })
+  .extend({ failedOnly: z.literal(true, { error: 'must be true: a retry deploys only to the instances that failed, were skipped or lost their agent' }) }));
+
+/** The instances a retry deploys to again: those that did not succeed (a lost agent ends Unknown). */
+export const RETRIED_INSTANCE_STATUSES = ['Failed', 'Skipped', 'Unknown'] as const;
 
 export interface Deployment {
   deploymentId: string;
@@ -87,6 +117,10 @@ export interface Deployment {
   rollbackOf?: string | undefined;
   /** The deployment whose revision this one deploys again (POST /deployments/{id}/redeploy). */
   redeployOf?: string | undefined;
+  /** The deployment whose failed, skipped or lost instances this one deploys to again (POST /deployments/{id}/retry). */
+  retryOf?: string | undefined;
+  /** Exactly the instances deployed to, when the request named them (else the group's targets when it starts). */
+  targetInstances?: { instanceIds: string[] } | undefined;
   rolledBackBy?: string | undefined;
   hookRoleArn: string | null;
   /** Who set the group's hookRoleArn (named in the credential audit); absent on deployments older than it. */

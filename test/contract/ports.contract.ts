@@ -192,6 +192,8 @@ export function portContract(open: () => Promise<Ports>): void {
       // Tags an administrator sets settle what the agent asked for.
       expect((await ports.instances.put('i-2', { tags: [tag] }, LATER)).value.requestedTags).toBeUndefined();
       expect((await ports.instances.listAll()).map((i) => i.instanceId)).toEqual(['i-1', 'i-2']);
+      // An explicit target list is looked up by its IDs alone: an unknown one is simply absent.
+      expect((await ports.instances.getMany(['i-2', 'i-404', 'i-1'])).map((i) => i.instanceId).sort()).toEqual(['i-1', 'i-2']);
       await ports.instances.delete('i-1');
       await expect(ports.instances.delete('i-1')).rejects.toThrow(NotFoundError);
       expect(await ports.instances.get('i-1')).toBeUndefined();
@@ -385,6 +387,7 @@ export function portContract(open: () => Promise<Ports>): void {
       expect(await ports.instanceDeployments.runningIds(id)).toEqual([]);
       expect((await ports.deployments.get(id))?.counts).toMatchObject({ inProgress: 0, failed: 1 });
       expect((await ports.instanceDeployments.failedInstances(id, 5)).map((i) => i.instanceId)).toEqual(['i-1']);
+      expect(await ports.instanceDeployments.failedInstances(id, 5, ['Skipped', 'Unknown'])).toEqual([]);
       // The failed host is offline: with a cap of zero nothing more is reserved.
       await ports.instanceDeployments.putAll([instanceOf(id, 'i-2')]);
       await ports.instanceDeployments.saveOutput(id, 'i-1', 'BeforeInstall', 'boom\n');

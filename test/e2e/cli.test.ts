@@ -348,6 +348,33 @@ describe('the fleetline CLI as a team uses it day to day', () => {
     expect(help.stdout).toContain('--wait');
   }, 240_000);
 
+  it('deployments retry --failed-only deploys the same revision to the instance that failed, and to no other', async () => {
+    expect((await fleetline('groups', 'put', 'ops', 'retry', '--tag', 'fleet=local', '--config', 'AllAtOnce', '--file-exists', 'OVERWRITE')).code).toBe(0);
+    // The first host to run the hook fails it; every later run passes.
+    const marker = join(work, 'failed-once');
+    const first = await fleetline('deploy', '--app', 'ops', '--group', 'retry', '--bundle', bundleDir('flaky', `mkdir ${shellQuote(marker)} 2>/dev/null && { echo "first run fails" >&2; exit 3; }; echo passed`), '--wait');
+    const firstId = /deployment (d-[A-Z0-9]{9}) created/.exec(first.stdout)?.[1] as string;
+    expect(firstId, first.stdout + first.stderr).toMatch(/^d-/);
+    const before = JSON.parse((await fleetline('deployments', 'get', firstId, '-o', 'json')).stdout);
+    const failedHosts = before.instances.filter((i: { status: string }) => i.status === 'Failed').map((i: { instanceId: string }) => i.instanceId);
+    expect(failedHosts).toHaveLength(1);
+
+    const again = await fleetline('deployments', 'retry', firstId, '--failed-only', '--wait');
+    expect(again.code, again.stderr).toBe(0);
+    const againId = new RegExp(`deployment (d-[A-Z0-9]{9}) created \\(retry of ${firstId} on 1 instance: ${failedHosts[0]}\\)`).exec(again.stdout)?.[1] as string;
+    expect(againId, again.stdout).toMatch(/^d-/);
+    const after = JSON.parse((await fleetline('deployments', 'get', againId, '-o', 'json')).stdout);
+    expect(after).toMatchObject({ status: 'Succeeded', retryOf: firstId, revision: before.revision, targetInstances: { instanceIds: failedHosts } });
+    expect(after.instances.map((i: { instanceId: string; status: string }) => `${i.instanceId} ${i.status}`)).toEqual([`${failedHosts[0]} Succeeded`]);
+    expect((await fleetline('deployments', 'get', againId)).stdout).toMatch(new RegExp(`^retryOf: +${firstId}$`, 'm'));
+
+    const nothing = await fleetline('deployments', 'retry', againId, '--failed-only');
+    expect([nothing.code, nothing.stderr.trim()]).toEqual([1, `fleetline: 422 UnprocessableError: Deployment ${againId} has no instance that failed, was skipped or lost its agent: there is nothing to retry (Succeeded, 1 succeeded)`]);
+    const unsaid = await fleetline('deployments', 'retry', firstId);
+    expect(unsaid.code).not.toBe(0);
+    expect(unsaid.stderr).toContain('--failed-only');
+  }, 240_000);
+
   it('executions retry and stop work; a rejection is shown once', async () => {
     writeFileSync(join(work, 'gate.yml'), 'source: { bucket: fleetline-artifacts, prefix: "gate/" }\nstages:\n  - name: Gate\n    actions: [ { type: approval } ]\n');
     expect((await fleetline('pipelines', 'put', 'gate', '-f', join(work, 'gate.yml'))).code).toBe(0);

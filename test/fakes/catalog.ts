@@ -182,6 +182,14 @@ export class FakeInstances implements InstancesRepository {
     return found && toInstance(found);
   }
 
+  async getMany(instanceIds: readonly string[]): Promise<RegisteredInstance[]> {
+    await this.store.io(this.meter);
+    return instanceIds.flatMap((id) => {
+      const found = this.store.state.instances.get(id);
+      return found ? [toInstance(found)] : [];
+    });
+  }
+
   async list(page: PageRequest<RegisteredInstance>): Promise<Page<RegisteredInstance>> {
     await this.store.io(this.meter);
     const entries = byKey([...this.store.index().instances.values()].map((i) => ({ key: i.instanceId, value: toInstance(i) })));

@@ -126,9 +126,9 @@ export class FakeInstanceDeployments implements InstanceDeploymentsRepository {
     return Object.fromEntries([...(found?.entries() ?? [])].map(([event, o]) => [event, o.outputTail]));
   }
 
-  async failedInstances(deploymentId: string, limit: number): Promise<InstanceDeployment[]> {
+  async failedInstances(deploymentId: string, limit: number, statuses: readonly InstanceDeployment['status'][] = ['Failed', 'Unknown']): Promise<InstanceDeployment[]> {
     await this.store.io(this.meter);
-    return this.sorted(deploymentId).filter((i) => i.status === 'Failed' || i.status === 'Unknown').slice(0, limit).map(fromStored);
+    return this.sorted(deploymentId).filter((i) => statuses.includes(i.status)).slice(0, limit).map(fromStored);
   }
 
   /** The deployment's entries on the index (lagging as a GSI does when the store says so), in index order. */

@@ -40,6 +40,7 @@ function sampleRequest(method: string, path: string): { path: string; body?: unk
     'PUT /instances/{instanceId}': { tags: [] },
     'POST /deployments': { application: 'web', group: 'prod', revision: { bucket: 'fleetline-test-artifacts', key: 'web/b.zip' } },
     'POST /deployments/{id}/stop': {},
+    'POST /deployments/{id}/retry': { failedOnly: true },
     'PUT /pipelines/{name}': { source: { bucket: 'fleetline-test-artifacts', prefix: 'web/' }, stages: [{ name: 'A', actions: [{ type: 'approval' }] }] },
     'POST /pipelines/{name}/executions': { revision: { bucket: 'fleetline-test-artifacts', key: 'web/c.zip' } },
     'POST /executions/{id}/approve': {},
@@ -50,7 +51,7 @@ function sampleRequest(method: string, path: string): { path: string; body?: unk
 }
 
 /** Routes that act on one item and read another of the same resource: a redeploy reads the deployment it repeats. */
-const alsoNeeded: Record<string, string[]> = { 'POST /deployments/{id}/redeploy': ['deployments:get'] };
+const alsoNeeded: Record<string, string[]> = { 'POST /deployments/{id}/redeploy': ['deployments:get'], 'POST /deployments/{id}/retry': ['deployments:get'] };
 
 describe('every route is one action on one resource', () => {
   const governed = apiRoutes.filter((r) => r.access === 'rules' && !r.action?.startsWith('access:'));

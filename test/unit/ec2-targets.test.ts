@@ -55,6 +55,20 @@ describe('EC2 target lookup', () => {
     });
   });
 
+  it('with an explicit target list, asks only for those instances (a filter: an ID EC2 does not know is just not matched)', async () => {
+    ec2
+      .on(DescribeInstancesCommand, {
+        Filters: [{ Name: 'instance-state-name', Values: ['running'] }, { Name: 'tag:app', Values: ['web'] }, { Name: 'instance-id', Values: ['i-1', 'i-404'] }],
+      })
+      .resolves({ Reservations: [{ Instances: [instance('i-1', { app: 'web' })] }] });
+    const lookup = new Ec2TargetLookupAdapter(new STSClient({}), 'eu-west-1');
+    const tagSet: TagSet = [[{ type: 'KEY_AND_VALUE', key: 'app', value: 'web' }]];
+    expect(await lookup.findInstanceIds({ tagSet, instanceIds: ['i-1', 'i-404'] })).toEqual(['i-1']);
+    expect(ec2.calls()).toHaveLength(1);
+    expect(await lookup.findInstanceIds({ tagSet, instanceIds: [] })).toEqual([]);
+    expect(ec2.calls()).toHaveLength(1);
+  });
+
   it('returns nothing for an empty tag set without calling EC2', async () => {
     expect(await new Ec2TargetLookupAdapter(new STSClient({}), 'eu-west-1').findInstanceIds({ tagSet: [] })).toEqual([]);
     expect(ec2.calls()).toHaveLength(0);

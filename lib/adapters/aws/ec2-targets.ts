@@ -35,14 +35,14 @@ export class Ec2TargetLookupAdapter implements Ec2TargetLookup {
     private readonly defaultRegion: string | undefined,
   ) {}
 
-  async findInstanceIds(query: { tagSet: TagSet; region?: string | undefined; roleArn?: string | undefined }): Promise<string[]> {
+  async findInstanceIds(query: { tagSet: TagSet; region?: string | undefined; roleArn?: string | undefined; instanceIds?: readonly string[] | undefined }): Promise<string[]> {
     const [firstGroup] = query.tagSet;
-    if (!firstGroup) return [];
+    if (!firstGroup || query.instanceIds?.length === 0) return [];
     const ec2 = await this.client(query.region, query.roleArn);
     const { DescribeInstancesCommand } = await loadEc2();
     const tagsById = new Map<string, Tag[]>();
     try {
-      await this.describeInto(ec2, DescribeInstancesCommand, firstGroup, tagsById);
+      await this.describeInto(ec2, DescribeInstancesCommand, firstGroup, tagsById, query.instanceIds);
     } catch (error) {
       throw fromEc2Error(error, { region: query.region ?? this.defaultRegion, roleArn: query.roleArn });
     } finally {
@@ -56,13 +56,16 @@ export class Ec2TargetLookupAdapter implements Ec2TargetLookup {
     DescribeInstancesCommand: Awaited<ReturnType<typeof loadEc2>>['DescribeInstancesCommand'],
     firstGroup: TagFilter[],
     tagsById: Map<string, Tag[]>,
+    instanceIds: readonly string[] | undefined,
   ): Promise<void> {
+    // A filter, not InstanceIds: an ID EC2 does not know is then simply not matched, where InstanceIds fails the call.
+    const only: Filter[] = instanceIds ? [{ Name: 'instance-id', Values: [...instanceIds] }] : [];
     for (const filter of firstGroup) {
       let NextToken: string | undefined;
       do {
         const out = await ec2.send(
           new DescribeInstancesCommand({
-            Filters: [{ Name: 'instance-state-name', Values: ['running'] }, toEc2Filter(filter)],
+            Filters: [{ Name: 'instance-state-name', Values: ['running'] }, toEc2Filter(filter), ...only],
             MaxResults: 1000,
             NextToken,
           }),

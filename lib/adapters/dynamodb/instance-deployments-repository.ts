@@ -97,7 +97,8 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
     return outputs;
   }
 
-  async failedInstances(deploymentId: string, limit: number): Promise<InstanceDeployment[]> {
+  async failedInstances(deploymentId: string, limit: number, statuses: readonly InstanceDeployment['status'][] = ['Failed', 'Unknown']): Promise<InstanceDeployment[]> {
+    const values = Object.fromEntries(statuses.map((status, i) => [`:s${i}`, status]));
     const { PK, skPrefix } = keys.instanceDeploymentPartition(deploymentId);
     const found: InstanceDeployment[] = [];
     let ExclusiveStartKey: Record<string, NativeAttributeValue> | undefined;
@@ -106,9 +107,9 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
         new QueryCommand({
           TableName: this.table.tableName,
           KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          FilterExpression: '#status IN (:failed, :unknown)',
+          FilterExpression: `#status IN (${Object.keys(values).join(', ')})`,
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix, ':failed': 'Failed', ':unknown': 'Unknown' },
+          ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix, ...values },
           ExclusiveStartKey,
         }),
       );

@@ -67,6 +67,10 @@ export class DynamoInstancesRepository implements InstancesRepository {
     return item && toInstance(item);
   }
 
+  async getMany(instanceIds: readonly string[]): Promise<RegisteredInstance[]> {
+    return (await this.table.batchGet(instanceIds.map((id) => keys.instance(id)))).map(toInstance);
+  }
+
   list(page: PageRequest<RegisteredInstance>): Promise<Page<RegisteredInstance>> {
     return this.table.listingPage(listingPartitions.instances, page, { values: (items) => items.map(toInstance) });
   }
