@@ -237,13 +237,24 @@ export interface AgentCheckIn {
   connection?: LiveConnection | undefined;
 }
 
+/** What GET /instances shows an agent from: its recorded contact, its open channel, the leases of the work it holds. */
+export interface AgentContacts {
+  presence?: PresenceRecord | undefined;
+  connection?: LiveConnection | undefined;
+  leaseExpiries: string[];
+}
+
 export interface AgentPresenceRepository {
   /** One strongly consistent Query of the instance's agent partition. */
   checkIn(instanceId: string): Promise<AgentCheckIn>;
   /** Records a contact; the version only when given (reports do not carry it). */
   record(instanceId: string, contact: { lastSeenAt: string; version?: string | null | undefined }): Promise<void>;
-  /** The recorded contact and open channel of each instance (absent ones have neither). */
-  statuses(instanceIds: readonly string[]): Promise<Map<string, Omit<AgentCheckIn, 'assignment'>>>;
+  /**
+   * The recorded contact and open channel of each instance (absent ones have
+   * neither), and the lease ends of the work its agent holds (its contacts
+   * while it works).
+   */
+  statuses(instanceIds: readonly string[]): Promise<Map<string, AgentContacts>>;
 }
 
 /** Live logs (docs/live-logs.md): follower leases and the chunks streamed while one lasts. */

@@ -171,13 +171,14 @@ export async function poll(
   const inbox = await checkIn;
   const contactAt = deps.clock.now();
   const connected = inbox?.connection !== undefined && !lapsed(inbox.connection.expiresAt, contactAt);
-  // A heartbeat's contact is recorded with its lease renewal (answerFor): a long hook must not show its agent offline.
-  if (inbox && contactIsDue(inbox.presence, { version: agentVersion, connected }, contactAt, deps.timings.leaseSeconds)) {
+  // Work in hand records the contact in its lease (heartbeats and reports renew it): only idle polls write a presence.
+  const working = inbox?.assignment !== undefined;
+  if (inbox && contactIsDue(inbox.presence, { version: agentVersion, connected, working }, contactAt, deps.timings.leaseSeconds)) {
     await deps.agentPresence.record(instanceId, { lastSeenAt: contactAt.toISOString(), version: agentVersion });
   }
   let found = heartbeat?.running ? { deploymentId: heartbeat.running } : inbox?.assignment;
   for (let unstartable = 0; found; unstartable++) {
-    const answer = await answerFor(callerArn, found.deploymentId, instanceId, deps, told, heartbeat && { agentVersion });
+    const answer = await answerFor(callerArn, found.deploymentId, instanceId, deps, told, heartbeat !== undefined);
     if (answer !== 'unstartable') return answer ?? idle;
     if (unstartable + 1 >= MAX_UNSTARTABLE_PER_POLL) return idle;
     found = await deps.instanceDeployments.findAssignment(instanceId);
@@ -196,7 +197,7 @@ async function answerFor(
   instanceId: string,
   deps: EngineDeps,
   told: { channelUrl?: string; minimumAgentVersion: string },
-  heartbeat: { agentVersion: string | null } | undefined,
+  heartbeat: boolean,
 ): Promise<PollAnswer | 'unstartable' | undefined> {
   // A heartbeat also says whether someone follows the log (a polling agent learns it here; a connected one is pushed it too).
   const [instance, deployment, followUntil] = await Promise.all([
@@ -225,16 +226,14 @@ async function answerFor(
     // Dispatch set the watch time no later than this lease ends: the first acknowledgement moves nothing.
     const watchAt = earlierWatch(instance.watchAt, watchTime(instance, leaseExpiresAt));
     try {
-      await Promise.all([
-        deps.instanceDeployments.update(instance, {
-          events: instance.events,
-          now: now.toISOString(),
-          leaseExpiresAt,
-          ...(watchAt ? { watchAt } : {}),
-          ...(instance.acknowledgedAt ? {} : { acknowledgedAt: now.toISOString() }),
-        }),
-        ...(heartbeat ? [deps.agentPresence.record(instanceId, { lastSeenAt: now.toISOString(), version: heartbeat.agentVersion })] : []),
-      ]);
+      // The renewed lease is the agent's contact: GET /instances reads it (agentStatus), so no presence is written here.
+      await deps.instanceDeployments.update(instance, {
+        events: instance.events,
+        now: now.toISOString(),
+        leaseExpiresAt,
+        ...(watchAt ? { watchAt } : {}),
+        ...(instance.acknowledgedAt ? {} : { acknowledgedAt: now.toISOString() }),
+      });
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       // A concurrent report renewed it, or the deployment ended and withdrew this never-started work.
@@ -340,8 +339,6 @@ export async function report(callerArn: string, input: ReportRequest, deps: Engi
       if (error instanceof ConflictError) continue; // another writer got there first: read again and re-apply
       throw error;
     }
-    // A contact, recorded as often as the lease is renewed (and at the end), not at every report.
-    if (finished || watch?.leaseExpiresAt) await deps.agentPresence.record(input.instanceId, { lastSeenAt: now.toISOString() });
     // The next batch, the end and whatever follows it are the worker's: this write is all the report does.
     return { action: actionFor(deployment), instanceStatus: outcome.instanceStatus, duplicate: false };
   }

@@ -62,15 +62,20 @@ export interface AgentStatus {
  * An agent is online while its channel is open (API Gateway ends a dead
  * host's connection within its 10-minute idle limit, and $disconnect removes
  * the record), or until a lease has passed since it last polled or reported.
+ * While it works, its contacts are the leases of the work it holds (each
+ * renewed at a contact, `leaseSeconds` before it ends): a heartbeat or a
+ * report writes no presence record of its own.
  */
 export function agentStatus(
   record: PresenceRecord | undefined,
   connection: LiveConnection | undefined,
   now: Date,
   policy: { leaseSeconds: number; minimumVersion: string },
+  leaseExpiries: readonly string[] = [],
 ): AgentStatus {
   const open = connection !== undefined && !lapsed(connection.expiresAt, now);
-  const seen = [record?.lastSeenAt, open ? connection.connectedAt : undefined].filter((t): t is string => t !== undefined).sort();
+  const renewals = leaseExpiries.map((end) => new Date(Date.parse(end) - policy.leaseSeconds * 1000).toISOString());
+  const seen = [record?.lastSeenAt, open ? connection.connectedAt : undefined, ...renewals].filter((t): t is string => t !== undefined).sort();
   const lastSeenAt = seen.at(-1) ?? null;
   const leaseEnd = lastSeenAt ? new Date(Date.parse(lastSeenAt) + policy.leaseSeconds * 1000).toISOString() : undefined;
   const online = open || (leaseEnd !== undefined && !lapsed(leaseEnd, now));
@@ -95,19 +100,21 @@ export const PRESENCE_TTL_DAYS = 30;
 export const PRESENCE_REFRESH_MS = 7 * 24 * 3600 * 1000;
 
 /**
- * Whether a contact is worth a write: the version changed, or, with no open
- * channel to vouch for the agent, more than a quarter of the lease has passed
- * since the recorded one. An idle agent polling every 10 s writes about once
- * every 22 s; a connected one polling hourly writes once a week (to keep its
- * record from expiring).
+ * Whether a contact is worth a write: the version changed, or, for an idle
+ * poll with no open channel to vouch for the agent, more than a quarter of the
+ * lease has passed since the recorded one. An idle agent polling every 10 s
+ * writes about once every 22 s; a connected one polling hourly writes once a
+ * week (to keep its record from expiring). A poll that takes work writes only
+ * a new version: the lease it takes records the contact.
  */
 export function contactIsDue(
   record: PresenceRecord | undefined,
-  contact: { version: string | null; connected: boolean },
+  contact: { version: string | null; connected: boolean; working: boolean },
   now: Date,
   leaseSeconds: number,
 ): boolean {
   if (!record || record.version !== contact.version) return true;
+  if (contact.working) return false;
   const since = now.getTime() - Date.parse(record.lastSeenAt);
   if (contact.connected) return since > PRESENCE_REFRESH_MS;
   return since > (leaseSeconds * 1000) / 4;

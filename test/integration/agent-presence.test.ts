@@ -14,6 +14,7 @@ import { useFleets } from '../support/fleet.js';
 import { instanceLine } from '../../cli/progress.js';
 
 const api = useApi();
+const { fleet } = useFleets(api);
 const LEASE = 90;
 
 async function registered(instanceId: string) {
@@ -114,8 +115,6 @@ describe('an instance shows its agent: version, last contact, online, channel', 
 });
 
 describe('a deployment waiting on an offline agent says so', () => {
-  const { fleet } = useFleets(api);
-
   it('shows, for work still in progress, that its agent is offline since its last contact, or never seen', async () => {
     const { agents, deploy } = await fleet(3, { deploymentConfig: 'AllAtOnce' });
     const [gone, never, alive] = agents as [(typeof agents)[0], (typeof agents)[0], (typeof agents)[0]];
@@ -132,6 +131,52 @@ describe('a deployment waiting on an offline agent says so', () => {
     expect(line(never.instanceId)).toMatch(/\(agent never seen\)$/);
     expect(byId.get(alive.instanceId)).toMatchObject({ agent: { online: true } });
     expect(line(alive.instanceId)).not.toContain('agent');
+  });
+});
+
+describe('an agent at work is seen through its lease', () => {
+  it('writes no contact of its own for heartbeats, reports or the poll that takes the work, yet shows online, then offline since its last renewal', async () => {
+    const { agents, deploy } = await fleet(1, { deploymentConfig: 'AllAtOnce' });
+    const agent = agents[0]!;
+    await poll(agent.instanceId);
+    const idle = await recorded(agent.instanceId);
+    expect(idle?.version).toBe(AGENT_VERSION);
+    const { body } = await deploy();
+    await api.settle();
+    api.clock.advance(30);
+    /** The time `act` ran at, as a range (the test clock runs on from where it was moved). */
+    const during = async (act: () => Promise<void>) => {
+      const from = api.clock.now().toISOString();
+      await act();
+      return { from, to: api.clock.now().toISOString() };
+    };
+    const seenIn = async ({ from, to }: { from: string; to: string }) => {
+      const agentNow = await agentOf(agent.instanceId);
+      expect(agentNow).toMatchObject({ online: true, version: AGENT_VERSION });
+      expect(agentNow.lastSeenAt >= from && agentNow.lastSeenAt <= to, `${agentNow.lastSeenAt} in ${from}..${to}`).toBe(true);
+      return agentNow.lastSeenAt as string;
+    };
+    const taken = await during(async () => {
+      expect((await poll(agent.instanceId)).body.assignment?.deploymentId).toBe(body.deploymentId);
+    });
+    await seenIn(taken);
+    // Past half the lease: a heartbeat renews it, and that renewal is the newest contact.
+    api.clock.advance(LEASE / 2 + 5);
+    await seenIn(await during(async () => {
+      expect((await poll(agent.instanceId, { heartbeat: true, deploymentId: body.deploymentId, agentVersion: AGENT_VERSION })).status).toBe(200);
+    }));
+    // Past half the lease again: a report renews it too.
+    api.clock.advance(LEASE / 2 + 5);
+    const reportedAt = await seenIn(await during(async () => {
+      expect((await agent.report(body.deploymentId, 'ApplicationStop', 'InProgress')).status).toBe(200);
+    }));
+    expect(await recorded(agent.instanceId)).toEqual(idle);
+    // The agent dies mid-hook: offline a lease after the report, since the report.
+    api.clock.advance(LEASE + 1);
+    expect(await agentOf(agent.instanceId)).toMatchObject({ online: false, lastSeenAt: reportedAt });
+    const listed = await api.call('GET', `/deployments/${body.deploymentId}/instances`);
+    expect(listed.body.items[0]).toMatchObject({ status: 'InProgress', agent: { online: false, lastSeenAt: reportedAt } });
+    expect(await recorded(agent.instanceId)).toEqual(idle);
   });
 });
 

@@ -63,11 +63,42 @@ describe('when a contact is worth a write', () => {
     fc.assert(
       fc.property(fc.oneof(fc.integer({ min: 0, max: 7200 }), fc.integer({ min: week - 60, max: week + 60 })), fc.boolean(), (elapsed, connected) => {
         const record = { version: '0.2.0', lastSeenAt: iso(0) };
-        expect(contactIsDue(record, { version: '0.2.0', connected }, at(elapsed), 90)).toBe(connected ? elapsed > week : elapsed > 22.5);
-        expect(contactIsDue(record, { version: '0.3.0', connected }, at(elapsed), 90)).toBe(true);
-        expect(contactIsDue(undefined, { version: null, connected }, at(elapsed), 90)).toBe(true);
+        expect(contactIsDue(record, { version: '0.2.0', connected, working: false }, at(elapsed), 90)).toBe(connected ? elapsed > week : elapsed > 22.5);
+        expect(contactIsDue(record, { version: '0.3.0', connected, working: false }, at(elapsed), 90)).toBe(true);
+        expect(contactIsDue(undefined, { version: null, connected, working: false }, at(elapsed), 90)).toBe(true);
       }),
     );
+  });
+});
+
+describe('a poll that takes work', () => {
+  it('writes a new version or a first contact only, however long since the last one: the lease it takes is the contact', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 40 * 24 * 3600 }), fc.boolean(), (elapsed, connected) => {
+        const record = { version: '0.2.0', lastSeenAt: iso(0) };
+        expect(contactIsDue(record, { version: '0.2.0', connected, working: true }, at(elapsed), 90)).toBe(false);
+        expect(contactIsDue(record, { version: '0.3.0', connected, working: true }, at(elapsed), 90)).toBe(true);
+        expect(contactIsDue(undefined, { version: '0.2.0', connected, working: true }, at(elapsed), 90)).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('an agent at work', () => {
+  it('was last seen when its newest lease was renewed (a lease before its end), and is online until that lease ends', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 3000 }), (renewedA, renewedB, elapsed) => {
+        const leases = [iso(renewedA + 90), iso(renewedB + 90)];
+        const newest = Math.max(renewedA, renewedB);
+        const status = agentStatus({ version: '0.2.0', lastSeenAt: iso(-500) }, undefined, at(elapsed), policy, leases);
+        expect(status).toEqual({ version: '0.2.0', lastSeenAt: iso(newest), online: elapsed < newest + 90, channel: 'polling' });
+      }),
+    );
+  });
+
+  it('keeps a later idle contact over an older lease, and a lease says nothing of the version (not called outdated for want of one)', () => {
+    expect(agentStatus({ version: '0.2.0', lastSeenAt: iso(300) }, undefined, at(301), policy, [iso(150)])).toMatchObject({ lastSeenAt: iso(300), online: true });
+    expect(agentStatus(undefined, undefined, at(10), policy, [iso(90)])).toEqual({ version: null, lastSeenAt: iso(0), online: true, channel: 'polling' });
   });
 });
 

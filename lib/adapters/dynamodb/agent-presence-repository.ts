@@ -1,12 +1,19 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type LiveConnection, PRESENCE_TTL_DAYS, type PresenceRecord } from '../../domain/agent-presence.js';
-import type { AgentCheckIn, AgentPresenceRepository } from '../../ports.js';
+import type { AgentCheckIn, AgentContacts, AgentPresenceRepository } from '../../ports.js';
 import { isConditionalCheckFailed } from './conditions.js';
 import { keys } from './keys.js';
 import { expiresAt } from './ttl.js';
 import type { TableClient } from './table-client.js';
 
 type Item = Record<string, unknown>;
+
+/** Partitions read at once for GET /instances: a page of instances costs a few round trips, not one per instance. */
+const STATUS_QUERIES_AT_ONCE = 16;
+
+/** The deployments an agent partition's inbox names. */
+const inboxOf = (instanceId: string, items: Item[]): string[] =>
+  items.filter((i) => String(i.SK).startsWith(keys.agentInboxPartition(instanceId).skPrefix)).map((i) => String(i.deploymentId));
 
 const presenceOf = (item: Item | undefined): PresenceRecord | undefined =>
   item && typeof item.lastSeenAt === 'string' ? { version: typeof item.version === 'string' ? item.version : null, lastSeenAt: item.lastSeenAt } : undefined;
@@ -60,14 +67,35 @@ export class DynamoAgentPresenceRepository implements AgentPresenceRepository {
     });
   }
 
-  async statuses(instanceIds: readonly string[]): Promise<Map<string, Omit<AgentCheckIn, 'assignment'>>> {
+  /**
+   * One Query of each instance's agent partition (a few at a time), then one
+   * BatchGetItem per 100 of the instance deployments its inbox names: their
+   * leases are its contacts while it works.
+   */
+  async statuses(instanceIds: readonly string[]): Promise<Map<string, AgentContacts>> {
     const ids = [...new Set(instanceIds)];
-    const items = await this.table.batchGet(ids.flatMap((id) => [keys.agentPresence(id), keys.agentConnection(id)]));
-    const result = new Map<string, Omit<AgentCheckIn, 'assignment'>>();
+    const partitions = new Map<string, Item[]>();
+    for (let i = 0; i < ids.length; i += STATUS_QUERIES_AT_ONCE) {
+      await Promise.all(ids.slice(i, i + STATUS_QUERIES_AT_ONCE).map(async (id) => partitions.set(id, await this.partition(id))));
+    }
+    const held = ids.flatMap((id) => inboxOf(id, partitions.get(id) ?? []).map((deploymentId) => keys.instanceDeployment(deploymentId, id)));
+    const work = held.length > 0 ? await this.table.batchGet(held) : [];
+    const result = new Map<string, AgentContacts>();
     for (const id of ids) {
-      const of = (key: { PK: string; SK: string }) => items.find((i) => i.PK === key.PK && i.SK === key.SK);
-      result.set(id, { presence: presenceOf(of(keys.agentPresence(id))), connection: connectionOf(of(keys.agentConnection(id))) });
+      const items = partitions.get(id) ?? [];
+      const sk = (key: { SK: string }) => items.find((i) => i.SK === key.SK);
+      const leaseExpiries = work
+        .filter((w) => w.instanceId === id && typeof w.leaseExpiresAt === 'string' && typeof w.acknowledgedAt === 'string')
+        .map((w) => String(w.leaseExpiresAt));
+      result.set(id, { presence: presenceOf(sk(keys.agentPresence(id))), connection: connectionOf(sk(keys.agentConnection(id))), leaseExpiries });
     }
     return result;
+  }
+
+  private async partition(instanceId: string): Promise<Item[]> {
+    const out = await this.table.doc.send(
+      new QueryCommand({ TableName: this.table.tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': keys.agentPartition(instanceId).PK } }),
+    );
+    return out.Items ?? [];
   }
 }
