@@ -104,8 +104,10 @@ export const PRESENCE_REFRESH_MS = 7 * 24 * 3600 * 1000;
  * poll with no open channel to vouch for the agent, more than a quarter of the
  * lease has passed since the recorded one. An idle agent polling every 10 s
  * writes about once every 22 s; a connected one polling hourly writes once a
- * week (to keep its record from expiring). A poll that takes work writes only
- * a new version: the lease it takes records the contact.
+ * week (to keep its record from expiring). A poll that takes work writes
+ * nothing, not even a first contact or a new version: the lease it takes is
+ * the contact, and the agent's next idle poll (right after the work) records
+ * the rest.
  */
 export function contactIsDue(
   record: PresenceRecord | undefined,
@@ -113,8 +115,8 @@ export function contactIsDue(
   now: Date,
   leaseSeconds: number,
 ): boolean {
-  if (!record || record.version !== contact.version) return true;
   if (contact.working) return false;
+  if (!record || record.version !== contact.version) return true;
   const since = now.getTime() - Date.parse(record.lastSeenAt);
   if (contact.connected) return since > PRESENCE_REFRESH_MS;
   return since > (leaseSeconds * 1000) / 4;
