@@ -1,6 +1,7 @@
 import { ApiClient, type Identity } from './api-client.js';
 import { refusalCause, requestFailureCause, skewCause, skewSeconds } from './failure-cause.js';
 import { AGENT_VERSION } from '../lib/domain/agent-presence.js';
+import type { PollRequest } from '../lib/domain/agent-wire.js';
 
 interface CheckOptions {
   api: string;
@@ -11,8 +12,8 @@ interface CheckOptions {
 /**
  * `fleetline-agent --check`: the installation's checks in order, one line each
  * ("ok: …" or "problem: …"); it stops at the first problem, since every later
- * check needs the earlier ones. The poll is the agent's own request; an
- * assignment in its answer is not run here.
+ * check needs the earlier ones. The poll is signed as the agent's own, and
+ * marked noLease: it takes no assignment and records nothing.
  */
 export async function checkInstallation(options: CheckOptions): Promise<{ ok: boolean; lines: string[] }> {
   const lines: string[] = [];
@@ -51,7 +52,9 @@ export async function checkInstallation(options: CheckOptions): Promise<{ ok: bo
   } else lines.push(`ok: local mode, principal ${options.identity.principal}`);
 
   try {
-    const answer = await api.post('/agent/v1/poll', { instanceId: options.instanceId, agentVersion: AGENT_VERSION });
+    // A noLease poll: the server answers it idle, so a check never takes (and so never strands) work waiting for this host.
+    const request: PollRequest = { instanceId: options.instanceId, agentVersion: AGENT_VERSION, noLease: true };
+    const answer = await api.post('/agent/v1/poll', request);
     if (answer.status !== 200) return fail(refusalCause(answer.status, answer.body, options.api));
   } catch (error) {
     return fail(requestFailureCause(error, options.api) ?? `cannot reach the API: ${unexplained(error)}`);

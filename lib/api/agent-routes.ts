@@ -9,7 +9,7 @@ import {
 } from '../domain/agent-wire.js';
 import { isEc2InstanceId, mayActAsAgent } from '../domain/identity.js';
 import { nameSchema } from '../domain/names.js';
-import { authorizeAgent, poll, report } from '../deployments/agent-protocol.js';
+import { authorizeAgent, poll, probe, report } from '../deployments/agent-protocol.js';
 import { appendLiveChunk } from '../deployments/live-log.js';
 import { liveChunkAnswerSchema, liveChunkRequestSchema } from '../domain/live-log.js';
 import { ForbiddenError, UnprocessableError } from '../errors.js';
@@ -37,6 +37,7 @@ export const agentRoutes = [
     body: pollRequestSchema,
     async handle({ body, principal, deps }) {
       // Answers are built through the wire contract: a shape the agent would refuse is our bug (a 500), never sent.
+      if (body.noLease) return { statusCode: 200, body: pollAnswerSchema.parse(await probe(principal, body.instanceId, deps)), routine: true };
       const answer = await poll(principal, body.instanceId, deps, body.heartbeat ? { running: body.deploymentId } : undefined, body.agentVersion ?? null);
       const routine = !body.heartbeat && answer.assignment === null;
       return { statusCode: 200, body: (body.heartbeat ? heartbeatAnswerSchema : pollAnswerSchema).parse(answer), routine };

@@ -145,6 +145,21 @@ function watchChanges(instance: InstanceDeployment, events: InstanceDeployment['
   return { ...(renewed ? { leaseExpiresAt: renewed } : {}), ...(watchAt ? { watchAt } : {}) };
 }
 
+/** What every poll answer tells the agent: where its control channel is (an agent installed without --channel learns it here), and the minimum version. */
+function toldBy(deps: EngineDeps) {
+  return { ...(deps.channelUrl ? { channelUrl: deps.channelUrl } : {}), minimumAgentVersion: deps.minimumAgentVersion };
+}
+
+/**
+ * A poll that takes nothing (`noLease`: the agent's --check): authorized as
+ * any poll, answered idle whatever waits for the instance, and nothing is read
+ * or written but the caller's registration.
+ */
+export async function probe(callerArn: string, instanceId: string, deps: EngineDeps): Promise<PollAnswer> {
+  await authorizeAgent(callerArn, instanceId, deps);
+  return { assignment: null, pollAfterSeconds: deps.timings.pollIntervalSeconds, ...toldBy(deps) };
+}
+
 /** How many deployments one poll fails for hook credentials before it answers idle (the next poll goes on). */
 const MAX_UNSTARTABLE_PER_POLL = 3;
 
@@ -165,13 +180,13 @@ export async function poll(
   // Otherwise one Query reads the inbox with the agent's recorded contact and channel.
   const checkIn = heartbeat?.running ? undefined : afterCheck(deps.agentPresence.checkIn(instanceId));
   await authorizeAgent(callerArn, instanceId, deps);
-  // Every answer tells the agent where its control channel is: an agent installed without --channel learns it here.
-  const told = { ...(deps.channelUrl ? { channelUrl: deps.channelUrl } : {}), minimumAgentVersion: deps.minimumAgentVersion };
+  const told = toldBy(deps);
   const idle = { assignment: null, pollAfterSeconds: deps.timings.pollIntervalSeconds, ...told } as const;
   const inbox = await checkIn;
   const contactAt = deps.clock.now();
   const connected = inbox?.connection !== undefined && !lapsed(inbox.connection.expiresAt, contactAt);
-  // Work in hand records the contact in its lease (heartbeats and reports renew it): only idle polls write a presence.
+  // Work in hand records the contact in its lease (heartbeats and reports renew it): only idle polls write a presence,
+  // and the idle poll after the work records a version first sent with it.
   const working = inbox?.assignment !== undefined;
   if (inbox && contactIsDue(inbox.presence, { version: agentVersion, connected, working }, contactAt, deps.timings.leaseSeconds)) {
     await deps.agentPresence.record(instanceId, { lastSeenAt: contactAt.toISOString(), version: agentVersion });

@@ -39,7 +39,14 @@ export const pollRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
   deploymentId: deploymentId.optional(),
   /** The agent's own version (AGENT_VERSION); agents from before versions send none. */
   agentVersion: z.string().regex(AGENT_VERSION_PATTERN, 'must be a version such as 1.2.3').optional(),
-}));
+  /**
+   * A poll that only checks the agent may poll (`fleetline-agent --check`): it
+   * is authorized as any poll, and answered idle whatever is waiting. It takes
+   * no assignment, renews no lease and records no contact.
+   */
+  noLease: z.literal(true, { error: 'must be true when given' }).optional(),
+}).refine((poll) => !(poll.noLease && poll.heartbeat), { error: 'a heartbeat holds a lease: it cannot be a noLease poll', path: ['noLease'] }));
+export type PollRequest = z.input<typeof pollRequestSchema>;
 
 /**
  * What the agent sends: every event that finished since its last report and

@@ -12,6 +12,9 @@ import { useApi } from '../support/api-harness.js';
 import { agentPrincipal } from '../support/scripted-agent.js';
 import { useFleets } from '../support/fleet.js';
 import { instanceLine } from '../../cli/progress.js';
+import { checkInstallation } from '../../agent/check.js';
+import { createApiHandler } from '../../lib/api/handler.js';
+import { startDevServer } from '../../local/dev-server.js';
 
 const api = useApi();
 const { fleet } = useFleets(api);
@@ -177,6 +180,47 @@ describe('an agent at work is seen through its lease', () => {
     const listed = await api.call('GET', `/deployments/${body.deploymentId}/instances`);
     expect(listed.body.items[0]).toMatchObject({ status: 'InProgress', agent: { online: false, lastSeenAt: reportedAt } });
     expect(await recorded(agent.instanceId)).toEqual(idle);
+  });
+});
+
+describe('fleetline-agent --check takes nothing', () => {
+  it('passes its signed poll while work waits for the host, and leaves that work unacknowledged for the agent, with no contact recorded', async () => {
+    const { agents, deploy } = await fleet(1, { deploymentConfig: 'AllAtOnce' });
+    const agent = agents[0]!;
+    await poll(agent.instanceId);
+    const idle = await recorded(agent.instanceId);
+    const { body } = await deploy();
+    await api.settle();
+    api.clock.advance(30);
+    const server = await startDevServer(createApiHandler(api.deps) as never, 0);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const checked = await checkInstallation({ api: server.url, instanceId: agent.instanceId, identity: { kind: 'local', principal: agentPrincipal(agent.instanceId) } });
+        expect(checked).toEqual({ ok: true, lines: expect.arrayContaining([`ok: the API accepted a signed poll for instance ${agent.instanceId}`]) });
+      }
+    } finally {
+      await server.stop();
+    }
+    const waiting = await api.deps.instanceDeployments.get(body.deploymentId, agent.instanceId);
+    expect(waiting).toMatchObject({ status: 'InProgress' });
+    expect(waiting?.acknowledgedAt).toBeUndefined();
+    expect(waiting?.leaseExpiresAt).toBeUndefined();
+    expect(await recorded(agent.instanceId)).toEqual(idle);
+    // The agent itself still gets the work.
+    expect((await poll(agent.instanceId)).body.assignment?.deploymentId).toBe(body.deploymentId);
+  });
+
+  it('refuses a noLease poll that is not exactly true, one that is also a heartbeat, and one from another instance\'s agent', async () => {
+    const { agents, deploy } = await fleet(1, { deploymentConfig: 'AllAtOnce' });
+    const id = agents[0]!.instanceId;
+    const { body } = await deploy();
+    for (const bad of [{ noLease: false }, { noLease: 'yes' }, { noLease: true, heartbeat: true, deploymentId: body.deploymentId }]) {
+      const res = await poll(id, { agentVersion: AGENT_VERSION, ...bad });
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+    }
+    expect((await poll(id, { noLease: true }, agentPrincipal('someone-else'))).status).toBe(403);
+    expect((await api.deps.instanceDeployments.get(body.deploymentId, id))?.acknowledgedAt).toBeUndefined();
+    expect(await recorded(id)).toBeUndefined();
   });
 });
 
