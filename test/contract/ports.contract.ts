@@ -476,7 +476,7 @@ export function portContract(open: () => Promise<Ports>): void {
       await ports.connections.put({ instanceId: 'i-1', connectionId: 'c1', endpoint: 'https://x/test', principal: 'p', connectedAt });
       const status = (await ports.agentPresence.statuses(['i-1', 'i-2', 'i-1'])).get('i-1');
       expect(status?.connection?.connectedAt).toBe(connectedAt);
-      expect((await ports.agentPresence.statuses(['i-2'])).get('i-2')).toEqual({ presence: undefined, connection: undefined });
+      expect((await ports.agentPresence.statuses(['i-2'])).get('i-2')).toEqual({ presence: undefined, connection: undefined, leaseExpiries: [] });
     });
 
     it('keeps the newest connection, hands over to an earlier one still open when it closes, and forgets the last', async () => {

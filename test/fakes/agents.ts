@@ -1,6 +1,6 @@
 import { CONNECTION_TTL_SECONDS, EARLIER_CONNECTIONS_PRUNED_ABOVE, MAX_EARLIER_CONNECTIONS } from '../../lib/domain/agent-channel.js';
 import { PRESENCE_TTL_DAYS, lapsed } from '../../lib/domain/agent-presence.js';
-import type { AgentCheckIn, AgentConnection, AgentConnectionsRepository, AgentPresenceRepository } from '../../lib/ports.js';
+import type { AgentCheckIn, AgentConnection, AgentConnectionsRepository, AgentContacts, AgentPresenceRepository } from '../../lib/ports.js';
 import { type FleetStore, type StoredConnection, expiry } from './state.js';
 import { type Meter, Refused, clone } from './store.js';
 
@@ -38,14 +38,19 @@ export class FakeAgentPresence implements AgentPresenceRepository {
     });
   }
 
-  async statuses(instanceIds: readonly string[]): Promise<Map<string, Omit<AgentCheckIn, 'assignment'>>> {
+  async statuses(instanceIds: readonly string[]): Promise<Map<string, AgentContacts>> {
     await this.store.io(this.meter);
-    const result = new Map<string, Omit<AgentCheckIn, 'assignment'>>();
+    const result = new Map<string, AgentContacts>();
     for (const id of new Set(instanceIds)) {
       const contact = this.store.state.presence.get(id);
+      // The leases of the work its inbox names, acknowledged (its contacts while it works).
+      const leaseExpiries = [...(this.store.state.assignments.get(id)?.keys() ?? [])]
+        .map((deploymentId) => this.store.state.instanceDeployments.get(deploymentId)?.get(id))
+        .flatMap((work) => (work?.acknowledgedAt && work.leaseExpiresAt ? [work.leaseExpiresAt] : []));
       result.set(id, {
         presence: contact && { version: contact.version ?? null, lastSeenAt: contact.lastSeenAt },
         connection: liveOf(this.store.state.agentConnections.get(id)),
+        leaseExpiries,
       });
     }
     return result;
