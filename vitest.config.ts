@@ -14,10 +14,12 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // `vitest run --project unit` needs neither Java nor a server; the others share one
-    // DynamoDB Local and one s3rver started by the global setup.
+    // `vitest run --project unit` and `--project fakes` (the engine lab on the in-memory fakes)
+    // need neither Java nor a server; the others share one DynamoDB Local and one s3rver
+    // started by the global setup.
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'fakes', include: ['test/fakes/**/*.test.ts'] } },
       {
         extends: true,
         test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] },

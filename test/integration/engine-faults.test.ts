@@ -1,14 +1,15 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testS3Client } from '../support/api-harness.js';
-import { type Scenario, runWithFaults } from '../support/engine-lab.js';
+import { dynamoLab } from '../support/dynamo-lab.js';
+import { type Lab, type Scenario, runWithFaults } from '../support/engine-lab.js';
 import { failAndRollBack, pipelineAdvance, stopMidway, stoppedWhileFreezing, uploadScenarioBundles } from '../support/engine-scenarios.js';
-import { type InjectedFaults, flakyClient } from '../support/faulty-dynamodb.js';
 
 let s3: S3Client;
+let lab: Lab;
 beforeAll(async () => {
   s3 = testS3Client();
-  await uploadScenarioBundles(s3);
+  lab = dynamoLab(s3, await uploadScenarioBundles(s3));
 });
 afterAll(() => s3?.destroy());
 
@@ -19,9 +20,11 @@ afterAll(() => s3?.destroy());
  * unprocessed, at random (seeded). The
  * SDK's retries, the adapters' own, the stream's and the clients' must still
  * bring every scenario to the same end, with the engine's invariants intact.
+ * (The same scenarios, and more, run under random faults on the in-memory
+ * fakes: test/fakes/engine-faults.test.ts.)
  */
 describe('under random transaction conflicts, throttling and timeouts', () => {
-  const total: InjectedFaults = { conflicts: 0, throttles: 0, timeouts: 0, unprocessed: 0 };
+  const total: Record<string, number> = { conflicts: 0, throttles: 0, timeouts: 0, unprocessed: 0 };
   const cases: [string, number, Scenario<any>][] = [
     ['a deployment stopped mid-way still ends Stopped', 11, stopMidway],
     ['a deployment stopped mid-way still ends Stopped', 23, stopMidway],
@@ -34,13 +37,8 @@ describe('under random transaction conflicts, throttling and timeouts', () => {
   ];
 
   it.each(cases)('%s (seed %i)', async (_name, seed, scenario) => {
-    const { client, faults } = flakyClient(seed);
-    try {
-      await runWithFaults(scenario, client, s3);
-    } finally {
-      client.destroy();
-    }
-    for (const kind of Object.keys(total) as (keyof InjectedFaults)[]) total[kind] += faults[kind];
+    const faults = await runWithFaults(scenario, seed, lab);
+    for (const [kind, n] of Object.entries(faults)) total[kind] = (total[kind] ?? 0) + n;
   }, 120_000);
 
   it('injected every kind of fault along the way', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { progressDeployment } from '../../lib/worker/progress-deployment.js';
 import type { LabRun } from '../support/engine-lab.js';
-import { BUCKET, ok, registerFleet, rememberSuccess, useEngine } from '../support/engine-scenarios.js';
+import { rememberSuccessIn } from '../support/dynamo-lab.js';
+import { BUCKET, EARLIER_SUCCESS, ok, registerFleet, useEngine } from '../support/engine-scenarios.js';
 
 const lab = useEngine();
 
@@ -9,9 +10,9 @@ const deploymentOf = async (id: string) => (await lab.engine.deps.deployments.ge
 
 describe('an automatic rollback, replayed', () => {
   it('when the worker died after creating the rollback and the rollback succeeded before the failed deployment came round again, the end is handled with that one rollback', async () => {
-    const run = { healthy: lab.engine, agents: [], table: lab.table } as unknown as LabRun;
+    const run = { healthy: lab.engine, agents: [] } as unknown as LabRun;
     const [host] = await registerFleet(run, 'shop', 'prod', 1, { autoRollback: { enabled: true, events: ['DEPLOYMENT_FAILURE'] } }, { failAt: 'Install' });
-    await rememberSuccess(run, 'shop', 'prod');
+    await rememberSuccessIn(lab.table, 'shop', 'prod', EARLIER_SUCCESS);
     const created = await ok(lab.engine, lab.engine.send('POST', '/deployments', { body: { application: 'shop', group: 'prod', revision: { bucket: BUCKET, key: 'web/app-2.zip' } } }), [201]);
     const id: string = created.body.deploymentId;
     await progressDeployment(id, lab.engine.deps);

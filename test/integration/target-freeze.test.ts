@@ -4,7 +4,8 @@ import { DependencyError, UnprocessableError } from '../../lib/errors.js';
 import type { InstanceDeployment } from '../../lib/domain/deployment.js';
 import { progressDeployment } from '../../lib/worker/progress-deployment.js';
 import { reconcileAll } from '../../lib/worker/reconcile-all.js';
-import { type Engine, type LabRun, engineOver } from '../support/engine-lab.js';
+import type { Engine, LabRun } from '../support/engine-lab.js';
+import { engineOver } from '../support/dynamo-lab.js';
 import { BUCKET, ok, registerFleet, useEngine } from '../support/engine-scenarios.js';
 
 const lab = useEngine();

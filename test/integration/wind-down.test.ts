@@ -14,7 +14,8 @@ import { type Deployment, initialEvents } from '../../lib/domain/deployment.js';
 import { emptyCounts } from '../../lib/domain/minimum-healthy.js';
 import { ConflictError } from '../../lib/errors.js';
 import { type TestTable, createTestTable } from '../support/dynamo.js';
-import { EngineCrashed, crashingClient, flakyClient } from '../support/faulty-dynamodb.js';
+import { crashingClient, flakyClient } from '../support/faulty-dynamodb.js';
+import { EngineCrashed } from '../fakes/store.js';
 
 /** A stopped deployment's instances that never started end Skipped: the counters in one write, the items many per request. */
 let table: TestTable;

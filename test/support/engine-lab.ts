@@ -1,48 +1,92 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
-import { createDocumentClient } from '../../lib/adapters/dynamodb/client.js';
-import { keys } from '../../lib/adapters/dynamodb/keys.js';
+import type { Deployment, InstanceDeployment } from '../../lib/domain/deployment.js';
+import type { Execution } from '../../lib/domain/pipeline.js';
 import type { ApiDeps } from '../../lib/api/deps.js';
 import { createApiHandler } from '../../lib/api/handler.js';
+import type { Page } from '../../lib/ports.js';
 import { createStreamHandler } from '../../lib/worker/handle-stream.js';
 import { reconcileAll } from '../../lib/worker/reconcile-all.js';
 import type { StreamHandler } from '../../local/stream-poller.js';
 import { apiClient } from './api-events.js';
-import { TestClock, testApiDeps } from './api-harness.js';
-import { type TestTable, createTestTable } from './dynamo.js';
-import { EngineCrashed } from './faulty-dynamodb.js';
+import { TestClock } from './api-harness.js';
+import { EngineCrashed } from '../fakes/store.js';
+import type { Change } from '../fakes/store.js';
 import { agentPrincipal } from './scripted-agent.js';
 import { poll, report } from '../../lib/deployments/agent-protocol.js';
 import type { EventsReport } from '../../lib/domain/agent-report.js';
-import { StreamTap } from './stream-tap.js';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
-type Item = Record<string, any>;
+/**
+ * The engine lab: scenarios (engine-scenarios.ts, pipeline-scenarios.ts) run
+ * against a backend that holds Fleetline's records (the in-memory fakes, or a
+ * DynamoDB Local table) while the engine dies after any write or fails at
+ * random under them; then the engine's invariants must hold, read through the
+ * ports and the backend's change log (its stream).
+ */
 
-/** The engine as one process sees it: the API, the worker and the reconciler over one DynamoDB client. */
+/** The engine as one process sees it: the API, the worker and the reconciler over one set of dependencies. */
 export interface Engine {
   deps: ApiDeps;
   send: ReturnType<typeof apiClient>;
   worker: StreamHandler;
   /** True once this engine's process has died (a crashing client fired). */
   dead: () => boolean;
-  /** Whether its DynamoDB fails at random: a 5xx is then something the caller retries. */
+  /** Whether its storage fails at random: a 5xx is then something the caller retries. */
   flaky: boolean;
 }
 
-export function engineOver(
-  client: DynamoDBClient,
-  tableName: string,
-  s3: S3Client,
-  clock: TestClock,
-  options: { dead?: () => boolean; flaky?: boolean } = {},
-): Engine {
-  const deps = testApiDeps(createDocumentClient(client), tableName, s3, clock);
+export function engineOf(deps: ApiDeps, options: { dead?: () => boolean; flaky?: boolean } = {}): Engine {
   return { deps, send: apiClient(createApiHandler(deps)), worker: createStreamHandler(deps), dead: options.dead ?? (() => false), flaky: options.flaky ?? false };
 }
 
-/** A server error a client retries (the engine's DynamoDB failed under it). */
+/** An engine that dies right after its `crashAfter`-th write, or (`faultSeed`) fails at random, seeded. */
+export interface TestEngine {
+  engine: Engine;
+  writes: () => number;
+  crashed: () => boolean;
+  /** What each write did, without whom it did it to (write n is kinds[n - 1]). */
+  kinds: string[];
+  /** The faults injected so far, by kind. */
+  faults: () => Record<string, number>;
+  close: () => void;
+}
+
+/** Where the lab's records live: the fakes in memory, or a table on DynamoDB Local. */
+export interface LabBackend {
+  readonly name: string;
+  /** Every change to a record, as the stream told it (domain-shaped: test/fakes/store.ts, Change). */
+  readonly changes: Change[];
+  /** The engine every client falls back on: it never dies. */
+  healthy(clock: TestClock): Engine;
+  engine(clock: TestClock, options: { crashAfter?: number; faultSeed?: number }): TestEngine;
+  /**
+   * Hands every stream record not yet handled to `handler`, a batch at a time,
+   * keeping a failed record and what follows it for the next delivery, as
+   * Lambda's event source mapping does.
+   */
+  deliver(handler: StreamHandler): Promise<{ outcome: 'settled' | 'failed'; handled: number }>;
+  /** What an earlier successful deployment leaves on its group: the revision a rollback returns to. */
+  rememberSuccess(application: string, group: string, last: { deploymentId: string; revision: Deployment['revision'] }): Promise<void>;
+  /** A bundle's ETag, as its upload gave it. */
+  eTagOf(key: string): string;
+  /** Invariants only this backend's storage can show (the DynamoDB adapters' stored offline counter). */
+  checkStorage(state: LabState): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The lab's clock: it starts now and moves on a millisecond at every reading
+ * (and as a scenario advances it), never with the machine's time. Two runs of
+ * a scenario read the same times in the same order, so they make the same
+ * writes: on the fakes, a whole step takes less than a millisecond of real time,
+ * and two contacts of an agent in the same millisecond would record one.
+ */
+export class LabClock extends TestClock {
+  private readonly start = Date.now();
+  private ticks = 0;
+  override now = () => new Date(this.start + this.offsetMs + ++this.ticks);
+}
+
+/** A server error a client retries (the engine's storage failed under it). */
 export class TransientFailure extends Error {}
 
 /**
@@ -147,8 +191,7 @@ async function unlessDead<T>(engine: Engine, call: () => Promise<T>): Promise<T 
 }
 
 export interface LabRun {
-  table: TestTable;
-  tap: StreamTap;
+  backend: LabBackend;
   clock: TestClock;
   healthy: Engine;
   agents: LabAgent[];
@@ -156,18 +199,23 @@ export interface LabRun {
 
 export type Step<C> = (engine: Engine, context: C, run: LabRun) => Promise<void>;
 
+/** What the engine left, read through the ports (a healthy engine's), once everything has come to rest. */
+export interface LabState {
+  /** Every deployment, oldest first. */
+  deployments: Deployment[];
+  instances: Map<string, InstanceDeployment[]>;
+  /** Every execution of every pipeline. */
+  executions: Execution[];
+  /** Each deployed group's last successful deployment (`<application>/<group>`). */
+  lastSuccessful: Map<string, string | undefined>;
+}
+
 export interface Scenario<C> {
   setup(run: LabRun): Promise<C>;
   /** What clients, agents and the stream do, in order; each must be safe to run again after a crash (clients retry). */
   steps: Step<C>[];
   /** What this scenario must end with, beyond the engine's invariants. */
-  check(items: Item[], context: C, run: LabRun): void;
-  /**
-   * The writes this scenario is about (matched against their kind): with
-   * FAULT_POINTS=sampled it is crashed only next to those (a scenario about
-   * executions leaves a deployment's inner writes to the deployment scenarios).
-   */
-  focus?: RegExp;
+  check(state: LabState, context: C, run: LabRun): void;
   /**
    * Its clients act only once a dead freeze worker's lease has run out (a
    * retry or a stop that follows what the deployment did): without, a crash
@@ -180,14 +228,14 @@ export interface Scenario<C> {
 export async function settleStream(run: LabRun, engine: Engine = run.healthy): Promise<number> {
   let handled = 0;
   for (let attempt = 0; attempt < (engine.flaky ? 30 : 5); attempt++) {
-    const result = await run.tap.deliver(engine.worker);
+    const result = await run.backend.deliver(engine.worker);
     handled += result.handled;
     if (result.outcome === 'settled' || engine.dead()) return handled;
   }
   throw new Error('The worker keeps failing on a record (TEST_LOG_LEVEL=ERROR shows why)');
 }
 
-/** The errors the flaky client injects, when one gets through every retry to the caller. */
+/** The errors a flaky client injects, when one gets through every retry to the caller. */
 const INJECTED = new Set(['TransactionCanceledException', 'ThrottlingException', 'TimeoutError']);
 
 /** A client's (or the scheduler's, or S3's) retry of a call that failed for a transient reason. */
@@ -202,8 +250,6 @@ export async function retried<T>(engine: Engine, call: () => Promise<T>): Promis
   }
 }
 
-const AGENT_CONTACT_SK = keys.agentPresence('any').SK;
-
 /**
  * After a crash: the stream redelivers what the dead worker did not finish,
  * agents carry on, and the reconciler runs every few minutes, until a whole
@@ -212,7 +258,7 @@ const AGENT_CONTACT_SK = keys.agentPresence('any').SK;
 export async function quiesce(run: LabRun, engine: Engine = run.healthy): Promise<void> {
   // An agent polling without a channel records its contact every few rounds: that is the agent
   // being there, not the engine moving, so it does not keep the engine from coming to rest.
-  const engineChanges = () => run.tap.changes.filter((c) => c.sk !== AGENT_CONTACT_SK).length;
+  const engineChanges = () => run.backend.changes.filter((c) => c.type !== 'AgentPresence').length;
   for (let round = 0; round < 20; round++) {
     const before = engineChanges();
     await settleStream(run, engine);
@@ -235,23 +281,47 @@ export async function quiesce(run: LabRun, engine: Engine = run.healthy): Promis
  */
 async function outliveDeadLeases(run: LabRun): Promise<void> {
   const now = run.clock.now().toISOString();
-  const until = (await scanAll(run))
-    .map((item) => (item.type === 'Deployment' && item.status === 'Created' ? (item.freezeLease?.until as string | undefined) : undefined))
+  const until = (await run.healthy.deps.deployments.listActive())
+    .map((d) => (d.status === 'Created' ? d.freezeLease?.until : undefined))
     .filter((t): t is string => t !== undefined && t > now)
     .sort()
     .at(-1);
   if (until) run.clock.advance(Math.ceil((Date.parse(until) - Date.parse(now)) / 1000) + 1);
 }
 
-export async function scanAll(run: LabRun): Promise<Item[]> {
-  const items: Item[] = [];
-  let start: Item | undefined;
+async function everyPage<T>(list: (nextToken?: string) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let token: string | undefined;
   do {
-    const out = await run.table.doc.send(new ScanCommand({ TableName: run.table.tableName, ConsistentRead: true, ExclusiveStartKey: start }));
-    items.push(...(out.Items ?? []));
-    start = out.LastEvaluatedKey;
-  } while (start);
+    const page = await list(token);
+    items.push(...page.items);
+    token = page.nextToken;
+  } while (token);
   return items;
+}
+
+/** What the engine left, read through a healthy engine's ports. */
+export async function labState(run: LabRun): Promise<LabState> {
+  const deps = run.healthy.deps;
+  const deployments = (await everyPage((nextToken) => deps.deployments.list({}, { limit: 100, nextToken }))).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  const instances = new Map<string, InstanceDeployment[]>();
+  const lastSuccessful = new Map<string, string | undefined>();
+  for (const d of deployments) {
+    instances.set(d.deploymentId, await everyPage((nextToken) => deps.instanceDeployments.list(d.deploymentId, { limit: 100, nextToken })));
+    lastSuccessful.set(`${d.application}/${d.group}`, (await deps.deployments.lastSuccessfulRevision(d.application, d.group))?.deploymentId);
+  }
+  const executions: Execution[] = [];
+  for (const pipeline of await everyPage((nextToken) => deps.pipelines.list({ limit: 100, nextToken }))) {
+    executions.push(...(await everyPage((nextToken) => deps.executions.listByPipeline(pipeline.name, { limit: 100, nextToken }))));
+  }
+  return { deployments, instances, executions, lastSuccessful };
+}
+
+/** Each record's last state in the change log, by type and identity. */
+function lastStates(run: LabRun, type: string): Map<string, Record<string, any> | undefined> {
+  const last = new Map<string, Record<string, any> | undefined>();
+  for (const c of run.backend.changes) if (c.type === type) last.set(c.id, c.new);
+  return last;
 }
 
 /**
@@ -261,86 +331,88 @@ export async function scanAll(run: LabRun): Promise<Item[]> {
  */
 export function stageEntries(run: LabRun): Map<string, { taken: number; released: number }> {
   const entries = new Map<string, { taken: number; released: number }>();
-  const entry = (holder: string, sk: string) => {
-    const key = `${holder} ${Number(sk.split('#')[1])}`;
+  const entry = (holder: string, slot: string) => {
+    const key = `${holder} ${Number(slot.split('/').pop())}`;
     const found = entries.get(key) ?? { taken: 0, released: 0 };
     entries.set(key, found);
     return found;
   };
-  for (const c of run.tap.changes.filter((c) => c.pk.startsWith('PIPELINE#') && c.sk.startsWith('STAGE#'))) {
+  for (const c of run.backend.changes.filter((c) => c.type === 'StageSlot')) {
     const before = c.old?.holder as string | undefined;
     const after = c.new?.holder as string | undefined;
     if (before === after) continue;
-    if (before) entry(before, c.sk).released++;
-    if (after) entry(after, c.sk).taken++;
+    if (before) entry(before, c.id).released++;
+    if (after) entry(after, c.id).taken++;
   }
   return entries;
 }
 
-const COUNTERS = { Pending: 'countPending', InProgress: 'countInProgress', Succeeded: 'countSucceeded', Failed: 'countFailed', Skipped: 'countSkipped', Unknown: 'countUnknown' } as const;
-
 /**
  * What must hold whatever crashed where: every deployment ended, handled and
  * off the active list, its counters equal to its instance items, every
- * instance terminal with no assignment left, each group's lock taken and
- * released exactly once per deployment (read from the stream), and every
- * execution ended, having given back every stage slot it took.
+ * instance terminal, off the pending and running indexes, with no assignment
+ * left, each group's lock taken and released exactly once per deployment
+ * (read from the stream), and every execution ended, having given back every
+ * stage slot it took.
  */
-export function checkInvariants(items: Item[], run: LabRun): void {
-  const deployments = items.filter((i) => i.type === 'Deployment');
-  for (const d of deployments) {
+export async function checkInvariants(state: LabState, run: LabRun): Promise<void> {
+  const deps = run.healthy.deps;
+  const active = new Set((await deps.deployments.listActive()).map((d) => d.deploymentId));
+  for (const d of state.deployments) {
     const where = `deployment ${d.deploymentId}`;
     expect(['Succeeded', 'Failed', 'Stopped'], where).toContain(d.status);
     expect(d.endHandled, `${where} end handled`).toBe(true);
-    expect(d.GSI2PK, `${where} left the active list`).toBeUndefined();
+    expect(active.has(d.deploymentId), `${where} left the active list`).toBe(false);
     expect(d.openBatches, `${where} has no batch reserved but not dispatched`).toBeUndefined();
-    const instances = items.filter((i) => i.type === 'InstanceDeployment' && i.deploymentId === d.deploymentId);
+    const instances = state.instances.get(d.deploymentId) ?? [];
     expect(instances.length, `${where} fleet`).toBe(d.fleetSize);
-    for (const [status, counter] of Object.entries(COUNTERS)) {
-      expect(d[counter] ?? 0, `${where} ${counter}`).toBe(instances.filter((i) => i.status === status).length);
+    const counted = { pending: 'Pending', inProgress: 'InProgress', succeeded: 'Succeeded', failed: 'Failed', skipped: 'Skipped', unknown: 'Unknown' } as const;
+    for (const [counter, status] of Object.entries(counted)) {
+      expect(d.counts[counter as keyof typeof counted], `${where} count ${counter}`).toBe(instances.filter((i) => i.status === status).length);
     }
-    expect(d.countOffline ?? 0, `${where} countOffline`).toBe((d.countInProgress ?? 0) + (d.countFailed ?? 0) + (d.countUnknown ?? 0));
     for (const instance of instances) {
       expect(['Succeeded', 'Failed', 'Skipped', 'Unknown'], `${where} ${instance.instanceId}`).toContain(instance.status);
-      expect(instance.GSI2PK, `${where} ${instance.instanceId} off the index`).toBeUndefined();
     }
-    const group = `GROUP#${d.group}`;
-    const lockChanges = run.tap.changes.filter((c) => c.pk === `APP#${d.application}` && c.sk === group);
+    expect(await deps.instanceDeployments.pendingCandidates(d.deploymentId, 1000), `${where} instances off the pending index`).toEqual([]);
+    expect(await deps.instanceDeployments.runningIds(d.deploymentId), `${where} instances off the running index`).toEqual([]);
+    const lockChanges = run.backend.changes.filter((c) => c.type === 'DeploymentGroup' && c.id === `${d.application}/${d.group}`);
     const taken = lockChanges.filter((c) => c.old?.activeDeploymentId !== d.deploymentId && c.new?.activeDeploymentId === d.deploymentId);
     const released = lockChanges.filter((c) => c.old?.activeDeploymentId === d.deploymentId && c.new?.activeDeploymentId !== d.deploymentId);
     expect({ taken: taken.length, released: released.length }, `${where} group lock`).toEqual({ taken: 1, released: 1 });
   }
-  expect(items.filter((i) => i.type === 'AgentAssignment').map((i) => i.SK), 'assignments left').toEqual([]);
-  expect(items.filter((i) => i.type === 'DeploymentGroup' && i.activeDeploymentId).map((i) => i.SK), 'groups still locked').toEqual([]);
-  for (const ex of items.filter((i) => i.type === 'Execution')) {
+  const assigned = [];
+  for (const agent of run.agents) if (await deps.instanceDeployments.findAssignment(agent.instanceId)) assigned.push(agent.instanceId);
+  expect(assigned, 'assignments left').toEqual([]);
+  const locked = [...lastStates(run, 'DeploymentGroup')].filter(([, group]) => group?.activeDeploymentId).map(([id]) => id);
+  expect(locked, 'groups still locked').toEqual([]);
+  for (const ex of state.executions) {
     expect(['Succeeded', 'Failed', 'Stopped', 'Superseded'], `execution ${ex.executionId}`).toContain(ex.status);
   }
-  expect(items.filter((i) => i.PK === 'ACTIVE_EXECUTIONS').map((i) => i.SK), 'executions still active').toEqual([]);
-  expect(items.filter((i) => String(i.SK).startsWith('STAGE#') && i.holder).map((i) => `${i.PK} ${i.SK}`), 'stage slots held').toEqual([]);
+  expect(await deps.executions.listActive(), 'executions still active').toEqual([]);
+  const held = [...lastStates(run, 'StageSlot')].filter(([, slot]) => slot?.holder).map(([id]) => id);
+  expect(held, 'stage slots held').toEqual([]);
   for (const [slot, { taken, released }] of stageEntries(run)) expect(released, `stage slot ${slot} given back as often as taken`).toBe(taken);
+  await run.backend.checkStorage(state);
 }
 
+/** Opens a backend for one run: each run has records of its own. */
+export type Lab = () => Promise<LabBackend>;
+
 /**
- * Runs a scenario on a fresh table with the engine dying right after its
+ * Runs a scenario on fresh records with the engine dying right after its
  * `crashAfter`-th write (Infinity: never), then lets a healthy engine take over
  * (the crashed step's client retries, then the rest), settles everything and
  * checks the invariants. Returns how many writes the crashing engine made.
  */
-export async function runWithCrash<C>(
-  scenario: Scenario<C>,
-  crashAfter: number,
-  s3: S3Client,
-  crashing: (crashAfter: number) => { client: DynamoDBClient; writes: () => number; crashed: () => boolean; kinds: string[] },
-): Promise<{ writes: number; crashed: boolean; kinds: string[] }> {
-  const table = await createTestTable();
-  const tap = await StreamTap.open(table.client, table.tableName);
-  const clock = new TestClock();
-  const run: LabRun = { table, tap, clock, healthy: engineOver(table.client, table.tableName, s3, clock), agents: [] };
-  const crash = crashing(crashAfter);
+export async function runWithCrash<C>(scenario: Scenario<C>, crashAfter: number, lab: Lab): Promise<{ writes: number; crashed: boolean; kinds: string[] }> {
+  const backend = await lab();
+  const clock = new LabClock();
+  const run: LabRun = { backend, clock, healthy: backend.healthy(clock), agents: [] };
+  const crash = backend.engine(clock, { crashAfter });
   try {
     const context = await scenario.setup(run);
     await settleStream(run);
-    const dying = engineOver(crash.client, table.tableName, s3, clock, { dead: crash.crashed });
+    const dying = crash.engine;
     let step = 0;
     for (; step < scenario.steps.length; step++) {
       try {
@@ -353,39 +425,38 @@ export async function runWithCrash<C>(
     if (crash.crashed() && scenario.waitsOutDeadLeases) await outliveDeadLeases(run);
     for (; step < scenario.steps.length; step++) await (scenario.steps[step] as Step<C>)(run.healthy, context, run);
     await quiesce(run);
-    const items = await scanAll(run);
-    checkInvariants(items, run);
-    scenario.check(items, context, run);
+    const state = await labState(run);
+    await checkInvariants(state, run);
+    scenario.check(state, context, run);
     return { writes: crash.writes(), crashed: crash.crashed(), kinds: crash.kinds };
   } finally {
-    crash.client.destroy();
-    tap.close();
-    await table.drop();
+    crash.close();
+    await backend.close();
   }
 }
 
 /**
- * Runs a scenario on a fresh table with every call of the engine (API, worker,
- * reconciler) going through `client`, which fails at random; clients, agents,
- * the stream and the scheduler retry what failed, as they do in AWS. Then the
- * invariants must hold.
+ * Runs a scenario on fresh records with every call of the engine (API, worker,
+ * reconciler) going through storage that fails at random (`seed`); clients,
+ * agents, the stream and the scheduler retry what failed, as they do in AWS.
+ * Then the invariants must hold. Returns the faults injected, by kind.
  */
-export async function runWithFaults<C>(scenario: Scenario<C>, client: DynamoDBClient, s3: S3Client): Promise<void> {
-  const table = await createTestTable();
-  const tap = await StreamTap.open(table.client, table.tableName);
-  const clock = new TestClock();
-  const run: LabRun = { table, tap, clock, healthy: engineOver(table.client, table.tableName, s3, clock), agents: [] };
+export async function runWithFaults<C>(scenario: Scenario<C>, seed: number, lab: Lab): Promise<Record<string, number>> {
+  const backend = await lab();
+  const clock = new LabClock();
+  const run: LabRun = { backend, clock, healthy: backend.healthy(clock), agents: [] };
+  const flaky = backend.engine(clock, { faultSeed: seed });
   try {
     const context = await scenario.setup(run);
     await settleStream(run);
-    const flaky = engineOver(client, table.tableName, s3, clock, { flaky: true });
-    for (const step of scenario.steps) await retried(flaky, () => step(flaky, context, run));
-    await quiesce(run, flaky);
-    const items = await scanAll(run);
-    checkInvariants(items, run);
-    scenario.check(items, context, run);
+    for (const step of scenario.steps) await retried(flaky.engine, () => step(flaky.engine, context, run));
+    await quiesce(run, flaky.engine);
+    const state = await labState(run);
+    await checkInvariants(state, run);
+    scenario.check(state, context, run);
+    return flaky.faults();
   } finally {
-    tap.close();
-    await table.drop();
+    flaky.close();
+    await backend.close();
   }
 }

@@ -1,7 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import { keys } from '../../lib/adapters/dynamodb/keys.js';
+import type { Deployment } from '../../lib/domain/deployment.js';
 import { startPipelinesFor } from '../../lib/artifacts/start-pipelines.js';
 import { progressDeployment } from '../../lib/worker/progress-deployment.js';
 import { reconcileAll } from '../../lib/worker/reconcile-all.js';
@@ -9,18 +8,21 @@ import type { ArtifactUpload } from '../../lib/domain/artifact-upload.js';
 import { putBundle } from './bundles.js';
 import { TestClock, testS3Client } from './api-harness.js';
 import { type TestTable, createTestTable } from './dynamo.js';
-import { type Engine, LabAgent, type LabRun, type Scenario, type Step, answered, engineOver, settleStream } from './engine-lab.js';
+import { type Engine, LabAgent, type LabRun, type LabState, type Scenario, type Step, answered, settleStream } from './engine-lab.js';
+import { engineOver } from './dynamo-lab.js';
 
 /** Scenarios the engine must finish whatever fails under it (test/integration/engine-crashes and engine-faults). */
 
 export const BUCKET = 'fleetline-test-artifacts';
-let eTag = '';
 
-/** The bundles the scenarios deploy, on the run's S3. */
-export async function uploadScenarioBundles(s3: S3Client): Promise<void> {
-  await putBundle(s3, BUCKET, 'web/app-1.zip');
-  await putBundle(s3, BUCKET, 'web/app-2.zip');
-  eTag = await putBundle(s3, BUCKET, 'web/pipe/app-3.zip');
+/** The bundles the scenarios deploy (each holding a minimal appspec). */
+export const SCENARIO_BUNDLES = ['web/app-1.zip', 'web/app-2.zip', 'web/pipe/app-3.zip'] as const;
+
+/** Uploads the scenario bundles to the run's S3; returns their ETags by key. */
+export async function uploadScenarioBundles(s3: S3Client): Promise<Map<string, string>> {
+  const eTags = new Map<string, string>();
+  for (const key of SCENARIO_BUNDLES) eTags.set(key, await putBundle(s3, BUCKET, key));
+  return eTags;
 }
 
 export const ok = async (engine: Engine, request: Promise<{ status: number; body: any }>, allowed: number[]) => {
@@ -44,19 +46,14 @@ export async function registerFleet(run: LabRun, app: string, group: string, siz
   return agents;
 }
 
-export const deploymentsOf = (items: Record<string, any>[]) =>
-  items.filter((i) => i.type === 'Deployment').sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
+/** Every deployment, oldest first. */
+export const deploymentsOf = (state: LabState): Deployment[] => state.deployments;
 
-/** What an earlier successful deployment leaves on its group: the revision a rollback returns to. */
-export async function rememberSuccess(run: LabRun, app: string, group: string): Promise<void> {
-  await run.table.doc.send(
-    new UpdateCommand({
-      TableName: run.table.tableName,
-      Key: keys.group(app, group),
-      UpdateExpression: 'SET lastSuccessful = :last',
-      ExpressionAttributeValues: { ':last': { deploymentId: 'd-EARLIER01', revision: { bucket: BUCKET, key: 'web/app-1.zip', bundleType: 'zip' } } },
-    }),
-  );
+/** The revision a rollback returns to: what an earlier successful deployment left on its group. */
+export const EARLIER_SUCCESS = { deploymentId: 'd-EARLIER01', revision: { bucket: BUCKET, key: 'web/app-1.zip', bundleType: 'zip' as const } };
+
+async function rememberSuccess(run: LabRun, app: string, group: string): Promise<void> {
+  await run.backend.rememberSuccess(app, group, EARLIER_SUCCESS);
 }
 
 type DeployContext = { deploymentId?: string; agents: LabAgent[] };
@@ -88,15 +85,15 @@ export const stopMidway: Scenario<DeployContext> = {
     agent(0),
     worker,
   ],
-  check(items, c) {
-    expect(deploymentsOf(items)).toHaveLength(1);
-    const [deployment] = deploymentsOf(items);
+  check(state, c) {
+    expect(deploymentsOf(state)).toHaveLength(1);
+    const [deployment] = deploymentsOf(state);
     expect(deployment).toMatchObject({ deploymentId: c.deploymentId, status: 'Stopped', error: { code: 'StoppedByRequest' } });
     // A crash while the targets were being frozen holds the freeze until the dead worker's lease has run out:
     // the stop then comes before any host started, and what the dead worker froze (maybe nothing) is skipped.
-    const stoppedFirst = !deployment?.startedAt || deployment.stopRequested.at <= deployment.startedAt;
-    if (stoppedFirst) expect([deployment?.countFailed ?? 0, deployment?.countSkipped ?? 0]).toEqual([0, deployment?.fleetSize ?? 0]);
-    else expect(deployment).toMatchObject({ countFailed: 1, countSkipped: 2 });
+    const stoppedFirst = !deployment?.startedAt || (deployment.stopRequested?.at ?? '') <= deployment.startedAt;
+    if (stoppedFirst) expect([deployment?.counts.failed, deployment?.counts.skipped]).toEqual([0, deployment?.fleetSize ?? 0]);
+    else expect(deployment?.counts).toMatchObject({ failed: 1, skipped: 2 });
   },
 };
 
@@ -111,14 +108,14 @@ export const wideStop: Scenario<DeployContext> = {
     return { agents: await registerFleet(run, 'shop', 'prod', 60, { deploymentConfig: { minimumHealthyHosts: { type: 'HOST_COUNT', value: 5 } } }) };
   },
   steps: [createStep('shop'), worker, agent(0, 1), async (engine, c, run) => stopStep(engine, c, run), worker, agent(0), worker],
-  check(items, c) {
-    const [deployment] = deploymentsOf(items);
-    expect(deploymentsOf(items)).toHaveLength(1);
+  check(state, c) {
+    const [deployment] = deploymentsOf(state);
+    expect(deploymentsOf(state)).toHaveLength(1);
     expect(deployment).toMatchObject({ deploymentId: c.deploymentId, status: 'Stopped', error: { code: 'StoppedByRequest' } });
     // A crash while freezing leaves the freeze, and so the stop, to a later worker: fewer items, all skipped.
-    const stoppedFirst = !deployment?.startedAt || deployment.stopRequested.at <= deployment.startedAt;
-    if (!stoppedFirst) expect(deployment).toMatchObject({ fleetSize: 60, countSkipped: 59 });
-    else expect(deployment?.countSkipped ?? 0).toBe(deployment?.fleetSize ?? 0);
+    const stoppedFirst = !deployment?.startedAt || (deployment.stopRequested?.at ?? '') <= deployment.startedAt;
+    if (!stoppedFirst) expect(deployment).toMatchObject({ fleetSize: 60, counts: { skipped: 59 } });
+    else expect(deployment?.counts.skipped).toBe(deployment?.fleetSize ?? 0);
   },
 };
 
@@ -159,14 +156,14 @@ export const stoppedWhileFreezing: Scenario<DeployContext> = {
     },
     worker,
   ],
-  check(items, c) {
-    expect(deploymentsOf(items)).toHaveLength(1);
-    const [stopped] = deploymentsOf(items);
+  check(state, c) {
+    expect(deploymentsOf(state)).toHaveLength(1);
+    const [stopped] = deploymentsOf(state);
     expect(stopped).toMatchObject({ deploymentId: c.deploymentId, status: 'Stopped', error: { code: 'StoppedByRequest' } });
     // Every host when the stop waited for the freeze; when a crash left the freeze to a later worker, only
     // what the crashed one wrote (a stop freezes nothing more). Either way all of them are counted skipped.
-    expect(stopped?.countSkipped).toBe(stopped?.fleetSize ?? 0);
-    expect(stopped?.countSkipped).toBeLessThanOrEqual(3);
+    expect(stopped?.counts.skipped).toBe(stopped?.fleetSize ?? 0);
+    expect(stopped?.counts.skipped).toBeLessThanOrEqual(3);
   },
 };
 
@@ -178,12 +175,12 @@ export const failAndRollBack: Scenario<DeployContext> = {
     return { agents };
   },
   steps: [createStep('shop'), worker, agent(0), worker, agent(0), worker],
-  check(items, c) {
-    const [failed, rollback] = deploymentsOf(items);
-    expect(deploymentsOf(items)).toHaveLength(2);
-    expect(failed).toMatchObject({ deploymentId: c.deploymentId, status: 'Failed', rolledBackBy: rollback?.deploymentId, countFailed: 1 });
-    expect(rollback).toMatchObject({ status: 'Succeeded', rollbackOf: c.deploymentId, revision: { key: 'web/app-1.zip' }, countSucceeded: 1 });
-    expect(items.find((i) => i.type === 'DeploymentGroup')?.lastSuccessful?.deploymentId).toBe(rollback?.deploymentId);
+  check(state, c) {
+    const [failed, rollback] = deploymentsOf(state);
+    expect(deploymentsOf(state)).toHaveLength(2);
+    expect(failed).toMatchObject({ deploymentId: c.deploymentId, status: 'Failed', rolledBackBy: rollback?.deploymentId, counts: { failed: 1 } });
+    expect(rollback).toMatchObject({ status: 'Succeeded', rollbackOf: c.deploymentId, revision: { key: 'web/app-1.zip' }, counts: { succeeded: 1 } });
+    expect(state.lastSuccessful.get('shop/prod')).toBe(rollback?.deploymentId);
   },
 };
 
@@ -195,7 +192,7 @@ export const pipelineAdvance: Scenario<{ agents: LabAgent[]; upload: ArtifactUpl
     const stages = ['staging', 'prod'].map((group) => ({ name: group, actions: [{ type: 'deploy', application: 'web', group }] }));
     await ok(run.healthy, run.healthy.send('PUT', '/pipelines/web', { body: { source: { bucket: BUCKET, prefix: 'web/pipe/', suffix: '.zip' }, stages } }), [201]);
     const upload: ArtifactUpload = {
-      bucket: BUCKET, key: 'web/pipe/app-3.zip', versionId: 'v1', eTag, size: 10, sequencer: '0000000000000A0000',
+      bucket: BUCKET, key: 'web/pipe/app-3.zip', versionId: 'v1', eTag: run.backend.eTagOf('web/pipe/app-3.zip'), size: 10, sequencer: '0000000000000A0000',
       eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), uploader: 'AWS:ci',
     };
     return { agents: [...staging, ...prod], upload };
@@ -208,11 +205,11 @@ export const pipelineAdvance: Scenario<{ agents: LabAgent[]; upload: ArtifactUpl
     async (engine, c) => void (await c.agents[1]!.work(engine)),
     async (engine, _c, run) => void (await settleStream(run, engine)),
   ],
-  check(items) {
-    const executions = items.filter((i) => i.type === 'Execution');
+  check(state) {
+    const executions = state.executions;
     expect(executions).toHaveLength(1);
     expect(executions[0]).toMatchObject({ status: 'Succeeded' });
-    const deployments = deploymentsOf(items);
+    const deployments = deploymentsOf(state);
     expect(deployments.map((d) => `${d.group}:${d.status}`)).toEqual(['staging:Succeeded', 'prod:Succeeded']);
     for (const d of deployments) expect(d.pipelineAction?.executionId).toBe(executions[0]?.executionId);
   },

@@ -1,14 +1,8 @@
 import { DynamoDBClient, ThrottlingException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../local/dynamodb-local.js';
+import { EngineCrashed } from '../fakes/store.js';
 
-/** What a Lambda that died mid-way looks like to the code after it: nothing more happens. */
-export class EngineCrashed extends Error {
-  constructor() {
-    super('the engine crashed here');
-    this.name = 'EngineCrashed';
-  }
-}
 
 const WRITES = /^(PutItem|UpdateItem|DeleteItem|TransactWriteItems|BatchWriteItem)Command$/;
 

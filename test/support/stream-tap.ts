@@ -4,14 +4,24 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { StreamHandler } from '../../local/stream-poller.js';
 
-type Image = Record<string, unknown>;
+import type { Change } from '../fakes/store.js';
 
-/** One change as the stream told it: the item's key and both images, plain. */
-export interface Change {
-  pk: string;
-  sk: string;
-  old?: Image | undefined;
-  new?: Image | undefined;
+type Image = Record<string, any>;
+
+/**
+ * A stream record as the lab's domain-shaped change (the fakes' change log has
+ * the same shape): group locks by `<application>/<group>`, stage slots by
+ * `<pipeline>/<stage>`, executions and deployments by ID; any other item by
+ * its type and key.
+ */
+function changeOf(pk: string, sk: string, old: Image | undefined, now: Image | undefined): Change {
+  const [kind, name] = [pk.split('#')[0], pk.slice(pk.indexOf('#') + 1)];
+  if (kind === 'APP' && sk.startsWith('GROUP#')) return { type: 'DeploymentGroup', id: `${name}/${sk.slice('GROUP#'.length)}`, old, new: now };
+  if (kind === 'PIPELINE' && sk.startsWith('STAGE#')) return { type: 'StageSlot', id: `${name}/${Number(sk.slice('STAGE#'.length))}`, old, new: now };
+  if (kind === 'EXECUTION' && sk === 'EXECUTION') return { type: 'Execution', id: name, old, new: now };
+  if (kind === 'DEPLOYMENT' && sk === 'DEPLOYMENT') return { type: 'Deployment', id: name, old, new: now };
+  if (kind === 'AGENT' && sk === 'PRESENCE') return { type: 'AgentPresence', id: name, old, new: now };
+  return { type: String(now?.type ?? old?.type ?? 'Item'), id: `${pk} ${sk}`, old, new: now };
 }
 
 /**
@@ -58,12 +68,14 @@ export class StreamTap {
           const lambdaRecord = { eventName: record.eventName, eventSource: 'aws:dynamodb', dynamodb: { ...record.dynamodb, ApproximateCreationDateTime: undefined } } as DynamoDBRecord;
           this.backlog.push(lambdaRecord);
           const keys = unmarshall((record.dynamodb?.Keys ?? {}) as never) as { PK: string; SK: string };
-          this.changes.push({
-            pk: keys.PK,
-            sk: keys.SK,
-            old: record.dynamodb?.OldImage ? unmarshall(record.dynamodb.OldImage as never) : undefined,
-            new: record.dynamodb?.NewImage ? unmarshall(record.dynamodb.NewImage as never) : undefined,
-          });
+          this.changes.push(
+            changeOf(
+              keys.PK,
+              keys.SK,
+              record.dynamodb?.OldImage ? unmarshall(record.dynamodb.OldImage as never) : undefined,
+              record.dynamodb?.NewImage ? unmarshall(record.dynamodb.NewImage as never) : undefined,
+            ),
+          );
         }
         next = page.NextShardIterator;
         if (records.length === 0) break;

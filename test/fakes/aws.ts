@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import type { WakeReason } from '../../lib/domain/agent-channel.js';
+import { locateAppspec, normaliseEntryPath } from '../../lib/domain/appspec-location.js';
+import type { IssuedCredentials } from '../../lib/domain/credentials.js';
+import type { Revision } from '../../lib/domain/deployment.js';
+import { type TagSet, matchesTagSet } from '../../lib/domain/tags.js';
+import type { AppspecRead, AppspecSource, AssumeRoleInput, BundleUrls, CredentialIssuer, Ec2TargetLookup, InstanceNotifier, RevisionObject } from '../../lib/ports.js';
+
+/** The AWS services behind the other ports, in memory: S3's bundles, EC2's instances, STS, the agents' channel. */
+
+interface StoredObject {
+  files: Map<string, string>;
+  eTag: string;
+  size: number;
+  versionId?: string | undefined;
+}
+
+/** Bundles by bucket and key (the newest upload of a key wins, as in an unversioned bucket). */
+export class FakeBundles implements AppspecSource, BundleUrls {
+  private readonly objects = new Map<string, StoredObject>();
+
+  /** Stores a bundle holding `files` (path → content); returns its ETag. */
+  put(bucket: string, key: string, files: Record<string, string>, versionId?: string): string {
+    const body = JSON.stringify(Object.entries(files).sort());
+    const eTag = `"${createHash('md5').update(body).digest('hex')}"`;
+    this.objects.set(`${bucket}/${key}`, { files: new Map(Object.entries(files)), eTag, size: Buffer.byteLength(body), versionId });
+    return eTag;
+  }
+
+  private find(revision: Revision): StoredObject | undefined {
+    const found = this.objects.get(`${revision.bucket}/${revision.key}`);
+    // An object put without a version answers any version asked for, as the local S3 emulator's does.
+    return found && (revision.version === undefined || found.versionId === undefined || revision.version === found.versionId) ? found : undefined;
+  }
+
+  async head(revision: Revision): Promise<RevisionObject | { problem: string }> {
+    const found = this.find(revision);
+    const where = `s3://${revision.bucket}/${revision.key}${revision.version ? ` (version ${revision.version})` : ''}`;
+    if (!found) return { problem: `${where} does not exist` };
+    return { size: found.size, eTag: found.eTag, ...(found.versionId ? { versionId: found.versionId } : {}) };
+  }
+
+  async read(revision: Revision): Promise<AppspecRead | { problem: string }> {
+    const found = this.find(revision);
+    if (!found) return { problem: `the ${revision.bundleType} bundle could not be read: S3 refused a read of it (HTTP 404)` };
+    const files = [...found.files.keys()];
+    const location = locateAppspec(files);
+    if ('problem' in location) return location;
+    const appspec = [...found.files.entries()].find(([path]) => normaliseEntryPath(path) === location.appspecPath)?.[1] ?? '';
+    const inRoot = files.map(normaliseEntryPath).filter((f) => f.startsWith(location.root)).map((f) => f.slice(location.root.length));
+    return { appspec, appspecPath: location.appspecPath, files: inRoot };
+  }
+
+  async sha256(revision: Revision): Promise<{ sha256: string } | { problem: string }> {
+    const found = this.find(revision);
+    const where = `s3://${revision.bucket}/${revision.key}`;
+    if (!found || (revision.eTag !== undefined && revision.eTag !== found.eTag)) {
+      return { problem: `${where} changed while it was being checked (its ETag is no longer ${revision.eTag}): deploy it again` };
+    }
+    return { sha256: createHash('sha256').update(JSON.stringify([...found.files.entries()].sort())).digest('hex') };
+  }
+
+  async bundleDownloadUrl(revision: Revision): Promise<string> {
+    return `https://s3.fake/${revision.bucket}/${revision.key}?download`;
+  }
+
+  async logUploadUrl(deploymentId: string, instanceId: string): Promise<string> {
+    return `https://s3.fake/logs/${deploymentId}/${instanceId}?upload`;
+  }
+
+  async logDownloadUrl(deploymentId: string, instanceId: string): Promise<string> {
+    return `https://s3.fake/logs/${deploymentId}/${instanceId}?download`;
+  }
+}
+
+/** EC2's running instances, each with its tags. */
+export class FakeEc2 implements Ec2TargetLookup {
+  readonly instances = new Map<string, { key: string; value: string }[]>();
+
+  async findInstanceIds(query: { tagSet: TagSet }): Promise<string[]> {
+    return [...this.instances.entries()].filter(([, tags]) => matchesTagSet(query.tagSet, tags)).map(([id]) => id).sort();
+  }
+}
+
+/** Every wake-up pushed, in order (pushes are best effort: it never throws). */
+export class FakeNotifier implements InstanceNotifier {
+  readonly wakes: { instanceIds: string[]; reason: WakeReason; deploymentId?: string | undefined }[] = [];
+
+  async wake(instanceIds: readonly string[], reason: WakeReason, deploymentId?: string): Promise<void> {
+    this.wakes.push({ instanceIds: [...instanceIds], reason, deploymentId });
+  }
+}
+
+/** STS: credentials for any role asked for, an hour long; every request kept. */
+export class FakeIssuer implements CredentialIssuer {
+  readonly requests: AssumeRoleInput[] = [];
+
+  async assumeRole(input: AssumeRoleInput): Promise<IssuedCredentials> {
+    this.requests.push(input);
+    const [, , , , account, resource] = input.roleArn.split(':');
+    return {
+      accessKeyId: 'ASIAFAKE',
+      secretAccessKey: 'fake-secret',
+      sessionToken: 'fake-token',
+      expiration: new Date(Date.now() + input.durationSeconds * 1000).toISOString(),
+      assumedRoleArn: `arn:aws:sts::${account}:assumed-role/${String(resource).split('/').pop()}/${input.sessionName}`,
+    };
+  }
+}
