@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { accessSync, statSync } from 'node:fs';
 import { access, chmod, constants, stat } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -81,6 +82,16 @@ async function runScript(script: RunnableScript, { bundleDir, workingDir = '/', 
   }
   if (account && !script.sudo && process.getuid?.() !== 0) {
     return { ok: false, errorCode: 'ScriptFailed', message: `runas: ${script.runas} needs the agent to run as root (or the hook's sudo: true)` };
+  }
+
+  const hookPath = env.PATH ?? process.env.PATH ?? '/usr/bin:/bin';
+  if (script.sudo && !onPath('sudo', hookPath)) {
+    // CodeDeploy's agent fails such a script too (Errno::ENOENT for sudo); here the cause and the fix are named.
+    return {
+      ok: false,
+      errorCode: 'ScriptFailed',
+      message: `${script.location} has sudo: true, but sudo is not installed on this host (not on PATH ${hookPath}): install sudo, or remove the hook's sudo key`,
+    };
   }
 
   log.line(`running ${script.location} (timeout ${script.timeout} s${script.runas ? `, as ${script.runas}` : ''}${script.sudo ? ', with sudo' : ''})`);
@@ -203,6 +214,19 @@ function leftOpenMessage(script: RunnableScript, code: number | null): string {
 function hookCommand(script: RunnableScript, path: string): string[] {
   const command = script.runas ? ['su', script.runas, '-c', shellQuoted(path)] : [path];
   return script.sudo ? ['sudo', ...command] : command;
+}
+
+/** Whether `name` is an executable file in one of PATH's folders (as exec would find it). */
+function onPath(name: string, path: string): boolean {
+  return path.split(':').some((dir) => {
+    if (!dir.startsWith('/')) return false;
+    try {
+      accessSync(resolve(dir, name), constants.X_OK);
+      return statSync(resolve(dir, name)).isFile();
+    } catch {
+      return false;
+    }
+  });
 }
 
 const shellQuoted = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;

@@ -106,6 +106,22 @@ describe('the sudo key', () => {
   });
 });
 
+describe('the sudo key where the host has no sudo', () => {
+  it('fails the script before running anything, naming sudo, the PATH searched and the fix', async () => {
+    const ran = join(dir, 'ran');
+    const root = bundle({ 'a.sh': `#!/bin/sh\ntouch ${ran}\n` });
+    const noSudo = join(dir, 'empty-bin');
+    mkdirSync(noSudo);
+    const result = await runScripts([{ location: 'a.sh', timeout: 10, sudo: true }], { bundleDir: root, env: { PATH: noSudo }, log, signal });
+    expect(result).toEqual({
+      ok: false,
+      errorCode: 'ScriptFailed',
+      message: `a.sh has sudo: true, but sudo is not installed on this host (not on PATH ${noSudo}): install sudo, or remove the hook's sudo key`,
+    });
+    expect(() => statSync(ran)).toThrow();
+  });
+});
+
 describe('the full hook log', () => {
   it('marks every line with its time and stream, in the order written, and is readable by root only', async () => {
     const root = bundle({ 'talk.sh': '#!/bin/sh\necho out1\necho err1 >&2\nsleep 0.2\necho out2\nprintf "no newline"\n' });
