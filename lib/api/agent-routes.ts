@@ -1,19 +1,12 @@
-import {
-  heartbeatAnswerSchema,
-  pollAnswerSchema,
-  pollRequestSchema,
-  registerAnswerSchema,
-  registerRequestSchema,
-  reportAnswerSchema,
-  reportRequestSchema,
-} from '../domain/agent-wire.js';
+import { heartbeatAnswerSchema, pollAnswerSchema, registerAnswerSchema, reportAnswerSchema } from '../domain/agent-wire.js';
 import { isEc2InstanceId, mayActAsAgent } from '../domain/identity.js';
 import { nameSchema } from '../domain/names.js';
 import { authorizeAgent, poll, probe, report } from '../deployments/agent-protocol.js';
 import { appendLiveChunk } from '../deployments/live-log.js';
-import { liveChunkAnswerSchema, liveChunkRequestSchema } from '../domain/live-log.js';
+import { liveChunkAnswerSchema } from '../domain/live-log.js';
 import { ForbiddenError, UnprocessableError } from '../errors.js';
 import { type ApiDeps, agentTrust, route } from './deps.js';
+import { operations } from './operations.js';
 
 /**
  * An invalid agent request is answered 400 only to the agent of the instance it
@@ -29,12 +22,9 @@ async function gateInvalidAgentRequest(principal: string, rawBody: unknown, deps
 
 /** Routes only an instance's own agent may call (checked in the use cases). */
 export const agentRoutes = [
-  route({
-    method: 'POST',
-    path: '/agent/v1/poll',
+  route(operations.agentPoll, {
     access: 'agent',
     gateInvalid: gateInvalidAgentRequest,
-    body: pollRequestSchema,
     async handle({ body, principal, deps }) {
       // Answers are built through the wire contract: a shape the agent would refuse is our bug (a 500), never sent.
       if (body.noLease) return { statusCode: 200, body: pollAnswerSchema.parse(await probe(principal, body.instanceId, deps)), routine: true };
@@ -43,33 +33,24 @@ export const agentRoutes = [
       return { statusCode: 200, body: (body.heartbeat ? heartbeatAnswerSchema : pollAnswerSchema).parse(answer), routine };
     },
   }),
-  route({
-    method: 'POST',
-    path: '/agent/v1/report',
+  route(operations.agentReport, {
     access: 'agent',
     gateInvalid: gateInvalidAgentRequest,
-    body: reportRequestSchema,
     async handle({ body, principal, deps }) {
       return { statusCode: 200, body: reportAnswerSchema.parse(await report(principal, body, deps)) };
     },
   }),
-  route({
-    method: 'POST',
-    path: '/agent/v1/log',
+  route(operations.agentLog, {
     access: 'agent',
     gateInvalid: gateInvalidAgentRequest,
-    body: liveChunkRequestSchema,
     /** A chunk of the running hook's output, sent only while someone follows (docs/live-logs.md). */
     async handle({ body, principal, deps }) {
       return { statusCode: 200, body: liveChunkAnswerSchema.parse(await appendLiveChunk(principal, body, deps)) };
     },
   }),
-  route({
-    method: 'POST',
-    path: '/agent/v1/register',
+  route(operations.agentRegister, {
     access: 'agent',
     gateInvalid: gateInvalidAgentRequest,
-    body: registerRequestSchema,
     /**
      * An agent session may register its own on-premises instance. It never chooses
      * its targeting tags: a new instance is created with none (the tags it asked

@@ -1,10 +1,9 @@
 import { API_VERSION, type ClientConfig } from '../domain/client-config.js';
 import { route } from './deps.js';
+import { operations } from './operations.js';
 
 export const configRoutes = [
-  route({
-    method: 'GET',
-    path: '/config',
+  route(operations.getConfig, {
     // What the CLI needs to deploy a bundle: for any caller who may create some deployment.
     access: { action: 'deployments:create', self: true },
     async handle({ deps }) {

@@ -1,28 +1,16 @@
-import { z } from 'zod';
-import {
-  createDeploymentBodySchema,
-  DEPLOYMENT_ID_PATTERN,
-  type Deployment,
-  MAX_TARGET_INSTANCES,
-  RETRIED_INSTANCE_STATUSES,
-  redeployBodySchema,
-  retryBodySchema,
-} from '../domain/deployment.js';
-import { DEPLOYMENT_STATUSES, isDeploymentFinished } from '../domain/lifecycle.js';
-import { nameSchema } from '../domain/names.js';
+import { type Deployment, MAX_TARGET_INSTANCES, RETRIED_INSTANCE_STATUSES } from '../domain/deployment.js';
+import { isDeploymentFinished } from '../domain/lifecycle.js';
 import { createDeployment } from '../deployments/create-deployment.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { readLiveLog } from '../deployments/live-log.js';
-import { liveLogAnswerSchema, liveLogQuerySchema } from '../domain/live-log.js';
+import { liveLogAnswerSchema } from '../domain/live-log.js';
 import { notFound } from '../domain/not-found.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import { checkRevision } from '../revisions/check-revision.js';
 import { agentStatuses } from './agent-statuses.js';
 import { type ApiDeps, deploymentResource, route } from './deps.js';
-import { pageQuerySchema } from './schemas.js';
+import { operations } from './operations.js';
 
-const deploymentParams = z.strictObject({ id: z.string().regex(DEPLOYMENT_ID_PATTERN, 'must be a deployment ID (d-XXXXXXXXX)') });
-const instanceParams = deploymentParams.extend({ instanceId: nameSchema });
 
 async function requireDeployment(deps: ApiDeps, id: string) {
   const deployment = await deps.deployments.get(id);
@@ -37,11 +25,8 @@ const deploymentAccess = (action: string) => ({
 });
 
 export const deploymentRoutes = [
-  route({
-    method: 'POST',
-    path: '/deployments',
+  route(operations.createDeployment, {
     access: { action: 'deployments:create', resource: ({ body }) => `application/${body.application}/group/${body.group}` },
-    body: createDeploymentBodySchema,
     async handle({ body, principal, deps }) {
       // A retry is answered from its token first; then, before anything is written, the
       // object must exist and hold a valid appspec.yml, else 422.
@@ -49,14 +34,10 @@ export const deploymentRoutes = [
       return { statusCode: result.created ? 201 : 200, body: { deploymentId: result.deploymentId, status: result.status } };
     },
   }),
-  route({
-    method: 'POST',
-    path: '/deployments/{id}/redeploy',
+  route(operations.redeployDeployment, {
     // Deploying is the act governed; reading the original is checked too, and a caller refused it
     // (but holding some grant to read deployments) gets the answer for a missing one.
     access: deploymentAccess('deployments:create'),
-    params: deploymentParams,
-    body: redeployBodySchema,
     async handle({ params, body, principal, deps }) {
       const original = await requireDeployment(deps, params.id);
       const target = `application/${original.application}/group/${original.group}`;
@@ -72,13 +53,9 @@ export const deploymentRoutes = [
       return { statusCode: result.created ? 201 : 200, body: { deploymentId: result.deploymentId, status: result.status, redeployOf: original.deploymentId } };
     },
   }),
-  route({
-    method: 'POST',
-    path: '/deployments/{id}/retry',
+  route(operations.retryDeployment, {
     // As a redeploy: deploying is the act governed, and the original must be readable.
     access: deploymentAccess('deployments:create'),
-    params: deploymentParams,
-    body: retryBodySchema,
     async handle({ params, body, principal, deps }) {
       const original = await requireDeployment(deps, params.id);
       const target = `application/${original.application}/group/${original.group}`;
@@ -102,18 +79,8 @@ export const deploymentRoutes = [
       return { statusCode: result.created ? 201 : 200, body: { deploymentId: result.deploymentId, status: result.status, retryOf: original.deploymentId, targetInstances: { instanceIds } } };
     },
   }),
-  route({
-    method: 'GET',
-    path: '/deployments',
+  route(operations.listDeployments, {
     access: { action: 'deployments:list', list: true },
-    query: pageQuerySchema.extend({
-      application: nameSchema.optional(),
-      group: nameSchema.optional(),
-      status: z.enum(DEPLOYMENT_STATUSES, { error: `must be one of ${DEPLOYMENT_STATUSES.join(', ')}` }).optional(),
-    }).refine((q) => q.group === undefined || q.application !== undefined, {
-      path: ['group'],
-      message: 'needs application too: a group name is unique only within its application',
-    }),
     async handle({ query, deps, visible }) {
       const { limit, nextToken, ...filter } = query;
       const page = await deps.deployments.list(filter, { limit, nextToken, visible: (d) => visible(`application/${d.application}/group/${d.group}`) });
@@ -128,21 +95,14 @@ export const deploymentRoutes = [
       return { statusCode: 200, body: page };
     },
   }),
-  route({
-    method: 'GET',
-    path: '/deployments/{id}',
+  route(operations.getDeployment, {
     access: deploymentAccess('deployments:get'),
-    params: deploymentParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await requireDeployment(deps, params.id) };
     },
   }),
-  route({
-    method: 'GET',
-    path: '/deployments/{id}/instances',
+  route(operations.listDeploymentInstances, {
     access: deploymentAccess('deployments:get'),
-    params: deploymentParams,
-    query: pageQuerySchema,
     async handle({ params, query, deps }) {
       await requireDeployment(deps, params.id);
       const page = await deps.instanceDeployments.list(params.id, query);
@@ -156,11 +116,8 @@ export const deploymentRoutes = [
       return { statusCode: 200, body: { items, nextToken: page.nextToken } };
     },
   }),
-  route({
-    method: 'GET',
-    path: '/deployments/{id}/instances/{instanceId}',
+  route(operations.getDeploymentInstance, {
     access: deploymentAccess('deployments:get'),
-    params: instanceParams,
     async handle({ params, deps }) {
       const instance = await deps.instanceDeployments.get(params.id, params.instanceId);
       if (!instance) throw new NotFoundError(`Instance ${params.instanceId} is not a target of deployment ${params.id}`);
@@ -174,25 +131,17 @@ export const deploymentRoutes = [
       return { statusCode: 200, body: { ...shown, events, logUrl } };
     },
   }),
-  route({
-    method: 'GET',
-    path: '/deployments/{id}/instances/{instanceId}/log',
+  route(operations.getDeploymentInstanceLog, {
     // Following is reading the log: the same grant as the full log's link.
     access: deploymentAccess('deployments:get'),
-    params: instanceParams,
-    query: liveLogQuerySchema,
     async handle({ params, query, deps }) {
       const answer = await readLiveLog(params.id, params.instanceId, { cursor: query.cursor, follow: query.follow === 'true' }, deps);
       // A follower's read that found nothing new is routine (logged at DEBUG): it comes twice a second.
       return { statusCode: 200, body: liveLogAnswerSchema.parse(answer), routine: answer.chunks.length === 0 && !answer.ended };
     },
   }),
-  route({
-    method: 'POST',
-    path: '/deployments/{id}/stop',
+  route(operations.stopDeployment, {
     access: deploymentAccess('deployments:stop'),
-    params: deploymentParams,
-    body: z.strictObject({ rollback: z.boolean({ error: 'must be true or false' }).optional() }).default({}),
     async handle({ params, body, principal, deps }) {
       const deployment = await stopDeployment(params.id, { rollback: body.rollback, by: principal }, deps);
       return { statusCode: 202, body: deployment };

@@ -1,11 +1,10 @@
-import { deploymentGroupBodySchema, toDeploymentGroupSettings } from '../domain/deployment-group.js';
+import { toDeploymentGroupSettings } from '../domain/deployment-group.js';
 import { roleOutOfScope } from '../domain/role-arn.js';
 import { notFound } from '../domain/not-found.js';
 import { roleScopeOf } from '../deployments/engine.js';
 import { ForbiddenError, UnprocessableError } from '../errors.js';
 import { type ApiDeps, route } from './deps.js';
-
-import { appParams, groupParams, pageQuerySchema } from './schemas.js';
+import { operations } from './operations.js';
 
 const groupResource = ({ params }: { params: { app: string; group: string } }) => `application/${params.app}/group/${params.group}`;
 const groupMissing = ({ params }: { params: { app: string; group: string } }) => notFound.group(params.app, params.group);
@@ -22,12 +21,8 @@ async function requireHookRoleGrant(principal: string, roleArn: string, deps: Ap
 }
 
 export const groupRoutes = [
-  route({
-    method: 'PUT',
-    path: '/applications/{app}/groups/{group}',
+  route(operations.putGroup, {
     access: { action: 'groups:put', resource: groupResource },
-    params: groupParams,
-    body: deploymentGroupBodySchema,
     async handle({ params, body, deps, principal }) {
       const settings = toDeploymentGroupSettings(body);
       // A hook role is a credential handed to the group's hooks: setting it takes the grant POST /credentials takes.
@@ -47,12 +42,8 @@ export const groupRoutes = [
       return { statusCode: created ? 201 : 200, body: value };
     },
   }),
-  route({
-    method: 'GET',
-    path: '/applications/{app}/groups',
+  route(operations.listGroups, {
     access: { action: 'groups:list', list: true },
-    params: appParams,
-    query: pageQuerySchema,
     async handle({ params, query, deps, visible }) {
       const page = await deps.groups.list(params.app, { ...query, visible: (g) => visible(`application/${params.app}/group/${g.name}`) });
       // Nothing to show at all (a first page reads to the end before it is empty): to a caller who may not
@@ -63,11 +54,8 @@ export const groupRoutes = [
       return { statusCode: 200, body: page };
     },
   }),
-  route({
-    method: 'GET',
-    path: '/applications/{app}/groups/{group}',
+  route(operations.getGroup, {
     access: { action: 'groups:get', resource: groupResource, missing: groupMissing },
-    params: groupParams,
     async handle({ params, deps }) {
       const group = await deps.groups.get(params.app, params.group);
       // Whether or not the application exists: a group the caller may not see answers the same.
@@ -75,11 +63,8 @@ export const groupRoutes = [
       return { statusCode: 200, body: group };
     },
   }),
-  route({
-    method: 'DELETE',
-    path: '/applications/{app}/groups/{group}',
+  route(operations.deleteGroup, {
     access: { action: 'groups:delete', resource: groupResource, missing: groupMissing },
-    params: groupParams,
     async handle({ params, deps }) {
       await deps.groups.delete(params.app, params.group);
       return { statusCode: 204 };

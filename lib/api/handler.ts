@@ -4,7 +4,7 @@ import { logger } from '../logger.js';
 import { httpErrorHandler } from '../http/middleware/error-handler.js';
 import { jsonBody } from '../http/middleware/json-body.js';
 import { markRoutine, requestLogging } from '../http/middleware/request-logging.js';
-import { matchRoute } from '../http/router.js';
+import { type Route, matchRoute } from '../http/router.js';
 import { type ApiEvent, type ApiResult, type ParsedApiEvent, toApiResult } from '../http/types.js';
 import { accessRuleRoutes } from './access-rule-routes.js';
 import { agentRoutes } from './agent-routes.js';
@@ -16,10 +16,12 @@ import { deploymentRoutes } from './deployment-routes.js';
 import { groupRoutes } from './group-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { instanceRoutes } from './instance-routes.js';
+import { openApiRoutes } from './openapi-routes.js';
 import { pipelineRoutes } from './pipeline-routes.js';
 
-export const apiRoutes = [
+export const apiRoutes: Route<ApiDeps>[] = [
   ...healthRoutes,
+  ...openApiRoutes(() => apiRoutes),
   ...configRoutes,
   ...applicationRoutes,
   ...groupRoutes,

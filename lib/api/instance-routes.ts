@@ -1,20 +1,15 @@
 import type { AgentStatus } from '../domain/agent-presence.js';
-import { type RegisteredInstance, instanceBodySchema } from '../domain/instance.js';
+import type { RegisteredInstance } from '../domain/instance.js';
 import { isAgentSessionOf, isEc2InstanceId } from '../domain/identity.js';
 import { notFound } from '../domain/not-found.js';
 import { UnprocessableError } from '../errors.js';
 import { agentStatuses } from './agent-statuses.js';
 import { type ApiDeps, agentTrust, route } from './deps.js';
-
-import { instanceParams, pageQuerySchema } from './schemas.js';
+import { operations } from './operations.js';
 
 export const instanceRoutes = [
-  route({
-    method: 'PUT',
-    path: '/instances/{instanceId}',
+  route(operations.putInstance, {
     access: { action: 'instances:put', resource: ({ params }) => `instance/${params.instanceId}` },
-    params: instanceParams,
-    body: instanceBodySchema,
     async handle({ params, body, deps, principal }) {
       // The binding decides who polls the instance's work and reports for it: instances:put covers tags alone.
       if (body.iamArn !== undefined) deps.authorizer.requireAdmin(principal, `set iamArn on instance/${params.instanceId}`);
@@ -32,33 +27,24 @@ export const instanceRoutes = [
       return { statusCode: created ? 201 : 200, body: value };
     },
   }),
-  route({
-    method: 'GET',
-    path: '/instances',
+  route(operations.listInstances, {
     access: { action: 'instances:list', list: true },
-    query: pageQuerySchema,
     async handle({ query, deps, visible }) {
       const page = await deps.instances.list({ ...query, visible: (i) => visible(`instance/${i.instanceId}`) });
       return { statusCode: 200, body: { ...page, items: await withAgents(page.items, deps) } };
     },
   }),
-  route({
-    method: 'GET',
-    path: '/instances/{instanceId}',
+  route(operations.getInstance, {
     access: { action: 'instances:get', resource: ({ params }) => `instance/${params.instanceId}`, missing: ({ params }) => notFound.instance(params.instanceId) },
-    params: instanceParams,
     async handle({ params, deps }) {
       const instance = await deps.instances.get(params.instanceId);
       if (!instance) throw notFound.instance(params.instanceId);
-      const [shown] = await withAgents([instance], deps);
-      return { statusCode: 200, body: shown };
+      const statuses = await agentStatuses([instance.instanceId], deps);
+      return { statusCode: 200, body: { ...instance, agent: statuses.get(instance.instanceId)! } };
     },
   }),
-  route({
-    method: 'DELETE',
-    path: '/instances/{instanceId}',
+  route(operations.deleteInstance, {
     access: { action: 'instances:delete', resource: ({ params }) => `instance/${params.instanceId}`, missing: ({ params }) => notFound.instance(params.instanceId) },
-    params: instanceParams,
     async handle({ params, deps }) {
       await deps.instances.delete(params.instanceId);
       return { statusCode: 204 };

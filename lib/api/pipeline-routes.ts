@@ -1,21 +1,14 @@
-import { z } from 'zod';
-import { revisionSchema } from '../domain/deployment.js';
-import { nameSchema } from '../domain/names.js';
 import { effectiveRevisionSources } from '../domain/application.js';
 import { describeSources, sourceWithin } from '../domain/artifact-location.js';
-import { matchesSource, normalizePipeline, pipelineBodySchema } from '../domain/pipeline.js';
+import { matchesSource, normalizePipeline } from '../domain/pipeline.js';
 import { notFound } from '../domain/not-found.js';
 import { ConflictError, UnprocessableError } from '../errors.js';
 import { newManualExecutionId, requireExecution, startExecution } from '../pipelines/execution-engine.js';
 import { decideApproval, retryExecution, stopExecution } from '../pipelines/execution-commands.js';
 import { assertMayDeployEverywhere } from '../pipelines/pipeline-authority.js';
 import { type ApiDeps, executionResource, route } from './deps.js';
-import { pageQuerySchema } from './schemas.js';
-import { EXECUTION_ID_PATTERN } from '../domain/execution-id.js';
+import { operations } from './operations.js';
 
-const pipelineParams = z.strictObject({ name: nameSchema });
-const executionParams = z.strictObject({ id: z.string().regex(EXECUTION_ID_PATTERN, 'must be an execution ID (e-…)') });
-const commentBody = z.strictObject({ comment: z.string().max(1024, 'must be at most 1024 characters').default('') }).default({ comment: '' });
 
 async function requirePipeline(deps: ApiDeps, name: string) {
   const pipeline = await deps.pipelines.get(name);
@@ -60,12 +53,8 @@ async function assertDeployTargets(definition: ReturnType<typeof normalizePipeli
 }
 
 export const pipelineRoutes = [
-  route({
-    method: 'PUT',
-    path: '/pipelines/{name}',
+  route(operations.putPipeline, {
     access: { action: 'pipelines:put', resource: ({ params }) => `pipeline/${params.name}` },
-    params: pipelineParams,
-    body: pipelineBodySchema,
     async handle({ params, body, principal, deps }) {
       const definition = normalizePipeline(body);
       await assertMayDeployEverywhere(principal, definition.stages, deps);
@@ -74,29 +63,20 @@ export const pipelineRoutes = [
       return { statusCode: created ? 201 : 200, body: value };
     },
   }),
-  route({
-    method: 'GET',
-    path: '/pipelines',
+  route(operations.listPipelines, {
     access: { action: 'pipelines:list', list: true },
-    query: pageQuerySchema,
     async handle({ query, deps, visible }) {
       return { statusCode: 200, body: await deps.pipelines.list({ ...query, visible: (p) => visible(`pipeline/${p.name}`) }) };
     },
   }),
-  route({
-    method: 'GET',
-    path: '/pipelines/{name}',
+  route(operations.getPipeline, {
     access: pipelineAccess('pipelines:get'),
-    params: pipelineParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await requirePipeline(deps, params.name) };
     },
   }),
-  route({
-    method: 'DELETE',
-    path: '/pipelines/{name}',
+  route(operations.deletePipeline, {
     access: pipelineAccess('pipelines:delete'),
-    params: pipelineParams,
     async handle({ params, deps }) {
       const running = (await deps.executions.listActive()).filter((e) => e.pipeline === params.name);
       if (running.length > 0) {
@@ -106,12 +86,8 @@ export const pipelineRoutes = [
       return { statusCode: 204 };
     },
   }),
-  route({
-    method: 'POST',
-    path: '/pipelines/{name}/executions',
+  route(operations.startExecution, {
     access: pipelineAccess('pipelines:start'),
-    params: pipelineParams,
-    body: z.strictObject({ revision: revisionSchema.omit({ bundleType: true }) }),
     async handle({ params, body, principal, deps }) {
       const pipeline = await requirePipeline(deps, params.name);
       // A manual start deploys what an upload could have: the caller picks the object, not where it may come from.
@@ -125,60 +101,39 @@ export const pipelineRoutes = [
       return { statusCode: 201, body: { executionId, status: execution.status } };
     },
   }),
-  route({
-    method: 'GET',
-    path: '/pipelines/{name}/executions',
+  route(operations.listExecutions, {
     access: pipelineAccess('pipelines:get'),
-    params: pipelineParams,
-    query: pageQuerySchema,
     async handle({ params, query, deps }) {
       await requirePipeline(deps, params.name);
       return { statusCode: 200, body: await deps.executions.listByPipeline(params.name, query) };
     },
   }),
-  route({
-    method: 'GET',
-    path: '/executions/{id}',
+  route(operations.getExecution, {
     access: executionAccess('pipelines:get'),
-    params: executionParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await requireExecution(params.id, deps) };
     },
   }),
-  route({
-    method: 'POST',
-    path: '/executions/{id}/approve',
+  route(operations.approveExecution, {
     access: executionAccess('pipelines:approve'),
-    params: executionParams,
-    body: commentBody,
     async handle({ params, body, principal, deps }) {
       return { statusCode: 200, body: await decideApproval(params.id, { approved: true, by: principal, comment: body.comment }, deps) };
     },
   }),
-  route({
-    method: 'POST',
-    path: '/executions/{id}/reject',
+  route(operations.rejectExecution, {
     access: executionAccess('pipelines:approve'),
-    params: executionParams,
-    body: commentBody,
     async handle({ params, body, principal, deps }) {
       return { statusCode: 200, body: await decideApproval(params.id, { approved: false, by: principal, comment: body.comment }, deps) };
     },
   }),
-  route({
-    method: 'POST',
-    path: '/executions/{id}/stop',
+  route(operations.stopExecution, {
     access: executionAccess('pipelines:stop'),
-    params: executionParams,
     async handle({ params, principal, deps }) {
       return { statusCode: 200, body: await stopExecution(params.id, principal, deps) };
     },
   }),
-  route({
-    method: 'POST',
-    path: '/executions/{id}/retry',
+  route(operations.retryExecution, {
     access: executionAccess('pipelines:retry'),
-    params: executionParams,
     async handle({ params, deps }) {
       return { statusCode: 200, body: await retryExecution(params.id, deps) };
     },

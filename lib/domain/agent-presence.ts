@@ -46,7 +46,8 @@ export interface LiveConnection {
   expiresAt: number;
 }
 
-export type AgentChannel = 'connected' | 'polling';
+export const AGENT_CHANNELS = ['connected', 'polling'] as const;
+export type AgentChannel = (typeof AGENT_CHANNELS)[number];
 
 /** What `GET /instances` shows of an instance's agent. */
 export interface AgentStatus {

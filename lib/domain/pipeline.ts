@@ -106,9 +106,12 @@ export function matchesSource(pipeline: Pick<Pipeline, 'source'>, bucket: string
   return source.bucket === bucket && key.startsWith(source.prefix) && key.endsWith(source.suffix);
 }
 
-export type ExecutionStatus = 'InProgress' | 'Succeeded' | 'Failed' | 'Stopped' | 'Superseded';
-export type StageStatus = 'Pending' | 'InProgress' | 'Succeeded' | 'Failed' | 'Stopped';
-export type ActionStatus = 'Pending' | 'InProgress' | 'Succeeded' | 'Failed' | 'Stopped';
+export const EXECUTION_STATUSES = ['InProgress', 'Succeeded', 'Failed', 'Stopped', 'Superseded'] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export const STAGE_STATUSES = ['Pending', 'InProgress', 'Succeeded', 'Failed', 'Stopped'] as const;
+export type StageStatus = (typeof STAGE_STATUSES)[number];
+/** An action moves through the same statuses as its stage. */
+export type ActionStatus = StageStatus;
 
 export interface ActionState {
   name: string;

@@ -1,9 +1,8 @@
 import type { z } from 'zod';
 import { parseOrThrow } from '../domain/validation.js';
 import { MethodNotAllowedError, NotFoundError, UnauthorizedError, ValidationError } from '../errors.js';
+import type { HttpMethod, Operation, ResponseSchemas, ResultOf } from './operation.js';
 import type { HttpResult, ParsedApiEvent } from './types.js';
-
-export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
 export interface RouteInput<P, Q, B, D> {
   params: P;
@@ -39,7 +38,8 @@ type AccessInput<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodTyp
 };
 
 /**
- * Who may call a route: `public` (only /health); `agent` (the use case checks the
+ * Who may call a route: `public` (only /health); `signed` (any caller signed by an IAM
+ * principal, no rule consulted: what describes the API and holds no data); `agent` (the use case checks the
  * caller is the instance's own agent); `{ action, self }` (the use case checks a rule
  * itself, e.g. credentials, once the caller is known to hold some grant for the
  * action); `{ action, list }` (each listed item is filtered through the rules); or
@@ -57,6 +57,7 @@ type AccessInput<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodTyp
  */
 export type AccessSpec<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, D> =
   | 'public'
+  | 'signed'
   | 'agent'
   | { action: string; self: true }
   | { action: string; list: true }
@@ -66,28 +67,25 @@ export type AccessSpec<PS extends z.ZodType, QS extends z.ZodType, BS extends z.
       missing?: (input: AccessInput<PS, QS, BS, D>) => Error;
     };
 
-export interface RouteDefinition<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, D> {
-  method: HttpMethod;
-  /** Path template, e.g. `/applications/{app}/groups/{group}`. */
-  path: string;
+/** How a route serves its operation: who may call it, and its handler. */
+export interface RouteDefinition<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, RS extends ResponseSchemas, D> {
   access: AccessSpec<PS, QS, BS, D>;
-  params?: PS;
-  query?: QS;
-  /** Without a body schema, any body is rejected. */
-  body?: BS;
   /**
    * Agent routes name their instance in the body, so the use case authorizes the
    * caller once the body is parsed. When the input is invalid this decides first,
    * from the raw body, so a caller that is not the agent gets 403, not a validation answer.
    */
   gateInvalid?: (principal: string, rawBody: unknown, deps: D) => Promise<void>;
-  handle(input: RouteInput<z.output<PS>, z.output<QS>, z.output<BS>, D>): Promise<HttpResult>;
+  /** Typed by the operation's responses: an answer the contract does not describe does not compile. */
+  handle(input: RouteInput<z.output<PS>, z.output<QS>, z.output<BS>, D>): Promise<ResultOf<RS>>;
 }
 
 export interface Route<D> {
   method: HttpMethod;
   path: string;
-  access: 'public' | 'agent' | 'self' | 'rules';
+  /** The contract it serves (the OpenAPI document is generated from these). */
+  operation: Operation;
+  access: 'public' | 'signed' | 'agent' | 'self' | 'rules';
   /** The action access rules decide on (rules and self routes). */
   action?: string;
   /** Whether the route lists items, each filtered through the rules. */
@@ -102,8 +100,11 @@ export interface Route<D> {
 
 /** A `route` builder bound to one dependency type, so handlers see their deps typed. */
 export function routeBuilder<D>() {
-  return <PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType>(def: RouteDefinition<PS, QS, BS, D>): Route<D> =>
-    buildRoute(def);
+  return <PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, RS extends ResponseSchemas>(
+    op: Operation<PS, QS, BS, RS>,
+    // The operation alone decides the types; the handler is checked against them.
+    def: NoInfer<RouteDefinition<PS, QS, BS, RS, D>>,
+  ): Route<D> => buildRoute(op, def);
 }
 
 type Parsed = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -117,8 +118,9 @@ function attempt(parse: () => unknown): Parsed {
   }
 }
 
-function buildRoute<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, D>(
-  def: RouteDefinition<PS, QS, BS, D>,
+function buildRoute<PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, RS extends ResponseSchemas, D>(
+  op: Operation<PS, QS, BS, RS>,
+  def: RouteDefinition<PS, QS, BS, RS, D>,
 ): Route<D> {
   const spec = def.access;
   const action = typeof spec === 'object' ? spec.action : undefined;
@@ -136,22 +138,23 @@ function buildRoute<PS extends z.ZodType, QS extends z.ZodType, BS extends z.Zod
     ? (input: { params: unknown; query: unknown; body: unknown; deps: D }) => missingOf(input as AccessInput<PS, QS, BS, D>)
     : undefined;
   return {
-    method: def.method,
-    path: def.path,
+    method: op.method,
+    path: op.path,
+    operation: op as unknown as Operation,
     access: typeof spec === 'string' ? spec : self ? 'self' : 'rules',
     action,
     list,
     target,
     missing,
-    segments: def.path.split('/').filter(Boolean),
+    segments: op.path.split('/').filter(Boolean),
     async dispatch(event, rawParams, deps) {
       const principal = event.requestContext.authorizer?.iam?.userArn;
       if (spec !== 'public' && !principal) throw new UnauthorizedError('The request is not signed by an IAM principal');
       const parsed = [
-        attempt(() => (def.params ? parseOrThrow(def.params, rawParams, 'path', 'path') : rawParams)),
-        attempt(() => (def.query ? parseOrThrow(def.query, event.queryStringParameters ?? {}, 'query string', 'query') : {})),
+        attempt(() => (op.params ? parseOrThrow(op.params, rawParams, 'path', 'path') : rawParams)),
+        attempt(() => (op.query ? parseOrThrow(op.query, event.queryStringParameters ?? {}, 'query string', 'query') : {})),
         attempt(() => {
-          if (def.body) return parseOrThrow(def.body, event.body);
+          if (op.body) return parseOrThrow(op.body, event.body);
           if (event.body !== undefined) throw new ValidationError('This request takes no body', [{ path: '$', message: 'must be empty' }]);
           return undefined;
         }),
@@ -159,27 +162,28 @@ function buildRoute<PS extends z.ZodType, QS extends z.ZodType, BS extends z.Zod
       const authorizer = (deps as unknown as Authorizing).authorizer;
       const invalid = parsed.find((p) => !p.ok);
       if (invalid && !invalid.ok) {
-        if (action && principal) await authorizer.gate(principal, action, def.path);
+        if (action && principal) await authorizer.gate(principal, action, op.path);
         if (def.gateInvalid && principal) await def.gateInvalid(principal, event.body, deps);
         throw invalid.error;
       }
       const [params, query, body] = parsed.map((p) => (p.ok ? p.value : undefined));
       let visible: (resource: string) => boolean = () => true;
       if (action && principal) {
-        if (list) visible = await authorizer.visibility(principal, action, def.path);
-        else if (self) await authorizer.gate(principal, action, def.path);
+        if (list) visible = await authorizer.visibility(principal, action, op.path);
+        else if (self) await authorizer.gate(principal, action, op.path);
         else if (target) {
           const input = { params, query, body, deps };
           const named = await target(input);
           if (!named) {
-            if (!missing) throw new Error(`${def.method} ${def.path} found its item missing but has no missing answer`);
-            await authorizer.gate(principal, action, def.path);
+            if (!missing) throw new Error(`${op.method} ${op.path} found its item missing but has no missing answer`);
+            await authorizer.gate(principal, action, op.path);
             throw missing(input);
           }
           await authorizer.authorize(principal, action, named.resource, named.shownAs, missing && (() => missing(input)));
         }
       }
-      return def.handle({ params, query, body, principal: principal ?? '', deps, event, visible } as never);
+      const result: HttpResult = await def.handle({ params, query, body, principal: principal ?? '', deps, event, visible } as never);
+      return result;
     },
   };
 }

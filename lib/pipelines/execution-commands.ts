@@ -20,7 +20,7 @@ export async function decideApproval(
   executionId: string,
   decision: { approved: boolean; by: string; comment: string },
   deps: PipelineDeps,
-): Promise<Execution | undefined> {
+): Promise<Execution> {
   const ex = await requireExecution(executionId, deps);
   const now = deps.clock.now().toISOString();
   const running = ex.status === 'InProgress' ? runningAction(ex) : undefined;
@@ -113,7 +113,7 @@ async function recordStop(ex: Execution, by: string, deps: PipelineDeps): Promis
  * ones are kept. Preflight runs again first (the bundle may have changed, or the
  * execution may have failed it). Recorded here; the worker runs it.
  */
-export async function retryExecution(executionId: string, deps: PipelineDeps): Promise<Execution | undefined> {
+export async function retryExecution(executionId: string, deps: PipelineDeps): Promise<Execution> {
   const ex = await requireExecution(executionId, deps);
   if (ex.status !== 'Failed') throw new ConflictError(`Only a failed execution can be retried; ${executionId} is ${ex.status}`);
   const now = deps.clock.now().toISOString();

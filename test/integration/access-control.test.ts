@@ -58,12 +58,13 @@ describe('every route is one action on one resource', () => {
 
   it('declares who may call each route', () => {
     expect(apiRoutes.filter((r) => r.access === 'public').map((r) => r.path)).toEqual(['/health']);
+    expect(apiRoutes.filter((r) => r.access === 'signed').map((r) => r.path)).toEqual(['/openapi.json']);
     expect(apiRoutes.filter((r) => r.access === 'agent').map((r) => r.path)).toEqual(['/agent/v1/poll', '/agent/v1/report', '/agent/v1/log', '/agent/v1/register']);
     expect(apiRoutes.filter((r) => r.access === 'self').map((r) => r.path)).toEqual(['/config', '/credentials']);
     expect(apiRoutes.filter((r) => r.action?.startsWith('access:')).map((r) => `${r.method} ${r.path}`)).toEqual([
       'PUT /access-rules/{id}', 'GET /access-rules', 'GET /access-rules/{id}', 'DELETE /access-rules/{id}',
     ]);
-    expect(governed.length).toBe(apiRoutes.length - 11);
+    expect(governed.length).toBe(apiRoutes.length - 12);
   });
 
   it.each(governed.map((r) => [`${r.method} ${r.path}`, r] as const))('%s: denied without a grant, allowed with exactly one', async (_key, route) => {

@@ -93,13 +93,23 @@ function sample(route: Route<ApiDeps>): Sample {
   return { path, body, unknownPath, badBody: route.method === 'GET' || route.method === 'DELETE' ? undefined : { surprise: ['not', 'valid'] } };
 }
 
-const guarded = apiRoutes.filter((r) => r.access !== 'public');
+const guarded = apiRoutes.filter((r) => r.access !== 'public' && r.access !== 'signed');
 const table = guarded.map((r) => [`${r.method} ${r.path}`, r] as const);
 
 describe('every route, called by a principal no rule mentions', () => {
-  it('covers every route but /health', () => {
+  it('covers every route but /health and the API description', () => {
     expect(apiRoutes.filter((r) => r.access === 'public').map((r) => r.path)).toEqual(['/health']);
-    expect(guarded).toHaveLength(apiRoutes.length - 1);
+    expect(apiRoutes.filter((r) => r.access === 'signed').map((r) => r.path)).toEqual(['/openapi.json']);
+    expect(guarded).toHaveLength(apiRoutes.length - 2);
+  });
+
+  it('GET /openapi.json: the document to any signed caller (it holds no data), 401 unsigned, and nothing changes', async () => {
+    const before = await snapshot();
+    const res = await api.call('GET', '/openapi.json', { principal: MALLORY });
+    expect([res.status, res.body.openapi, Object.keys(res.body.paths)]).toEqual([200, '3.1.0', expect.arrayContaining(['/deployments/{id}'])]);
+    const unsigned = await api.call('GET', '/openapi.json', { principal: null });
+    expect([unsigned.status, unsigned.body.error.code]).toEqual([401, 'UnauthorizedError']);
+    expect(await snapshot()).toBe(before);
   });
 
   it.each(table)('%s: 403 for a valid request, an invalid body and an unknown ID, and nothing changes', async (_key, route) => {
