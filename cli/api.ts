@@ -3,7 +3,25 @@ import { dirname, join, resolve } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { z } from 'zod';
+import { type OperationId, type Operations, operations } from '../lib/api/operations.js';
 import { type StackInfo, readStackInfo } from '../local/state-dir.js';
+
+/** What a schema takes, or nothing for a part an operation does not have. */
+type InputOf<S, Absent> = [NonNullable<S>] extends [z.ZodType] ? (unknown extends z.input<NonNullable<S>> ? Absent : z.input<NonNullable<S>>) : Absent;
+type Op<K extends OperationId> = Operations[K];
+
+/** An operation's path and query parameters, in one object (path parameters fill its path template). */
+export type Params<K extends OperationId> = InputOf<Op<K>['params'], object> & InputOf<Op<K>['query'], object>;
+/** An operation's request body (undefined for one that takes none). */
+export type Body<K extends OperationId> = InputOf<Op<K>['body'], undefined>;
+/** What an operation answers on success (undefined for a 204). */
+export type Answer<K extends OperationId> = {
+  [S in keyof Op<K>['responses']]: Op<K>['responses'][S] extends z.ZodType ? z.output<Op<K>['responses'][S]> : undefined;
+}[keyof Op<K>['responses']];
+/** One item of a list operation's answer. */
+export type Item<K extends OperationId> = Answer<K> extends { items: (infer T)[] } ? T : never;
+type ListOperation = { [K in OperationId]: Answer<K> extends { items: unknown[] } ? K : never }[OperationId];
 
 /** A usage problem: exit code 2. */
 export class UsageError extends Error {
@@ -87,29 +105,29 @@ export class FleetlineApi {
     }
   }
 
-  get<T = any>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
-    return this.send('GET', path, undefined, query);
-  }
-
-  /** Without a body, none is sent (routes that take none refuse even `{}`). */
-  post<T = any>(path: string, body?: unknown): Promise<T> {
-    return this.send('POST', path, body);
-  }
-
-  put<T = any>(path: string, body: unknown): Promise<T> {
-    return this.send('PUT', path, body);
-  }
-
-  delete<T = any>(path: string): Promise<T> {
-    return this.send('DELETE', path);
+  /**
+   * One operation of the API (lib/api/operations.ts), typed by its schemas: path
+   * parameters fill the path, the other parameters go to the query string, and
+   * without a body none is sent (routes that take none refuse even `{}`).
+   */
+  call<K extends OperationId>(id: K, params: Params<K>, body?: Body<K>): Promise<Answer<K>> {
+    const op = operations[id];
+    const rest: Record<string, unknown> = { ...(params as object) };
+    const path = op.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+      const value = rest[name];
+      delete rest[name];
+      return encodeURIComponent(String(value));
+    });
+    const query = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+    return this.send(op.method, path, body, query) as Promise<Answer<K>>;
   }
 
   /** Every item of a paginated list. */
-  async all<T = any>(path: string, query: Record<string, string | undefined> = {}): Promise<T[]> {
-    const items: T[] = [];
+  async all<K extends ListOperation>(id: K, params: Params<K>): Promise<Item<K>[]> {
+    const items: Item<K>[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.get<{ items: T[]; nextToken?: string }>(path, { ...query, limit: '100', nextToken });
+      const page = (await this.call(id, { ...(params as object), limit: 100, nextToken } as Params<K>)) as { items: Item<K>[]; nextToken?: string };
       items.push(...page.items);
       nextToken = page.nextToken;
     } while (nextToken);
@@ -130,7 +148,7 @@ export class FleetlineApi {
     }
   }
 
-  private async send<T>(method: string, path: string, body?: unknown, query: Record<string, string | undefined> = {}): Promise<T> {
+  private async send(method: string, path: string, body?: unknown, query: Record<string, string | undefined> = {}): Promise<unknown> {
     const base = new URL(this.target.apiUrl);
     const url = new URL(`${base.pathname.replace(/\/$/, '')}${path}`, base);
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
@@ -159,7 +177,7 @@ export class FleetlineApi {
       throw new ApiError(0, 'Unreachable', `Cannot reach the Fleetline API at ${this.target.apiUrl}: ${(error as Error).cause ?? (error as Error).message}`);
     }
     const text = await response.text();
-    let parsed: any;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
@@ -175,9 +193,9 @@ export class FleetlineApi {
       );
     }
     if (!response.ok) {
-      const error = parsed?.error ?? {};
+      const error: { code?: string; message?: string; details?: { path: string; message: string }[] } = (parsed as { error?: object } | undefined)?.error ?? {};
       throw new ApiError(response.status, error.code ?? `HTTP${response.status}`, error.message ?? (text.slice(0, 200) || response.statusText), error.details ?? []);
     }
-    return parsed as T;
+    return parsed;
   }
 }

@@ -1,7 +1,6 @@
-import { ApiError, type FleetlineApi } from './api.js';
+import { type Answer, ApiError, type FleetlineApi } from './api.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const enc = encodeURIComponent;
 
 /** How many failed reads in a row (API unreachable, 5xx, throttled) the follower rides out, a second apart. */
 const TRANSIENT_FAILURES = 5;
@@ -20,14 +19,13 @@ export interface FollowOutcome {
  * every chunk written.
  */
 export async function followLog(api: FleetlineApi, deploymentId: string, instanceId: string, write: (text: string) => void, say: (line: string) => void): Promise<FollowOutcome> {
-  const path = `/deployments/${enc(deploymentId)}/instances/${enc(instanceId)}/log`;
   let cursor = -1;
   let failures = 0;
   let waiting = false;
   for (;;) {
-    let answer: { chunks: { text: string }[]; cursor: number; more: boolean; ended: boolean; instanceStatus: string; pollAfterMs: number };
+    let answer: Answer<'getDeploymentInstanceLog'>;
     try {
-      answer = await api.get(path, { cursor: String(cursor), follow: 'true' });
+      answer = await api.call('getDeploymentInstanceLog', { id: deploymentId, instanceId, cursor, follow: 'true' });
       failures = 0;
     } catch (error) {
       // A deployment just created has no instances until the worker has resolved its targets: wait for them.
@@ -55,7 +53,7 @@ export async function followLog(api: FleetlineApi, deploymentId: string, instanc
 /** Whether the deployment exists and is still Created (its targets not resolved yet); a 404 for it says no. */
 async function resolving(api: FleetlineApi, deploymentId: string): Promise<boolean> {
   try {
-    return (await api.get<{ status: string }>(`/deployments/${enc(deploymentId)}`)).status === 'Created';
+    return (await api.call('getDeployment', { id: deploymentId })).status === 'Created';
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return false;
     throw error;

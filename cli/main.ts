@@ -4,14 +4,14 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { installCommand, userDataScript } from './agent-install.js';
 import { agentStateText, agentVersionText } from './agent-status.js';
-import { ApiError, FleetlineApi, UsageError, resolveTarget } from './api.js';
+import { type Answer, ApiError, type Body, FleetlineApi, UsageError, resolveTarget } from './api.js';
 import { completionScript } from './completion.js';
 import { followLog } from './follow-log.js';
 import { type OutputFormat, fields, print, table, tags } from './output.js';
 import { type DeploymentView, agentWaitText, explainFailure, followRollback, watchDeployment, watchOutput } from './progress.js';
 import { type ArtifactStore, type UploadedRevision, artifactStore, removeBundle, uploadBundle } from './upload.js';
 import { validateBundle } from './bundle.js';
-import { ROLLBACK_EVENTS } from '../lib/domain/deployment-group.js';
+import { ROLLBACK_EVENTS, type RollbackEvent } from '../lib/domain/deployment-group.js';
 
 /** Exit codes: 0 success, 1 failed (a deployment, a check, an API refusal), 2 usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -29,10 +29,9 @@ const program = new Command('fleetline')
 const globals = () => program.opts<{ api?: string; region?: string; output: OutputFormat }>();
 const client = () => new FleetlineApi(resolveTarget(globals().api, globals().region));
 const out = () => globals().output;
-const enc = encodeURIComponent;
 
-/** A JSON or YAML file (`-` for stdin). */
-function readDocument(file: string): any {
+/** A JSON or YAML file (`-` for stdin), sent as the body it is for: the API checks it. */
+function readDocument<T>(file: string): T {
   const text = readFileSync(file === '-' ? 0 : file, 'utf8');
   try {
     return /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
@@ -50,9 +49,9 @@ const parseTags = (list: string[]) =>
   });
 
 /** The item, or undefined when the API answers 404. */
-async function getIfExists(api: FleetlineApi, path: string): Promise<any> {
+async function getIfExists<T>(read: () => Promise<T>): Promise<T | undefined> {
   try {
-    return await api.get(path);
+    return await read();
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return undefined;
     throw error;
@@ -60,24 +59,20 @@ async function getIfExists(api: FleetlineApi, path: string): Promise<any> {
 }
 
 /** A group as the API shows it, back into the body PUT takes (only the settings; what the API records itself left out). */
-function groupBody(group: any): any {
-  const body: Record<string, unknown> = {};
-  for (const key of ['targets', 'deploymentConfig', 'autoRollback', 'fileExistsBehavior', 'ignoreApplicationStopFailures'] as const) {
-    if (group[key] !== undefined) body[key] = group[key];
-  }
-  // Sent back only when set: naming a hook role needs a grant a caller changing --config may not hold.
-  if (group.hookRoleArn) body.hookRoleArn = group.hookRoleArn;
-  return body;
+function groupBody(group: Answer<'getGroup'>): Body<'putGroup'> {
+  const { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, hookRoleArn } = group;
+  // hookRoleArn is sent back only when set: naming a hook role needs a grant a caller changing --config may not hold.
+  return { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, ...(hookRoleArn ? { hookRoleArn } : {}) };
 }
 
 // ---- applications ----
 const apps = program.command('apps').description('applications');
 apps.command('list', { isDefault: true }).description('list applications').action(async () => {
-  const items = await client().all('/applications');
-  print(out(), items, () => table(items, [{ header: 'NAME', value: (a: any) => a.name }, { header: 'DESCRIPTION', value: (a: any) => a.description }, { header: 'CREATED', value: (a: any) => a.createdAt }]));
+  const items = await client().all('listApplications', {});
+  print(out(), items, () => table(items, [{ header: 'NAME', value: (a) => a.name }, { header: 'DESCRIPTION', value: (a) => a.description }, { header: 'CREATED', value: (a) => a.createdAt }]));
 });
 apps.command('get <app>').description('show an application').action(async (app) => {
-  const a = await client().get(`/applications/${enc(app)}`);
+  const a = await client().call('getApplication', { app });
   print(out(), a, () => fields(a));
 });
 apps
@@ -87,32 +82,32 @@ apps
   .option('--revision-source <s3://bucket/prefix>', 'where its revisions may come from (repeatable; default s3://<artifact bucket>/<app>/)', collect)
   .action(async (app, o) => {
   const api = client();
-  const current = await getIfExists(api, `/applications/${enc(app)}`);
-  const body: Record<string, unknown> = {};
+  const current = await getIfExists(() => api.call('getApplication', { app }));
+  const body: NonNullable<Body<'putApplication'>> = {};
   const description = o.description ?? current?.description;
   if (description !== undefined) body.description = description;
   const sources = o.revisionSource ? o.revisionSource.map(revisionSource) : current?.revisionSources;
   if (sources) body.revisionSources = sources;
-  const a = await api.put(`/applications/${enc(app)}`, body);
+  const a = await api.call('putApplication', { app }, body);
   print(out(), a, () => `application ${a.name} saved`);
 });
 apps.command('delete <app>').description('delete an application (it must have no groups)').action(async (app) => {
-  await client().delete(`/applications/${enc(app)}`);
+  await client().call('deleteApplication', { app });
   if (out() === 'table') console.log(`application ${app} deleted`);
 });
 
 // ---- deployment groups ----
 const groups = program.command('groups').description('deployment groups of an application');
 groups.command('list <app>', { isDefault: true }).description('list groups').action(async (app) => {
-  const items = await client().all(`/applications/${enc(app)}/groups`);
+  const items = await client().all('listGroups', { app });
   print(out(), items, () => table(items, [
-    { header: 'NAME', value: (g: any) => g.name },
-    { header: 'CONFIG', value: (g: any) => (typeof g.deploymentConfig === 'string' ? g.deploymentConfig : JSON.stringify(g.deploymentConfig)) },
-    { header: 'TARGETS', value: (g: any) => JSON.stringify(g.targets) },
+    { header: 'NAME', value: (g) => g.name },
+    { header: 'CONFIG', value: (g) => (typeof g.deploymentConfig === 'string' ? g.deploymentConfig : JSON.stringify(g.deploymentConfig)) },
+    { header: 'TARGETS', value: (g) => JSON.stringify(g.targets) },
   ]));
 });
 groups.command('get <app> <group>').description('show a group').action(async (app, group) => {
-  const g = await client().get(`/applications/${enc(app)}/groups/${enc(group)}`);
+  const g = await client().call('getGroup', { app, group });
   print(out(), g, () => fields(g));
 });
 groups
@@ -127,14 +122,13 @@ groups
   .option('--no-auto-rollback', 'turn automatic rollback off')
   .action(async (app, group, o) => {
     const api = client();
-    const path = `/applications/${enc(app)}/groups/${enc(group)}`;
-    let body: any;
+    let body: Body<'putGroup'>;
     if (o.file) body = readDocument(o.file);
     else {
-      const current = await getIfExists(api, path);
+      const current = await getIfExists(() => api.call('getGroup', { app, group }));
       if (!current && !o.tag && !o.ec2Tag) throw new UsageError(`group ${app}/${group} does not exist yet: give -f FILE or at least one --tag / --ec2-tag`);
       body = current ? groupBody(current) : { targets: {} };
-      const filters = (list: string[]) => [parseTags(list).map((t) => ({ ...t, type: 'KEY_AND_VALUE' }))];
+      const filters = (list: string[]) => [parseTags(list).map((t) => ({ ...t, type: 'KEY_AND_VALUE' as const }))];
       if (o.tag || o.ec2Tag) {
         body.targets = { ...body.targets, onPremisesTagSet: o.tag ? filters(o.tag) : [], ec2TagSet: o.ec2Tag ? filters(o.ec2Tag) : [] };
       }
@@ -143,33 +137,34 @@ groups
     if (o.fileExists) body.fileExistsBehavior = o.fileExists;
     if (o.autoRollback === false) body.autoRollback = { enabled: false, events: [] };
     else if (o.autoRollback !== undefined) {
-      const events = o.autoRollback === true ? ['DEPLOYMENT_FAILURE'] : String(o.autoRollback).split(',').map((e) => e.trim()).filter(Boolean);
+      // Events as given: the API names any it does not know.
+      const events = (o.autoRollback === true ? ['DEPLOYMENT_FAILURE'] : String(o.autoRollback).split(',').map((e) => e.trim()).filter(Boolean)) as RollbackEvent[];
       body.autoRollback = { enabled: true, events };
     }
-    const g = await api.put(path, body);
+    const g = await api.call('putGroup', { app, group }, body);
     print(out(), g, () => `group ${app}/${g.name} saved`);
   });
 groups.command('delete <app> <group>').description('delete a group').action(async (app, group) => {
-  await client().delete(`/applications/${enc(app)}/groups/${enc(group)}`);
+  await client().call('deleteGroup', { app, group });
   if (out() === 'table') console.log(`group ${app}/${group} deleted`);
 });
 
 // ---- registered instances ----
 const instances = program.command('instances').description('registered (on-premises and local) instances');
 instances.command('list', { isDefault: true }).description('list instances').action(async () => {
-  const items = await client().all('/instances');
+  const items = await client().all('listInstances', {});
   print(out(), items, () =>
     table(items, [
-      { header: 'INSTANCE', value: (i: any) => i.instanceId },
-      { header: 'VERSION', value: (i: any) => agentVersionText(i.agent) },
-      { header: 'AGENT', value: (i: any) => agentStateText(i.agent) },
-      { header: 'TAGS', value: (i: any) => tags(i.tags) },
-      { header: 'IAM ARN', value: (i: any) => i.iamArn },
+      { header: 'INSTANCE', value: (i) => i.instanceId },
+      { header: 'VERSION', value: (i) => agentVersionText(i.agent) },
+      { header: 'AGENT', value: (i) => agentStateText(i.agent) },
+      { header: 'TAGS', value: (i) => tags(i.tags) },
+      { header: 'IAM ARN', value: (i) => i.iamArn },
     ]),
   );
 });
 instances.command('get <instance>').description('show an instance').action(async (id) => {
-  const i = await client().get(`/instances/${enc(id)}`);
+  const i = await client().call('getInstance', { instanceId: id });
   print(out(), i, () => fields({ ...i, tags: tags(i.tags), agent: agentStateText(i.agent), agentVersion: agentVersionText(i.agent) }));
 });
 instances
@@ -180,12 +175,12 @@ instances
   .option('-f, --file <file>', 'the instance as JSON or YAML ({ tags, iamArn })')
   .action(async (id, o) => {
     // The API keeps a field left out: send only what was given.
-    const body = o.file ? readDocument(o.file) : { ...(o.tag ? { tags: parseTags(o.tag) } : {}), ...(o.iamArn ? { iamArn: o.iamArn } : {}) };
-    const i = await client().put(`/instances/${enc(id)}`, body);
+    const body: Body<'putInstance'> = o.file ? readDocument(o.file) : { ...(o.tag ? { tags: parseTags(o.tag) } : {}), ...(o.iamArn ? { iamArn: o.iamArn } : {}) };
+    const i = await client().call('putInstance', { instanceId: id }, body);
     print(out(), i, () => `instance ${i.instanceId} saved (${tags(i.tags) || 'no tags'})`);
   });
 instances.command('delete <instance>').description('deregister an instance').action(async (id) => {
-  await client().delete(`/instances/${enc(id)}`);
+  await client().call('deleteInstance', { instanceId: id });
   if (out() === 'table') console.log(`instance ${id} deleted`);
 });
 
@@ -217,7 +212,7 @@ program
   .action(async (o) => {
     if (Boolean(o.bundle) === Boolean(o.s3)) throw new UsageError('give exactly one of --bundle PATH or --s3 s3://bucket/key[@version]');
     const api = client();
-    let revision: Record<string, string>;
+    let revision: Body<'createDeployment'>['revision'];
     let uploaded: { store: ArtifactStore; revision: UploadedRevision } | undefined;
     if (o.s3) {
       const m = S3_URI.exec(o.s3);
@@ -238,9 +233,9 @@ program
       revision = { ...sent };
       if (out() === 'table') console.log(`uploaded ${basename(resolve(o.bundle))} to s3://${revision.bucket}/${revision.key}`);
     }
-    let created: any;
+    let created: Answer<'createDeployment'>;
     try {
-      created = await api.post('/deployments', {
+      created = await api.call('createDeployment', {}, {
         application: o.app,
         group: o.group,
         revision,
@@ -266,7 +261,7 @@ program
  */
 async function requireGroup(api: FleetlineApi, app: string, group: string): Promise<void> {
   try {
-    await api.get(`/applications/${enc(app)}/groups/${enc(group)}`);
+    await api.call('getGroup', { app, group });
   } catch (error) {
     if (error instanceof ApiError && error.status === 403) return;
     if (error instanceof ApiError && error.status === 404) throw new FailedError(`${error.message}; nothing was uploaded`);
@@ -309,33 +304,33 @@ deployments
   .option('-q, --quiet', 'only the IDs, one a line (D=$(fleetline deployments list --app web --latest -q))')
   .action(async (o) => {
     const query = { application: o.app, group: o.group, status: o.status };
-    const items = o.latest ? (await client().get('/deployments', { ...query, limit: '1' })).items : await client().all('/deployments', query);
-    if (o.quiet) return printIds(items.map((d: any) => d.deploymentId), 'deployments');
+    const items = o.latest ? (await client().call('listDeployments', { ...query, limit: 1 })).items : await client().all('listDeployments', query);
+    if (o.quiet) return printIds(items.map((d) => d.deploymentId), 'deployments');
     print(out(), items, () => table(items, [
-      { header: 'DEPLOYMENT', value: (d: any) => d.deploymentId },
-      { header: 'APP', value: (d: any) => d.application },
-      { header: 'GROUP', value: (d: any) => d.group },
-      { header: 'STATUS', value: (d: any) => d.status },
-      { header: 'CREATED', value: (d: any) => d.createdAt },
-      { header: 'REVISION', value: (d: any) => `s3://${d.revision?.bucket}/${d.revision?.key}` },
+      { header: 'DEPLOYMENT', value: (d) => d.deploymentId },
+      { header: 'APP', value: (d) => d.application },
+      { header: 'GROUP', value: (d) => d.group },
+      { header: 'STATUS', value: (d) => d.status },
+      { header: 'CREATED', value: (d) => d.createdAt },
+      { header: 'REVISION', value: (d) => `s3://${d.revision?.bucket}/${d.revision?.key}` },
     ]));
   });
 deployments.command('get <deployment>').description('show a deployment and its instances').option('--wait', 'follow it until it ends').action(async (id, o) => {
   const api = client();
   if (o.wait) return finishWatch(api, id);
-  const d = await api.get(`/deployments/${enc(id)}`);
-  const items = await api.all(`/deployments/${enc(id)}/instances`);
+  const d = await api.call('getDeployment', { id });
+  const items = await api.all('listDeploymentInstances', { id });
   print(out(), { ...d, instances: items }, () => {
     return [fields(deploymentFields(d)), '', table(items, [
-      { header: 'INSTANCE', value: (i: any) => i.instanceId },
-      { header: 'STATUS', value: (i: any) => i.status },
-      { header: 'LAST EVENT', value: (i: any) => i.lastEvent },
-      { header: 'NOTE', value: (i: any) => agentWaitText(i) },
+      { header: 'INSTANCE', value: (i) => i.instanceId },
+      { header: 'STATUS', value: (i) => i.status },
+      { header: 'LAST EVENT', value: (i) => i.lastEvent },
+      { header: 'NOTE', value: (i) => agentWaitText(i) },
     ])].join('\n');
   });
 });
 /** What a person looks for first, in that order; the engine's own bookkeeping left out. */
-function deploymentFields(d: any): Record<string, unknown> {
+function deploymentFields(d: Answer<'getDeployment'>): Record<string, unknown> {
   const config = typeof d.deploymentConfig === 'string' ? d.deploymentConfig : JSON.stringify(d.deploymentConfig);
   return {
     deploymentId: d.deploymentId,
@@ -363,7 +358,7 @@ function deploymentFields(d: any): Record<string, unknown> {
 }
 
 deployments.command('stop <deployment>').description('stop a deployment').option('--rollback', 'roll back to the last successful revision').action(async (id, o) => {
-  const d = await client().post(`/deployments/${enc(id)}/stop`, o.rollback ? { rollback: true } : {});
+  const d = await client().call('stopDeployment', { id }, o.rollback ? { rollback: true } : {});
   print(out(), d, () => `${d.deploymentId} ${d.status}${d.stopRequested ? ' (stop requested)' : ''}`);
 });
 
@@ -374,7 +369,7 @@ deployments
   .option('--wait', 'follow it until it ends (exit 1 unless it succeeds)')
   .action(async (id, o) => {
     const api = client();
-    const created = await api.post(`/deployments/${enc(id)}/redeploy`, o.description ? { description: o.description } : undefined);
+    const created = await api.call('redeployDeployment', { id }, o.description ? { description: o.description } : undefined);
     if (!o.wait) {
       print(out(), created, () => `${created.deploymentId} ${created.status} (redeploy of ${id})`);
       return;
@@ -391,7 +386,7 @@ deployments
   .option('--wait', 'follow it until it ends (exit 1 unless it succeeds)')
   .action(async (id, o) => {
     const api = client();
-    const created = await api.post(`/deployments/${enc(id)}/retry`, { failedOnly: true, ...(o.description ? { description: o.description } : {}) });
+    const created = await api.call('retryDeployment', { id }, { failedOnly: true, ...(o.description ? { description: o.description } : {}) });
     const instances = (created.targetInstances?.instanceIds ?? []) as string[];
     const what = `retry of ${id} on ${instances.length} instance${instances.length === 1 ? '' : 's'}: ${instances.join(', ')}`;
     if (!o.wait) {
@@ -417,14 +412,14 @@ program
         console.error(`${instance}: Succeeded`);
         return;
       }
-      const detail = await api.get(`/deployments/${enc(id)}/instances/${enc(instance)}`);
-      const failed = detail.events?.find((e: any) => e.status === 'Failed');
+      const detail = await api.call('getDeploymentInstance', { id, instanceId: instance });
+      const failed = detail.events?.find((e) => e.status === 'Failed');
       throw new FailedError(`${instance}: ${status}${failed ? ` at ${failed.name}${failed.errorCode ? ` (${failed.errorCode}${failed.exitCode !== undefined && failed.exitCode !== null ? `, exit code ${failed.exitCode}` : ''})` : ''}${failed.message ? `: ${failed.message}` : ''}` : ''}`);
     }
-    const ids = instance ? [instance] : (await api.all(`/deployments/${enc(id)}/instances`)).map((i: any) => i.instanceId);
+    const ids = instance ? [instance] : (await api.all('listDeploymentInstances', { id })).map((i) => i.instanceId);
     let missing = 0;
     for (const iid of ids) {
-      const detail = await api.get(`/deployments/${enc(id)}/instances/${enc(iid)}`);
+      const detail = await api.call('getDeploymentInstance', { id, instanceId: iid });
       if (!instance) console.log(`==> ${iid} (${detail.status}) <==`);
       const res = detail.logUrl ? await fetch(detail.logUrl) : undefined;
       if (res?.ok) {
@@ -435,7 +430,7 @@ program
       missing++;
       for (const e of detail.events) if (e.outputTail) process.stdout.write(`[${e.name}]\n${e.outputTail}`);
       const why = detail.status === 'Pending' ? 'it has not started yet'
-        : detail.status === 'InProgress' ? `it is still running${detail.events.some((e: any) => e.outputTail) ? ' (above: the output so far)' : ''}; the agent uploads it when the instance ends`
+        : detail.status === 'InProgress' ? `it is still running${detail.events.some((e) => e.outputTail) ? ' (above: the output so far)' : ''}; the agent uploads it when the instance ends`
           : detail.status === 'Skipped' ? 'it was skipped' : 'the agent has not uploaded it';
       console.error(`${iid}: no full log yet: instance ${detail.status}, ${why}. Follow it with: fleetline deployments get ${id} --wait`);
     }
@@ -449,7 +444,7 @@ program
 async function printFullLog(api: FleetlineApi, id: string, iid: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const detail = await api.get(`/deployments/${enc(id)}/instances/${enc(iid)}`);
+    const detail = await api.call('getDeploymentInstance', { id, instanceId: iid });
     const res = detail.logUrl ? await fetch(detail.logUrl) : undefined;
     if (res?.ok) {
       process.stdout.write(await res.text());
@@ -466,33 +461,34 @@ async function printFullLog(api: FleetlineApi, id: string, iid: string): Promise
 // ---- pipelines and executions ----
 const pipelines = program.command('pipelines').description('pipelines');
 pipelines.command('list', { isDefault: true }).description('list pipelines').action(async () => {
-  const items = await client().all('/pipelines');
+  const items = await client().all('listPipelines', {});
   print(out(), items, () => table(items, [
-    { header: 'NAME', value: (p: any) => p.name },
-    { header: 'SOURCE', value: (p: any) => `s3://${p.source?.bucket}/${p.source?.prefix ?? ''}*${p.source?.suffix ?? ''}` },
-    { header: 'STAGES', value: (p: any) => (p.stages ?? []).map((s: any) => s.name).join(' > ') },
+    { header: 'NAME', value: (p) => p.name },
+    { header: 'SOURCE', value: (p) => `s3://${p.source?.bucket}/${p.source?.prefix ?? ''}*${p.source?.suffix ?? ''}` },
+    { header: 'STAGES', value: (p) => (p.stages ?? []).map((s) => s.name).join(' > ') },
   ]));
 });
 pipelines.command('get <name>').description('show a pipeline').action(async (name) => {
-  const p = await client().get(`/pipelines/${enc(name)}`);
+  const p = await client().call('getPipeline', { name });
   print(out(), p, () => JSON.stringify(p, null, 2));
 });
 pipelines.command('put <name>').description('create or replace a pipeline from a JSON or YAML file').requiredOption('-f, --file <file>', 'the pipeline (- for stdin)').action(async (name, o) => {
-  const p = await client().put(`/pipelines/${enc(name)}`, readDocument(o.file));
+  const p = await client().call('putPipeline', { name }, readDocument(o.file));
   print(out(), p, () => `pipeline ${p.name} saved`);
 });
 pipelines.command('delete <name>').description('delete a pipeline').action(async (name) => {
-  await client().delete(`/pipelines/${enc(name)}`);
+  await client().call('deletePipeline', { name });
   if (out() === 'table') console.log(`pipeline ${name} deleted`);
 });
 pipelines.command('start <name>').description('start an execution with a revision').requiredOption('--s3 <uri>', 's3://bucket/key[@version]').action(async (name, o) => {
   const m = S3_URI.exec(o.s3);
   if (!m) throw new UsageError(`--s3 must look like s3://bucket/key[@version], not "${o.s3}"`);
-  const e = await client().post(`/pipelines/${enc(name)}/executions`, { revision: { bucket: m[1], key: m[2], ...(m[3] ? { version: m[3] } : {}) } });
+  const e = await client().call('startExecution', { name }, { revision: { bucket: m[1] as string, key: m[2] as string, ...(m[3] ? { version: m[3] } : {}) } });
   print(out(), e, () => `${e.executionId} ${e.status ?? ''}`.trim());
 });
 
-const stageSummary = (e: any) => (e.stages ?? []).map((s: any) => `${s.name}:${s.status}`).join(' ');
+type ExecutionView = Answer<'getExecution'>;
+const stageSummary = (e: ExecutionView) => (e.stages ?? []).map((s) => `${s.name}:${s.status}`).join(' ');
 const executions = program.command('executions').description('pipeline executions');
 executions
   .command('list <pipeline>', { isDefault: true })
@@ -500,18 +496,17 @@ executions
   .option('--latest', 'only the newest')
   .option('-q, --quiet', 'only the IDs, one a line (E=$(fleetline executions list web --latest -q))')
   .action(async (name, o) => {
-    const path = `/pipelines/${enc(name)}/executions`;
-    const items = o.latest ? (await client().get(path, { limit: '1' })).items : await client().all(path);
-    if (o.quiet) return printIds(items.map((e: any) => e.executionId), `executions of pipeline ${name}`);
+    const items = o.latest ? (await client().call('listExecutions', { name, limit: 1 })).items : await client().all('listExecutions', { name });
+    if (o.quiet) return printIds(items.map((e) => e.executionId), `executions of pipeline ${name}`);
     print(out(), items, () => table(items, [
-      { header: 'EXECUTION', value: (e: any) => e.executionId },
-      { header: 'STATUS', value: (e: any) => e.status },
+      { header: 'EXECUTION', value: (e) => e.executionId },
+      { header: 'STATUS', value: (e) => e.status },
       { header: 'STAGES', value: stageSummary },
-      { header: 'REVISION', value: (e: any) => e.revision?.key },
+      { header: 'REVISION', value: (e) => e.revision?.key },
     ]));
   });
 
-function showExecution(e: any): string {
+function showExecution(e: ExecutionView): string {
   const lines = [`${e.executionId} ${e.status}  (pipeline ${e.pipeline}, revision s3://${e.revision?.bucket}/${e.revision?.key})`];
   for (const s of e.stages ?? []) {
     lines.push(`  ${s.name.padEnd(12)} ${s.status}`);
@@ -524,7 +519,7 @@ function showExecution(e: any): string {
     }
   }
   // A rejection is already shown on its action, with who and why.
-  const rejected = (e.stages ?? []).some((s: any) => (s.actions ?? []).some((a: any) => a.decision && !a.decision.approved));
+  const rejected = (e.stages ?? []).some((s) => (s.actions ?? []).some((a) => a.decision && !a.decision.approved));
   if (e.error && !rejected) lines.push(`  error: ${e.error}`);
   return lines.join('\n');
 }
@@ -537,22 +532,22 @@ executions
   .action(async (id, o) => {
     const api = client();
     if (!o.wait) {
-      const e = await api.get(`/executions/${enc(id)}`);
+      const e = await api.call('getExecution', { id });
       print(out(), e, () => showExecution(e));
       return;
     }
     const watched = new Set<string>();
     for (;;) {
-      const e = await api.get(`/executions/${enc(id)}`);
-      const running = (e.stages ?? []).flatMap((s: any) => (s.actions ?? []).map((a: any) => ({ s, a })))
-        .find(({ a }: any) => a.deploymentId && a.status === 'InProgress' && !watched.has(a.deploymentId));
-      if (running) {
-        watched.add(running.a.deploymentId);
-        await watchDeployment(api, running.a.deploymentId, `${running.s.name}: `);
+      const e = await api.call('getExecution', { id });
+      const running = (e.stages ?? []).flatMap((s) => (s.actions ?? []).map((a) => ({ s, a, deploymentId: a.deploymentId })))
+        .find(({ a, deploymentId }) => deploymentId && a.status === 'InProgress' && !watched.has(deploymentId));
+      if (running?.deploymentId) {
+        watched.add(running.deploymentId);
+        await watchDeployment(api, running.deploymentId, `${running.s.name}: `);
         continue;
       }
       // Only an approval stops the wait: a deploy action that has no deployment yet is about to get one.
-      const waiting = (e.stages ?? []).some((s: any) => (s.actions ?? []).some((a: any) => a.type === 'approval' && a.status === 'InProgress'));
+      const waiting = (e.stages ?? []).some((s) => (s.actions ?? []).some((a) => a.type === 'approval' && a.status === 'InProgress'));
       if (EXECUTION_DONE.has(e.status) || waiting) {
         print(out(), e, () => showExecution(e));
         if (waiting && !EXECUTION_DONE.has(e.status)) console.error(`waiting for approval: fleetline executions approve ${id}`);
@@ -564,7 +559,7 @@ executions
   });
 for (const verb of ['approve', 'reject'] as const) {
   executions.command(`${verb} <execution>`).description(`${verb} the approval an execution waits for`).option('--comment <text>').action(async (id, o) => {
-    const e = await client().post(`/executions/${enc(id)}/${verb}`, o.comment ? { comment: o.comment } : {});
+    const e = await client().call(verb === 'approve' ? 'approveExecution' : 'rejectExecution', { id }, o.comment ? { comment: o.comment } : {});
     print(out(), e, () => verb === 'approve'
       ? `${id} approved: the pipeline goes on from here (follow it: fleetline executions get ${id} --wait)`
       : `${id} rejected: the execution ends as Failed`);
@@ -572,7 +567,7 @@ for (const verb of ['approve', 'reject'] as const) {
 }
 for (const verb of ['retry', 'stop'] as const) {
   executions.command(`${verb} <execution>`).description(verb === 'retry' ? 'retry the failed stage where it failed' : 'stop an execution and its running deployment').action(async (id) => {
-    const e = await client().post(`/executions/${enc(id)}/${verb}`);
+    const e = await client().call(verb === 'retry' ? 'retryExecution' : 'stopExecution', { id });
     print(out(), e, () => `${id} ${e.status}: ${stageSummary(e)}`);
   });
 }
@@ -607,7 +602,7 @@ program
   .action(async (o) => {
     const duration = o.duration === undefined ? undefined : Number(o.duration);
     if (duration !== undefined && !Number.isInteger(duration)) throw new UsageError('--duration must be a whole number of seconds');
-    const c = await client().post('/credentials', { roleArn: o.role, ...(duration ? { durationSeconds: duration } : {}), ...(o.sessionName ? { sessionName: o.sessionName } : {}) });
+    const c = await client().call('issueCredentials', {}, { roleArn: o.role, ...(duration ? { durationSeconds: duration } : {}), ...(o.sessionName ? { sessionName: o.sessionName } : {}) });
     if (o.format === 'credential-process') {
       console.log(JSON.stringify({ Version: 1, AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: c.expiration }));
     } else if (o.format === 'json') {
@@ -619,22 +614,22 @@ program
 
 const rules = program.command('rules').description('access rules');
 rules.command('list', { isDefault: true }).description('list access rules').action(async () => {
-  const items = await client().all('/access-rules');
+  const items = await client().all('listAccessRules', {});
   print(out(), items, () => table(items, [
-    { header: 'ID', value: (r: any) => r.id }, { header: 'EFFECT', value: (r: any) => r.effect },
-    { header: 'PRINCIPALS', value: (r: any) => r.principals }, { header: 'ACTIONS', value: (r: any) => r.actions }, { header: 'RESOURCES', value: (r: any) => r.resources },
+    { header: 'ID', value: (r) => r.id }, { header: 'EFFECT', value: (r) => r.effect },
+    { header: 'PRINCIPALS', value: (r) => r.principals }, { header: 'ACTIONS', value: (r) => r.actions }, { header: 'RESOURCES', value: (r) => r.resources },
   ]));
 });
 rules.command('get <id>').description('show a rule').action(async (id) => {
-  const r = await client().get(`/access-rules/${enc(id)}`);
+  const r = await client().call('getAccessRule', { id });
   print(out(), r, () => JSON.stringify(r, null, 2));
 });
 rules.command('put <id>').description('create or replace a rule from a JSON or YAML file').requiredOption('-f, --file <file>').action(async (id, o) => {
-  const r = await client().put(`/access-rules/${enc(id)}`, readDocument(o.file));
+  const r = await client().call('putAccessRule', { id }, readDocument(o.file));
   print(out(), r, () => `rule ${id} saved`);
 });
 rules.command('delete <id>').description('delete a rule').action(async (id) => {
-  await client().delete(`/access-rules/${enc(id)}`);
+  await client().call('deleteAccessRule', { id });
   if (out() === 'table') console.log(`rule ${id} deleted`);
 });
 

@@ -85,8 +85,8 @@ export async function watchDeployment(api: FleetlineApi, deploymentId: string, l
   try {
     let lastStatus = '';
     for (;;) {
-      const deployment = await api.get<DeploymentView>(`/deployments/${deploymentId}`);
-      let instances = await api.all<InstanceView>(`/deployments/${deploymentId}/instances`);
+      const deployment: DeploymentView = await api.call('getDeployment', { id: deploymentId });
+      let instances: InstanceView[] = await api.all('listDeploymentInstances', { id: deploymentId });
       if (FINISHED.has(deployment.status)) instances = await settled(api, deploymentId, instances);
       const frame = [`${label}${deploymentId} ${deployment.status}`, ...instances.map((i) => `  ${instanceLine(i)}`)].join('\n');
       if (FINISHED.has(deployment.status)) {
@@ -134,7 +134,7 @@ export async function followRollback(api: FleetlineApi, ended: DeploymentView, o
   const deadline = Date.now() + 30_000;
   while (!current.endHandled && !current.rolledBackBy && Date.now() < deadline) {
     await sleep(500);
-    current = await api.get<DeploymentView>(`/deployments/${ended.deploymentId}`);
+    current = await api.call('getDeployment', { id: ended.deploymentId });
   }
   if (!current.rolledBackBy) return undefined;
   output.progress.write(`automatic rollback ${current.rolledBackBy} started: redeploying the last successful revision to ${ended.application}/${ended.group}\n`);
@@ -152,7 +152,7 @@ async function settled(api: FleetlineApi, deploymentId: string, instances: Insta
   const deadline = Date.now() + 15_000;
   while (instances.some((i) => UNSETTLED.has(i.status)) && Date.now() < deadline) {
     await sleep(500);
-    instances = await api.all<InstanceView>(`/deployments/${deploymentId}/instances`);
+    instances = await api.all('listDeploymentInstances', { id: deploymentId });
   }
   return instances;
 }
@@ -162,7 +162,7 @@ export async function explainFailure(api: FleetlineApi, deployment: DeploymentVi
   const lines = [`Deployment ${deployment.deploymentId} ${deployment.status}: ${deployment.error?.message ?? 'no error recorded'}`];
   const instanceId = deployment.error?.cause?.instanceId;
   if (!instanceId) return lines.join('\n');
-  const detail = await api.get<InstanceView>(`/deployments/${deployment.deploymentId}/instances/${instanceId}`);
+  const detail: InstanceView = await api.call('getDeploymentInstance', { id: deployment.deploymentId, instanceId });
   const failed = (detail.events ?? []).find((e) => e.status === 'Failed');
   if (failed) {
     const exit = failed.exitCode !== undefined && failed.exitCode !== null ? `, exit code ${failed.exitCode}` : '';

@@ -47,7 +47,7 @@ export async function artifactStore(api: FleetlineApi, bucketFlag: string | unde
   let endpoint = local?.s3Endpoint;
   let region = api.target.region;
   if (!bucket || (!local && !region)) {
-    const config = await api.get<ClientConfig>('/config');
+    const config: ClientConfig = await api.call('getConfig', {});
     if (config.apiVersion !== API_VERSION) {
       throw new UsageError(`${api.target.apiUrl} speaks API version ${config.apiVersion}; this fleetline speaks ${API_VERSION}: use the CLI of the same release`);
     }

@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, type FleetlineApi } from '../../cli/api.js';
 import { followLog } from '../../cli/follow-log.js';
+import { operations } from '../../lib/api/operations.js';
 
-/** An API stand-in answering each GET from a script, in order, recording what was asked. */
+/** An API stand-in answering each GET from a script, in order, recording what was asked (as path and query). */
 function scripted(answers: Record<string, (query: Record<string, string | undefined>) => unknown>) {
   const asked: string[] = [];
   const api = {
-    get: async (path: string, query: Record<string, string | undefined> = {}) => {
+    call: async (id: keyof typeof operations, params: Record<string, unknown>) => {
+      const rest: Record<string, unknown> = { ...params };
+      const path = operations[id].path.replace(/\{(\w+)\}/g, (_, name: string) => {
+        const value = String(rest[name]);
+        delete rest[name];
+        return value;
+      });
+      const query = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, String(v)]));
       asked.push(`${path}${query.cursor !== undefined ? `?cursor=${query.cursor}&follow=${query.follow}` : ''}`);
       const answer = answers[path]?.(query);
       if (answer instanceof Error) throw answer;
