@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { constants } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, readlink, realpath, rm, rmdir, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
 import { type Appspec, type Permission, filePermissionProblem } from '../lib/domain/appspec.js';
-import { permissionMatches } from '../lib/domain/appspec-permissions.js';
+import { type AclEntry, fullAcl, parseAclEntry, permissionMatches } from '../lib/domain/appspec-permissions.js';
 import type { FileExistsBehavior } from '../lib/domain/file-exists-behavior.js';
 import type { OutputLog } from './output-buffer.js';
 
@@ -272,14 +272,22 @@ export async function applyPermissions(permissions: Permission[], installed: Ins
   if ([...targets.values()].some((t) => t.permission.owner || t.permission.group) && ownUid() !== 0) {
     throw new InstallError('permissions: setting owner/group needs the agent to run as root');
   }
-  const noted = new Set<Permission>();
-  let changed = 0;
+  // The host's tools for acls and context, checked before anything changes (CodeDeploy's agent fails at the first one missing).
   for (const target of targets.values()) {
     const { permission } = target;
-    if ((permission.acls.length > 0 || permission.context) && !noted.has(permission)) {
-      noted.add(permission);
-      log.line(`permissions: acls and SELinux context on ${permission.object} are not applied by this agent`);
+    const tools = [...(permission.acls.length > 0 ? ['setfacl'] : []), ...(permission.context ? ['semanage', 'chcon'] : [])];
+    const missing = tools.filter((tool) => !onPath(tool));
+    if (missing.length > 0) {
+      const what = permission.acls.length > 0 && missing.includes('setfacl') ? 'acls' : 'an SELinux context';
+      throw new InstallError(
+        `permissions: ${target.path} gets ${what} (object ${permission.object}), but ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed on this host: `
+          + (what === 'acls' ? 'install the acl package (apt-get install acl, dnf install acl)' : 'install policycoreutils-python-utils (semanage) and coreutils built with SELinux (chcon) on an SELinux host')
+          + ', or remove them from the appspec',
+      );
     }
+  }
+  let changed = 0;
+  for (const target of targets.values()) {
     if (await applyOne(target, log)) changed++;
   }
   if (targets.size > 0) log.line(`permissions: applied to ${changed} installed path(s)`);
@@ -313,10 +321,58 @@ async function applyOne({ path, kind, permission }: Target, log: OutputLog): Pro
     const ids = ownerIds(permission);
     if (ids.uid !== undefined || ids.gid !== undefined) await handle.chown(ids.uid ?? -1, ids.gid ?? -1);
     if (permission.mode) await handle.chmod(Number.parseInt(permission.mode, 8));
+    // setfacl and chcon change the file this descriptor holds (/dev/fd/3 in their process), never a path a link could redirect.
+    if (permission.acls.length > 0) {
+      const entries = permission.acls.map(parseAclEntry).filter((e): e is AclEntry => typeof e !== 'string');
+      const acl = fullAcl(entries, (await handle.stat()).mode).join(',');
+      await onDescriptor('setfacl', ['--set', acl, '/dev/fd/3'], handle.fd, path);
+    }
+    if (permission.context) {
+      const { user, type, range } = permission.context;
+      const label = [...(user ? ['-s', user] : []), '-t', type, ...(range ? ['-r', range] : [])];
+      // The persistent rule, as CodeDeploy's agent adds it (a relabel keeps the type), then the label itself.
+      await run('semanage', ['fcontext', '-a', ...label, path]).catch(() => run('semanage', ['fcontext', '-m', ...label, path]));
+      await onDescriptor('chcon', [...(user ? ['-u', user] : []), '-t', type, ...(range ? ['-l', range] : []), '/dev/fd/3'], handle.fd, path);
+    }
     return true;
   } finally {
     await handle.close();
   }
+}
+
+/** Runs a host tool (with `fd` as its descriptor 3); a failure names the command, its exit and what it said. */
+function run(tool: string, args: string[], fd?: number): Promise<void> {
+  return new Promise((done, fail) => {
+    const child = spawn(tool, args, { stdio: ['ignore', 'ignore', 'pipe', ...(fd === undefined ? [] : [fd])], timeout: 60_000 });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', (error) => fail(new InstallError(`permissions: ${tool} could not start: ${error.message}`)));
+    child.once('close', (code, sig) => {
+      if (code === 0) return done();
+      fail(new InstallError(`permissions: ${tool} ${args.join(' ')} failed (${code === null ? `killed by ${sig}` : `exit ${code}`}): ${stderr.trim().slice(0, 300)}`));
+    });
+  });
+}
+
+async function onDescriptor(tool: string, args: string[], fd: number, path: string): Promise<void> {
+  try {
+    await run(tool, args, fd);
+  } catch (error) {
+    throw new InstallError((error as Error).message.replaceAll('/dev/fd/3', path));
+  }
+}
+
+/** Whether an executable `name` is in one of the agent's PATH folders. */
+function onPath(name: string): boolean {
+  return (process.env.PATH ?? '/usr/bin:/bin').split(':').some((dir) => {
+    if (!dir.startsWith('/')) return false;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return statSync(join(dir, name)).isFile();
+    } catch {
+      return false;
+    }
+  });
 }
 
 const idCache = new Map<string, { uid?: number; gid?: number }>();

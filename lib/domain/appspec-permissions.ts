@@ -19,6 +19,8 @@ export interface AclEntry {
   isDefault: boolean;
   scope: 'user' | 'group' | 'mask' | 'other';
   name: string;
+  /** As setfacl writes them: r, w and x or - in that order (`rw-`). */
+  perms: string;
 }
 
 /**
@@ -65,7 +67,42 @@ export function parseAclEntry(entry: string): AclEntry | string {
   if (!/^([0-7]|[rwx-]{1,3})$/.test(perms)) {
     return `"${entry}": permissions "${perms}" must be one octal digit or r, w, x and - (such as rw-)`;
   }
-  return { isDefault, scope, name };
+  return { isDefault, scope, name, perms: rwx(perms) };
+}
+
+/** One octal digit or a run of r, w, x and - (any order, as the agent reads it) as `rwx` / `r-x`. */
+function rwx(perms: string): string {
+  const bits = /^[0-7]$/.test(perms) ? Number(perms) : (perms.includes('r') ? 4 : 0) | (perms.includes('w') ? 2 : 0) | (perms.includes('x') ? 1 : 0);
+  return `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${bits & 1 ? 'x' : '-'}`;
+}
+
+const aceText = (e: AclEntry) => `${e.isDefault ? 'default:' : ''}${e.scope}:${e.name}:${e.perms}`;
+
+/**
+ * The whole ACL CodeDeploy's agent sets with `setfacl --set` (install_instruction.rb,
+ * ChangeAclCommand): the appspec's entries, then the base entries from the file's mode
+ * (owner, group, other), a mask of the group's bits when there are named entries and no
+ * mask, and, when any default entry is given, the default base entries the appspec left
+ * out (from the mode) and a default mask equal to the default group entry.
+ */
+export function fullAcl(entries: readonly AclEntry[], mode: number): string[] {
+  const digit = (shift: number) => rwx(String((mode >> shift) & 7));
+  const all: AclEntry[] = [...entries];
+  const add = (isDefault: boolean, scope: AclEntry['scope'], perms: string) => all.push({ isDefault, scope, name: '', perms });
+  add(false, 'user', digit(6));
+  add(false, 'group', digit(3));
+  add(false, 'other', digit(0));
+  const base = all.filter((e) => !e.isDefault);
+  if (base.some((e) => e.name !== '') && !base.some((e) => e.scope === 'mask')) add(false, 'mask', digit(3));
+  const defaults = () => all.filter((e) => e.isDefault);
+  if (defaults().length > 0) {
+    if (!defaults().some((e) => e.scope === 'user' && e.name === '')) add(true, 'user', digit(6));
+    if (!defaults().some((e) => e.scope === 'group' && e.name === '')) add(true, 'group', digit(3));
+    if (!defaults().some((e) => e.scope === 'other')) add(true, 'other', digit(0));
+    const group = defaults().find((e) => e.scope === 'group' && e.name === '') as AclEntry;
+    if (defaults().some((e) => e.name !== '') && !defaults().some((e) => e.scope === 'mask')) add(true, 'mask', group.perms);
+  }
+  return all.map(aceText);
 }
 
 /** A SELinux range `s0[-s3][:c0[.c5](,c7)*]`: sensitivities low ≤ high, categories 0-1023 once each. */

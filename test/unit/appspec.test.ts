@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { AppspecError, checkAppspec, eventTimeoutSeconds, filePermissionProblem, hookTimeoutProblems, parseAppspec } from '../../lib/domain/appspec.js';
+import { type AclEntry, fullAcl, parseAclEntry } from '../../lib/domain/appspec-permissions.js';
 import type { ErrorDetail } from '../../lib/errors.js';
 
 const sample = `version: 0.0
@@ -349,5 +350,24 @@ describe('preflight\'s limit on hook timeouts', () => {
       error = e;
     }
     expect((error as AppspecError).details).toEqual([expect.objectContaining({ path: '$.hooks.ApplicationStart', line: 8 })]);
+  });
+});
+
+describe('the whole ACL the agent sets (CodeDeploy\'s ChangeAclCommand)', () => {
+  const entries = (...aces: string[]) => aces.map((a) => parseAclEntry(a) as AclEntry);
+
+  it('adds the base entries from the mode and, with a named entry and no mask, a mask of the group bits', () => {
+    expect(fullAcl(entries('u:bob:rw', 'g:ops:4'), 0o640)).toEqual(['user:bob:rw-', 'group:ops:r--', 'user::rw-', 'group::r--', 'other::---', 'mask::r--']);
+    expect(fullAcl(entries('m::rwx', 'u:bob:7'), 0o750)).toEqual(['mask::rwx', 'user:bob:rwx', 'user::rwx', 'group::r-x', 'other::---']);
+  });
+
+  it('with a default entry, the default base entries it lacks and a default mask equal to the default group entry', () => {
+    expect(fullAcl(entries('d:u:bob:rx', 'd:g::r'), 0o751)).toEqual([
+      'default:user:bob:r-x', 'default:group::r--', 'user::rwx', 'group::r-x', 'other::--x', 'default:user::rwx', 'default:other::--x', 'default:mask::r--',
+    ]);
+  });
+
+  it('reads permissions in any order, as the agent does', () => {
+    expect(fullAcl(entries('u:bob:xr'), 0o600)[0]).toBe('user:bob:r-x');
   });
 });
