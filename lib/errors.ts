@@ -1,6 +1,7 @@
 /**
- * Domain errors. Each maps to one HTTP status; the API shows `message` and
- * `details` only for statuses below 500 (see lib/http/error-handler.ts).
+ * Domain errors. Each maps to one HTTP status and one code; the API shows
+ * `message` and `details` only for statuses below 500 and for dependency
+ * errors (see lib/http/middleware/error-handler.ts).
  */
 export interface ErrorDetail {
   /** JSON path of the offending value, e.g. `$.targets.ec2TagSet[0][1].type`. */
@@ -11,8 +12,34 @@ export interface ErrorDetail {
   column?: number;
 }
 
+/**
+ * The codes the API answers errors with (`error.code`): part of its contract,
+ * which clients switch on, so each error class names its own, and renaming a
+ * class never changes what clients see. InternalError is the 500 of anything else.
+ */
+export const API_ERROR_CODES = [
+  'ValidationError',
+  'AppspecError',
+  'UnauthorizedError',
+  'ForbiddenError',
+  'NotFoundError',
+  'MethodNotAllowedError',
+  'ConflictError',
+  'PayloadTooLargeError',
+  'UnsupportedMediaTypeError',
+  'UnprocessableError',
+  'ItemTooLargeError',
+  'ThrottledError',
+  'DependencyError',
+  'DependencyNotConfiguredError',
+  'InternalError',
+] as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
 export abstract class FleetlineError extends Error {
   abstract readonly statusCode: number;
+  /** The machine-readable code clients switch on (API_ERROR_CODES). */
+  abstract readonly code: ApiErrorCode;
   readonly details: ErrorDetail[];
 
   constructor(message: string, details: ErrorDetail[] = []) {
@@ -20,39 +47,41 @@ export abstract class FleetlineError extends Error {
     this.name = new.target.name;
     this.details = details;
   }
-
-  /** The machine-readable code clients switch on. */
-  get code(): string {
-    return this.name;
-  }
 }
 
 export class ValidationError extends FleetlineError {
+  readonly code: ApiErrorCode = 'ValidationError';
   readonly statusCode = 400;
 }
 
 export class UnauthorizedError extends FleetlineError {
+  readonly code: ApiErrorCode = 'UnauthorizedError';
   readonly statusCode = 401;
 }
 
 export class ForbiddenError extends FleetlineError {
+  readonly code: ApiErrorCode = 'ForbiddenError';
   readonly statusCode = 403;
 }
 
 export class NotFoundError extends FleetlineError {
+  readonly code: ApiErrorCode = 'NotFoundError';
   readonly statusCode = 404;
 }
 
 export class MethodNotAllowedError extends FleetlineError {
+  readonly code: ApiErrorCode = 'MethodNotAllowedError';
   readonly statusCode = 405;
 }
 
 export class ConflictError extends FleetlineError {
+  readonly code: ApiErrorCode = 'ConflictError';
   readonly statusCode = 409;
 }
 
 /** The group already has an active deployment (one at a time per group). */
 export class GroupBusyError extends ConflictError {
+  // Clients see the HTTP conflict they already know (its code is ConflictError's).
   constructor(
     readonly application: string,
     readonly group: string,
@@ -60,23 +89,21 @@ export class GroupBusyError extends ConflictError {
   ) {
     super(`Deployment group "${group}" already has an active deployment (${activeDeploymentId})`);
   }
-
-  /** Clients see the HTTP conflict they already know. */
-  override get code(): string {
-    return 'ConflictError';
-  }
 }
 
 export class PayloadTooLargeError extends FleetlineError {
+  readonly code: ApiErrorCode = 'PayloadTooLargeError';
   readonly statusCode = 413;
 }
 
 export class UnsupportedMediaTypeError extends FleetlineError {
+  readonly code: ApiErrorCode = 'UnsupportedMediaTypeError';
   readonly statusCode = 415;
 }
 
 /** Valid JSON whose meaning cannot be honoured (unknown deployment config, …). */
 export class UnprocessableError extends FleetlineError {
+  readonly code: ApiErrorCode = 'UnprocessableError';
   readonly statusCode = 422;
 }
 
@@ -85,9 +112,12 @@ export class UnprocessableError extends FleetlineError {
  * what Fleetline lets one record hold was exceeded, e.g. a pipeline stored
  * before its size limits were checked.
  */
-export class ItemTooLargeError extends UnprocessableError {}
+export class ItemTooLargeError extends UnprocessableError {
+  override readonly code: ApiErrorCode = 'ItemTooLargeError';
+}
 
 export class ThrottledError extends FleetlineError {
+  readonly code: ApiErrorCode = 'ThrottledError';
   readonly statusCode = 429;
 }
 
@@ -97,6 +127,7 @@ export class ThrottledError extends FleetlineError {
  * shown to the caller although the status is 5xx.
  */
 export class DependencyError extends FleetlineError {
+  readonly code: ApiErrorCode = 'DependencyError';
   readonly statusCode = 502;
 }
 
@@ -114,6 +145,7 @@ export class ConfigError extends Error {
  * never a secret or a stack trace.
  */
 export class DependencyNotConfiguredError extends FleetlineError {
+  readonly code: ApiErrorCode = 'DependencyNotConfiguredError';
   readonly statusCode = 503;
 }
 

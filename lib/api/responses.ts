@@ -8,6 +8,7 @@ import { DEPLOYMENT_STATUSES, ERROR_CODES, EVENT_STATUSES, INSTANCE_STATUSES } f
 import { EXECUTION_MODES, EXECUTION_STATUSES, STAGE_STATUSES } from '../domain/pipeline.js';
 import { TAG_FILTER_TYPES } from '../domain/tags.js';
 import { schema } from '../domain/schema.js';
+import { API_ERROR_CODES } from '../errors.js';
 
 /**
  * What the API answers, as schemas: the response half of the HTTP contract
@@ -41,7 +42,7 @@ export const errorDetailSchema = /* @__PURE__ */ schema(() => model('ErrorDetail
 // Every error answer (lib/http/middleware/error-handler.ts); the document's error responses refer to it by name.
 model('Error', 'Every error answer: a code clients switch on, a message naming the cause, and each problem found.', z.object({
   error: z.object({
-    code: z.string().describe('ValidationError, ForbiddenError, NotFoundError, ConflictError, UnprocessableError, InternalError, …'),
+    code: z.enum(API_ERROR_CODES).describe('What clients switch on; each status has its own codes (400 ValidationError or AppspecError, 404 NotFoundError, …)'),
     message: z.string(),
     details: z.array(errorDetailSchema).optional(),
     requestId: z.string().optional().describe('Internal errors (500) only: the request ID to quote when reporting it'),

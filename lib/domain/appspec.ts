@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { type ErrorDetail, ValidationError } from '../errors.js';
+import { type ApiErrorCode, type ErrorDetail, ValidationError } from '../errors.js';
 import { MAX_REPORTED_TIMEOUT_SECONDS } from './agent-report.js';
 import { parseAclEntry, selinuxRangeProblem } from './appspec-permissions.js';
 import { type FileExistsBehavior, fileExistsBehaviorSchema } from './file-exists-behavior.js';
@@ -54,7 +54,9 @@ export type AppspecWarning = ErrorDetail;
 /** Largest appspec.yml we read (CodeDeploy bundles keep it small; this bounds parsing work). */
 export const MAX_APPSPEC_BYTES = 256 * 1024;
 
-export class AppspecError extends ValidationError {}
+export class AppspecError extends ValidationError {
+  override readonly code: ApiErrorCode = 'AppspecError';
+}
 
 /** A missing field is "required"; a present one of the wrong type is described. */
 const expected = (what: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${what}`);

@@ -1,5 +1,5 @@
 import type { MiddlewareObj } from '@middy/core';
-import { DependencyError, DependencyNotConfiguredError, FleetlineError } from '../../errors.js';
+import { type ApiErrorCode, DependencyError, DependencyNotConfiguredError, FleetlineError } from '../../errors.js';
 import { logger } from '../../logger.js';
 import { type ApiEvent, type ApiResult, toApiResult } from '../types.js';
 
@@ -30,7 +30,7 @@ export function httpErrorHandler(): MiddlewareObj<ApiEvent, ApiResult> {
         statusCode: 500,
         body: {
           error: {
-            code: 'InternalError',
+            code: 'InternalError' satisfies ApiErrorCode,
             message: 'Internal server error',
             requestId: request.event.requestContext?.requestId,
           },
