@@ -123,7 +123,7 @@ function toConfig(data: z.output<typeof configSchema>): Config {
  * The API cannot run without an administrator (nobody could ever grant anything),
  * nor without knowing which accounts' agent sessions to trust.
  */
-export function requireAdmins(config: Config): Config {
+export function requireApiSettings(config: Config): Config {
   const [first] = apiProblems(config);
   if (first) throw new ConfigError(`${first.variable} ${first.message}`);
   return config;

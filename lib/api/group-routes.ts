@@ -1,7 +1,7 @@
 import { toDeploymentGroupSettings } from '../domain/deployment-group.js';
 import { roleOutOfScope } from '../domain/role-arn.js';
 import { notFound } from '../domain/not-found.js';
-import { roleScopeOf } from '../deployments/engine.js';
+import { roleScopeOf } from '../deployments/engine-deps.js';
 import { ForbiddenError, UnprocessableError } from '../errors.js';
 import { type ApiDeps, route } from './deps.js';
 import { operations } from './operations.js';

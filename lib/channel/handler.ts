@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { INSTANCE_QUERY_PARAMETER } from '../domain/agent-channel.js';
 import { nameSchema } from '../domain/names.js';
 import { authorizeAgent } from '../deployments/agent-protocol.js';
-import type { EngineDeps } from '../deployments/engine.js';
+import type { EngineDeps } from '../deployments/engine-deps.js';
 import { ForbiddenError } from '../errors.js';
 import { logger } from '../logger.js';
 import type { AgentConnectionsRepository, Clock } from '../ports.js';

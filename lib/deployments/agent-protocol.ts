@@ -20,7 +20,7 @@ import {
 } from '../domain/agent-wire.js';
 import { ConflictError, DependencyError, FleetlineError, ForbiddenError, NotFoundError, ThrottledError } from '../errors.js';
 import { logger } from '../logger.js';
-import { type EngineDeps, plusSeconds, roleScopeOf } from './engine.js';
+import { type EngineDeps, plusSeconds, roleScopeOf } from './engine-deps.js';
 
 /** The answers' shapes are the wire contract (lib/domain/agent-wire.ts); these are what the use cases build. */
 export type AgentAction = WireAgentAction;

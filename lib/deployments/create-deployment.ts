@@ -8,7 +8,7 @@ import { scopedToken } from '../domain/engine-tokens.js';
 import { assertRevisionAllowed } from './revision-scope.js';
 import { checkTargetInstances } from './resolve-targets.js';
 import { logger } from '../logger.js';
-import type { EngineDeps } from './engine.js';
+import type { EngineDeps } from './engine-deps.js';
 import { notFound } from '../domain/not-found.js';
 
 export type CreateDeploymentInput = z.output<typeof createDeploymentBodySchema>;

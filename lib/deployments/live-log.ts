@@ -2,7 +2,7 @@ import { FINISHED_INSTANCE_STATUSES } from '../domain/lifecycle.js';
 import { LIVE_LOG, type LiveChunkAnswer, type LiveChunkRequest, type LiveLogAnswer, followLeaseIsDue, followSecondsLeft } from '../domain/live-log.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { afterCheck, authorizeAgent } from './agent-protocol.js';
-import { type EngineDeps, plusSeconds } from './engine.js';
+import { type EngineDeps, plusSeconds } from './engine-deps.js';
 
 /**
  * A follower's read of one instance deployment's live log (docs/live-logs.md):

@@ -5,7 +5,7 @@ import type { ErrorCode } from '../domain/lifecycle.js';
 import { watchTime } from '../domain/watch-time.js';
 import { ConflictError } from '../errors.js';
 import { logger } from '../logger.js';
-import type { EngineDeps } from './engine.js';
+import type { EngineDeps } from './engine-deps.js';
 
 export type Verdict = 'timedOut' | 'lost' | 'neverStarted';
 

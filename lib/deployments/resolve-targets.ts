@@ -3,7 +3,7 @@ import { matchesTagSet } from '../domain/tags.js';
 import { roleOutOfScope } from '../domain/role-arn.js';
 import { UnprocessableError } from '../errors.js';
 import type { Ec2TargetLookup, InstancesRepository } from '../ports.js';
-import { type EngineDeps, roleScopeOf } from './engine.js';
+import { type EngineDeps, roleScopeOf } from './engine-deps.js';
 
 export interface Target {
   instanceId: string;

@@ -3,7 +3,7 @@ import { rollbackToken, scopedToken } from '../domain/engine-tokens.js';
 import { GroupBusyError } from '../errors.js';
 import { logger } from '../logger.js';
 import { createDeployment } from './create-deployment.js';
-import type { EngineDeps } from './engine.js';
+import type { EngineDeps } from './engine-deps.js';
 
 const AUTOMATIC_ROLLBACK = 'fleetline:automatic-rollback';
 

@@ -4,7 +4,7 @@ import type { ReservedChunk } from '../ports.js';
 import { deploymentFailedError } from '../domain/failure-cause.js';
 import { decideRollout, unsatisfiableReason } from '../domain/minimum-healthy.js';
 import { logger } from '../logger.js';
-import { type EngineDeps, plusSeconds } from './engine.js';
+import { type EngineDeps, plusSeconds } from './engine-deps.js';
 
 export type Step = 'changed' | 'idle';
 

@@ -4,7 +4,7 @@ import { FREEZE_LEASE_SECONDS, afterResolutionFailure } from '../domain/freeze-l
 import { minimumHealthyHosts } from '../domain/minimum-healthy.js';
 import { FleetlineError } from '../errors.js';
 import { logger } from '../logger.js';
-import { type EngineDeps, plusSeconds } from './engine.js';
+import { type EngineDeps, plusSeconds } from './engine-deps.js';
 import { type Target, resolveTargets } from './resolve-targets.js';
 import { finish } from './rollout.js';
 

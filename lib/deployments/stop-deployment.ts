@@ -1,7 +1,7 @@
 import type { Deployment } from '../domain/deployment.js';
 import { isDeploymentFinished } from '../domain/lifecycle.js';
 import { ConflictError } from '../errors.js';
-import type { EngineDeps } from './engine.js';
+import type { EngineDeps } from './engine-deps.js';
 import { notFound } from '../domain/not-found.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { EngineDeps } from '../deployments/engine.js';
+import type { EngineDeps } from '../deployments/engine-deps.js';
 import type { AppspecSource, ExecutionsRepository, PipelinesRepository } from '../ports.js';
 import type { AuthorityDeps } from './pipeline-authority.js';
 

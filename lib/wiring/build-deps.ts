@@ -13,7 +13,7 @@ import { DynamoInstancesRepository } from '../adapters/dynamodb/instances-reposi
 import { DynamoLiveLogRepository } from '../adapters/dynamodb/live-log-repository.js';
 import { TableClient } from '../adapters/dynamodb/table-client.js';
 import type { Config } from '../config.js';
-import type { EngineDeps } from '../deployments/engine.js';
+import type { EngineDeps } from '../deployments/engine-deps.js';
 import { DynamoExecutionsRepository } from '../adapters/dynamodb/executions-repository.js';
 import { DynamoPipelinesRepository } from '../adapters/dynamodb/pipelines-repository.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';

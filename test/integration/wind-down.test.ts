@@ -6,7 +6,7 @@ import { DynamoDeploymentsRepository } from '../../lib/adapters/dynamodb/deploym
 import { DynamoInstanceDeploymentsRepository, skipUpdate } from '../../lib/adapters/dynamodb/instance-deployments-repository.js';
 import { keys } from '../../lib/adapters/dynamodb/keys.js';
 import { TableClient } from '../../lib/adapters/dynamodb/table-client.js';
-import { DEFAULT_TIMINGS, type EngineDeps } from '../../lib/deployments/engine.js';
+import { DEFAULT_TIMINGS, type EngineDeps } from '../../lib/deployments/engine-deps.js';
 import { dispatchReserved, releaseReserved } from '../../lib/deployments/rollout.js';
 import { windDown } from '../../lib/deployments/wind-down.js';
 import { resolveDeploymentConfig } from '../../lib/domain/deployment-config.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, requireAdmins } from '../../lib/config.js';
+import { loadConfig, requireApiSettings } from '../../lib/config.js';
 import { ConfigError } from '../../lib/errors.js';
 
 describe('configuration at cold start', () => {
@@ -22,12 +22,12 @@ describe('configuration at cold start', () => {
 
   it('refuses to run the API without an administrator or without the accounts whose agents it trusts', () => {
     const base = { TABLE_NAME: 't', ARTIFACT_BUCKET: 'bucket', AGENT_ACCOUNTS: '111122223333' };
-    expect(() => requireAdmins(loadConfig(base))).toThrow(/ADMIN_PRINCIPALS names no administrator/);
+    expect(() => requireApiSettings(loadConfig(base))).toThrow(/ADMIN_PRINCIPALS names no administrator/);
     const admins = { ...base, ADMIN_PRINCIPALS: 'arn:aws:iam::1:role/a' };
-    expect(() => requireAdmins(loadConfig({ ...admins, AGENT_ACCOUNTS: '' }))).toThrow(/AGENT_ACCOUNTS names no account/);
+    expect(() => requireApiSettings(loadConfig({ ...admins, AGENT_ACCOUNTS: '' }))).toThrow(/AGENT_ACCOUNTS names no account/);
     expect(() => loadConfig({ ...admins, AGENT_ACCOUNTS: '1234, *' })).toThrow(/AGENT_ACCOUNTS: must be comma-separated 12-digit AWS account IDs/);
     expect(loadConfig({ ...admins, AGENT_ACCOUNTS: '111122223333, 444455556666' }).agentAccounts).toEqual(['111122223333', '444455556666']);
-    expect(requireAdmins(loadConfig({ ...base, ADMIN_PRINCIPALS: 'arn:aws:iam::1:role/a, arn:aws:iam::1:role/b' })).adminPrincipals).toEqual([
+    expect(requireApiSettings(loadConfig({ ...base, ADMIN_PRINCIPALS: 'arn:aws:iam::1:role/a, arn:aws:iam::1:role/b' })).adminPrincipals).toEqual([
       'arn:aws:iam::1:role/a',
       'arn:aws:iam::1:role/b',
     ]);

@@ -16,7 +16,7 @@ async function layerErrors(filePath: string, source: string): Promise<string[]> 
 describe('when code crosses a layer, lint fails naming the rule', () => {
   it.each([
     ['the domain imports an adapter', 'lib/domain/violation.ts', "import { x } from '../adapters/dynamodb/keys.js';", 'lib/domain imports only lib/domain'],
-    ['the domain imports a use case', 'lib/domain/violation.ts', "import { x } from '../deployments/engine.js';", 'lib/domain imports only lib/domain'],
+    ['the domain imports a use case', 'lib/domain/violation.ts', "import { x } from '../deployments/engine-deps.js';", 'lib/domain imports only lib/domain'],
     ['the domain imports the AWS SDK', 'lib/domain/violation.ts', "import { x } from '@aws-sdk/client-s3';", 'only lib/adapters'],
     ['the domain reads files', 'lib/domain/violation.ts', "import { x } from 'node:fs';", 'lib/domain does no I/O'],
     ['a use case imports an adapter', 'lib/deployments/violation.ts', "import { x } from '../adapters/aws/ec2-targets.js';", 'use cases depend on ports'],
