@@ -17,7 +17,7 @@ const DISPATCH_LANES = 8;
  * it. Safe to run from any stream record, the reconciler, or twice at once:
  * every write is conditional on the state it changes.
  */
-export async function advance(deployment: Deployment, deps: EngineDeps): Promise<Step> {
+export async function advanceRollout(deployment: Deployment, deps: EngineDeps): Promise<Step> {
   const unsatisfiable = unsatisfiableReason(deployment.fleetSize, deployment.minimumHealthyHosts);
   const decision = unsatisfiable
     ? ({ kind: 'fail', reason: unsatisfiable } as const)

@@ -11,7 +11,7 @@ const LANES = 4;
  * many per request), and those handed out but never picked up by their agent
  * (their assignment withdrawn, 49 per transaction). Returns how many
  * instances it skipped. Runs only once the deployment's reserved batches are
- * dispatched or given back (progressDeployment sees to that).
+ * dispatched or given back (advanceDeployment sees to that).
  */
 export async function windDown(deployment: Deployment, deps: EngineDeps): Promise<number> {
   // Only then is a pending instance out of every other writer's reach.

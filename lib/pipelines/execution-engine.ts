@@ -77,7 +77,7 @@ export async function advanceExecution(executionId: string, deps: PipelineDeps):
       return ex;
     }
     try {
-      if ((await step(ex, deps)) === 'stop') return deps.executions.get(executionId);
+      if ((await advanceOnce(ex, deps)) === 'stop') return deps.executions.get(executionId);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error; // someone else moved it: look again
     }
@@ -86,7 +86,7 @@ export async function advanceExecution(executionId: string, deps: PipelineDeps):
 }
 
 /** Carries out the domain's decision for the execution's next step (lib/domain/pipeline-step.ts). */
-async function step(ex: Execution, deps: PipelineDeps, seen?: DeploymentSeen): Promise<Step> {
+async function advanceOnce(ex: Execution, deps: PipelineDeps, seen?: DeploymentSeen): Promise<Step> {
   const now = deps.clock.now().toISOString();
   const i = ex.stageIndex;
   const decision = decidePipelineStep(ex, now, seen);
@@ -117,7 +117,7 @@ async function step(ex: Execution, deps: PipelineDeps, seen?: DeploymentSeen): P
       // Normally the deployment's end is pushed here; this catches one whose notification was lost.
       const deployment = await deps.deployments.get(decision.deploymentId);
       if (!deployment) return 'stop';
-      return step(ex, deps, { deploymentId: deployment.deploymentId, status: deployment.status, message: deployment.error?.message });
+      return advanceOnce(ex, deps, { deploymentId: deployment.deploymentId, status: deployment.status, message: deployment.error?.message });
     }
     case 'startDeploy':
       return startDeployAction(ex, decision, deps, now);
@@ -299,7 +299,7 @@ async function preflight(ex: Execution, deps: PipelineDeps, now: string): Promis
  * them leaves nothing stuck for longer than the stream takes to deliver it;
  * replayed, it changes nothing.
  */
-export async function progressExecution(executionId: string, deps: PipelineDeps): Promise<void> {
+export async function advanceExecutionAndWaiters(executionId: string, deps: PipelineDeps): Promise<void> {
   const ex = await advanceExecution(executionId, deps);
   if (!ex) return;
   const left = ex.status === 'InProgress' ? ex.stageIndex - 1 : Math.min(ex.stageIndex, ex.stages.length - 1);

@@ -1,6 +1,6 @@
 import { inTurn } from '../domain/in-turn.js';
 import { logger } from '../logger.js';
-import { progressExecution } from './execution-engine.js';
+import { advanceExecutionAndWaiters } from './execution-engine.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 
 /**
@@ -14,7 +14,7 @@ export async function reconcileExecutions(deps: PipelineDeps, outOfTime: () => b
   for (const { executionId } of inTurn(active, deps.clock.now().getTime())) {
     if (outOfTime()) break;
     try {
-      await progressExecution(executionId, deps);
+      await advanceExecutionAndWaiters(executionId, deps);
     } catch (error) {
       logger.error('Could not reconcile an execution', { executionId, error: error as Error });
     }

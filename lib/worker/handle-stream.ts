@@ -1,8 +1,8 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { logger } from '../logger.js';
-import { progressExecution } from '../pipelines/execution-engine.js';
+import { advanceExecutionAndWaiters } from '../pipelines/execution-engine.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
-import { progressDeployment } from './progress-deployment.js';
+import { advanceDeployment } from './advance-deployment.js';
 import { deploymentIdOf, executionIdOf, liveFollowOf } from './stream-records.js';
 
 /**
@@ -27,8 +27,8 @@ export function createStreamHandler(deps: PipelineDeps) {
       const id = deploymentId ?? executionId;
       if (!id || done.has(id)) continue;
       try {
-        if (deploymentId) await progressDeployment(deploymentId, deps);
-        else if (executionId) await progressExecution(executionId, deps);
+        if (deploymentId) await advanceDeployment(deploymentId, deps);
+        else if (executionId) await advanceExecutionAndWaiters(executionId, deps);
         done.add(id);
       } catch (error) {
         logger.error('Could not move a deployment or execution on; the stream will retry', { deploymentId, executionId, error: error as Error });

@@ -4,7 +4,7 @@ import { expireDue } from '../deployments/reconcile.js';
 import { logger } from '../logger.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
 import { reconcileExecutions } from '../pipelines/reconcile-executions.js';
-import { progressDeployment } from './progress-deployment.js';
+import { advanceDeployment } from './advance-deployment.js';
 
 /** A Created deployment younger than this is still its worker's (the stream delivers it within seconds). */
 const CREATION_GRACE_MS = 2 * 60 * 1000;
@@ -47,7 +47,7 @@ export async function reconcileAll(deps: PipelineDeps, options: { timeLeftMs?: (
       if (deployment.status !== 'Created') {
         for (const verdict of await expireDue(deployment, deps, outOfTime)) summary[verdict]++;
       }
-      await progressDeployment(deployment.deploymentId, deps, { startCreated });
+      await advanceDeployment(deployment.deploymentId, deps, { startCreated });
     } catch (error) {
       logger.error('Could not reconcile a deployment', { deploymentId: deployment.deploymentId, error: error as Error });
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { progressDeployment } from '../../lib/worker/progress-deployment.js';
+import { advanceDeployment } from '../../lib/worker/advance-deployment.js';
 import type { DeploymentsRepository, InstanceDeploymentsRepository, InstanceNotifier } from '../../lib/ports.js';
 import { useApi } from '../support/api-harness.js';
 import { useFleets } from '../support/fleet.js';
@@ -100,7 +100,7 @@ describe('dispatching a reserved batch', () => {
     expect(batch).toEqual(['reserve <token>', expect.stringMatching(/^push dispatch .* InProgress$/), 'close <token>']);
 
     // The reconciler (or a replayed record) runs the pass again: nothing is dispatched or pushed twice.
-    await progressDeployment(id, api.deps);
+    await advanceDeployment(id, api.deps);
     await api.settle();
     expect(byBatch(events)).toEqual([batch]);
     expect((await getDeployment(id)).counts).toMatchObject({ pending: 1, inProgress: 1 });

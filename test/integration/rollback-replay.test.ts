@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { progressDeployment } from '../../lib/worker/progress-deployment.js';
+import { advanceDeployment } from '../../lib/worker/advance-deployment.js';
 import type { LabRun } from '../support/engine-lab.js';
 import { rememberSuccessIn } from '../support/dynamo-lab.js';
 import { BUCKET, EARLIER_SUCCESS, ok, registerFleet, useEngine } from '../support/engine-scenarios.js';
@@ -15,7 +15,7 @@ describe('an automatic rollback, replayed', () => {
     await rememberSuccessIn(lab.table, 'shop', 'prod', EARLIER_SUCCESS);
     const created = await ok(lab.engine, lab.engine.send('POST', '/deployments', { body: { application: 'shop', group: 'prod', revision: { bucket: BUCKET, key: 'web/app-2.zip' } } }), [201]);
     const id: string = created.body.deploymentId;
-    await progressDeployment(id, lab.engine.deps);
+    await advanceDeployment(id, lab.engine.deps);
     await host!.work(lab.engine);
 
     // The worker that handles the failure dies right after creating the rollback.
@@ -24,19 +24,19 @@ describe('an automatic rollback, replayed', () => {
     repository.markEndHandled = async () => {
       throw new Error('the worker died');
     };
-    await expect(progressDeployment(id, lab.engine.deps)).rejects.toThrow('the worker died');
+    await expect(advanceDeployment(id, lab.engine.deps)).rejects.toThrow('the worker died');
     repository.markEndHandled = markEndHandled;
     const rollbackId = (await deploymentOf(id)).rolledBackBy as string;
     expect(rollbackId).toMatch(/^d-/);
 
     // The rollback's own records come first: it runs to success, and the group's last success is now the rollback.
-    await progressDeployment(rollbackId, lab.engine.deps);
+    await advanceDeployment(rollbackId, lab.engine.deps);
     await host!.work(lab.engine);
-    await progressDeployment(rollbackId, lab.engine.deps);
+    await advanceDeployment(rollbackId, lab.engine.deps);
     expect(await deploymentOf(rollbackId)).toMatchObject({ status: 'Succeeded', rollbackOf: id });
 
     // Then the failed deployment's record comes round again.
-    await progressDeployment(id, lab.engine.deps);
+    await advanceDeployment(id, lab.engine.deps);
     expect(await deploymentOf(id)).toMatchObject({ status: 'Failed', rolledBackBy: rollbackId, endHandled: true });
     const listed = await ok(lab.engine, lab.engine.send('GET', '/deployments', { query: { application: 'shop', group: 'prod' } }), [200]);
     expect(listed.body.items.map((d: { deploymentId: string }) => d.deploymentId).sort()).toEqual([id, rollbackId].sort());

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FREEZE_LEASE_SECONDS, TARGET_RESOLUTION_GRACE_SECONDS } from '../../lib/domain/freeze-lease.js';
 import { DependencyError, UnprocessableError } from '../../lib/errors.js';
 import type { InstanceDeployment } from '../../lib/domain/deployment.js';
-import { progressDeployment } from '../../lib/worker/progress-deployment.js';
+import { advanceDeployment } from '../../lib/worker/advance-deployment.js';
 import { reconcileAll } from '../../lib/worker/reconcile-all.js';
 import type { Engine, LabRun } from '../support/engine-lab.js';
 import { engineOver } from '../support/dynamo-lab.js';
@@ -46,7 +46,7 @@ function pauseAfterFirstItem(deps: Engine['deps'], then: 'wait' | 'fail' = 'wait
 async function diedFreezingThenStopped(): Promise<string> {
   const id = await createdDeployment(3);
   const dying = pauseAfterFirstItem(lab.engine.deps);
-  void progressDeployment(id, lab.engine.deps); // never released: this process died with one item written
+  void advanceDeployment(id, lab.engine.deps); // never released: this process died with one item written
   await dying.paused;
   await stop(id);
   return id;
@@ -56,11 +56,11 @@ describe('freezing a deployment’s targets', () => {
   it('while one worker writes the instance items, another worker and the reconciler leave the deployment alone, and a stop waits for the freeze', async () => {
     const id = await createdDeployment(3);
     const freezing = pauseAfterFirstItem(lab.engine.deps);
-    const first = progressDeployment(id, lab.engine.deps);
+    const first = advanceDeployment(id, lab.engine.deps);
     await freezing.paused;
     await stop(id);
     // The stop's own stream record, and the scheduled reconciler, come while the first worker still writes.
-    await progressDeployment(id, otherWorker());
+    await advanceDeployment(id, otherWorker());
     await reconcileAll(otherWorker());
     expect(await deploymentOf(id)).toMatchObject({ status: 'Created', stopRequested: { rollback: false } });
     expect((await itemsOf(id)).map((i) => i.status)).toEqual(['Pending']);
@@ -76,16 +76,16 @@ describe('freezing a deployment’s targets', () => {
   it('when a worker fails mid-way, the next one takes over once its lease has run out, and the fleet counts what both wrote', async () => {
     const id = await createdDeployment(3);
     pauseAfterFirstItem(lab.engine.deps, 'fail');
-    await expect(progressDeployment(id, lab.engine.deps)).rejects.toThrow('the table went away');
+    await expect(advanceDeployment(id, lab.engine.deps)).rejects.toThrow('the table went away');
     expect(await itemsOf(id)).toHaveLength(1);
 
     // The stream's retry comes at once: the lease is still the failed worker's, and nothing is written.
-    await progressDeployment(id, otherWorker());
+    await advanceDeployment(id, otherWorker());
     expect((await deploymentOf(id)).status).toBe('Created');
     expect(await itemsOf(id)).toHaveLength(1);
 
     lab.clock.advance(FREEZE_LEASE_SECONDS);
-    await progressDeployment(id, otherWorker());
+    await advanceDeployment(id, otherWorker());
     const started = await deploymentOf(id);
     expect(started).toMatchObject({ status: 'InProgress', fleetSize: 3 });
     expect(started.freezeLease).toBeUndefined();
@@ -111,7 +111,7 @@ describe('freezing a deployment’s targets', () => {
   it('a stop that comes before any worker began ends the deployment at once, with no instance written', async () => {
     const id = await createdDeployment(2);
     await stop(id);
-    await progressDeployment(id, lab.engine.deps);
+    await advanceDeployment(id, lab.engine.deps);
     expect(await deploymentOf(id)).toMatchObject({ status: 'Stopped', fleetSize: 0 });
     expect(await itemsOf(id)).toEqual([]);
   });
@@ -136,7 +136,7 @@ describe('freezing a deployment’s targets', () => {
       const takeover = otherWorker();
       const lookups = failResolution(takeover, new DependencyError('EC2 failed to describe instances; retry later'));
       lab.clock.advance(FREEZE_LEASE_SECONDS);
-      await progressDeployment(id, takeover);
+      await advanceDeployment(id, takeover);
       expect(await deploymentOf(id)).toMatchObject({ status: 'Stopped', fleetSize: 1, counts: { skipped: 1, pending: 0 }, error: { code: 'StoppedByRequest' } });
       expect((await itemsOf(id)).map((i) => i.status)).toEqual(['Skipped']);
       expect(lookups.count).toBe(0);
@@ -145,7 +145,7 @@ describe('freezing a deployment’s targets', () => {
     it('a cause retrying cannot fix fails the deployment at once, naming it, and frees the group', async () => {
       const id = await createdDeployment(2);
       failResolution(lab.engine.deps, new UnprocessableError("EC2 refused DescribeInstances in eu-west-1: the group's targetRoleArn needs ec2:DescribeInstances"));
-      await progressDeployment(id, lab.engine.deps);
+      await advanceDeployment(id, lab.engine.deps);
       const failed = await deploymentOf(id);
       expect(failed).toMatchObject({ status: 'Failed', error: { code: 'TargetResolutionFailed' } });
       expect(failed.error?.message).toContain("the group's targetRoleArn needs ec2:DescribeInstances");
@@ -156,7 +156,7 @@ describe('freezing a deployment’s targets', () => {
     it('a passing cause is tried again each time the lease runs out, until the grace period has passed; then the deployment fails without showing internals', async () => {
       const id = await createdDeployment(2);
       const lookups = failResolution(lab.engine.deps, new Error('connect ECONNREFUSED 10.1.2.3:443'));
-      await expect(progressDeployment(id, lab.engine.deps)).rejects.toThrow('ECONNREFUSED');
+      await expect(advanceDeployment(id, lab.engine.deps)).rejects.toThrow('ECONNREFUSED');
       for (let waited = 0; waited < TARGET_RESOLUTION_GRACE_SECONDS; waited += FREEZE_LEASE_SECONDS) {
         expect((await deploymentOf(id)).status).toBe('Created');
         lab.clock.advance(FREEZE_LEASE_SECONDS);
@@ -173,11 +173,11 @@ describe('freezing a deployment’s targets', () => {
     it('items a dead worker froze are counted and skipped when the deployment fails', async () => {
       const id = await createdDeployment(3);
       pauseAfterFirstItem(lab.engine.deps, 'fail');
-      await expect(progressDeployment(id, lab.engine.deps)).rejects.toThrow('the table went away');
+      await expect(advanceDeployment(id, lab.engine.deps)).rejects.toThrow('the table went away');
       const takeover = otherWorker();
       failResolution(takeover, new UnprocessableError('STS refused to let Fleetline assume the targetRoleArn arn:aws:iam::111122223333:role/x'));
       lab.clock.advance(FREEZE_LEASE_SECONDS);
-      await progressDeployment(id, takeover);
+      await advanceDeployment(id, takeover);
       expect(await deploymentOf(id)).toMatchObject({
         status: 'Failed',
         fleetSize: 1,

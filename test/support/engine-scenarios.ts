@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import type { Deployment } from '../../lib/domain/deployment.js';
 import { startPipelinesFor } from '../../lib/artifacts/start-pipelines.js';
-import { progressDeployment } from '../../lib/worker/progress-deployment.js';
+import { advanceDeployment } from '../../lib/worker/advance-deployment.js';
 import { reconcileAll } from '../../lib/worker/reconcile-all.js';
 import type { ArtifactUpload } from '../../lib/domain/artifact-upload.js';
 import { putBundle } from './bundles.js';
@@ -142,7 +142,7 @@ export const stoppedWhileFreezing: Scenario<DeployContext> = {
         await putAll(items.slice(0, 1));
         await stopStep(engine, c, run);
         stopped = true;
-        await progressDeployment(c.deploymentId as string, engine.deps);
+        await advanceDeployment(c.deploymentId as string, engine.deps);
         await reconcileAll(engine.deps);
         await putAll(items.slice(1));
       };

@@ -51,7 +51,7 @@ describe('module structure', () => {
   it('has no import cycle among the functions, the library and the local stack', () => {
     const files = ['functions', 'lib', 'local'].flatMap((d) => sources(join(ROOT, d)));
     const graph = importGraph(files);
-    expect(graph.get('lib/worker/progress-deployment.ts')).toContain('lib/deployments/rollout.ts');
+    expect(graph.get('lib/worker/advance-deployment.ts')).toContain('lib/deployments/rollout.ts');
     expect(cycles(graph)).toEqual([]);
   });
 

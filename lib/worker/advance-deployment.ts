@@ -1,7 +1,7 @@
 import { type Deployment, stoppedByRequest } from '../domain/deployment.js';
 import { decideCreated } from '../domain/freeze-lease.js';
 import { rollBack, rollbackWanted } from '../deployments/rollback.js';
-import { advance, dispatchReserved, finish, releaseReserved } from '../deployments/rollout.js';
+import { advanceRollout, dispatchReserved, finish, releaseReserved } from '../deployments/rollout.js';
 import { startDeployment } from '../deployments/start-deployment.js';
 import { windDown } from '../deployments/wind-down.js';
 import { logger } from '../logger.js';
@@ -18,7 +18,7 @@ const MAX_STEPS = 50;
  * write that is a no-op when replayed, so the stream worker, its retries and
  * the reconciler may all run it, at once or after a crash.
  */
-export async function progressDeployment(
+export async function advanceDeployment(
   deploymentId: string,
   deps: PipelineDeps,
   options: { startCreated?: (deployment: Deployment) => boolean } = {},
@@ -51,7 +51,7 @@ export async function progressDeployment(
           await dispatchReserved(deployment, deps);
           continue;
         }
-        if ((await advance(deployment, deps)) === 'idle') return deployment;
+        if ((await advanceRollout(deployment, deps)) === 'idle') return deployment;
         continue;
       default: {
         if (deployment.openBatches?.length) {
