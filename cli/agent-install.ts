@@ -1,11 +1,14 @@
 import { UsageError } from './api.js';
-
-/** Where the stack's artifact bucket holds the single-file agent (the agent role may read only this prefix). */
-export const AGENT_OBJECT_KEY = 'fleetline-agent/fleetline-agent.mjs';
+import { AGENT_VERSION, AGENT_VERSION_PATTERN } from '../lib/domain/agent-presence.js';
+import { SHA256_HEX_PATTERN, agentChecksumKey, agentObjectKey } from '../lib/domain/agent-package.js';
 
 export interface InstallOptions {
   api: string;
   bucket: string;
+  /** The published agent version to install (default: this CLI's own, the version its stack publishes). */
+  agentVersion?: string | undefined;
+  /** The hex SHA-256 the agent must have; without it, the one published beside it in the bucket. */
+  sha256?: string | undefined;
   /** On-premises hosts name themselves; EC2 agents read their ID from IMDS. */
   instanceId?: string | undefined;
   tags: string[];
@@ -29,12 +32,17 @@ function checked(options: InstallOptions): InstallOptions {
     if (!SAFE.test(value)) throw new UsageError(`${JSON.stringify(value)}: only letters, digits and ._~:/@+=,- may be used`);
   }
   for (const tag of options.tags) if (!/^[^=]+=/.test(tag)) throw new UsageError(`--tag ${tag}: must be key=value`);
+  if (options.agentVersion !== undefined && !AGENT_VERSION_PATTERN.test(options.agentVersion)) throw new UsageError(`--agent-version ${options.agentVersion}: must be a version such as ${AGENT_VERSION}`);
+  if (options.sha256 !== undefined && !SHA256_HEX_PATTERN.test(options.sha256)) throw new UsageError(`--sha256 ${options.sha256}: must be 64 lowercase hex digits`);
   return options;
 }
 
 /** The agent's systemd unit: restarted whenever it stops, with the hardening that leaves hooks free to install anywhere. */
 export function systemdUnit(options: InstallOptions): string {
-  const { api, instanceId, tags } = checked(options);
+  return unitText(checked(options));
+}
+
+function unitText({ api, instanceId, tags }: Pick<InstallOptions, 'api' | 'instanceId' | 'tags'>): string {
   const args = [`--api ${api}`, '--state-dir /var/lib/fleetline-agent', ...(instanceId ? [`--instance-id ${instanceId}`] : []), ...(tags.length ? [`--tags ${tags.join(',')}`] : [])];
   return `[Unit]
 Description=Fleetline deployment agent
@@ -69,14 +77,29 @@ WantedBy=multi-user.target
 
 /**
  * A shell script for cloud-init user data (or any root shell): installs Node.js
- * when no Node 20 or later is there, fetches the single-file agent from the
- * artifact bucket with the instance's role, writes the unit and starts it.
- * FLEETLINE_ROOT, when set, installs under another root (packaging, tests).
+ * when no Node 20 or later is there, fetches the agent version the stack
+ * published from the artifact bucket with the instance's role, checks its
+ * SHA-256 (the one given, or the one published beside it), writes the unit and
+ * starts it. FLEETLINE_ROOT, when set, installs under another root (tests).
  */
 export function userDataScript(options: InstallOptions): string {
-  const unit = systemdUnit(options);
+  const { agentVersion, sha256, ...rest } = checked(options);
+  return installScript({ ...rest, version: agentVersion ?? AGENT_VERSION, pinnedSha256: sha256 ?? '' });
+}
+
+/**
+ * The install script itself, for values already checked: the CLI's (above), or
+ * the stack's SSM document, whose API URL comes from the template and whose
+ * version and checksum are the document's parameters (SSM checks them against
+ * their patterns before substituting them).
+ */
+export function installScript(values: { api: string; bucket: string; version: string; pinnedSha256: string; instanceId?: string | undefined; tags: string[] }): string {
+  const unit = unitText(values);
+  const { bucket, version } = values;
+  const object = `s3://${bucket}/${agentObjectKey(version)}`;
+  const checksum = `s3://${bucket}/${agentChecksumKey(version)}`;
   return `#!/bin/sh
-# Fleetline agent install (cloud-init user data, or run as root on an existing host).
+# Fleetline agent ${version} install (cloud-init user data, or run as root on an existing host).
 set -eu
 ROOT="\${FLEETLINE_ROOT:-}"
 node_major() { node -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null || echo 0; }
@@ -87,17 +110,31 @@ if [ "$(node_major)" -lt 20 ]; then
   fi
   [ "$(node_major)" -ge 20 ] || { echo "fleetline: the installed Node.js is older than 20" >&2; exit 1; }
 fi
-command -v aws >/dev/null 2>&1 || { echo "fleetline: the AWS CLI is needed to fetch the agent from s3://${options.bucket}/${AGENT_OBJECT_KEY}" >&2; exit 1; }
+command -v aws >/dev/null 2>&1 || { echo "fleetline: the AWS CLI is needed to fetch the agent from ${object}" >&2; exit 1; }
+command -v sha256sum >/dev/null 2>&1 || { echo "fleetline: sha256sum (coreutils) is needed to check the agent" >&2; exit 1; }
 mkdir -p "$ROOT/opt/fleetline" "$ROOT/etc/systemd/system"
-aws s3 cp "s3://${options.bucket}/${AGENT_OBJECT_KEY}" "$ROOT/opt/fleetline/fleetline-agent.mjs.new"
-mv "$ROOT/opt/fleetline/fleetline-agent.mjs.new" "$ROOT/opt/fleetline/fleetline-agent.mjs"
-chmod 0755 "$ROOT/opt/fleetline/fleetline-agent.mjs"
+NEW="$ROOT/opt/fleetline/fleetline-agent.mjs.new"
+aws s3 cp "${object}" "$NEW" || { echo "fleetline: cannot fetch ${object} (is agent ${version} published? osls deploy publishes it)" >&2; exit 1; }
+# The SHA-256 the agent must have: the one given, or the one published beside it.
+EXPECTED="${values.pinnedSha256}"
+if [ -z "$EXPECTED" ]; then
+  CHECKSUM="$(aws s3 cp "${checksum}" -)" || { echo "fleetline: cannot read the agent's checksum ${checksum} (is agent ${version} published? osls deploy publishes it)" >&2; exit 1; }
+  EXPECTED="$(printf '%s' "$CHECKSUM" | cut -c1-64)"
+fi
+ACTUAL="$(sha256sum "$NEW" | cut -c1-64)"
+if [ "$ACTUAL" != "$EXPECTED" ]; then
+  rm -f "$NEW"
+  echo "fleetline: ${object} has SHA-256 $ACTUAL, not $EXPECTED: not installed (publish it again with osls deploy)" >&2
+  exit 1
+fi
+chmod 0755 "$NEW"
+mv "$NEW" "$ROOT/opt/fleetline/fleetline-agent.mjs"
 cat > "$ROOT/etc/systemd/system/fleetline-agent.service" <<'FLEETLINE_UNIT'
 ${unit}FLEETLINE_UNIT
 systemctl daemon-reload
 systemctl enable fleetline-agent
 systemctl restart fleetline-agent
-echo "fleetline: agent installed and started"
+echo "fleetline: agent ${version} installed and started"
 `;
 }
 

@@ -635,13 +635,13 @@ rules.command('delete <id>').description('delete a rule').action(async (id) => {
 
 // ---- installing the agent ----
 const agentCommand = program.command('agent').description('install the agent on hosts');
-const installOptions = (o: { bucket?: string; instanceId?: string; tag?: string[] }) => {
+const installOptions = (o: { bucket?: string; instanceId?: string; tag?: string[]; agentVersion?: string; sha256?: string }) => {
   // The API the agent will call: --api (the program's own option) or FLEETLINE_API, never the local stack.
   const api = globals().api ?? process.env.FLEETLINE_API;
   if (!api) throw new UsageError('No API URL for the agent: pass --api (the stack output HttpApiUrl) or set FLEETLINE_API');
   const bucket = o.bucket ?? process.env.FLEETLINE_BUCKET;
   if (!bucket) throw new UsageError('No artifact bucket: pass --bucket (the stack output ArtifactBucketName) or set FLEETLINE_BUCKET');
-  return { api, bucket, instanceId: o.instanceId, tags: o.tag ?? [] };
+  return { api, bucket, instanceId: o.instanceId, tags: o.tag ?? [], agentVersion: o.agentVersion, sha256: o.sha256 };
 };
 for (const [name, description, render] of [
   ['user-data', 'print a user-data script that installs and starts the agent (cloud-init, launch templates)', userDataScript],
@@ -653,6 +653,8 @@ for (const [name, description, render] of [
     .option('--bucket <bucket>', 'the artifact bucket holding the agent (stack output ArtifactBucketName)')
     .option('--instance-id <name>', 'an on-premises host\'s registered name (EC2 hosts read theirs from IMDS)')
     .option('--tag <key=value>', 'tags an on-premises agent asks for when it registers (repeatable)', collect)
+    .option('--agent-version <version>', 'the published agent version to install (default: this CLI\'s, which its stack publishes)')
+    .option('--sha256 <hex>', 'the SHA-256 the agent must have (osls deploy prints it); default: the one published beside it')
     .action((o) => {
       process.stdout.write(render(installOptions(o)));
       if (name === 'install-command') process.stdout.write('\n');

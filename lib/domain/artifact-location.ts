@@ -3,13 +3,15 @@ import { schema } from './schema.js';
 
 /**
  * Where revisions may come from. Fleetline writes its own objects (agents' full
- * logs) under reserved prefixes of the artifact bucket; nothing there may ever
- * start a pipeline or be deployed, whoever wrote it.
+ * logs, build outputs, the published agent) under reserved prefixes of the artifact bucket;
+ * nothing there may ever start a pipeline or be deployed, whoever wrote it.
  */
 export const LOG_PREFIX = 'fleetline-logs/';
 /** Build actions' outputs (CodeBuild's artifacts, the local runner's): deployable only by their own execution. */
 export const BUILD_PREFIX = 'fleetline-builds/';
-export const RESERVED_PREFIXES: readonly string[] = [LOG_PREFIX, BUILD_PREFIX];
+/** Where each deploy publishes the single-file agent (agent-package.ts names its objects). */
+export const AGENT_PACKAGE_PREFIX = 'fleetline-agent/';
+export const RESERVED_PREFIXES: readonly string[] = [LOG_PREFIX, BUILD_PREFIX, AGENT_PACKAGE_PREFIX];
 
 /** The object key an agent's full log for one instance deployment is uploaded to. */
 export function logObjectKey(deploymentId: string, instanceId: string): string {
@@ -44,7 +46,7 @@ export function keySegmentProblem(key: string): string | undefined {
 export function sourcePrefixProblem(prefix: string): string | undefined {
   if (prefix.length === 0) return `must not be empty: name the key prefix your builds upload to (e.g. "web/"); ${RESERVED_PREFIXES.join(' and ')} are reserved for Fleetline's own objects`;
   const overlap = RESERVED_PREFIXES.find((reserved) => reserved.startsWith(prefix) || prefix.startsWith(reserved));
-  return overlap ? `overlaps the reserved prefix ${overlap} (Fleetline's own objects, e.g. agent logs, can never be a revision)` : undefined;
+  return overlap ? `overlaps the reserved prefix ${overlap} (Fleetline's own objects, such as agent logs, build outputs and the published agent, can never be a revision)` : undefined;
 }
 
 const bucketSchema = /* @__PURE__ */ schema(() => z.string({ error: 'is required' }).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'));

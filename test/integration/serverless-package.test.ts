@@ -5,8 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinition } from '../../lib/adapters/dynamodb/table.js';
-import { AGENT_OBJECT_KEY } from '../../cli/agent-install.js';
-import { LOG_PREFIX } from '../../lib/domain/artifact-location.js';
+import { AGENT_PACKAGE_PREFIX, LOG_PREFIX } from '../../lib/domain/artifact-location.js';
+import { AGENT_VERSION } from '../../lib/domain/agent-presence.js';
+import { userDataScript } from '../../cli/agent-install.js';
+import { API_URL_SLOT, agentInstallDocument } from '../../cli/agent-document.js';
 import { FREEZE_LEASE_SECONDS } from '../../lib/domain/freeze-lease.js';
 import { probeInit } from '../support/function-init.js';
 import { type PackagedStack, REQUIRED_PARAMS, packageStack } from '../support/packaged-template.js';
@@ -343,8 +345,54 @@ describe('the agents\' identity and the policies for people and CI (osls package
     ]);
     // Not bundles (presigned URLs) nor logs: only the agent file the install script fetches.
     expect(read!.Action).toEqual(['s3:GetObject']);
-    expect(subs(read!.Resource)).toEqual([expect.stringContaining(`fleetline-test-artifacts/${AGENT_OBJECT_KEY.split('/')[0]}/*`)]);
+    expect(subs(read!.Resource)).toEqual([expect.stringContaining(`fleetline-test-artifacts/${AGENT_PACKAGE_PREFIX}*`)]);
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('has an SSM Command document that installs the agent as user-data does, from this stack\'s bucket to its API, and lets a sender choose only a version and a checksum', () => {
+    const doc = stack.template.Resources.AgentInstallDocument!;
+    expect(doc.Type).toBe('AWS::SSM::Document');
+    expect(doc.Properties).toMatchObject({ DocumentType: 'Command', DocumentFormat: 'JSON', TargetType: '/AWS::EC2::Instance' });
+    const content = doc.Properties.Content;
+    expect(Object.keys(content.parameters).sort()).toEqual(['AgentVersion', 'Sha256']);
+    const accepts = (name: string, value: string) => new RegExp(content.parameters[name].allowedPattern).test(value);
+    expect(content.parameters.AgentVersion.default).toBe(AGENT_VERSION);
+    for (const bad of ['1.2', '1.2.3; id', '$(id)', '0.2.0\nid', '']) expect(accepts('AgentVersion', bad), JSON.stringify(bad)).toBe(false);
+    expect(accepts('Sha256', '')).toBe(true);
+    expect(accepts('Sha256', 'a'.repeat(64))).toBe(true);
+    for (const bad of ['F'.repeat(64), 'a'.repeat(63), `${'a'.repeat(64)};id`, '"; id; "']) expect(accepts('Sha256', bad), bad).toBe(false);
+    expect(content.mainSteps).toHaveLength(1);
+    expect(content.mainSteps[0]).toMatchObject({ action: 'aws:runShellScript', precondition: { StringEquals: ['platformType', 'Linux'] } });
+    // With the template's values and a sender's parameters filled in, the script is user-data's, byte for byte.
+    const apiUrl = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
+    const filled = (line: string | { 'Fn::Join': [string, unknown[]] }) =>
+      typeof line === 'string'
+        ? line
+        : line['Fn::Join'][1].map((part) => {
+            if (typeof part === 'string') return part;
+            expect(part).toEqual(stack.template.Outputs.HttpApiUrl!.Value);
+            return apiUrl;
+          }).join('');
+    const lines = (content.mainSteps[0].inputs.runCommand as Parameters<typeof filled>[0][]).map(filled);
+    // The whole document is the one cli/agent-document.ts writes, its API URL slot filled with the stack's.
+    const written = agentInstallDocument('fleetline-test-artifacts');
+    expect({ ...content, mainSteps: [{ ...content.mainSteps[0], inputs: { ...content.mainSteps[0].inputs, runCommand: lines.map((l) => l.replaceAll(apiUrl, API_URL_SLOT)) } }] }).toEqual(written);
+    const script = lines.join('\n');
+    const sent = script.replaceAll('{{ AgentVersion }}', '0.3.1').replaceAll('{{ Sha256 }}', 'a'.repeat(64));
+    expect(sent).toBe(userDataScript({ api: apiUrl, bucket: 'fleetline-test-artifacts', agentVersion: '0.3.1', sha256: 'a'.repeat(64), tags: [] }));
+    expect(script.replaceAll('{{ AgentVersion }}', '0.3.1').replaceAll('{{ Sha256 }}', '')).toBe(userDataScript({ api: apiUrl, bucket: 'fleetline-test-artifacts', agentVersion: '0.3.1', tags: [] }));
+    // The document grants nothing: no policy of the stack lets anyone (or any agent) send it, and the agent role stays as it was.
+    expect(JSON.stringify(stack.template.Resources)).not.toMatch(/"ssm:/);
+    expect(stack.template.Outputs.AgentInstallDocumentName?.Value).toEqual({ Ref: 'AgentInstallDocument' });
+  });
+
+  it('keeps the table and the artifact bucket (versioned) when the stack is removed or either would be replaced', () => {
+    const resources = stack.template.Resources as Record<string, { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string; Properties: any }>;
+    for (const id of ['FleetlineTable', 'S3BucketArtifacts']) {
+      expect(resources[id], id).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+    expect(resources.S3BucketArtifacts!.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(resources.FleetlineTable!.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
   });
 
   it('outputs the instance profile, the API and channel URLs, the artifact bucket and the three policies', () => {
@@ -381,7 +429,7 @@ describe('the agents\' identity and the policies for people and CI (osls package
     }
     // The agent file every host installs is the administrators' to publish.
     const deployerDenied = policies.DeployerPolicy!.filter((st) => st.Effect === 'Deny').flatMap((st) => subs(st.Resource));
-    expect(deployerDenied).toContainEqual(expect.stringContaining(`/${AGENT_OBJECT_KEY.split('/')[0]}/*`));
+    expect(deployerDenied).toContainEqual(expect.stringContaining(`/${AGENT_PACKAGE_PREFIX}*`));
   });
 });
 

@@ -1,18 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LOG_PREFIX, keySegmentProblem, logObjectKey, revisionLocationProblem, sourcePrefixProblem, sourceWithin } from '../../lib/domain/artifact-location.js';
+import { AGENT_PACKAGE_PREFIX, BUILD_PREFIX, LOG_PREFIX, RESERVED_PREFIXES, keySegmentProblem, logObjectKey, revisionLocationProblem, sourcePrefixProblem, sourceWithin } from '../../lib/domain/artifact-location.js';
 import { requestFingerprint } from '../../lib/domain/idempotency.js';
 
 const keyChars = fc.string({ unit: fc.constantFrom(...'abcdefilgnst-/._ x'.split('')), maxLength: 24 });
 
 describe('reserved prefixes', () => {
-  it('no accepted source prefix can match an object under a reserved prefix', () => {
-    fc.assert(
-      fc.property(fc.oneof(keyChars, keyChars.map((s) => `${LOG_PREFIX.slice(0, s.length % LOG_PREFIX.length)}${s}`)), keyChars, (prefix, rest) => {
-        if (sourcePrefixProblem(prefix) === undefined) expect(`${LOG_PREFIX}${rest}`.startsWith(prefix)).toBe(false);
-      }),
-      { numRuns: 500 },
-    );
+  it('no accepted source prefix can match an object under a reserved prefix (agent logs, the published agent)', () => {
+    expect(RESERVED_PREFIXES).toEqual([LOG_PREFIX, BUILD_PREFIX, AGENT_PACKAGE_PREFIX]);
+    for (const reserved of RESERVED_PREFIXES) {
+      fc.assert(
+        fc.property(fc.oneof(keyChars, keyChars.map((s) => `${reserved.slice(0, s.length % reserved.length)}${s}`)), keyChars, (prefix, rest) => {
+          if (sourcePrefixProblem(prefix) === undefined) expect(`${reserved}${rest}`.startsWith(prefix)).toBe(false);
+        }),
+        { numRuns: 500 },
+      );
+    }
+    expect(sourcePrefixProblem('fleetline-agent/')).toMatch(/overlaps the reserved prefix fleetline-agent\//);
   });
 
   it('an object under a reserved prefix is never deployable, whatever sources an application declares', () => {
