@@ -60,9 +60,9 @@ async function getIfExists<T>(read: () => Promise<T>): Promise<T | undefined> {
 
 /** A group as the API shows it, back into the body PUT takes (only the settings; what the API records itself left out). */
 function groupBody(group: Answer<'getGroup'>): Body<'putGroup'> {
-  const { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, hookRoleArn } = group;
+  const { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, hookRoleArn, busyBehavior } = group;
   // hookRoleArn is sent back only when set: naming a hook role needs a grant a caller changing --config may not hold.
-  return { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, ...(hookRoleArn ? { hookRoleArn } : {}) };
+  return { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, busyBehavior, ...(hookRoleArn ? { hookRoleArn } : {}) };
 }
 
 // ---- applications ----
@@ -120,6 +120,7 @@ groups
   .addOption(new Option('--file-exists <behavior>', 'what Install does with files already there').choices(['DISALLOW', 'OVERWRITE', 'RETAIN']))
   .option('--auto-rollback [events]', `roll a failed deployment back to the last successful revision (events, comma-separated: ${ROLLBACK_EVENTS.join(', ')}; default DEPLOYMENT_FAILURE)`)
   .option('--no-auto-rollback', 'turn automatic rollback off')
+  .addOption(new Option('--busy-behavior <behavior>', 'a deployment to a group that already has one running: REJECT refuses it (409), QUEUE queues it to start when the group frees').choices(['REJECT', 'QUEUE']))
   .action(async (app, group, o) => {
     const api = client();
     let body: Body<'putGroup'>;
@@ -135,6 +136,7 @@ groups
     }
     if (o.config) body.deploymentConfig = o.config;
     if (o.fileExists) body.fileExistsBehavior = o.fileExists;
+    if (o.busyBehavior) body.busyBehavior = o.busyBehavior;
     if (o.autoRollback === false) body.autoRollback = { enabled: false, events: [] };
     else if (o.autoRollback !== undefined) {
       // Events as given: the API names any it does not know.

@@ -85,9 +85,15 @@ export class GroupBusyError extends ConflictError {
   constructor(
     readonly application: string,
     readonly group: string,
-    readonly activeDeploymentId: string,
+    /** Undefined when the group is free but deployments queued for it go first. */
+    readonly activeDeploymentId: string | undefined,
+    queued = 0,
   ) {
-    super(`Deployment group "${group}" already has an active deployment (${activeDeploymentId})`);
+    super(
+      activeDeploymentId
+        ? `Deployment group "${group}" already has an active deployment (${activeDeploymentId})`
+        : `Deployment group "${group}" has ${queued} queued deployment(s) to start first`,
+    );
   }
 }
 

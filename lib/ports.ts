@@ -97,8 +97,16 @@ export interface DeploymentsRepository {
    */
   create(
     deployment: Deployment,
-    options: { lockGroup: boolean; idempotencyToken?: ScopedToken | undefined; requestFingerprint?: string | undefined },
+    options: { lockGroup: boolean; aheadOfQueue?: boolean | undefined; idempotencyToken?: ScopedToken | undefined; requestFingerprint?: string | undefined },
   ): Promise<CreateResult>;
+  /** Writes a new deployment Queued for its group (the group's queue length and a queue entry in the same transaction). */
+  enqueue(deployment: Deployment, options: { idempotencyToken?: ScopedToken | undefined; requestFingerprint?: string | undefined }): Promise<CreateResult>;
+  /** The IDs of the group's queued deployments, oldest first (consistent read). */
+  queued(application: string, group: string, limit: number): Promise<string[]>;
+  /** Queued → Created with the group's slot taken and its queue entry gone, in one transaction: 'busy' when the slot is taken, 'notQueued' when it is no longer queued or a stop was asked for. */
+  dequeue(deployment: Deployment, now: string): Promise<'started' | 'busy' | 'notQueued'>;
+  /** Ends a deployment that is still queued (it leaves the queue, never takes the group); false when it was no longer queued. */
+  endQueued(deployment: Deployment, outcome: { status: 'Stopped'; error: { code: string; message: string }; now: string }): Promise<boolean>;
   get(deploymentId: string): Promise<Deployment | undefined>;
   list(filter: DeploymentFilter, page: PageRequest<Deployment>): Promise<Page<Deployment>>;
   /** The deployment a token was used for by its owner, and the fingerprint of the request that used it. */

@@ -4,6 +4,7 @@ import { ROLLBACK_EVENTS } from '../domain/deployment-group.js';
 import { PRESET_CONFIGS } from '../domain/deployment-config.js';
 import { BUNDLE_TYPES } from '../domain/deployment.js';
 import { FILE_EXISTS_BEHAVIORS } from '../domain/file-exists-behavior.js';
+import { BUSY_BEHAVIORS } from '../domain/deployment-group.js';
 import { DEPLOYMENT_STATUSES, ERROR_CODES, EVENT_STATUSES, INSTANCE_STATUSES } from '../domain/lifecycle.js';
 import { EXECUTION_MODES, EXECUTION_STATUSES, STAGE_STATUSES } from '../domain/pipeline.js';
 import { TAG_FILTER_TYPES } from '../domain/tags.js';
@@ -103,6 +104,7 @@ export const deploymentGroupSchema = /* @__PURE__ */ schema(() => model('Deploym
   ignoreApplicationStopFailures: z.boolean(),
   hookRoleArn: z.string().nullable(),
   hookRoleSetBy: z.string().nullable().describe('Who set hookRoleArn; null without one'),
+  busyBehavior: z.enum(BUSY_BEHAVIORS).describe('A deployment to the group while it is busy: refused (409) or queued'),
   createdAt: time,
   updatedAt: time,
 })));
@@ -177,6 +179,8 @@ export const deploymentSchema = /* @__PURE__ */ schema(() => model('Deployment',
   redeployOf: z.string().optional(),
   retryOf: z.string().optional(),
   targetInstances: z.object({ instanceIds: z.array(z.string()) }).optional().describe('Exactly the instances deployed to, when the request named them'),
+  queuedAt: time.optional().describe('When it was queued for its busy group'),
+  dequeuedAt: time.optional().describe('When it left the queue and took the group'),
   rolledBackBy: z.string().optional(),
   hookRoleArn: z.string().nullable(),
   hookRoleSetBy: z.string().nullable().optional(),

@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import { resolveDeploymentConfig } from '../domain/deployment-config.js';
 import { type Deployment, type Revision, type createDeploymentBodySchema, newDeploymentId, withBundleType } from '../domain/deployment.js';
 import { emptyCounts } from '../domain/minimum-healthy.js';
-import { ConflictError, type ErrorDetail } from '../errors.js';
+import { ConflictError, type ErrorDetail, GroupBusyError } from '../errors.js';
+import type { BusyBehavior } from '../domain/deployment-group.js';
 import { requestFingerprint } from '../domain/idempotency.js';
 import { scopedToken } from '../domain/engine-tokens.js';
 import { assertRevisionAllowed } from './revision-scope.js';
@@ -81,6 +82,13 @@ export async function createDeployment(
     pipelineAction?: Deployment['pipelineAction'];
     /** The appspec's warnings, when the revision was checked before (a pipeline's deploy action). */
     warnings?: ErrorDetail[];
+    /**
+     * While the group is busy: the group's busyBehavior by default; REJECT for a caller that waits
+     * its own way (a pipeline), QUEUE for a deployment that must happen (an instance catching up).
+     */
+    whenBusy?: BusyBehavior;
+    /** Takes the group ahead of its queue (a rollback restores the last good revision before anything queued). */
+    aheadOfQueue?: boolean;
   },
   creator: string,
   deps: EngineDeps,
@@ -128,13 +136,19 @@ export async function createDeployment(
   };
   const fingerprint = input.idempotencyToken ? idempotencyFingerprint(input) : undefined;
   const idempotencyToken = input.idempotencyToken ? scopedToken(input.idempotencyToken, creator) : undefined;
-  const result = await deps.deployments.create(deployment, { lockGroup: true, idempotencyToken, requestFingerprint: fingerprint });
+  const whenBusy = input.whenBusy ?? group.busyBehavior;
+  const result = await deps.deployments.create(deployment, { lockGroup: true, aheadOfQueue: input.aheadOfQueue, idempotencyToken, requestFingerprint: fingerprint }).catch((error: unknown) => {
+    if (!(error instanceof GroupBusyError) || whenBusy !== 'QUEUE') throw error;
+    // The group is busy: the deployment waits in its queue, and starts when the group frees (lib/deployments/queue.ts).
+    return deps.deployments.enqueue({ ...deployment, status: 'Queued', queuedAt: deployment.createdAt }, { idempotencyToken, requestFingerprint: fingerprint });
+  });
   if (result.kind === 'existing') {
     if (result.requestFingerprint && result.requestFingerprint !== fingerprint) throw tokenReused(input.idempotencyToken, result.deploymentId);
     return existing(result.deploymentId, deps);
   }
-  logger.info('Deployment created', { deploymentId: deployment.deploymentId, application: deployment.application, group: deployment.group });
-  return { deploymentId: deployment.deploymentId, status: 'Created', created: true };
+  const { status } = result.deployment;
+  logger.info(status === 'Queued' ? 'Deployment queued' : 'Deployment created', { deploymentId: deployment.deploymentId, application: deployment.application, group: deployment.group });
+  return { deploymentId: deployment.deploymentId, status, created: true };
 }
 
 async function existing(deploymentId: string, deps: EngineDeps): Promise<CreatedDeployment> {

@@ -1,4 +1,4 @@
-import type { Deployment } from '../domain/deployment.js';
+import { type Deployment, neverStarted } from '../domain/deployment.js';
 import { rollbackToken, scopedToken } from '../domain/engine-tokens.js';
 import { GroupBusyError } from '../errors.js';
 import { logger } from '../logger.js';
@@ -9,6 +9,7 @@ const AUTOMATIC_ROLLBACK = 'fleetline:automatic-rollback';
 
 /** Whether an ended deployment is rolled back: a stop says so itself, a failure asks the group. */
 export async function rollbackWanted(deployment: Deployment, deps: EngineDeps): Promise<boolean> {
+  if (neverStarted(deployment)) return false; // stopped while queued: nothing ran
   if (deployment.status === 'Stopped') return Boolean(deployment.stopRequested?.rollback);
   if (deployment.status !== 'Failed' || deployment.rollbackOf) return false; // a failed rollback is not rolled back again
   const group = await deps.groups.get(deployment.application, deployment.group);
@@ -43,6 +44,9 @@ export async function rollBack(deployment: Deployment, deps: EngineDeps): Promis
         description: `Rollback of ${deployment.deploymentId} to ${last.deploymentId}`,
         idempotencyToken,
         rollbackOf: deployment.deploymentId,
+        // The last good revision goes back before anything queued for the group starts.
+        whenBusy: 'REJECT',
+        aheadOfQueue: true,
       },
       AUTOMATIC_ROLLBACK,
       deps,

@@ -1,5 +1,5 @@
 import type { DeploymentGroup } from '../domain/deployment-group.js';
-import { type Deployment, type InstanceDeployment, initialEvents, stoppedByRequest } from '../domain/deployment.js';
+import { type Deployment, createdClockOf, type InstanceDeployment, initialEvents, stoppedByRequest } from '../domain/deployment.js';
 import { FREEZE_LEASE_SECONDS, afterResolutionFailure } from '../domain/freeze-lease.js';
 import { minimumHealthyHosts } from '../domain/minimum-healthy.js';
 import { FleetlineError } from '../errors.js';
@@ -73,7 +73,7 @@ async function freeze(deployment: Deployment, lease: string, now: string, deps: 
  */
 async function unresolved(deployment: Deployment, error: unknown, frozen: string[], lease: string, now: string, deps: EngineDeps): Promise<void> {
   const lasting = error instanceof FleetlineError && error.statusCode < 500 && error.statusCode !== 429;
-  if (afterResolutionFailure(deployment.createdAt, now, lasting) === 'retry') throw error;
+  if (afterResolutionFailure(createdClockOf(deployment), now, lasting) === 'retry') throw error;
   const cause = error instanceof FleetlineError ? error.message : 'an internal error (the worker log has it, under this deployment ID)';
   const outcome = { status: 'Failed' as const, error: { code: 'TargetResolutionFailed', message: `The deployment group's targets could not be resolved: ${cause}` } };
   logger.warn('Deployment failed: targets could not be resolved', { deploymentId: deployment.deploymentId, error: error as Error });

@@ -21,7 +21,8 @@ export async function stopDeployment(
   if (isDeploymentFinished(deployment.status)) {
     throw new ConflictError(`Deployment ${deploymentId} has already ended (${deployment.status})`);
   }
-  const rollback = options.rollback ?? (await stopRollbackDefault(deployment, deps));
+  // A queued deployment never ran: there is nothing to roll back.
+  const rollback = deployment.status === 'Queued' ? false : (options.rollback ?? (await stopRollbackDefault(deployment, deps)));
   const stop = { at: deps.clock.now().toISOString(), by: options.by, rollback };
   if (!(await deps.deployments.requestStop(deploymentId, stop))) {
     const current = await deps.deployments.get(deploymentId);

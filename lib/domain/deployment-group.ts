@@ -16,6 +16,10 @@ export interface Targets {
   targetRoleArn?: string | undefined;
 }
 
+/** What POST /deployments does while the group has an active deployment: refuse (409, CodeDeploy's way) or queue it. */
+export const BUSY_BEHAVIORS = ['REJECT', 'QUEUE'] as const;
+export type BusyBehavior = (typeof BUSY_BEHAVIORS)[number];
+
 export interface AutoRollback {
   enabled: boolean;
   events: RollbackEvent[];
@@ -29,6 +33,7 @@ export interface DeploymentGroupSettings {
   fileExistsBehavior: FileExistsBehavior;
   ignoreApplicationStopFailures: boolean;
   hookRoleArn: string | null;
+  busyBehavior: BusyBehavior;
 }
 
 /** What a write stores: the client's settings and who set the hook role (credential audit entries name them). */
@@ -74,6 +79,7 @@ export const deploymentGroupBodySchema = /* @__PURE__ */ schema(() => z.strictOb
   fileExistsBehavior: fileExistsBehaviorSchema.default('DISALLOW'),
   ignoreApplicationStopFailures: z.boolean({ error: 'must be true or false' }).default(false),
   hookRoleArn: roleArnSchema.nullable().default(null),
+  busyBehavior: z.enum(BUSY_BEHAVIORS, { error: `must be one of ${BUSY_BEHAVIORS.join(', ')}` }).default('REJECT'),
 }));
 
 /** Turns a shape-valid body into settings, rejecting meanings we cannot honour (422). */

@@ -134,6 +134,9 @@ export interface Deployment {
   /** The last batch reserved (1, 2, …), and the tokens of reserved batches not yet dispatched. */
   batchNumber?: number | undefined;
   openBatches?: string[] | undefined;
+  /** Set when it was queued for its busy group; `dequeuedAt` once it took the group and became Created. */
+  queuedAt?: string | undefined;
+  dequeuedAt?: string | undefined;
   /** Held by the worker freezing its targets while Created (domain/freeze-lease.ts). */
   freezeLease?: FreezeLease | undefined;
 }
@@ -166,6 +169,16 @@ export interface InstanceDeployment {
   watchAt?: string | undefined;
   /** Bumped by every write, so each write is conditional on the state it read. */
   version: number;
+}
+
+/** When it became Created: its clocks (a target lookup's grace, the reconciler's wait) run from there, not from a wait in the queue. */
+export function createdClockOf(deployment: Pick<Deployment, 'createdAt' | 'dequeuedAt'>): string {
+  return deployment.dequeuedAt ?? deployment.createdAt;
+}
+
+/** Queued and stopped before it ever took its group: nothing ran, so nothing follows its end (no rollback). */
+export function neverStarted(deployment: Pick<Deployment, 'queuedAt' | 'dequeuedAt'>): boolean {
+  return deployment.queuedAt !== undefined && deployment.dequeuedAt === undefined;
 }
 
 /** How a deployment ends that a principal asked to stop. */

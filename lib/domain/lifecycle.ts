@@ -23,7 +23,8 @@ export const TRAFFIC_EVENTS = [
 ] as const;
 export type TrafficEvent = (typeof TRAFFIC_EVENTS)[number];
 
-export const DEPLOYMENT_STATUSES = ['Created', 'InProgress', 'Succeeded', 'Failed', 'Stopped'] as const;
+/** Queued: waiting for its busy group (busyBehavior QUEUE, or an instance catching up); it starts, as Created, when the group frees. */
+export const DEPLOYMENT_STATUSES = ['Queued', 'Created', 'InProgress', 'Succeeded', 'Failed', 'Stopped'] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
 
 export const INSTANCE_STATUSES = ['Pending', 'InProgress', 'Succeeded', 'Failed', 'Skipped', 'Unknown'] as const;

@@ -151,6 +151,8 @@ async function startDeployAction(
         description: `Pipeline ${ex.pipeline}, execution ${ex.executionId}, stage ${ex.stages[i]?.name}`,
         idempotencyToken: pipelineActionToken(ex.executionId, i, a, attempt),
         pipelineAction: { executionId: ex.executionId, stageIndex: i, actionIndex: a },
+        // A deploy action waits for a busy group its own way (below), whatever the group's busyBehavior.
+        whenBusy: 'REJECT',
       },
       creator,
       deps,

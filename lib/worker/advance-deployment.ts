@@ -3,6 +3,7 @@ import { decideCreated } from '../domain/freeze-lease.js';
 import { rollBack, rollbackWanted } from '../deployments/rollback.js';
 import { advanceRollout, dispatchReserved, finish, releaseReserved } from '../deployments/rollout.js';
 import { startDeployment } from '../deployments/start-deployment.js';
+import { endStoppedWhileQueued, startNextQueued } from '../deployments/queue.js';
 import { windDown } from '../deployments/wind-down.js';
 import { logger } from '../logger.js';
 import { onDeploymentEnded } from '../pipelines/execution-engine.js';
@@ -12,6 +13,7 @@ const MAX_STEPS = 50;
 
 /**
  * Moves one deployment as far as it can go from what is recorded now:
+ * Queued → its group's oldest queued deployment started if the group is free (or Stopped, when a stop was asked for);
  * Created → targets frozen (by one worker at a time); a stop request → Stopped; InProgress → the next
  * batch or the end; ended → instances that never started skipped, rollback and
  * pipeline told once, then off the active list. Each step is a conditional
@@ -27,6 +29,14 @@ export async function advanceDeployment(
     const deployment = await deps.deployments.get(deploymentId);
     if (!deployment) return undefined;
     switch (deployment.status) {
+      case 'Queued':
+        if (deployment.stopRequested) {
+          await endStoppedWhileQueued(deployment, deps);
+          continue;
+        }
+        // Its group may be free (the end that freed it started nobody, or came before it was queued): start the oldest.
+        if ((await startNextQueued(deployment.application, deployment.group, deps)) === deploymentId) continue;
+        return deps.deployments.get(deploymentId);
       case 'Created':
         switch (decideCreated(deployment, deps.clock.now().toISOString())) {
           case 'wait':
@@ -79,8 +89,13 @@ async function stopNow(deployment: Deployment, deps: PipelineDeps): Promise<void
   await finish(deployment, stoppedByRequest(deployment.stopRequested as NonNullable<Deployment['stopRequested']>), deps);
 }
 
-/** What follows an end, safe to repeat: the rollback (idempotency token) and the pipeline's next step. */
+/**
+ * What follows an end, safe to repeat: the rollback (idempotency token; it goes
+ * ahead of the group's queue), the pipeline's next step, then the oldest
+ * deployment queued for the group, if the group is free.
+ */
 async function afterEnd(deployment: Deployment, deps: PipelineDeps): Promise<void> {
   if (await rollbackWanted(deployment, deps)) await rollBack(deployment, deps);
   await onDeploymentEnded(deployment, deps);
+  await startNextQueued(deployment.application, deployment.group, deps);
 }

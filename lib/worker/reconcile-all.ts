@@ -1,4 +1,4 @@
-import type { Deployment } from '../domain/deployment.js';
+import { type Deployment, createdClockOf } from '../domain/deployment.js';
 import { inTurn } from '../domain/in-turn.js';
 import { expireDue } from '../deployments/reconcile.js';
 import { logger } from '../logger.js';
@@ -33,7 +33,7 @@ export interface ReconcileSummary {
 export async function reconcileAll(deps: PipelineDeps, options: { timeLeftMs?: () => number } = {}): Promise<ReconcileSummary> {
   const summary: ReconcileSummary = { deployments: 0, timedOut: 0, lost: 0, neverStarted: 0, executions: 0, deferred: 0 };
   const now = deps.clock.now().getTime();
-  const startCreated = (d: Deployment) => now - Date.parse(d.createdAt) >= CREATION_GRACE_MS;
+  const startCreated = (d: Deployment) => now - Date.parse(createdClockOf(d)) >= CREATION_GRACE_MS;
   const timeLeft = () => options.timeLeftMs?.() ?? Number.POSITIVE_INFINITY;
   const outOfTime = () => timeLeft() < RESERVE_MS;
   const active = await deps.deployments.listActive();
@@ -44,7 +44,7 @@ export async function reconcileAll(deps: PipelineDeps, options: { timeLeftMs?: (
     }
     summary.deployments++;
     try {
-      if (deployment.status !== 'Created') {
+      if (deployment.status !== 'Created' && deployment.status !== 'Queued') {
         for (const verdict of await expireDue(deployment, deps, outOfTime)) summary[verdict]++;
       }
       await advanceDeployment(deployment.deploymentId, deps, { startCreated });

@@ -53,6 +53,7 @@ const groupSettings = (): DeploymentGroupSettings & { hookRoleSetBy: string | nu
   ignoreApplicationStopFailures: false,
   hookRoleArn: null,
   hookRoleSetBy: null,
+  busyBehavior: 'QUEUE',
 });
 
 let serial = 0;
@@ -153,6 +154,39 @@ export function portContract(open: () => Promise<Ports>): void {
       const instancesToken = (await ports.instances.list({ limit: 1 })).nextToken;
       expect(instancesToken).toBeDefined();
       await expect(ports.applications.list({ limit: 1, nextToken: instancesToken })).rejects.toThrow(ValidationError);
+    });
+  });
+
+  describe('a group\'s queue', () => {
+    it('queues behind the active deployment, starts the oldest once the group is free, ends a stopped one without the group, and keeps a group with a queue', async () => {
+      const ports = await open();
+      await ports.applications.put('web', { description: '', revisionSources: [] }, NOW);
+      await ports.groups.put('web', 'prod', groupSettings(), NOW, () => 'g1');
+      expect((await ports.groups.get('web', 'prod'))?.busyBehavior).toBe('QUEUE');
+      const a = deploymentOf();
+      await ports.deployments.create(a, { lockGroup: true });
+      const [b, c] = [deploymentOf({ status: 'Queued' }), deploymentOf({ status: 'Queued' })];
+      for (const d of [b, c]) expect((await ports.deployments.enqueue({ ...d, queuedAt: d.createdAt }, {})).kind).toBe('created');
+      expect(await ports.deployments.queued('web', 'prod', 10)).toEqual([b.deploymentId, c.deploymentId]);
+      expect((await ports.deployments.listActive()).map((d) => d.deploymentId).sort()).toEqual([a, b, c].map((d) => d.deploymentId).sort());
+      // Queued ones go first: even a free group is not taken past them, except by a rollback.
+      await expect(ports.groups.delete('web', 'prod')).rejects.toThrow(ConflictError);
+      expect(await ports.deployments.dequeue(b, NOW)).toBe('busy');
+      await ports.deployments.finalize(a, { status: 'Succeeded', now: NOW });
+      await expect(ports.deployments.create(deploymentOf(), { lockGroup: true })).rejects.toThrow(GroupBusyError);
+      expect(await ports.deployments.requestStop(c.deploymentId, { at: NOW, by: 'bob', rollback: false })).toBe(true);
+      expect(await ports.deployments.dequeue(c, NOW)).toBe('notQueued');
+      expect(await ports.deployments.dequeue(b, LATER)).toBe('started');
+      expect(await ports.deployments.dequeue(b, LATER)).toBe('busy');
+      expect(await ports.deployments.get(b.deploymentId)).toMatchObject({ status: 'Created', dequeuedAt: LATER });
+      const stopped = await ports.deployments.get(c.deploymentId);
+      expect(await ports.deployments.endQueued(stopped as Deployment, { status: 'Stopped', error: { code: 'StoppedByRequest', message: 'Stopped by bob' }, now: LATER })).toBe(true);
+      expect(await ports.deployments.endQueued(stopped as Deployment, { status: 'Stopped', error: { code: 'StoppedByRequest', message: 'Stopped by bob' }, now: LATER })).toBe(false);
+      expect(await ports.deployments.get(c.deploymentId)).toMatchObject({ status: 'Stopped', error: { code: 'StoppedByRequest' } });
+      expect(await ports.deployments.queued('web', 'prod', 10)).toEqual([]);
+      await ports.deployments.finalize((await ports.deployments.get(b.deploymentId)) as Deployment, { status: 'Succeeded', now: LATER });
+      // The queue is empty: a new deployment takes the free group, and the group can go.
+      expect((await ports.deployments.create(deploymentOf(), { lockGroup: true })).kind).toBe('created');
     });
   });
 

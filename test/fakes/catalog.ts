@@ -73,6 +73,7 @@ function toGroup(stored: DeploymentGroup): DeploymentGroup {
     ignoreApplicationStopFailures: stored.ignoreApplicationStopFailures,
     hookRoleArn: stored.hookRoleArn ?? null,
     hookRoleSetBy: stored.hookRoleSetBy ?? null,
+    busyBehavior: stored.busyBehavior ?? 'REJECT',
     createdAt: stored.createdAt,
     updatedAt: stored.updatedAt,
   });
@@ -122,6 +123,7 @@ export class FakeDeploymentGroups implements DeploymentGroupsRepository {
       const found = groups.get(key);
       if (!found) throw notFound.group(application, name);
       if (found.activeDeploymentId) throw new ConflictError(`Deployment group "${name}" has an active deployment (${found.activeDeploymentId}); stop it first`);
+      if (found.queue?.size) throw new ConflictError(`Deployment group "${name}" has ${found.queue.size} queued deployment(s); stop them first (fleetline deployments list --group ${name} --status Queued)`);
       const app = applications.get(application);
       if (!app) throw notFound.group(application, name);
       groups.delete(key);

@@ -10,6 +10,9 @@ import { type Change, type Meter, Refused, byKey, clone, pageOf } from './store.
 
 const IDEMPOTENCY_TTL_DAYS = 7;
 const unfinished = (d: Deployment) => d.status === 'Created' || d.status === 'InProgress';
+/** On the active list: unfinished, or queued (the reconciler starts a group's queue too). */
+const listedActive = (d: Deployment) => unfinished(d) || d.status === 'Queued';
+const queueKey = (d: Deployment) => `${d.createdAt}#${d.deploymentId}`;
 
 /** The listing partitions a deployment is written to: every deployment, its application's, its group's. */
 const listingsOf = (application: string, group: string) => ['DEPLOYMENTS', `DEPLOYMENTS#${application}`, `DEPLOYMENTS#${application}#${group}`];
@@ -30,28 +33,34 @@ export class FakeDeployments implements DeploymentsRepository {
 
   async create(
     deployment: Deployment,
-    options: { lockGroup: boolean; idempotencyToken?: ScopedToken | undefined; requestFingerprint?: string | undefined },
+    options: { lockGroup: boolean; aheadOfQueue?: boolean | undefined; idempotencyToken?: ScopedToken | undefined; requestFingerprint?: string | undefined },
+    queue = false,
   ): Promise<CreateResult> {
     const { application, group, deploymentId } = deployment;
-    return this.store.write(this.meter, 'deployments.create', (record) => {
+    return this.store.write(this.meter, queue ? 'deployments.enqueue' : 'deployments.create', (record) => {
       const token = options.idempotencyToken && tokenKey(application, group, options.idempotencyToken);
       const used = token === undefined ? undefined : this.state.idempotency.get(token);
       const groupRecord = this.state.groups.get(groupKey(application, group));
       const exists = this.state.deployments.has(deploymentId);
-      const lockRefused = options.lockGroup && (!groupRecord || groupRecord.activeDeploymentId !== undefined);
+      const queued = groupRecord?.queue?.size ?? 0;
+      const lockRefused = queue ? !groupRecord : options.lockGroup && (!groupRecord || groupRecord.activeDeploymentId !== undefined || (!options.aheadOfQueue && queued > 0));
       if (used) throw new Refused({ kind: 'existing', deploymentId: used.deploymentId, requestFingerprint: used.requestFingerprint } satisfies CreateResult);
       if (lockRefused) {
         if (!groupRecord) throw notFound.group(application, group);
         // A retried request whose first attempt took effect (its answer was lost): the slot is already ours.
         if (groupRecord.activeDeploymentId === deploymentId) throw new Refused({ kind: 'created', deployment } satisfies CreateResult);
-        throw new GroupBusyError(application, group, String(groupRecord.activeDeploymentId));
+        throw new GroupBusyError(application, group, groupRecord.activeDeploymentId, queued);
       }
       if (exists) throw new Error(`Transaction cancelled: deployment ${deploymentId} exists already`);
-      if (options.lockGroup && groupRecord) {
+      if (queue && groupRecord) {
+        groupRecord.queue = groupRecord.queue ?? new Map<string, string>();
+        groupRecord.queue.set(queueKey(deployment), deploymentId);
+        record({ type: 'DeploymentGroup', id: groupKey(application, group), old: { queueLength: queued }, new: { queueLength: queued + 1 } });
+      } else if (options.lockGroup && groupRecord) {
         groupRecord.activeDeploymentId = deploymentId;
         record({ type: 'DeploymentGroup', id: groupKey(application, group), old: { activeDeploymentId: undefined }, new: { activeDeploymentId: deploymentId } });
       }
-      this.state.deployments.set(deploymentId, { deployment: clone(deployment), active: unfinished(deployment) });
+      this.state.deployments.set(deploymentId, { deployment: clone(deployment), active: listedActive(deployment) });
       record({ type: 'Deployment', id: deploymentId, new: deployment });
       for (const listing of listingsOf(application, group)) {
         const entries = this.state.listings.get(listing) ?? new Map<string, string>();
@@ -67,6 +76,49 @@ export class FakeDeployments implements DeploymentsRepository {
       }
       return { kind: 'created', deployment } satisfies CreateResult;
     }, 'idempotent');
+  }
+
+  enqueue(deployment: Deployment, options: { idempotencyToken?: ScopedToken | undefined; requestFingerprint?: string | undefined }): Promise<CreateResult> {
+    return this.create(deployment, { ...options, lockGroup: true }, true);
+  }
+
+  async queued(application: string, group: string, limit: number): Promise<string[]> {
+    await this.store.io(this.meter);
+    const queue = this.state.groups.get(groupKey(application, group))?.queue ?? new Map<string, string>();
+    return byKey([...queue.entries()].map(([key, id]) => ({ key, value: id }))).map((e) => e.value).slice(0, limit);
+  }
+
+  async dequeue(deployment: Deployment, now: string): Promise<'started' | 'busy' | 'notQueued'> {
+    const { application, group, deploymentId } = deployment;
+    return this.store.write(this.meter, 'deployments.dequeue', (record) => {
+      const key = groupKey(application, group);
+      const groupRecord = this.state.groups.get(key);
+      if (!groupRecord || groupRecord.activeDeploymentId !== undefined) throw new Refused('busy');
+      const stored = this.state.deployments.get(deploymentId);
+      const entry = queueKey(deployment);
+      if (!stored || stored.deployment.status !== 'Queued' || stored.deployment.stopRequested || !groupRecord.queue?.has(entry)) throw new Refused('notQueued');
+      const before = clone(stored.deployment);
+      Object.assign(stored.deployment, { status: 'Created', dequeuedAt: now });
+      groupRecord.queue.delete(entry);
+      groupRecord.activeDeploymentId = deploymentId;
+      record({ type: 'DeploymentGroup', id: key, old: { activeDeploymentId: undefined }, new: { activeDeploymentId: deploymentId } });
+      record({ type: 'Deployment', id: deploymentId, old: before, new: stored.deployment });
+      return 'started' as const;
+    });
+  }
+
+  async endQueued(deployment: Deployment, outcome: { status: 'Stopped'; error: { code: string; message: string }; now: string }): Promise<boolean> {
+    return this.store.write(this.meter, 'deployments.endQueued', (record) => {
+      const stored = this.state.deployments.get(deployment.deploymentId);
+      if (!stored || stored.deployment.status !== 'Queued') throw new Refused(false);
+      const groupRecord = this.state.groups.get(groupKey(deployment.application, deployment.group));
+      if (!groupRecord) throw new Error('Transaction cancelled: the group is gone');
+      const before = clone(stored.deployment);
+      Object.assign(stored.deployment, { status: outcome.status, completedAt: outcome.now, error: clone(outcome.error) });
+      groupRecord.queue?.delete(queueKey(deployment));
+      record({ type: 'Deployment', id: deployment.deploymentId, old: before, new: stored.deployment });
+      return true;
+    });
   }
 
   async findByIdempotencyToken(application: string, group: string, token: ScopedToken) {
@@ -150,7 +202,7 @@ export class FakeDeployments implements DeploymentsRepository {
 
   countPendingAsSkipped(deploymentId: string): Promise<boolean> {
     return this.update('countPendingAsSkipped', deploymentId, (d) => {
-      if (unfinished(d) || d.counts.pending <= 0) return false;
+      if (listedActive(d) || d.counts.pending <= 0) return false;
       d.counts.skipped += d.counts.pending;
       d.counts.pending = 0;
       return true;
@@ -167,7 +219,7 @@ export class FakeDeployments implements DeploymentsRepository {
 
   retire(deploymentId: string): Promise<boolean> {
     return this.update('retire', deploymentId, (d, stored) => {
-      const done = stored.active && !unfinished(d) && d.endHandled === true && d.counts.pending === 0 && d.counts.inProgress === 0 && d.openBatches === undefined;
+      const done = stored.active && !listedActive(d) && d.endHandled === true && d.counts.pending === 0 && d.counts.inProgress === 0 && d.openBatches === undefined;
       if (!done) return false;
       stored.active = false;
       return true;
@@ -176,7 +228,7 @@ export class FakeDeployments implements DeploymentsRepository {
 
   requestStop(deploymentId: string, stop: NonNullable<Deployment['stopRequested']>): Promise<boolean> {
     return this.update('requestStop', deploymentId, (d) => {
-      if (!unfinished(d) || d.stopRequested !== undefined) return false;
+      if (!listedActive(d) || d.stopRequested !== undefined) return false;
       d.stopRequested = clone(stop);
       return true;
     });

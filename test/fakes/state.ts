@@ -30,7 +30,8 @@ export interface StoredConnection {
 export interface FleetState {
   applications: Map<string, { application: Application; groupCount: number }>;
   /** By `<application>/<group>`. */
-  groups: Map<string, { group: DeploymentGroup; activeDeploymentId?: string; lastSuccessful?: { deploymentId: string; revision: Revision } }>;
+  /** `queue`: `<createdAt>#<id>` → deployment ID of each deployment queued for the group. */
+  groups: Map<string, { group: DeploymentGroup; activeDeploymentId?: string; lastSuccessful?: { deploymentId: string; revision: Revision }; queue?: Map<string, string> }>;
   instances: Map<string, { instanceId: string; tags: Tag[]; iamArn: string | null; requestedTags?: Tag[] | null; registeredAt: string; updatedAt: string }>;
   /** `active`: on the reconciler's list of unfinished deployments. */
   deployments: Map<string, { deployment: Deployment; active: boolean }>;

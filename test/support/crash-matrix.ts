@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { type Lab, type Scenario, runWithCrash } from './engine-lab.js';
-import { failAndRollBack, pipelineAdvance, stopMidway, stoppedWhileFreezing, wideStop } from './engine-scenarios.js';
+import { failAndRollBack, pipelineAdvance, queueWhileBusy, stopMidway, stoppedWhileFreezing, wideStop } from './engine-scenarios.js';
 import {
   approvedToProd,
   queuedInOrder,
@@ -20,6 +20,7 @@ export const CRASH_SCENARIOS: [name: string, scenario: Scenario<any>, minimumWri
   ['a deployment stopped while its worker is still writing the instance items: all of them end Skipped and counted', stoppedWhileFreezing, 5],
   ['a deployment of sixty hosts stopped mid-way: the freeze, the dispatch and the stop each cross their pages', wideStop, 8],
   ['a deployment whose host fails, rolled back to the last good revision', failAndRollBack, 15],
+  ['QUEUE group: deployments queued behind a running one start in creation order as the group frees; one stopped while queued never starts', queueWhileBusy, 20],
   ['a pipeline deploying to staging, then to prod', pipelineAdvance, 20],
   ['an approval granted after a crash: the build reaches prod once, the decision is recorded once', approvedToProd, 10],
   ['an approval rejected: the execution fails at the gate and prod is never deployed', rejectedAtGate, 3],

@@ -184,6 +184,58 @@ export const failAndRollBack: Scenario<DeployContext> = {
   },
 };
 
+type QueueContext = { ids: Record<string, string>; agents: LabAgent[] };
+
+/** A request to a QUEUE group (its client retries it with the same token): 201 Created or Queued, 200 on a retry that took effect. */
+const queueStep = (name: string, revision: string): Step<QueueContext> => async (engine, c) => {
+  const res = await ok(engine, engine.send('POST', '/deployments', {
+    body: { application: 'shop', group: 'prod', revision: { bucket: BUCKET, key: revision }, idempotencyToken: `build-${name}` },
+  }), [200, 201]);
+  if (!engine.dead()) c.ids[name] = res.body.deploymentId;
+};
+
+/**
+ * A QUEUE group: A runs while B, C and D are queued behind it; C is stopped
+ * while queued; then the group frees twice (A ends, B ends), each time a crash
+ * may cut the end, the hand-over or the start short. B then D must start, in
+ * that order, each once; C never.
+ */
+export const queueWhileBusy: Scenario<QueueContext> = {
+  async setup(run) {
+    return { ids: {}, agents: await registerFleet(run, 'shop', 'prod', 1, { busyBehavior: 'QUEUE' }) };
+  },
+  steps: [
+    queueStep('a', 'web/app-1.zip'),
+    async (engine, _c, run) => void (await settleStream(run, engine)),
+    queueStep('b', 'web/app-2.zip'),
+    queueStep('c', 'web/app-1.zip'),
+    queueStep('d', 'web/app-2.zip'),
+    async (engine, c, run) => {
+      await ok(engine, engine.send('POST', `/deployments/${c.ids.c}/stop`, { body: {} }), [202, 409]);
+      await settleStream(run, engine);
+    },
+    async (engine, c) => void (await c.agents[0]!.work(engine)),
+    async (engine, _c, run) => void (await settleStream(run, engine)),
+    async (engine, c) => void (await c.agents[0]!.work(engine)),
+    async (engine, _c, run) => void (await settleStream(run, engine)),
+    async (engine, c) => void (await c.agents[0]!.work(engine)),
+    async (engine, _c, run) => void (await settleStream(run, engine)),
+  ],
+  check(state, c) {
+    const byId = new Map(deploymentsOf(state).map((d) => [d.deploymentId, d]));
+    expect(deploymentsOf(state)).toHaveLength(4);
+    const [a, b, cc, d] = ['a', 'b', 'c', 'd'].map((name) => byId.get(c.ids[name] as string));
+    expect(a).toMatchObject({ status: 'Succeeded', counts: { succeeded: 1 } });
+    expect(a?.queuedAt).toBeUndefined();
+    for (const queued of [b, d]) expect(queued).toMatchObject({ status: 'Succeeded', counts: { succeeded: 1 }, queuedAt: queued?.createdAt, dequeuedAt: expect.any(String) });
+    // Creation order: B left the queue before D, and D started only once B had ended.
+    expect(String(b?.dequeuedAt) < String(d?.dequeuedAt)).toBe(true);
+    expect(String(d?.startedAt) >= String(b?.completedAt)).toBe(true);
+    expect(cc).toMatchObject({ status: 'Stopped', error: { code: 'StoppedByRequest' }, fleetSize: 0 });
+    expect(cc?.dequeuedAt).toBeUndefined();
+  },
+};
+
 /** An upload starts a pipeline that deploys to staging, then to prod. */
 export const pipelineAdvance: Scenario<{ agents: LabAgent[]; upload: ArtifactUpload }> = {
   async setup(run) {

@@ -15,6 +15,7 @@ const valid = {
   fileExistsBehavior: 'DISALLOW',
   ignoreApplicationStopFailures: false,
   hookRoleArn: null,
+  busyBehavior: 'QUEUE',
 };
 
 function settingsOf(body: unknown) {
@@ -44,6 +45,7 @@ describe('deployment group body', () => {
       fileExistsBehavior: 'DISALLOW',
       ignoreApplicationStopFailures: false,
       hookRoleArn: null,
+      busyBehavior: 'REJECT',
     });
   });
 

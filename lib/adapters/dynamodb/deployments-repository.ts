@@ -1,4 +1,4 @@
-import { GetCommand, type NativeAttributeValue, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type NativeAttributeValue, QueryCommand, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deployment, Revision } from '../../domain/deployment.js';
 import type { FreezeLease } from '../../domain/freeze-lease.js';
 import type { InstanceCounts } from '../../domain/minimum-healthy.js';
@@ -41,7 +41,8 @@ export function toDeployment(item: Item): Deployment {
 
 function toItem(d: Deployment): Item {
   const { counts, ...rest } = d;
-  const unfinished = d.status === 'Created' || d.status === 'InProgress';
+  // A queued deployment is on the active list too: the reconciler's pass over it starts its group's queue (a backstop).
+  const unfinished = d.status === 'Created' || d.status === 'InProgress' || d.status === 'Queued';
   return {
     ...keys.deployment(d.deploymentId),
     ...(unfinished ? keys.activeDeployment(d.deploymentId) : {}),
@@ -57,23 +58,154 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
 
   async create(
     deployment: Deployment,
-    options: { lockGroup: boolean; idempotencyToken?: ScopedToken | undefined; requestFingerprint?: string | undefined },
+    options: { lockGroup: boolean; aheadOfQueue?: boolean | undefined; idempotencyToken?: ScopedToken | undefined; requestFingerprint?: string | undefined },
   ): Promise<CreateResult> {
-    const { tableName } = this.table;
     const { application, group, deploymentId } = deployment;
     const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [];
     if (options.lockGroup) {
       items.push({
         Update: {
-          TableName: tableName,
+          TableName: this.table.tableName,
           Key: keys.group(application, group),
           UpdateExpression: 'SET activeDeploymentId = :id',
-          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(activeDeploymentId)',
-          ExpressionAttributeValues: { ':id': deploymentId },
+          // Deployments queued for the group go first (in creation order), unless this one may not wait (a rollback).
+          ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(activeDeploymentId)${options.aheadOfQueue ? '' : ' AND (attribute_not_exists(queueLength) OR queueLength <= :zero)'}`,
+          ExpressionAttributeValues: { ':id': deploymentId, ...(options.aheadOfQueue ? {} : { ':zero': 0 }) },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       });
     }
+    return this.writeNew(deployment, items, options);
+  }
+
+  /**
+   * Writes a deployment Queued for its busy group: the deployment, its queue
+   * entry and the group's queue length in one transaction (with its listings and
+   * token, as any new deployment); the worker starts it when the group frees.
+   */
+  async enqueue(deployment: Deployment, options: { idempotencyToken?: ScopedToken | undefined; requestFingerprint?: string | undefined }): Promise<CreateResult> {
+    const { application, group, deploymentId, createdAt } = deployment;
+    const { tableName } = this.table;
+    return this.writeNew(
+      deployment,
+      [
+        {
+          Update: {
+            TableName: tableName,
+            Key: keys.group(application, group),
+            UpdateExpression: 'ADD queueLength :one',
+            ConditionExpression: 'attribute_exists(PK)',
+            ExpressionAttributeValues: { ':one': 1 },
+          },
+        },
+        { Put: { TableName: tableName, Item: { ...keys.queueEntry(application, group, createdAt, deploymentId), type: 'QueueEntry', deploymentId }, ConditionExpression: 'attribute_not_exists(PK)' } },
+      ],
+      { ...options, lockGroup: true },
+    );
+  }
+
+  /** The group's queue, oldest first (consistent): who starts next. */
+  async queued(application: string, group: string, limit: number): Promise<string[]> {
+    const out = await this.table.doc.send(
+      new QueryCommand({
+        TableName: this.table.tableName,
+        KeyConditionExpression: 'PK = :p',
+        ExpressionAttributeValues: { ':p': keys.queuePartition(application, group) },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((item) => String(item.deploymentId));
+  }
+
+  /**
+   * Starts a queued deployment: it takes the group's slot (if free), leaves the
+   * queue and becomes Created, in one transaction conditional on each.
+   */
+  async dequeue(deployment: Deployment, now: string): Promise<'started' | 'busy' | 'notQueued'> {
+    const { tableName } = this.table;
+    const { application, group, deploymentId, createdAt } = deployment;
+    try {
+      await this.table.transactWrite({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName,
+              Key: keys.group(application, group),
+              UpdateExpression: 'SET activeDeploymentId = :id ADD queueLength :minus',
+              ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(activeDeploymentId)',
+              ExpressionAttributeValues: { ':id': deploymentId, ':minus': -1 },
+            },
+          },
+          {
+            Update: {
+              TableName: tableName,
+              Key: keys.deployment(deploymentId),
+              UpdateExpression: 'SET #status = :created, dequeuedAt = :now',
+              ConditionExpression: '#status = :queued AND attribute_not_exists(stopRequested)',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':created': 'Created', ':queued': 'Queued', ':now': now },
+            },
+          },
+          { Delete: { TableName: tableName, Key: keys.queueEntry(application, group, createdAt, deploymentId), ConditionExpression: 'attribute_exists(PK)' } },
+        ],
+      });
+      return 'started';
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (!reasons) throw error;
+      if (reasons[0] === 'ConditionalCheckFailed') return 'busy';
+      if (reasons[1] === 'ConditionalCheckFailed' || reasons[2] === 'ConditionalCheckFailed') return 'notQueued';
+      throw error;
+    }
+  }
+
+  /** Ends a deployment while it is still queued (a stop): it leaves the queue and never takes its group. False when it was no longer queued. */
+  async endQueued(deployment: Deployment, outcome: { status: 'Stopped'; error: { code: string; message: string }; now: string }): Promise<boolean> {
+    const { tableName } = this.table;
+    const { application, group, deploymentId, createdAt } = deployment;
+    try {
+      await this.table.transactWrite({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName,
+              Key: keys.deployment(deploymentId),
+              UpdateExpression: 'SET #status = :status, completedAt = :now, #error = :error',
+              ConditionExpression: '#status = :queued',
+              ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+              ExpressionAttributeValues: { ':status': outcome.status, ':now': outcome.now, ':error': outcome.error, ':queued': 'Queued' },
+            },
+          },
+          { Delete: { TableName: tableName, Key: keys.queueEntry(application, group, createdAt, deploymentId) } },
+          {
+            Update: {
+              TableName: tableName,
+              Key: keys.group(application, group),
+              UpdateExpression: 'ADD queueLength :minus',
+              ConditionExpression: 'attribute_exists(PK)',
+              ExpressionAttributeValues: { ':minus': -1 },
+            },
+          },
+        ],
+      });
+      return true;
+    } catch (error) {
+      if (cancellationReasons(error)?.[0] === 'ConditionalCheckFailed') return false;
+      throw error;
+    }
+  }
+
+  /** The new deployment with whatever `before` claims for it (the group's slot or its queue), its listings and its token, in one transaction. */
+  private async writeNew(
+    deployment: Deployment,
+    before: NonNullable<TransactWriteCommandInput['TransactItems']>,
+    options: { lockGroup: boolean; idempotencyToken?: ScopedToken | undefined; requestFingerprint?: string | undefined },
+  ): Promise<CreateResult> {
+    const { tableName } = this.table;
+    const { application, group, deploymentId } = deployment;
+    const items = [...before];
+    const claimsGroup = items.length > 0;
     items.push({ Put: { TableName: tableName, Item: toItem(deployment), ConditionExpression: 'attribute_not_exists(PK)' } });
     // Written once, never updated: the same content on a replay.
     for (const listing of keys.deploymentListings(application, group)) {
@@ -111,12 +243,13 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
           return { kind: 'existing', deploymentId: String(existing.deploymentId), requestFingerprint: fingerprint };
         }
       }
-      if (options.lockGroup && reasons[0] === 'ConditionalCheckFailed') {
+      if (claimsGroup && reasons[0] === 'ConditionalCheckFailed') {
         const groupItem = cancelledItem(error, 0);
         if (!groupItem) throw notFound.group(application, group);
         // A retried request whose first attempt took effect (its answer was lost): the slot is already ours.
         if (groupItem.activeDeploymentId === deploymentId) return { kind: 'created', deployment };
-        throw new GroupBusyError(application, group, String(groupItem.activeDeploymentId));
+        const active = groupItem.activeDeploymentId === undefined ? undefined : String(groupItem.activeDeploymentId);
+        throw new GroupBusyError(application, group, active, Number(groupItem.queueLength ?? 0));
       }
       throw error;
     }
@@ -251,8 +384,8 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
     return this.conditionalUpdate(
       deploymentId,
       'SET stopRequested = :stop',
-      '#status IN (:created, :inProgress) AND attribute_not_exists(stopRequested)',
-      { ':stop': stop, ...UNFINISHED },
+      '#status IN (:created, :inProgress, :queued) AND attribute_not_exists(stopRequested)',
+      { ':stop': stop, ':queued': 'Queued', ...UNFINISHED },
     );
   }
 

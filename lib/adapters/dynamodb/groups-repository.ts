@@ -21,6 +21,8 @@ function toGroup(item: Item): DeploymentGroup {
     ignoreApplicationStopFailures: item.ignoreApplicationStopFailures,
     hookRoleArn: item.hookRoleArn ?? null,
     hookRoleSetBy: item.hookRoleSetBy ?? null,
+    // Groups written before the setting refuse, as they always did.
+    busyBehavior: item.busyBehavior ?? 'REJECT',
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,
   };
@@ -100,7 +102,8 @@ export class DynamoDeploymentGroupsRepository implements DeploymentGroupsReposit
               Delete: {
                 TableName: this.table.tableName,
                 Key: keys.group(application, name),
-                ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(activeDeploymentId)',
+                ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(activeDeploymentId) AND (attribute_not_exists(queueLength) OR queueLength = :zero)',
+                ExpressionAttributeValues: { ':zero': 0 },
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
@@ -118,8 +121,9 @@ export class DynamoDeploymentGroupsRepository implements DeploymentGroupsReposit
     } catch (error) {
       const reasons = cancellationReasons(error);
       if (reasons?.[0] === 'ConditionalCheckFailed') {
-        const active = cancelledItem(error, 0)?.activeDeploymentId;
-        if (active) throw new ConflictError(`Deployment group "${name}" has an active deployment (${String(active)}); stop it first`);
+        const old = cancelledItem(error, 0);
+        if (old?.activeDeploymentId) throw new ConflictError(`Deployment group "${name}" has an active deployment (${String(old.activeDeploymentId)}); stop it first`);
+        if (Number(old?.queueLength ?? 0) > 0) throw new ConflictError(`Deployment group "${name}" has ${String(old?.queueLength)} queued deployment(s); stop them first (fleetline deployments list --group ${name} --status Queued)`);
         throw groupMissing(application, name);
       }
       if (reasons?.includes('ConditionalCheckFailed')) throw groupMissing(application, name);

@@ -41,6 +41,9 @@ export const keys = {
         : `${DEPLOYMENTS}#${filter.application}#${filter.group}`,
   /** One deployment in one listing, newest last by creation time. */
   deploymentListing: (listing: string, createdAt: string, id: string): TableKey => ({ PK: listing, SK: `${createdAt}#${id}` }),
+  /** A deployment waiting for its busy group: the group's queue, oldest first; deleted when it starts or is stopped. */
+  queueEntry: (application: string, group: string, createdAt: string, id: string): TableKey => ({ PK: `QUEUE#${application}#${group}`, SK: `${createdAt}#${id}` }),
+  queuePartition: (application: string, group: string) => `QUEUE#${application}#${group}`,
   /** GSI2 (sparse): deployments not yet finished, for the reconciler. */
   activeDeployment: (id: string) => ({ GSI2PK: 'ACTIVE_DEPLOYMENTS', GSI2SK: id }),
   /** The owner (a principal ARN, any characters) goes in as a fixed-length hash, so owner and token never run together. */
