@@ -1,6 +1,6 @@
 import { type Deployment, stoppedByRequest } from '../domain/deployment.js';
 import { logger } from '../logger.js';
-import type { EngineDeps } from './engine.js';
+import type { EngineDeps } from './engine-deps.js';
 
 /** Queued deployments looked at per pass: those stopped while queued are ended on the way to the first that can start. */
 const QUEUE_LOOKAHEAD = 10;
