@@ -57,6 +57,7 @@ function request(route: Route<ApiDeps>, n: Names): { path: string; body: unknown
     'POST /pipelines/{name}/executions': { revision: { bucket: BUCKET, key: 'q/c.zip' } },
     'POST /deployments': { application: n.app, group: n.group, revision: { bucket: BUCKET, key: `${n.app}/a.zip` } },
     'POST /deployments/{id}/stop': {},
+    'POST /deployments/{id}/retry': { failedOnly: true },
     'POST /executions/{id}/approve': {},
     'POST /executions/{id}/reject': {},
     'PUT /access-rules/{id}': { effect: 'Allow', principals: ['*'], actions: ['*'], resources: ['*'] },
