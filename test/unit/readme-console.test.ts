@@ -56,7 +56,12 @@ describe('reading console blocks', () => {
     expect(blocks.length).toBeGreaterThan(3);
     for (const b of blocks) expect(b.commands.length, `block at line ${b.line}`).toBeGreaterThan(0);
     const skipped = blocks.filter((b) => b.skip).flatMap((b) => b.commands.map((c) => c.command.split(' ').slice(0, 3).join(' ')));
-    expect(skipped).toEqual(['npm install &&', 'npm test', 'npx fleetline agent', 'node /opt/fleetline/fleetline-agent.mjs --check', 'npx osls deploy', 'aws iam attach-role-policy']);
+    expect(skipped).toEqual([
+      'npm install &&', 'npm test', 'npx fleetline agent', 'node /opt/fleetline/fleetline-agent.mjs --check', 'npx osls deploy', 'aws iam attach-role-policy',
+      // Deploy to AWS past what runs offline (osls package and agent user-data run): an instance, SSM, the stack's API, its removal.
+      'aws ec2 run-instances', 'aws ssm send-command', 'export FLEETLINE_API=https://abc123.execute-api.us-east-1.amazonaws.com',
+      'npx fleetline apps', 'npx fleetline groups', 'npx fleetline instances', 'npx fleetline deploy', 'npx osls remove',
+    ]);
   });
 });
 
