@@ -13,6 +13,7 @@ const VARIABLE_OF = {
   credentialAccounts: 'CREDENTIAL_ACCOUNTS',
   assumableRolePath: 'ASSUMABLE_ROLE_PATH',
   agentRoleNames: 'AGENT_ROLE_NAMES',
+  eventBus: 'EVENT_BUS',
 };
 
 /** The parameters only the stack reads. */

@@ -39,6 +39,8 @@ const configSchema = z.object({
   ADMIN_PRINCIPALS: z._default(z.string().check(z.regex(listOf('arn:[\\w*-]+:(iam|sts|\\*)::[\\d*]*:[^\\s,]+'), 'must be comma-separated IAM principal ARN patterns (arn:aws:iam::<account>:role/<name>)')), ''),
   /** Roles POST /credentials may hand out must live under this IAM path. */
   ASSUMABLE_ROLE_PATH: z._default(z.string().check(z.regex(/^\/([\w+=,.@-]+\/)*$/, 'must be an IAM path such as /fleetline/')), '/fleetline/'),
+  /** The EventBridge bus the worker publishes state-change events to (deploy parameter eventBus); unset locally, where the table is the feed. */
+  EVENT_BUS: z.optional(z.string().check(z.regex(/^[\w.\-/]{1,256}$/, 'must be an EventBridge bus name such as default (letters, digits, . _ - /)'))),
   /** The agents' control channel (the WebSocket API's stage URL), told to agents in every poll answer. */
   /** Set only in local mode (npm start): the S3 emulator, which GET /config names for the CLI. */
   AWS_ENDPOINT_URL_S3: z.optional(z.string()),
@@ -63,6 +65,8 @@ export interface Config {
   region?: string | undefined;
   /** A loopback S3 endpoint (the local stack's emulator); never set in AWS. */
   localS3Endpoint?: string | undefined;
+  /** The EventBridge bus events are published to; none locally. */
+  eventBus?: string | undefined;
 }
 
 const splitList = (text: string) => text.split(',').map((n) => n.trim()).filter(Boolean);
@@ -111,6 +115,7 @@ function toConfig(data: z.output<typeof configSchema>): Config {
     minimumAgentVersion: data.MINIMUM_AGENT_VERSION,
     region: data.AWS_REGION,
     localS3Endpoint: emulatorCredentials(data.AWS_ENDPOINT_URL_S3).credentials ? data.AWS_ENDPOINT_URL_S3 : undefined,
+    eventBus: data.EVENT_BUS,
     timings: {
       leaseSeconds: data.AGENT_LEASE_SECONDS,
       startTimeoutSeconds: data.AGENT_START_TIMEOUT_SECONDS,

@@ -14,6 +14,8 @@ import type { FreezeLease } from './domain/freeze-lease.js';
 import type { DeploymentStatus } from './domain/lifecycle.js';
 import type { Execution, Pipeline } from './domain/pipeline.js';
 import type { Tag, TagSet } from './domain/tags.js';
+import type { DetailType, FleetEvent } from './domain/state-events.js';
+import type { DynamoDBRecord } from 'aws-lambda';
 
 /** Interfaces the use cases depend on; lib/adapters implements them. */
 
@@ -418,4 +420,42 @@ export interface CredentialAuditEntry {
 export interface CredentialAuditLog {
   record(entry: CredentialAuditEntry): Promise<void>;
   list(page: PageRequest): Promise<Page<CredentialAuditEntry>>;
+}
+
+/** A table write as the stream hands it over: what changed, and where and when DynamoDB recorded it. */
+export type StateChange =
+  | { kind: 'deployment'; before: Deployment | undefined; after: Deployment }
+  | { kind: 'instance'; before: InstanceDeployment | undefined; after: InstanceDeployment }
+  | { kind: 'execution'; before: Execution | undefined; after: Execution }
+  /** An event newly written to the feed: to publish. */
+  | { kind: 'event'; event: FleetEvent };
+
+export interface RecordedChange {
+  change: StateChange;
+  /** The table's account, region and partition (from the stream's ARN), and the time of the write, to the second. */
+  origin: { partition: string; account: string; region: string; time: string };
+  /** Orders the change's events in the feed: its time, then its place in the stream (the same on a replay). */
+  position: string;
+}
+
+export interface EventFilter {
+  since?: string | undefined;
+  type?: DetailType | undefined;
+  application?: string | undefined;
+}
+
+/** The event feed (README, Events): state changes as AWS's events, kept 14 days. */
+export interface EventFeed {
+  /** What a stream record changed, when it is a deployment, instance, execution or newly written event. */
+  changeOf(record: DynamoDBRecord): RecordedChange | undefined;
+  /** Writes each event once, at its position: a replayed change writes nothing again. */
+  record(entries: { event: FleetEvent; position: string }[]): Promise<void>;
+  /** Oldest first, from `since` on. */
+  list(filter: EventFilter, page: PageRequest<FleetEvent>): Promise<Page<FleetEvent>>;
+}
+
+/** Where events are published besides the feed (EventBridge in AWS; nothing locally). */
+export interface EventPublisher {
+  /** Publishes all, or throws naming the first event it could not publish. */
+  publish(events: FleetEvent[]): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { credentialRoutes } from './credential-routes.js';
 import { applicationRoutes } from './application-routes.js';
 import type { ApiDeps } from './deps.js';
 import { deploymentRoutes } from './deployment-routes.js';
+import { eventRoutes } from './event-routes.js';
 import { groupRoutes } from './group-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { instanceRoutes } from './instance-routes.js';
@@ -28,6 +29,7 @@ export const apiRoutes: Route<ApiDeps>[] = [
   ...instanceRoutes,
   ...deploymentRoutes,
   ...pipelineRoutes,
+  ...eventRoutes,
   ...accessRuleRoutes,
   ...credentialRoutes,
   ...agentRoutes,

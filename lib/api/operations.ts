@@ -19,6 +19,7 @@ import { liveChunkAnswerSchema, liveChunkRequestSchema, liveLogAnswerSchema, liv
 import { DEPLOYMENT_STATUSES } from '../domain/lifecycle.js';
 import { nameSchema } from '../domain/names.js';
 import { pipelineBodySchema } from '../domain/pipeline.js';
+import { DETAIL_TYPES, EVENT_TYPES, type EventKind, eventTime } from '../domain/state-events.js';
 import { schema } from '../domain/schema.js';
 import { operation } from '../http/operation.js';
 import {
@@ -31,6 +32,7 @@ import {
   deploymentSchema,
   executionSchema,
   executionStartedSchema,
+  fleetEventSchema,
   healthSchema,
   instanceSchema,
   instanceTargetDetailSchema,
@@ -66,6 +68,20 @@ const deploymentListQuery = /* @__PURE__ */ schema(() => pageQuerySchema
     path: ['group'],
     message: 'needs application too: a group name is unique only within its application',
   }));
+
+const EVENT_KINDS = Object.keys(EVENT_TYPES) as EventKind[];
+const eventListQuery = /* @__PURE__ */ schema(() => pageQuerySchema.extend({
+  since: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-06-30T22:06:31Z' })
+    .transform((since) => eventTime(Date.parse(since)))
+    .optional(),
+  type: z
+    .string()
+    .transform((type) => (EVENT_KINDS.includes(type as EventKind) ? EVENT_TYPES[type as EventKind] : type))
+    .pipe(z.enum(DETAIL_TYPES, { error: `must be one of ${EVENT_KINDS.join(', ')} or a detail-type (${DETAIL_TYPES.join(', ')})` }))
+    .optional(),
+  application: nameSchema.optional(),
+}));
 
 const both = <S extends z.ZodType>(s: S) => ({ 200: s, 201: s }) as const;
 
@@ -292,6 +308,13 @@ export const operations = {
     responses: { 200: executionSchema }, errors: [409],
   }),
 
+  listEvents: operation({
+    operationId: 'listEvents', method: 'GET', path: '/events', tag: 'Events',
+    summary: 'List the event feed, oldest first',
+    description: "State changes of deployments, instances, pipeline executions, stages and actions in CodeDeploy's and CodePipeline's EventBridge shapes. since: an ISO time; type: deployment, instance, execution, stage, action or a full detail-type; application: only that application's CodeDeploy events. Each event is shown only to a caller allowed events:list on its group or pipeline.",
+    query: eventListQuery,
+    responses: { 200: page(fleetEventSchema) },
+  }),
   putAccessRule: operation({
     operationId: 'putAccessRule', method: 'PUT', path: '/access-rules/{id}', tag: 'Access rules',
     summary: 'Create or replace an access rule (administrators only)',

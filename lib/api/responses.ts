@@ -6,6 +6,7 @@ import { BUNDLE_TYPES } from '../domain/deployment.js';
 import { FILE_EXISTS_BEHAVIORS } from '../domain/file-exists-behavior.js';
 import { BUSY_BEHAVIORS } from '../domain/deployment-group.js';
 import { DEPLOYMENT_STATUSES, ERROR_CODES, EVENT_STATUSES, INSTANCE_STATUSES } from '../domain/lifecycle.js';
+import { DETAIL_TYPES, EVENT_SOURCES } from '../domain/state-events.js';
 import { EXECUTION_MODES, EXECUTION_STATUSES, STAGE_STATUSES } from '../domain/pipeline.js';
 import { TAG_FILTER_TYPES } from '../domain/tags.js';
 import { schema } from '../domain/schema.js';
@@ -339,4 +340,37 @@ export const credentialAuditEntrySchema = /* @__PURE__ */ schema(() => model('Cr
   configuredBy: z.string().optional().describe("Hook credentials: who set the group's hookRoleArn"),
   deploymentId: z.string().optional(),
   instanceId: z.string().optional(),
+})));
+
+const codedeployDetailSchema = /* @__PURE__ */ schema(() => model('CodeDeployEventDetail', "CodeDeploy's detail fields: a deployment's, or (with instanceId) an instance's state change.", z.object({
+  instanceGroupId: z.string(),
+  region: z.string(),
+  application: z.string(),
+  deploymentId: z.string(),
+  state: z.string().describe('START, SUCCESS, FAILURE or STOP'),
+  deploymentGroup: z.string(),
+  instanceId: z.string().optional().describe("Instance events only"),
+})));
+
+const codepipelineDetailSchema = /* @__PURE__ */ schema(() => model('CodePipelineEventDetail', "CodePipeline's detail fields: an execution's, a stage's (with stage) or an action's (with stage, action, region and type) state change.", z.object({
+  pipeline: z.string(),
+  version: z.number().int(),
+  'execution-id': z.string(),
+  state: z.string().describe('STARTED, RESUMED, SUCCEEDED, FAILED, STOPPED, SUPERSEDED or ABANDONED'),
+  stage: z.string().optional(),
+  action: z.string().optional(),
+  region: z.string().optional(),
+  type: z.object({ owner: z.string(), category: z.string(), provider: z.string(), version: z.string() }).optional(),
+})));
+
+export const fleetEventSchema = /* @__PURE__ */ schema(() => model('Event', "A state change in the shape CodeDeploy or CodePipeline sends to EventBridge (envelope, detail-type and detail fields).", z.object({
+  version: z.literal('0'),
+  id: z.string().describe('Fixed by the change: the same change seen again is the same event'),
+  'detail-type': z.enum(DETAIL_TYPES),
+  source: z.enum([EVENT_SOURCES.codedeploy, EVENT_SOURCES.codepipeline]),
+  account: z.string(),
+  time: z.iso.datetime().describe('ISO 8601 time to the second, as AWS gives it'),
+  region: z.string(),
+  resources: z.array(z.string()).describe('ARNs of the application and deployment group, or of the pipeline'),
+  detail: z.union([codedeployDetailSchema, codepipelineDetailSchema]),
 })));

@@ -16,6 +16,7 @@ import type { Config } from '../config.js';
 import type { EngineDeps } from '../deployments/engine-deps.js';
 import { DynamoExecutionsRepository } from '../adapters/dynamodb/executions-repository.js';
 import { DynamoPipelinesRepository } from '../adapters/dynamodb/pipelines-repository.js';
+import { DynamoEventFeed } from '../adapters/dynamodb/events-repository.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
 import type { ApiDeps } from '../api/deps.js';
 
@@ -72,6 +73,7 @@ export function buildPipelineDeps(config: Config, clients: AwsClients, adapters:
     authorizer: new Authorizer(new DynamoAccessRulesRepository(table), config.adminPrincipals),
     pipelines: new DynamoPipelinesRepository(table),
     executions: new DynamoExecutionsRepository(table),
+    events: new DynamoEventFeed(table),
     appspecs: lazyPort(async () => new (await import('../adapters/aws/s3-appspec-reader.js')).S3AppspecReader(await clients.s3())),
   };
 }

@@ -6,6 +6,7 @@ import { DynamoAgentConnectionsRepository } from '../adapters/dynamodb/connectio
 import { TableClient } from '../adapters/dynamodb/table-client.js';
 import type { RoleAdapters } from './build-deps.js';
 import type { Config } from '../config.js';
+import type { EventPublisher } from '../ports.js';
 
 /**
  * The adapters of the functions that start deployments and push to agents
@@ -18,4 +19,17 @@ export function workerAdapters(config: Config, clients: AwsClients, sts: Lazy<ST
     ec2: lazyPort(async () => new (await import('../adapters/aws/ec2-targets.js')).Ec2TargetLookupAdapter(await sts(), process.env.AWS_REGION)),
     notifier: lazyPort(async () => new (await import('../adapters/aws/channel-notifier.js')).ChannelNotifier(connections)),
   };
+}
+
+/**
+ * The stream worker's EventBridge publisher, on the stack's bus; none without one (locally,
+ * where the table is the feed). Its client is imported on first use.
+ */
+export function eventPublisher(config: Pick<Config, 'eventBus'>): EventPublisher | undefined {
+  const bus = config.eventBus;
+  if (!bus) return undefined;
+  return lazyPort(async () => {
+    const [{ EventBridgeClient }, { EventBusPublisher }] = await Promise.all([import('@aws-sdk/client-eventbridge'), import('../adapters/aws/event-bus-publisher.js')]);
+    return new EventBusPublisher(new EventBridgeClient({}), bus);
+  });
 }

@@ -1,20 +1,44 @@
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { FleetEvent } from '../domain/state-events.js';
 import { logger } from '../logger.js';
 import { advanceExecutionAndWaiters } from '../pipelines/execution-engine.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
 import { advanceDeployment } from './advance-deployment.js';
+import { type DeploymentCache, recordEvents } from './record-events.js';
 import { deploymentIdOf, executionIdOf, liveFollowOf } from './stream-records.js';
 
+/** Events published in one go (PutEvents takes 10). */
+const PUBLISH_BATCH = 10;
+
+const failure = (record: DynamoDBRecord): DynamoDBBatchResponse => ({ batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] });
+
 /**
- * The worker: for each deployment or pipeline execution a batch of stream
- * records touches, moves it on once (every record was written before the batch was read, so one pass
- * over the current state covers them all). On a failure, the failed record is
- * reported (ReportBatchItemFailures) and the stream hands it, and what follows
- * it, back later; records before it are not replayed.
+ * The worker: for each stream record, first the events its state change makes, written
+ * to the feed once (README, Events); then, for each deployment or pipeline execution a
+ * batch touches, moves it on once (every record was written before the batch was read, so
+ * one pass over the current state covers them all). An event newly written to the feed is
+ * published (EventBridge in AWS) from its own record: a publish that fails is that record's
+ * failure, and it is published again when the stream hands it back (at least once).
+ * On a failure, the failed record is reported (ReportBatchItemFailures) and the stream
+ * hands it, and what follows it, back later; records before it are not replayed.
  */
 export function createStreamHandler(deps: PipelineDeps) {
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const done = new Set<string>();
+    const deployments: DeploymentCache = new Map();
+    const unpublished: { event: FleetEvent; record: DynamoDBRecord }[] = [];
+    /** Publishes what is waiting; the first of them, on a failure, is the record the stream hands back. */
+    const publish = async (): Promise<DynamoDBRecord | undefined> => {
+      const waiting = unpublished.splice(0);
+      if (waiting.length === 0 || !deps.publisher) return undefined;
+      try {
+        await deps.publisher.publish(waiting.map((w) => w.event));
+        return undefined;
+      } catch (error) {
+        logger.error('Could not publish events; the stream will hand them back', { count: waiting.length, error: error as Error });
+        return waiting[0]?.record;
+      }
+    };
     for (const record of event.Records ?? []) {
       const follow = liveFollowOf(record);
       if (follow) {
@@ -22,19 +46,36 @@ export function createStreamHandler(deps: PipelineDeps) {
         if (Date.parse(follow.until) > deps.clock.now().getTime()) await deps.notifier?.wake([follow.instanceId], 'follow', follow.deploymentId);
         continue;
       }
+      let recorded;
+      try {
+        recorded = deps.events.changeOf(record);
+      } catch (error) {
+        logger.error('A stream record could not be read; the stream will retry', { eventID: record.eventID, error: error as Error });
+        return failure(record);
+      }
+      if (recorded?.change.kind === 'event') {
+        if (deps.publisher) unpublished.push({ event: recorded.change.event, record });
+        const failed = unpublished.length >= PUBLISH_BATCH ? await publish() : undefined;
+        if (failed) return failure(failed);
+        continue;
+      }
+      const failed = await publish();
+      if (failed) return failure(failed);
       const deploymentId = deploymentIdOf(record);
       const executionId = deploymentId ? undefined : executionIdOf(record);
       const id = deploymentId ?? executionId;
-      if (!id || done.has(id)) continue;
       try {
+        if (recorded) await recordEvents(recorded, deps, deployments);
+        if (!id || done.has(id)) continue;
         if (deploymentId) await advanceDeployment(deploymentId, deps);
         else if (executionId) await advanceExecutionAndWaiters(executionId, deps);
         done.add(id);
       } catch (error) {
         logger.error('Could not move a deployment or execution on; the stream will retry', { deploymentId, executionId, error: error as Error });
-        return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
+        return failure(record);
       }
     }
-    return { batchItemFailures: [] };
+    const failed = await publish();
+    return failed ? failure(failed) : { batchItemFailures: [] };
   };
 }

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Authorizer } from '../../lib/access/authorizer.js';
 import type { ApiDeps } from '../../lib/api/deps.js';
 import { loadConfig } from '../../lib/config.js';
-import type { Clock } from '../../lib/ports.js';
+import type { Clock, EventFeed } from '../../lib/ports.js';
 import { FakeBundles, FakeEc2, FakeIssuer, FakeNotifier } from './aws.js';
 import { fakeRepositories } from './repositories.js';
 import { type FleetStore, createFleetStore } from './state.js';
@@ -23,6 +23,13 @@ export interface FakeFleet {
 export function createFakeFleet(): FakeFleet {
   return { store: createFleetStore(), bundles: new FakeBundles(), ec2: new FakeEc2(), notifier: new FakeNotifier(), issuer: new FakeIssuer() };
 }
+
+/**
+ * The fakes' stream tells a change by its item's type and ID, not its images, so no event
+ * is derived from it here: the event feed is the DynamoDB lab's (test/integration/engine-crashes,
+ * event-feed), where the stream carries old and new items.
+ */
+const NO_EVENT_FEED: EventFeed = { changeOf: () => undefined, record: async () => {}, list: async () => ({ items: [] }) };
 
 /** The API's (and the worker's, and the reconciler's) dependencies over the fakes, configured as the DynamoDB harness configures them. */
 export function fakeApiDeps(fleet: FakeFleet, clock: Clock, meter: Meter = new Meter()): ApiDeps {
@@ -54,6 +61,7 @@ export function fakeApiDeps(fleet: FakeFleet, clock: Clock, meter: Meter = new M
     notifier: fleet.notifier,
     authorizer: new Authorizer(repositories.accessRules, config.adminPrincipals),
     appspecs: fleet.bundles,
+    events: NO_EVENT_FEED,
     newId: randomUUID,
     region: config.region,
     localS3Endpoint: config.localS3Endpoint,

@@ -197,6 +197,9 @@ describe('every answer matches the OpenAPI document', () => {
     await start('web/a.zip'); // waits at the gate
     await api.settle();
     expect((await call('DELETE', '/pipelines/p')).status).toBe(409);
+    // The feed holds CodePipeline's events of these executions (and CodeDeploy's of the deployment), each checked against the document.
+    const feed = (await call('GET', '/events')).body.items as { source: string }[];
+    expect(new Set(feed.map((e) => e.source))).toEqual(new Set(['aws.codepipeline', 'aws.codedeploy']));
   });
 
   it('access rules and credentials', async () => {

@@ -72,9 +72,10 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
       MaximumRetryAttempts: 8,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['WorkerFailuresQueue', 'Arn'] } } },
     });
-    // Only the items the worker moves on reach it: deployments and pipeline executions.
+    // Only the items the worker moves on or makes events of reach it: deployments, pipeline executions,
+    // the instances of deployments, the events it wrote (to publish), and live log follower leases.
     const patterns = (mapping.Properties.FilterCriteria.Filters as { Pattern: string }[]).map((f) => JSON.parse(f.Pattern));
-    expect(patterns).toEqual([{ dynamodb: { NewImage: { type: { S: ['Deployment', 'Execution', 'LiveLogFollow'] } } } }]);
+    expect(patterns).toEqual([{ dynamodb: { NewImage: { type: { S: ['Deployment', 'Execution', 'LiveLogFollow', 'InstanceDeployment', 'Event'] } } } }]);
   });
 
   it('creates a versioned, encrypted, private artifact bucket that notifies the artifacts function', () => {
@@ -194,6 +195,19 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
     for (const timeout of timeouts) expect(timeout).toBeGreaterThan(0);
     // A margin for clock skew between the invocations that read the lease.
     expect(FREEZE_LEASE_SECONDS).toBeGreaterThanOrEqual(Math.max(...timeouts) + 20);
+  });
+
+  it('lets only the worker publish events, and only on the stack\'s bus (the default bus unless eventBus names another)', () => {
+    const statements = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
+      (r.Properties.Policies as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } }[]).flatMap((p) =>
+        p.PolicyDocument.Statement.map((st) => ({ role, ...st })),
+      ),
+    );
+    const publishers = statements.filter((st) => st.Action.some((a) => a.startsWith('events:')));
+    expect(publishers.map((st) => [st.role, st.Action, st.Resource])).toEqual([
+      ['WorkerRole', ['events:PutEvents'], { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default' }],
+    ]);
+    expect(stack.template.Resources.WorkerLambdaFunction?.Properties.Environment.Variables.EVENT_BUS).toBe('default');
   });
 
   it('runs the reconciler every minute', () => {

@@ -28,7 +28,7 @@ function toItem(instance: InstanceDeployment): Item {
   };
 }
 
-function fromItem(item: Item): InstanceDeployment {
+export function toInstanceDeployment(item: Item): InstanceDeployment {
   const running = item.GSI2PK === keys.runningInstance(String(item.deploymentId), '').GSI2PK;
   return { ...withoutKeys<InstanceDeployment>(withoutEventAttributes(item)), events: eventsOf(item), ...(running ? { watchAt: String(item.GSI2SK) } : {}) };
 }
@@ -66,7 +66,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
 
   async get(deploymentId: string, instanceId: string): Promise<InstanceDeployment | undefined> {
     const item = await this.table.get(keys.instanceDeployment(deploymentId, instanceId));
-    return item && fromItem(item);
+    return item && toInstanceDeployment(item);
   }
 
   async list(deploymentId: string, page: PageRequest): Promise<Page<InstanceDeployment>> {
@@ -75,7 +75,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
       { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)', ExpressionAttributeValues: { ':pk': PK, ':prefix': skPrefix } },
       page,
       { attributes: ['PK', 'SK'], partition: { attribute: 'PK', value: PK } },
-      { values: (items) => items.map(fromItem) },
+      { values: (items) => items.map(toInstanceDeployment) },
     );
   }
 
@@ -113,7 +113,7 @@ export class DynamoInstanceDeploymentsRepository implements InstanceDeploymentsR
           ExclusiveStartKey,
         }),
       );
-      found.push(...(out.Items ?? []).map(fromItem));
+      found.push(...(out.Items ?? []).map(toInstanceDeployment));
       ExclusiveStartKey = out.LastEvaluatedKey;
     } while (ExclusiveStartKey && found.length < limit);
     return found.slice(0, limit);

@@ -11,6 +11,7 @@ export interface TableKey {
 }
 
 const DEPLOYMENTS = 'DEPLOYMENTS';
+const EVENTS = 'EVENTS';
 
 export const keys = {
   application: (app: string): TableKey => ({ PK: `APP#${app}`, SK: 'APP' }),
@@ -127,6 +128,15 @@ export const keys = {
   /** Credential issuances, by time (audit; expire by TTL). */
   credentialAudit: (at: string, id: string): TableKey => ({ PK: 'CREDENTIAL_AUDIT', SK: `${at}#${id}` }),
 
+  /**
+   * The event feed: one item per state-change event, in the order DynamoDB recorded the
+   * changes (`position`: the change's time, its stream sequence number, its index).
+   */
+  event: (position: string): TableKey => ({ PK: EVENTS, SK: position }),
+  /** GSI1: an application's events (CodeDeploy's), in the same order. */
+  applicationEvent: (application: string, position: string) => ({ GSI1PK: `${EVENTS}#${application}`, GSI1SK: position }),
+  applicationEventPartition: (application: string) => `${EVENTS}#${application}`,
+
   /** The newest S3 sequencer seen for an object key (bucket names hold no '#'). */
   objectSequencer: (bucket: string, key: string): TableKey => ({ PK: `OBJECT#${bucket}#${key}`, SK: 'SEQUENCER' }),
 } as const;
@@ -136,6 +146,7 @@ export const listingPartitions = {
   instances: 'INSTANCES',
   activeDeployments: 'ACTIVE_DEPLOYMENTS',
   pipelines: 'PIPELINES',
+  events: EVENTS,
 } as const;
 
 /** Attributes that belong to the table, not to the domain object. */

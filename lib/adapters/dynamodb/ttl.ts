@@ -14,6 +14,8 @@ export const TTL_DAYS = {
   groupWaiter: 14,
   /** Deleted when its batch is dispatched or given back; the TTL only sweeps a proposal no reservation took. */
   reservedChunk: 1,
+  /** The event feed (GET /events) keeps two weeks of state changes; EventBridge has them as they happen. */
+  event: 14,
   /** A repeated request within a week returns the same deployment. */
   idempotencyToken: 7,
 } as const;
