@@ -11,6 +11,7 @@ import { type OutputFormat, fields, print, table, tags } from './output.js';
 import { type DeploymentView, agentWaitText, explainFailure, followRollback, watchDeployment, watchOutput } from './progress.js';
 import { type ArtifactStore, type UploadedRevision, artifactStore, removeBundle, uploadBundle } from './upload.js';
 import { validateBundle } from './bundle.js';
+import { printEvents } from './events.js';
 import { ROLLBACK_EVENTS, type RollbackEvent } from '../lib/domain/deployment-group.js';
 
 /** Exit codes: 0 success, 1 failed (a deployment, a check, an API refusal), 2 usage. */
@@ -634,6 +635,18 @@ rules.command('delete <id>').description('delete a rule').action(async (id) => {
   await client().call('deleteAccessRule', { id });
   if (out() === 'table') console.log(`rule ${id} deleted`);
 });
+
+// ---- the event feed ----
+program
+  .command('events')
+  .description("deployment, instance and pipeline state changes as CodeDeploy's and CodePipeline's EventBridge events, oldest first")
+  .option('--since <time>', 'from this time on: ISO 8601, or a duration back from now (10m, 2h, 1d)')
+  .option('--type <type>', 'only one kind: deployment, instance, execution, stage or action')
+  .option('--app <app>', "only this application's (CodeDeploy) events")
+  .option('-f, --follow', 'keep printing new events until interrupted (Ctrl-C)')
+  .action(async (o) => {
+    await printEvents(client(), out(), o);
+  });
 
 // ---- installing the agent ----
 const agentCommand = program.command('agent').description('install the agent on hosts');

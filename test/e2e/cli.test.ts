@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { tmpdir } from 'node:os';
@@ -243,6 +243,42 @@ describe('the fleetline CLI as a team uses it day to day', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('check.sh is not in the bundle');
     expect(await keysUnder('ops/deploy/')).toEqual(before);
+  }, 240_000);
+
+  it('events: one JSON event a line with -o json; --follow prints what happens next until stopped', async () => {
+    const follow = spawn(process.execPath, [cli!.file, 'events', '--follow', '--app', 'ops', '--type', 'deployment', '--since', '0s', '-o', 'json'], {
+      env: { ...process.env, FLEETLINE_STATE_DIR: stateDir, FLEETLINE_API: '' },
+    });
+    let followed = '';
+    follow.stdout.on('data', (chunk: Buffer) => (followed += chunk.toString()));
+    try {
+      const deployed = await fleetline('-o', 'json', 'deploy', '--app', 'ops', '--group', 'fleet', '--bundle', bundleDir('evented', 'true'), '--wait');
+      expect(deployed.code, deployed.stderr).toBe(0);
+      const id = JSON.parse(deployed.stdout).deploymentId as string;
+      await waitFor('--follow to print the deployment’s end', async () => followed.split('\n').some((l) => l.includes(id) && l.includes('"SUCCESS"')), {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      });
+      const lines = followed.trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.filter((e) => e.detail.deploymentId === id).map((e) => e.detail.state)).toEqual(['START', 'SUCCESS']);
+      expect(new Set(lines.map((e) => e['detail-type']))).toEqual(new Set(['CodeDeploy Deployment State-change Notification']));
+
+      const all = await fleetline('events', '--app', 'ops', '-o', 'json');
+      expect(all.code, all.stderr).toBe(0);
+      const mine = all.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.detail.deploymentId === id);
+      const steps = mine.map((e) => `${e['detail-type'].split(' ')[1]} ${e.detail.instanceId ?? ''} ${e.detail.state}`.replace('  ', ' '));
+      expect([steps[0], steps.at(-1)]).toEqual(['Deployment START', 'Deployment SUCCESS']);
+      for (const host of ['local-1', 'local-2']) {
+        expect(steps.filter((s) => s.includes(` ${host} `))).toEqual([`Instance ${host} START`, `Instance ${host} SUCCESS`]);
+      }
+      expect(mine[0]).toMatchObject({ version: '0', source: 'aws.codedeploy', detail: { application: 'ops', deploymentGroup: 'fleet' } });
+      const table = await fleetline('events', '--app', 'ops', '--type', 'instance', '--since', '10m');
+      expect(table.stdout).toMatch(new RegExp(`Z  Instance    SUCCESS     ${id} ops/fleet local-1`));
+      const refused = await fleetline('events', '--since', 'yesterday');
+      expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('--since must be an ISO time')]);
+    } finally {
+      follow.kill();
+    }
   }, 240_000);
 
   it('--api alone is enough from any folder: the API tells the CLI where bundles go (GET /config)', async () => {
