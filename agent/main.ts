@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ApiClient, type Identity, ec2Identity } from './api-client.js';
 import { type AgentOptions, USAGE, parseAgentArgs, wantsHelp } from './cli-options.js';
@@ -14,7 +13,7 @@ import { RunningHook } from './running-hook.js';
 import { checkInstallation } from './check.js';
 import { refusalCause, requestFailureCause } from './failure-cause.js';
 import { PushChannel } from './push-channel.js';
-import { AgentState } from './state.js';
+import { AgentState, traversableFolder } from './state.js';
 
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 /** Sleeps until `ms` pass or `signal` aborts; removes its listener either way (one per poll would pile up). */
@@ -63,8 +62,9 @@ export async function runAgent(options: AgentOptions, shutdown: AbortSignal): Pr
   const identity: Identity = options.principal ? { kind: 'local', principal: options.principal } : { kind: 'sigv4', region: region ?? 'us-east-1' };
   const api = new ApiClient(options.api, identity);
   const state = new AgentState(resolve(options.stateDir));
-  // Traversable only: hooks run as other users reach their bundles, nobody lists what is here.
-  await mkdir(state.dir, { recursive: true, mode: 0o711 });
+  // Traversable only: hooks run as other users reach their bundles, nobody lists what is here
+  // (also reopens a state folder an earlier agent closed to 0700).
+  await traversableFolder(state.dir);
   const leftover = await RunningHook.endLeftover(state);
   if (leftover === 'killed') log('ended the hook process group an earlier run of the agent left running');
   if (leftover === 'not ours') log('the running-hook record names a process group that is not one this agent started: left it alone');

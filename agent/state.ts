@@ -27,6 +27,17 @@ export async function privateFolder(path: string): Promise<void> {
 }
 
 /**
+ * The state folder itself: traversable only (0711), made so if it was not.
+ * Hooks run as other users must pass through it to reach their bundles; nobody
+ * but the agent's user lists what is here, and each file in it is 0600.
+ */
+export async function traversableFolder(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o711 });
+  const info = await stat(path);
+  if ((info.mode & 0o777) !== 0o711) await chmod(path, 0o711);
+}
+
+/**
  * The full hook log of a deployment: deployments/<id>/logs/log.txt, a 0600 file
  * in a 0700 folder, so that a runas hook of one application cannot read what
  * another one printed (the bundle beside it stays readable to its scripts).
@@ -74,7 +85,9 @@ export class AgentState {
 
   /** Write-then-rename, so a crash never leaves a half-written file; readable by root only (0600 in a 0700 folder). */
   async writeJson(path: string, value: unknown): Promise<void> {
-    await privateFolder(join(path, '..'));
+    // A record kept in the state folder itself (the running hook's) must not close it to runas hooks.
+    const folder = join(path, '..');
+    await (folder === this.dir ? traversableFolder(folder) : privateFolder(folder));
     const temp = `${path}.${process.pid}.tmp`;
     await writeFile(temp, JSON.stringify(value, null, 2), { mode: 0o600 });
     await rename(temp, path);

@@ -29,6 +29,16 @@ afterEach(async () => {
 
 const script = (name: string, body: string) => writeFileSync(join(dir, 'bundle', name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
 describe('the running-hook record', () => {
+  it('leaves the state folder traversable (0711), so hooks run as other users still reach their bundles; the record is 0600', async () => {
+    const hook = new RunningHook(state);
+    script('probe.sh', `stat -c %a ${state.dir} > ${join(dir, 'mode.txt')}; stat -c %a ${join(state.dir, 'running-hook.json')} >> ${join(dir, 'mode.txt')}`);
+    const result = await runScripts([{ location: 'probe.sh', timeout: 10 }], {
+      bundleDir: join(dir, 'bundle'), env: {}, log, signal: new AbortController().signal, track: hook,
+    });
+    expect(result.ok).toBe(true);
+    expect(readFileSync(join(dir, 'mode.txt'), 'utf8')).toBe('711\n600\n');
+  });
+
   it('is on disk before the hook runs its first instruction, and gone once it has ended', async () => {
     const record = join(state.dir, 'running-hook.json');
     script('first.sh', `cat ${record} > ${join(dir, 'seen.json')}`);
