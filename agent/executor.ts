@@ -397,7 +397,7 @@ async function install(assignment: Assignment, appspec: Appspec, bundleRoot: str
   const others = await ctx.state.filesOfOtherGroups(group);
   const installed = await copyFiles(appspec, bundleRoot, behavior, ctx.map, log, (path) => others.get(path));
   await ctx.state.saveInstalledFiles(group, installed, assignment.environment.DEPLOYMENT_GROUP_NAME);
-  await applyPermissions(appspec.permissions, installed, ctx.map, log);
+  await applyPermissions(appspec.permissions, installed, ctx.map, log, (contexts) => ctx.state.saveInstalledFiles(group, { ...installed, contexts }));
   return { status: 'Succeeded' };
 }
 

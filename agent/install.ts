@@ -56,6 +56,8 @@ export interface InstalledPaths {
   files: string[];
   /** Folders this Install created (not those that were there before), parents first. */
   directories: string[];
+  /** Paths given an SELinux file-context rule (`semanage fcontext -a`): the next deployment deletes the rules, as CodeDeploy's cleanup does. */
+  contexts?: string[];
 }
 
 export const NOTHING_INSTALLED: InstalledPaths = { files: [], directories: [] };
@@ -134,6 +136,19 @@ export async function removePrevious(previous: InstalledPaths, log: OutputLog): 
     }
   }
   if (removed > 0) log.line(`removed ${removed} file(s) installed by the previous deployment`);
+  await removeContextRules(previous.contexts ?? [], log);
+}
+
+async function removeContextRules(paths: string[], log: OutputLog): Promise<void> {
+  if (paths.length === 0) return;
+  if (!onPath('semanage')) {
+    log.line(`left the SELinux file-context rules of ${paths.length} path(s) in place: semanage is not installed on this host`);
+    return;
+  }
+  for (const path of paths) {
+    // Like CodeDeploy's cleanup, a rule already gone (or never added before a crash) is no failure.
+    await run('semanage', ['fcontext', '-d', path]).catch((error: Error) => log.line(`left the SELinux file-context rule of ${path}: ${error.message}`));
+  }
 }
 
 /**
@@ -236,7 +251,14 @@ interface Target {
  * opened without following a link (links are skipped) and changed through
  * that descriptor: owner first, then mode, so setuid and setgid bits survive.
  */
-export async function applyPermissions(permissions: Permission[], installed: InstalledPaths, map: DestinationMap, log: OutputLog): Promise<void> {
+export async function applyPermissions(
+  permissions: Permission[],
+  installed: InstalledPaths,
+  map: DestinationMap,
+  log: OutputLog,
+  /** Called with the paths that get an SELinux context before any rule is added, so a crash cannot leave a rule no later deployment removes. */
+  recordContexts: (paths: string[]) => Promise<void> = async () => {},
+): Promise<void> {
   const files = new Set(installed.files);
   const targets = new Map<string, Target>();
   for (const permission of permissions) {
@@ -286,6 +308,8 @@ export async function applyPermissions(permissions: Permission[], installed: Ins
       );
     }
   }
+  const contexts = [...targets.values()].filter((t) => t.permission.context).map((t) => t.path);
+  if (contexts.length > 0) await recordContexts(contexts);
   let changed = 0;
   for (const target of targets.values()) {
     if (await applyOne(target, log)) changed++;

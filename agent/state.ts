@@ -96,7 +96,9 @@ export class AgentState {
   /** What the group's last Install put in place (an agent before folders were recorded kept files only). */
   async installedFiles(groupId: string): Promise<InstalledPaths> {
     const stored = await this.readJson<InstalledPaths | string[]>(this.groupFile(groupId, 'installed.json'), []);
-    return Array.isArray(stored) ? { files: stored, directories: [] } : { files: stored.files ?? [], directories: stored.directories ?? [] };
+    return Array.isArray(stored)
+      ? { files: stored, directories: [] }
+      : { files: stored.files ?? [], directories: stored.directories ?? [], contexts: stored.contexts ?? [] };
   }
 
   async saveInstalledFiles(groupId: string, installed: InstalledPaths, groupName?: string): Promise<void> {

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyPermissions, copyFiles, rootedMap } from '../../agent/install.js';
+import { applyPermissions, copyFiles, removePrevious, rootedMap } from '../../agent/install.js';
 import { OutputLog } from '../../agent/output-buffer.js';
 import { parseAppspec } from '../../lib/domain/appspec.js';
 
@@ -52,7 +52,7 @@ async function install(yaml: string) {
   writeFileSync(host('srv/app/conf/local.conf'), 'local');
   const appspec = spec(yaml);
   const installed = await copyFiles(appspec, root, 'DISALLOW', rootedMap(host()), log);
-  return () => applyPermissions(appspec.permissions, installed, rootedMap(host()), log);
+  return (recordContexts?: (paths: string[]) => Promise<void>) => applyPermissions(appspec.permissions, installed, rootedMap(host()), log, recordContexts);
 }
 
 describe('acls', () => {
@@ -140,6 +140,35 @@ describe('SELinux context (semanage and chcon stubs: no SELinux here)', () => {
       `semanage fcontext -a -s system_u -t httpd_sys_content_t -r s0 ${file} fd3=none`,
       `chcon -u system_u -t httpd_sys_content_t -l s0 /dev/fd/3 fd3=${file}`,
     ]);
+  });
+
+  it('records the paths before adding their rules, and the next deployment deletes the rules with semanage fcontext -d, as CodeDeploy\'s cleanup does', async () => {
+    const apply = await install('permissions:\n  - object: /srv/app\n    pattern: "*.html"\n    context:\n      type: httpd_sys_content_t\n');
+    process.env.PATH = `${stubs()}:${savedPath}`;
+    const calls = join(dir, 'calls.txt');
+    let recorded: string[] = [];
+    await apply(async (paths) => {
+      expect(existsSync(calls)).toBe(false);
+      recorded = paths;
+    });
+    const file = host('srv/app/index.html');
+    expect(recorded).toEqual([file]);
+    await removePrevious({ files: [file], directories: [], contexts: recorded }, log);
+    expect(readFileSync(calls, 'utf8').trim().split('\n').at(-1)).toBe(`semanage fcontext -d ${file} fd3=none`);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('a later deployment on a host without semanage leaves the rules, says so, and still removes the files', async () => {
+    const file = host('srv/app/index.html');
+    mkdirSync(host('srv/app'), { recursive: true });
+    writeFileSync(file, 'page');
+    const empty = join(dir, 'empty-bin');
+    mkdirSync(empty);
+    process.env.PATH = empty;
+    await removePrevious({ files: [file], directories: [], contexts: [file] }, log);
+    await log.close();
+    expect(readFileSync(join(dir, 'log.txt'), 'utf8')).toContain('left the SELinux file-context rules of 1 path(s) in place: semanage is not installed on this host');
+    expect(existsSync(file)).toBe(false);
   });
 
   it('fails Install naming the missing tools and the file when the host has neither', async () => {
