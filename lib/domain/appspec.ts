@@ -195,7 +195,11 @@ const appspecSchema = /* @__PURE__ */ schema(() => z.object({
     if (os === 'linux') return;
     ctx.addIssue({
       code: 'custom',
-      message: os === 'windows' ? 'windows is not supported by this agent (linux only)' : 'must be linux',
+      message: os === 'windows'
+        ? 'windows is not supported by this agent (linux only): the bundle is written for Windows Server instances, which need CodeDeploy\'s Windows agent; for Linux hosts write os: linux and Linux hook scripts'
+        : os.toLowerCase() === 'linux'
+          ? `is "${os}": CodeDeploy compares os exactly and refuses it; write os: linux in lower case`
+          : `is "${os}": CodeDeploy knows only linux and windows, and this agent runs on Linux; write os: linux`,
     });
   }),
   files: z

@@ -1015,4 +1015,10 @@ export const VARIANTS: CorpusCase[] = [
     appspec: BASE.replace('os: linux', 'os: windows'),
     verdict: no(/windows is not supported by this agent/),
   },
+  {
+    name: 'os in capitals',
+    rule: 'parse_os: supported_oses include? the exact string, so Linux is unsupported',
+    appspec: BASE.replace('os: linux', 'os: Linux'),
+    verdict: no(/is "Linux": CodeDeploy compares os exactly/),
+  },
 ];

@@ -81,7 +81,9 @@ describe('appspec.yml', () => {
   const invalid: [string, string, { path: string; message: RegExp }[]][] = [
     ['a missing version', 'os: linux', [{ path: '$.version', message: /^is required/ }]],
     ['another version', 'version: 1.0\nos: linux', [{ path: '$.version', message: /must be 0\.0/ }]],
-    ['windows', 'version: 0.0\nos: windows', [{ path: '$.os', message: /windows is not supported by this agent/ }]],
+    ['windows', 'version: 0.0\nos: windows', [{ path: '$.os', message: /windows is not supported by this agent \(linux only\): .*CodeDeploy's Windows agent/ }]],
+    ['os in another case', 'version: 0.0\nos: Linux', [{ path: '$.os', message: /^is "Linux": CodeDeploy compares os exactly .* write os: linux in lower case \(line 2, column 5\)$/ }]],
+    ['an os CodeDeploy does not know', 'version: 0.0\nos: ubuntu', [{ path: '$.os', message: /^is "ubuntu": CodeDeploy knows only linux and windows.*write os: linux \(line 2, column 5\)$/ }]],
     ['version as a string', 'version: "0.0"\nos: linux', [{ path: '$.version', message: /the string "0\.0".*without quotes/ }]],
     ['an unquoted leading-zero mode that is not a mode in octal', 'version: 0.0\nos: linux\npermissions:\n  - object: /a\n    mode: 0755', [{ path: '$.permissions[0].mode', message: /octal number, 493 .* quote it \("0755"\)/ }]],
     ['a BOM directly before the first key', '\uFEFFversion: 0.0\nos: linux', [{ path: '$', message: /byte-order mark/ }]],
