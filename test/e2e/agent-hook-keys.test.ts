@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -14,21 +14,24 @@ import { waitForDeploymentEnd } from '../support/deployment-end.js';
 /**
  * Appspec keys that hand work to the host's own tools, on a real agent process (local
  * mode, as root): `sudo` on a hook runs `sudo <script>` (`sudo su <user> -c <script>`
- * with runas), as CodeDeploy's agent does (linux_util.rb prepare_script_command).
+ * with runas), as CodeDeploy's agent does (linux_util.rb prepare_script_command);
+ * `permissions` with `acls` run the host's setfacl on the installed files only.
  */
 const api = useApi();
 const Bucket = 'fleetline-test-artifacts';
 const stateDir = mkdtempSync(join(tmpdir(), 'fleetline-hook-keys-'));
 const destination = `/srv/fleetline-keys-${process.pid}`;
 const isRoot = process.getuid?.() === 0;
-const hasSudo = (() => {
+const onHost = (tool: string) => {
   try {
-    execFileSync('sudo', ['--version'], { stdio: 'ignore' });
+    execFileSync(tool, ['--version'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
   }
-})();
+};
+const hasSudo = onHost('sudo');
+const hasSetfacl = onHost('setfacl');
 /** A user other than root whose shell runs scripts (su refuses a nologin shell). */
 const loginUser = execFileSync('getent', ['passwd'], { encoding: 'utf8' })
   .trim()
@@ -107,5 +110,25 @@ describe('the sudo key on a real agent', () => {
     expect(result.status).toBe('Failed');
     expect(result.events.find((e) => e.name === 'AfterInstall')).toMatchObject({ status: 'Failed', errorCode: 'ScriptFailed', message: expect.stringContaining('sudo is not installed on this host') });
     expect(existsSync(installed('no-sudo.txt'))).toBe(false);
+  }, 120_000);
+});
+
+describe('acls on a real agent', () => {
+  it.skipIf(!isRoot || !hasSetfacl)('sets the ACL on the files the deployment installed and leaves a file already beside them alone', async () => {
+    const user = loginUser?.[0] ?? 'root';
+    mkdirSync(installed(''), { recursive: true });
+    writeFileSync(installed('already-here.txt'), 'not ours');
+    const acl = (path: string) => execFileSync('getfacl', ['--omit-header', '--absolute-names', '--no-effective', path], { encoding: 'utf8' });
+    const before = acl(installed('already-here.txt'));
+    const result = await deploy('acls', [
+      {
+        path: 'appspec.yml',
+        content: `version: 0.0\nos: linux\nfiles:\n  - source: /site\n    destination: ${destination}\npermissions:\n  - object: ${destination}\n    pattern: "*.txt"\n    type: [file]\n    mode: "640"\n    acls:\n      - u:${user}:rw\n`,
+      },
+      { path: 'site/page.txt', content: 'page' },
+    ]);
+    expect(result.status, JSON.stringify(result.events)).toBe('Succeeded');
+    expect(acl(installed('page.txt'))).toContain(`user:${user}:rw-`);
+    expect(acl(installed('already-here.txt'))).toBe(before);
   }, 120_000);
 });
