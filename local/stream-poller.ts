@@ -7,6 +7,8 @@ import {
   type _Record as StreamsRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import workerStreamFilter from '../build/worker-stream-filter.cjs';
+import { passesFilter } from './stream-filter.js';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
@@ -48,7 +50,9 @@ interface Shard {
  * DynamoDB Local's stream: DescribeStream → GetShardIterator → GetRecords, new
  * shards followed, each shard in order, batches handed to the same handler in
  * the same event shape, partial batch failures retried from the failed record,
- * a whole failed batch bisected, and a record given up after its retries.
+ * a whole failed batch bisected, a record given up after its retries, and
+ * the deployed mapping's filter applied (build/worker-stream-filter.cjs: a
+ * record no pattern matches never reaches the handler).
  */
 export async function startStreamPoller(options: StreamPollerOptions): Promise<StreamPoller> {
   const table = await options.client.send(new DescribeTableCommand({ TableName: options.tableName }));
@@ -134,8 +138,9 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
       const out = await streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: batchSize }));
       shard.iterator = out.NextShardIterator;
       if (!out.NextShardIterator) shard.closed = true;
-      const records = (out.Records ?? []).map(toLambdaRecord(streamArn));
-      seen += records.length;
+      const all = (out.Records ?? []).map(toLambdaRecord(streamArn));
+      seen += all.length;
+      const records = all.filter((r) => passesFilter(workerStreamFilter.patterns, r));
       if (records.length > 0) await handle(records);
     }
     return seen;
