@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, Scalar } from 'yaml';
 import type { ErrorDetail } from '../errors.js';
 import { jsonPath } from './validation.js';
@@ -131,9 +132,15 @@ export function appspecWarnings(doc: Document, lines: LineCounter, source: strin
   });
 
   const files = top.get('files')?.value;
-  if (isSeq(files)) files.items.forEach((entry, i) =>
+  if (isSeq(files)) files.items.forEach((entry, i) => {
     unknownKeys(entry, ['files', i], FILE_KEYS, 'a files entry (it reads source and destination only)', out, (name) =>
-      name === 'overwrite' ? 'remove it and set file_exists_behavior: OVERWRITE at the top level (or on the deployment) instead' : undefined));
+      name === 'overwrite' ? 'remove it and set file_exists_behavior: OVERWRITE at the top level (or on the deployment) instead' : undefined);
+    const destination = pairs(entry).get('destination')?.value;
+    if (isScalar(destination) && typeof destination.value === 'string' && destination.value !== '' && !destination.value.startsWith('/')) {
+      const absolute = posix.resolve('/', destination.value);
+      out.add(['files', i, 'destination'], destination, `${destination.value} is relative: CodeDeploy joins it to its agent's working folder, / for the agent's service, so it installs to ${absolute}; write ${absolute}`);
+    }
+  });
 
   const hooks = top.get('hooks')?.value;
   for (const [event, pair] of pairs(hooks)) {

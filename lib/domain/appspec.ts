@@ -62,6 +62,8 @@ export class AppspecError extends ValidationError {
 const expected = (what: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${what}`);
 const text = (what = 'a string') => z.string({ error: expected(what) }).min(1, 'must not be empty');
 const absolutePath = /* @__PURE__ */ schema(() => text('an absolute path').refine((p) => p.startsWith('/'), 'must be an absolute path (starting with /)'));
+/** CodeDeploy joins a relative destination to its agent's working folder, `/` for the agent's service: read from `/` (with a warning). */
+const destinationPath = /* @__PURE__ */ schema(() => text('a path').transform((p) => (p.startsWith('/') ? p : posix.resolve('/', p))));
 const bundlePath = /* @__PURE__ */ schema(() => text().refine((p) => !p.split(/[\\/]/).includes('..'), 'must stay inside the bundle (no ..)'));
 /** Patterns match names directly inside `object` (CodeDeploy's simple globs); one with `/` matches nothing (a warning). */
 const simpleGlob = /* @__PURE__ */ schema(() => z.string({ error: expected('a pattern such as "*.sh"') }));
@@ -203,7 +205,7 @@ const appspecSchema = /* @__PURE__ */ schema(() => z.object({
     });
   }),
   files: z
-    .array(z.object({ source: bundlePath, destination: absolutePath }, { error: expected('a mapping with source and destination') }).transform(({ source, destination }) => ({ source, destination })), {
+    .array(z.object({ source: bundlePath, destination: destinationPath }, { error: expected('a mapping with source and destination') }).transform(({ source, destination }) => ({ source, destination })), {
       error: 'must be a list of {source, destination}',
     })
     .nullable()

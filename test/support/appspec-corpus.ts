@@ -798,6 +798,12 @@ export const VARIANTS: CorpusCase[] = [
     verdict: ok(/overwrite is not read by CodeDeploy in a files entry.*file_exists_behavior: OVERWRITE.*\(line 6, column 5\)/),
   },
   {
+    name: 'a relative destination',
+    rule: 'parse_files keeps destination as written; the installer joins it to the agent\'s working folder (/ for its service)',
+    appspec: BASE.replace('    destination: /var/www/site\n', '    destination: var/www/site\n'),
+    verdict: ok(/var\/www\/site is relative: .*installs to \/var\/www\/site; write \/var\/www\/site/),
+  },
+  {
     name: 'a timeout with a unit ("300s")',
     rule: 'ScriptInfo: "300s".to_i is 300',
     appspec: BASE.replace('timeout: 300', 'timeout: "300s"'),

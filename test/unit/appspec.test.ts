@@ -91,11 +91,11 @@ describe('appspec.yml', () => {
     ['a timeout CodeDeploy reads as 0', 'version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: a.sh\n      timeout: soon', [{ path: '$.hooks.AfterInstall[0].timeout', message: /reads it as 0/ }]],
     ['a timeout that is not a number', 'version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: a.sh\n      timeout: true', [{ path: '$.hooks.AfterInstall[0].timeout', message: /number of seconds/ }]],
     [
-      'a relative destination and a source escaping the bundle',
-      'version: 0.0\nos: linux\nfiles:\n  - source: ../etc\n    destination: var/www',
+      'a source escaping the bundle and an empty destination',
+      'version: 0.0\nos: linux\nfiles:\n  - source: ../etc\n    destination: ""',
       [
         { path: '$.files[0].source', message: /inside the bundle/ },
-        { path: '$.files[0].destination', message: /absolute path/ },
+        { path: '$.files[0].destination', message: /must not be empty/ },
       ],
     ],
     [
@@ -299,6 +299,15 @@ describe('reading an appspec as the CodeDeploy agent does', () => {
       { location: 'c.sh', timeout: 10, sudo: true },
     ]);
     expect(warnings).toEqual([expect.objectContaining({ path: '$.hooks.ApplicationStart[1].runas', line: 11, message: expect.stringMatching(/as root/) })]);
+  });
+
+  it('installs a relative destination from /, as the CodeDeploy agent\'s service does, with a warning naming the absolute path', () => {
+    const { appspec, warnings } = checkAppspec('version: 0.0\nos: linux\nfiles:\n  - source: site\n    destination: var/www/html\n  - source: conf\n    destination: ../etc/app\n');
+    expect(appspec.files.map((f) => f.destination)).toEqual(['/var/www/html', '/etc/app']);
+    expect(warnings).toEqual([
+      expect.objectContaining({ path: '$.files[0].destination', line: 5, message: expect.stringMatching(/^var\/www\/html is relative: .* installs to \/var\/www\/html; write \/var\/www\/html/) }),
+      expect.objectContaining({ path: '$.files[1].destination', line: 7, message: expect.stringMatching(/installs to \/etc\/app; write \/etc\/app/) }),
+    ]);
   });
 
   it('keeps only the events the agent runs in the model, and warns of the others at their line', () => {
