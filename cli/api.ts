@@ -3,24 +3,10 @@ import { dirname, join, resolve } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { z } from 'zod';
-import { type OperationId, type Operations, operations } from '../lib/api/operations.js';
+import { type OperationId, operations } from '../lib/api/operations.js';
+import type { Answer, Body, Item, Params } from '../lib/api/operation-types.js';
 import { type StackInfo, readStackInfo } from '../local/state-dir.js';
 
-/** What a schema takes, or nothing for a part an operation does not have. */
-type InputOf<S, Absent> = [NonNullable<S>] extends [z.ZodType] ? (unknown extends z.input<NonNullable<S>> ? Absent : z.input<NonNullable<S>>) : Absent;
-type Op<K extends OperationId> = Operations[K];
-
-/** An operation's path and query parameters, in one object (path parameters fill its path template). */
-export type Params<K extends OperationId> = InputOf<Op<K>['params'], object> & InputOf<Op<K>['query'], object>;
-/** An operation's request body (undefined for one that takes none). */
-export type Body<K extends OperationId> = InputOf<Op<K>['body'], undefined>;
-/** What an operation answers on success (undefined for a 204). */
-export type Answer<K extends OperationId> = {
-  [S in keyof Op<K>['responses']]: Op<K>['responses'][S] extends z.ZodType ? z.output<Op<K>['responses'][S]> : undefined;
-}[keyof Op<K>['responses']];
-/** One item of a list operation's answer. */
-export type Item<K extends OperationId> = Answer<K> extends { items: (infer T)[] } ? T : never;
 type ListOperation = { [K in OperationId]: Answer<K> extends { items: unknown[] } ? K : never }[OperationId];
 
 /** A usage problem: exit code 2. */

@@ -1,4 +1,5 @@
-import { type Answer, ApiError, type FleetlineApi } from './api.js';
+import type { Answer } from '../lib/api/operation-types.js';
+import { ApiError, type FleetlineApi } from './api.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

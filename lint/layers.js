@@ -50,6 +50,17 @@ export const layerRules = [
     rules: { 'no-restricted-imports': restrict(outsideLib) },
   },
   {
+    name: 'layers/console: a browser page over the HTTP API, sharing the domain and the contract\'s types',
+    files: ['console/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict(
+        { group: ['../../lib/*', '!../../lib/domain', '!../../lib/api'], message: 'the console shares only lib/domain and the API contract\'s types with the server' },
+        { group: ['../../lib/api/*'], message: 'the console takes only types from the API contract (its schemas stay on the server)', allowTypeImports: true },
+        { group: ['node:*', '@aws-sdk/*', '@smithy/*'], message: 'the console runs in a browser' },
+      ),
+    },
+  },
+  {
     name: 'layers/agent: its own code and the shared domain',
     files: ['agent/**/*.ts'],
     rules: {

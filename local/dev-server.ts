@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { CHANNEL_PATH, type LocalChannel } from './channel-server.js';
+import { serveConsole } from './console-files.js';
 import { lambdaContext } from './lambda-context.js';
 import { refuseNonLocal } from './request-guard.js';
 
@@ -35,7 +36,12 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-export async function startDevServer(handler: ApiHandler, port: number, channel?: LocalChannel): Promise<DevServer> {
+export interface DevServerOptions {
+  /** Serve the web console's built files from here at /console/. */
+  consoleDir?: string;
+}
+
+export async function startDevServer(handler: ApiHandler, port: number, channel?: LocalChannel, options: DevServerOptions = {}): Promise<DevServer> {
   let boundPort = port;
   const requestsByPrincipal = new Map<string, number>();
   const requestsByRoute = new Map<string, number>();
@@ -44,7 +50,7 @@ export async function startDevServer(handler: ApiHandler, port: number, channel?
     requestsByPrincipal.set(caller, (requestsByPrincipal.get(caller) ?? 0) + 1);
     const route = `${caller} ${req.method} ${new URL(req.url ?? '/', 'http://localhost').pathname}`;
     requestsByRoute.set(route, (requestsByRoute.get(route) ?? 0) + 1);
-    serve(handler, req, res, boundPort, channel).catch((error) => {
+    serve(handler, req, res, boundPort, channel, options).catch((error) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'InternalError', message: 'Internal server error' } }));
       console.error('dev server:', error);
@@ -84,7 +90,7 @@ export async function startDevServer(handler: ApiHandler, port: number, channel?
   };
 }
 
-async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerResponse, port: number, channel?: LocalChannel): Promise<void> {
+async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerResponse, port: number, channel: LocalChannel | undefined, options: DevServerOptions): Promise<void> {
   const refusal = refuseNonLocal(req.method ?? 'GET', req.headers, port);
   // The Management API's PostToConnection carries the raw message, not JSON; Host and Origin still hold.
   const managementBody = refusal?.status === 415 && new URL(req.url ?? '/', 'http://localhost').pathname.startsWith('/@connections/');
@@ -93,6 +99,11 @@ async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerRespo
     res.writeHead(refusal.status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(
       JSON.stringify({ error: { code: refusal.code, message: refusal.message } }),
     );
+    return;
+  }
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  if (options.consoleDir && (await serveConsole(req.method ?? 'GET', path, res, options.consoleDir))) {
+    req.resume();
     return;
   }
   const chunks: Buffer[] = [];

@@ -1,6 +1,7 @@
 import type { Context, DynamoDBStreamEvent, S3Event, ScheduledEvent } from 'aws-lambda';
 import { join } from 'node:path';
 import { CHANNEL_PATH, type ChannelHandler, type LocalChannel, createLocalChannel } from './channel-server.js';
+import { BUILT_CONSOLE_DIR } from './console-files.js';
 import { type ApiHandler, type DevServer, LOCAL_ACCOUNT, LOCAL_ADMIN_ARN, startDevServer } from './dev-server.js';
 import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb-local.js';
 import { lambdaContext } from './lambda-context.js';
@@ -135,7 +136,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const server: DevServer = await startDevServer(async (event, context) => {
       if (!api) throw new Error('the API function is not loaded yet');
       return api(event, context);
-    }, options.apiPort, channel);
+    }, options.apiPort, channel, { consoleDir: BUILT_CONSOLE_DIR });
     apiHost = new URL(server.url).host;
     stops.push(server.stop);
     // The engine's pushes reach this server's Management API stand-in, as the SDK reads the endpoint from the environment.
@@ -145,6 +146,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     process.env.CHANNEL_URL = channelUrl;
     api = (await import('../functions/api.js')).handler;
     log(`HTTP API        ${server.url}`);
+    log(`Web console     ${server.url}/console/`);
     log(`Agent channel   ${channelUrl}`);
 
     const agentIds = Array.from({ length: options.agents ?? 3 }, (_, i) => `local-${i + 1}`);

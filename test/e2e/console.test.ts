@@ -1,0 +1,146 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildConsole } from '../../console/build.js';
+import { createApiHandler } from '../../lib/api/handler.js';
+import { type DevServer, PRINCIPAL_HEADER, startDevServer } from '../../local/dev-server.js';
+import { SAMPLE_ADMIN_ROLE, useApi } from '../support/api-harness.js';
+import { startAgent } from '../support/agent-process.js';
+import { script, zipBundle } from '../support/bundles.js';
+import { waitForDeploymentEnd } from '../support/deployment-end.js';
+
+/**
+ * The web console in a real browser (Debian's headless Chromium) against the
+ * local dev server, with a real agent whose ValidateService hook fails: the
+ * person sees the fleet, opens the failed deployment, reads the first failure
+ * in one line and the host's output, and retries the failed host.
+ */
+const CHROMIUM = '/usr/bin/chromium-headless-shell';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`console tests skipped: ${CHROMIUM} is missing (apt-get install chromium-headless-shell; .ci/run installs it)`);
+
+const api = useApi();
+const Bucket = 'fleetline-test-artifacts';
+const work = mkdtempSync(join(tmpdir(), 'fleetline-console-'));
+let server: DevServer;
+let agent: ReturnType<typeof startAgent> | undefined;
+let browser: Browser | undefined;
+let page: Page;
+let failedId: string;
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  const consoleDir = await buildConsole(join(work, 'console'));
+  server = await startDevServer(createApiHandler(api.deps), 0, undefined, { consoleDir });
+  await api.call('PUT', '/applications/shop', { body: { revisionSources: [{ bucket: Bucket, prefix: 'shop/' }] } });
+  await api.call('PUT', '/applications/shop/groups/web', { body: { targets: { onPremisesTagSet: [[{ key: 'console', value: 'web', type: 'KEY_AND_VALUE' }]] } } });
+  await api.call('PUT', '/instances/con-1', { body: { tags: [{ key: 'console', value: 'web' }] } });
+  // Registered but never started: an instance whose agent was never seen.
+  await api.call('PUT', '/instances/con-idle', { body: { tags: [{ key: 'console', value: 'spare' }] } });
+  agent = startAgent({ apiUrl: server.url, instanceId: 'con-1', stateDir: join(work, 'agent'), tags: '' });
+
+  const Key = 'shop/release-7.zip';
+  const bundle = await zipBundle([
+    { path: 'appspec.yml', content: 'version: 0.0\nos: linux\nhooks:\n  ValidateService:\n    - location: scripts/check.sh\n      timeout: 30\n' },
+    { path: 'scripts/check.sh', mode: 0o755, content: script('echo "checking the shop on port 8080"\necho "health check failed: 503" >&2\nexit 3') },
+  ]);
+  await api.s3.send(new PutObjectCommand({ Bucket, Key, Body: bundle }));
+  const created = await api.call('POST', '/deployments', { body: { application: 'shop', group: 'web', revision: { bucket: Bucket, key: Key } } });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  failedId = created.body.deploymentId;
+  const end = await waitForDeploymentEnd(failedId, async () => (await api.call('GET', `/deployments/${failedId}`)).body, { timeoutMs: 90_000 });
+  expect(end.status).toBe('Failed');
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // The dev server's identity switch: this harness's admin, as `npm start`'s caller is the local admin.
+  await page.setExtraHTTPHeaders({ [PRINCIPAL_HEADER]: SAMPLE_ADMIN_ROLE });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await agent?.stop();
+  await server?.stop();
+  rmSync(work, { recursive: true, force: true });
+}, 60_000);
+
+describe.skipIf(!hasChromium)('the web console', () => {
+  it('shows every group with its last deployment and the instances by agent state', async () => {
+    await page.goto(`${server.url}/console/`);
+    const row = page.locator('table', { has: page.locator('caption', { hasText: 'Deployment groups' }) }).locator('tbody tr', { hasText: 'shop' });
+    await expect.poll(() => row.innerText(), { timeout: 15_000 }).toContain(failedId);
+    const cells = await row.locator('td').allInnerTexts();
+    expect(cells.slice(0, 5)).toEqual(['shop', 'web', 'none deployed yet', failedId, 'Failed']);
+    expect(await page.getByTestId('agent-summary').innerText()).toBe('2 instances: 1 online, 1 offline');
+    const instances = page.locator('table', { has: page.locator('caption', { hasText: 'Instances' }) });
+    expect(await instances.locator('tbody tr', { hasText: 'con-idle' }).innerText()).toContain('never seen');
+    expect(await instances.locator('tbody tr', { hasText: 'con-1' }).innerText()).toMatch(/online \((push|poll)\w*\)/);
+  });
+
+  it('opens the failed deployment from the fleet with the keyboard and explains the first failure in one line', async () => {
+    await page.goto(`${server.url}/console/`);
+    const link = page.getByRole('link', { name: failedId });
+    await link.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate<string>('location.hash')).toBe(`#/deployments/${failedId}`);
+    const failure = page.getByTestId('failure');
+    await failure.waitFor({ timeout: 15_000 });
+    expect(await failure.innerText()).toMatch(/^con-1 failed at ValidateService: .*check\.sh.* \(ScriptFailed, exit code 3\)$/);
+    // The failed host is open with its events: ValidateService failed with exit code 3.
+    const host = page.locator('[data-instance="con-1"]');
+    expect(await host.locator('.event-validateservice, .event-failed').last().innerText()).toMatch(/ValidateService\s+Failed.*exit code 3/s);
+    expect(await page.locator('label[for="healthy"]').innerText()).toBe('Healthy hosts: 0 of 1 (minimum 0)');
+  });
+
+  it('shows the host\'s output, filtered as you type', async () => {
+    await page.goto(`${server.url}/console/#/deployments/${failedId}`);
+    await page.locator('[data-instance="con-1"]').getByRole('link', { name: 'Full log' }).click();
+    const log = page.getByTestId('log');
+    await expect.poll(() => log.innerText(), { timeout: 15_000 }).toContain('health check failed: 503');
+    expect(await log.innerText()).toContain('checking the shop on port 8080');
+    await page.getByLabel('Find in log').fill('503');
+    await expect.poll(() => log.innerText()).toBe('health check failed: 503');
+  });
+
+  it('retries the failed hosts: the console moves to the new deployment, which names the one it retries', async () => {
+    await page.goto(`${server.url}/console/#/deployments/${failedId}`);
+    await page.getByRole('button', { name: 'Retry failed hosts' }).click();
+    await expect.poll(() => page.evaluate<string>('location.hash'), { timeout: 15_000 }).not.toBe(`#/deployments/${failedId}`);
+    const retryId = decodeURIComponent((await page.evaluate<string>('location.hash')).replace('#/deployments/', ''));
+    const retry = await api.call('GET', `/deployments/${retryId}`);
+    expect(retry.body).toMatchObject({ retryOf: failedId, targetInstances: { instanceIds: ['con-1'] } });
+    await page.locator('h1', { hasText: retryId }).waitFor({ timeout: 15_000 });
+    await waitForDeploymentEnd(retryId, async () => (await api.call('GET', `/deployments/${retryId}`)).body, { timeoutMs: 90_000 });
+  }, 120_000);
+
+  it('fits a phone\'s width without sideways scrolling', async () => {
+    const phone = await browser!.newPage({ viewport: { width: 375, height: 800 }, extraHTTPHeaders: { [PRINCIPAL_HEADER]: SAMPLE_ADMIN_ROLE } });
+    try {
+      await phone.goto(`${server.url}/console/#/deployments/${failedId}`);
+      await phone.getByTestId('failure').waitFor({ timeout: 15_000 });
+      expect(await phone.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    } finally {
+      await phone.close();
+    }
+  });
+
+  it('serves only its own files, with a policy that lets the page load nothing else, and stays within its size budget', async () => {
+    const index = await fetch(`${server.url}/console/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'none'; script-src 'self'");
+    expect(index.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    for (const path of ['/console/%2e%2e/package.json', '/console/..%2fpackage.json', '/console/app.js.map', '/console/build.ts']) {
+      expect((await fetch(`${server.url}${path}`)).status, path).toBe(404);
+    }
+    expect((await fetch(`${server.url}/console/app.js`, { method: 'POST', headers: { 'content-type': 'application/json' } })).status).toBe(404);
+    // Budget: 150 KB of compressed script for the first page.
+    expect(gzipSync(readFileSync(join(work, 'console', 'app.js'))).length).toBeLessThan(150 * 1024);
+  });
+});
