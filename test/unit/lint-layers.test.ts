@@ -26,6 +26,9 @@ describe('when code crosses a layer, lint fails naming the rule', () => {
     ['lib imports the local stack', 'lib/deployments/violation.ts', "import { x } from '../../local/ports.js';", 'lib/ never depends on the local stack'],
     ['lib imports a bench', 'lib/adapters/aws/violation.ts', "import { x } from '../../../bench/figure.js';", 'lib/ never depends on the local stack'],
     ['the agent imports an adapter', 'agent/violation.ts', "import { x } from '../lib/adapters/dynamodb/keys.js';", 'the agent shares only lib/domain'],
+    ['the console imports a use case', 'console/src/violation.ts', "import { x } from '../../lib/deployments/queue.js';", 'the console shares only lib/domain'],
+    ['the console takes a schema (not a type) from the API contract', 'console/src/violation.ts', "import { x } from '../../lib/api/operations.js';", 'the console takes only types'],
+    ['the console imports Node', 'console/src/violation.ts', "import { x } from 'node:fs';", 'the console runs in a browser'],
   ])('%s', async (_what, filePath, source, message) => {
     const errors = await layerErrors(filePath, source);
     expect(errors).toHaveLength(1);
@@ -41,6 +44,7 @@ describe('the imports each layer may make pass', () => {
     ['the wiring imports adapters', 'lib/wiring/allowed.ts', "import { x } from '../adapters/aws/clients.js';"],
     ['an entry point imports the wiring', 'functions/allowed.ts', "import { x } from '../lib/wiring/build-deps.js';"],
     ['the agent imports the shared domain', 'agent/allowed.ts', "import { x } from '../lib/domain/appspec.js';"],
+    ['the console imports the domain and the contract\'s types', 'console/src/allowed.ts', "import { x } from '../../lib/domain/failure-cause.js';\nimport type { y } from '../../lib/api/operation-types.js';"],
   ])('%s', async (_what, filePath, source) => {
     expect(await layerErrors(filePath, source)).toEqual([]);
   });
