@@ -24,7 +24,6 @@ afterAll(() => s3?.destroy());
  * fakes: test/fakes/engine-faults.test.ts.)
  */
 describe('under random transaction conflicts, throttling and timeouts', () => {
-  const total: Record<string, number> = { conflicts: 0, throttles: 0, timeouts: 0, unprocessed: 0 };
   const cases: [string, number, Scenario<any>][] = [
     ['a deployment stopped mid-way still ends Stopped', 11, stopMidway],
     ['a deployment stopped mid-way still ends Stopped', 23, stopMidway],
@@ -38,13 +37,8 @@ describe('under random transaction conflicts, throttling and timeouts', () => {
 
   it.each(cases)('%s (seed %i)', async (_name, seed, scenario) => {
     const faults = await runWithFaults(scenario, seed, lab);
-    for (const [kind, n] of Object.entries(faults)) total[kind] = (total[kind] ?? 0) + n;
+    // The first call that can take each kind of fault takes it (test/support/faulty-dynamodb.ts): no seed skips one.
+    expect(Object.keys(faults).filter((kind) => !(faults[kind]! > 0))).toEqual([]);
+    expect(Object.keys(faults).sort()).toEqual(['conflicts', 'throttles', 'timeouts', 'unprocessed']);
   }, 120_000);
-
-  it('injected every kind of fault along the way', () => {
-    expect(total.conflicts).toBeGreaterThan(0);
-    expect(total.throttles).toBeGreaterThan(0);
-    expect(total.timeouts).toBeGreaterThan(0);
-    expect(total.unprocessed).toBeGreaterThan(0);
-  });
 });

@@ -86,12 +86,16 @@ function xorshift(seed: number): () => number {
 }
 
 /**
- * A DynamoDB client over which, at random (seeded), transactions are cancelled
- * for a TransactionConflict, requests are throttled, writes time out after
- * taking effect, and batch writes leave part of their items unprocessed: the
- * paths DynamoDB Local never produces. Faults are injected below the SDK's
- * retry layer (unprocessed items above it: they are an answer, not an error),
- * so what is exercised is the SDK's retries plus Fleetline's own.
+ * A DynamoDB client over which transactions are cancelled for a
+ * TransactionConflict, requests are throttled, writes time out after taking
+ * effect, and batch writes leave part of their items unprocessed: the paths
+ * DynamoDB Local never produces. The first call that can take each kind of
+ * fault takes it (the first transaction is cancelled, the first other request
+ * throttled, the first other write times out, the first batch write is cut in
+ * half), so every run meets every kind whatever its seed; after that they fall
+ * at random (seeded). Faults are injected below the SDK's retry layer
+ * (unprocessed items above it: they are an answer, not an error), so what is
+ * exercised is the SDK's retries plus Fleetline's own.
  */
 export function flakyClient(
   seed: number,
@@ -104,7 +108,9 @@ export function flakyClient(
   const batchRandom = xorshift(seed ^ 0x9e3779b9);
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName !== 'BatchWriteItemCommand' || batchRandom() >= unprocessedRate) return next(args);
+      if (context.commandName !== 'BatchWriteItemCommand') return next(args);
+      const roll = batchRandom();
+      if (faults.unprocessed > 0 && roll >= unprocessedRate) return next(args);
       // Not yet marshalled at this step (nor the answer unmarshalled): plain items either way.
       const input = args.input as { RequestItems: Record<string, unknown[]> };
       const [table, requests] = Object.entries(input.RequestItems)[0] as [string, unknown[]];
@@ -121,8 +127,11 @@ export function flakyClient(
     (next, context) => async (args) => {
       const command = String(context.commandName);
       const roll = random();
-      // Transactions are few (about ten a scenario): a conflict gets half the fault rate, so the seeded cases meet some.
-      if (roll < rate / 2 && command === 'TransactWriteItemsCommand') {
+      const transaction = command === 'TransactWriteItemsCommand';
+      const write = WRITES.test(command);
+      // The first call that can take a kind of fault not yet injected takes it; then the roll decides.
+      const forced = transaction && faults.conflicts === 0 ? 'conflict' : faults.throttles === 0 ? 'throttle' : write && faults.timeouts === 0 ? 'timeout' : undefined;
+      if (forced === 'conflict' || (forced === undefined && roll < rate / 3 && transaction)) {
         faults.conflicts++;
         const items = ((args.input as { TransactItems?: unknown[] }).TransactItems ?? []).length;
         const reasons = Array.from({ length: items }, (_, i) => ({ Code: i === 0 ? 'TransactionConflict' : 'None' }));
@@ -132,11 +141,11 @@ export function flakyClient(
           $metadata: { httpStatusCode: 400 },
         });
       }
-      if (roll < (2 * rate) / 3) {
+      if (forced === 'throttle' || (forced === undefined && roll < (2 * rate) / 3)) {
         faults.throttles++;
         throw new ThrottlingException({ message: 'Rate of requests exceeds the allowed throughput.', $metadata: { httpStatusCode: 400 } });
       }
-      if (roll < rate && WRITES.test(command)) {
+      if (forced === 'timeout' || (forced === undefined && roll < rate && write)) {
         const out = await next(args); // it took effect; only the answer is lost
         void out;
         faults.timeouts++;
