@@ -9,6 +9,7 @@ import { RUN_EVENTS, YAML11_OCTAL, appspecWarnings } from './appspec-warnings.js
 import { type PlanProblem, installPlanProblems } from './appspec-install-plan.js';
 import { issuesToDetails, jsonPath } from './validation.js';
 import { schema } from './schema.js';
+import { locate, withLine } from './yaml-location.js';
 
 /** CodeDeploy's appspec.yml for EC2/on-premises deployments (version 0.0). */
 export interface Appspec {
@@ -262,20 +263,6 @@ function permissionRuleProblems(data: Record<string, unknown>): Problem[] {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const normalObject = (p: string) => posix.normalize(p).replace(/(.)\/+$/, '$1');
-
-/** Attaches the line and column of the offending node, when the document has one there. */
-function locate(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): { line: number; column: number } | undefined {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth) as (string | number)[], true) as { range?: [number, number, number] } | undefined;
-    if (node && typeof node === 'object' && node.range) {
-      const { line, col } = lines.linePos(node.range[0]);
-      return { line, column: col };
-    }
-  }
-  return undefined;
-}
-
-const withLine = (d: ErrorDetail): ErrorDetail => (d.line ? { ...d, message: `${d.message} (line ${d.line}, column ${d.column ?? 1})` } : d);
 
 export interface CheckOptions {
   /** The bundle's regular files (relative to its root), when known: the install plan is checked too. */

@@ -1,4 +1,4 @@
-import { globMatch } from './glob.js';
+import { globMatch, starMatch } from './glob.js';
 
 /**
  * Buildspec artifact globs over relative file paths: `**` matches any number
@@ -9,27 +9,7 @@ import { globMatch } from './glob.js';
 export function artifactGlobMatch(pattern: string, path: string): boolean {
   const pat = pattern.replace(/^\.\//, '').split('/').filter((s) => s !== '' && s !== '.');
   const segs = path.split('/');
-  let p = 0;
-  let v = 0;
-  let starP = -1;
-  let starV = 0;
-  while (v < segs.length) {
-    const seg = pat[p];
-    if (seg === '**') {
-      starP = ++p;
-      starV = v;
-    } else if (seg !== undefined && globMatch(seg, segs[v] as string)) {
-      p++;
-      v++;
-    } else if (starP >= 0) {
-      p = starP;
-      v = ++starV;
-    } else {
-      return false;
-    }
-  }
-  while (pat[p] === '**') p++;
-  return p === pat.length;
+  return starMatch(pat.length, segs.length, (p) => pat[p] === '**', (p, v) => globMatch(pat[p] as string, segs[v] as string));
 }
 
 export interface ArtifactSelection {

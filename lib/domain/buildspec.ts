@@ -1,8 +1,9 @@
-import { type Document, LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { type ErrorDetail, ValidationError } from '../errors.js';
 import { issuesToDetails, jsonPath } from './validation.js';
 import { schema } from './schema.js';
+import { locate, withLine } from './yaml-location.js';
 
 /**
  * CodeBuild's buildspec.yml, version 0.2: what the local build runner runs
@@ -110,19 +111,6 @@ const buildspecSchema = /* @__PURE__ */ schema(() => z.strictObject(
 ));
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function locate(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): { line: number; column: number } | undefined {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth) as (string | number)[], true) as { range?: [number, number, number] } | undefined;
-    if (node && typeof node === 'object' && node.range) {
-      const { line, col } = lines.linePos(node.range[0]);
-      return { line, column: col };
-    }
-  }
-  return undefined;
-}
-
-const withLine = (d: ErrorDetail): ErrorDetail => (d.line ? { ...d, message: `${d.message} (line ${d.line}, column ${d.column ?? 1})` } : d);
 
 /** A path inside the build's folder: relative, no `..`, so artifacts never reach outside it. */
 export function relativePathProblem(path: string): string | undefined {

@@ -26,19 +26,35 @@ export interface StepCounter {
 }
 
 export function globMatch(pattern: string, value: string, counter?: StepCounter): boolean {
+  return starMatch(pattern.length, value.length, (p) => pattern[p] === '*', (p, v) => pattern[p] === '?' || pattern[p] === value[v], counter);
+}
+
+/**
+ * The matcher behind each glob here and in artifact paths (artifact-glob.ts): a pattern of
+ * items against a value of items, where a star item matches any run of value items (none
+ * included) and any other item matches one value item when `matches` says so. It only ever
+ * returns to the most recent star, which bounds the work by
+ * (pattern length + 1) × (value length + 1) steps.
+ */
+export function starMatch(
+  patternLength: number,
+  valueLength: number,
+  isStar: (p: number) => boolean,
+  matches: (p: number, v: number) => boolean,
+  counter?: StepCounter,
+): boolean {
   let p = 0;
   let v = 0;
-  // Where to resume after the last `*`: the pattern just past it, and the value position it has absorbed up to.
+  // Where to resume after the last star: the pattern just past it, and the value position it has absorbed up to.
   let starP = -1;
   let starV = 0;
   let steps = 0;
-  while (v < value.length) {
+  while (v < valueLength) {
     steps++;
-    const c = pattern[p];
-    if (c === '*') {
+    if (p < patternLength && isStar(p)) {
       starP = ++p;
       starV = v;
-    } else if (p < pattern.length && (c === '?' || c === value[v])) {
+    } else if (p < patternLength && matches(p, v)) {
       p++;
       v++;
     } else if (starP >= 0) {
@@ -49,10 +65,10 @@ export function globMatch(pattern: string, value: string, counter?: StepCounter)
       return false;
     }
   }
-  while (pattern[p] === '*') {
+  while (p < patternLength && isStar(p)) {
     steps++;
     p++;
   }
   if (counter) counter.steps += steps;
-  return p === pattern.length;
+  return p === patternLength;
 }

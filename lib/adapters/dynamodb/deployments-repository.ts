@@ -123,32 +123,16 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
    * queue and becomes Created, in one transaction conditional on each.
    */
   async dequeue(deployment: Deployment, now: string): Promise<'started' | 'busy' | 'notQueued'> {
-    const { tableName } = this.table;
-    const { application, group, deploymentId, createdAt } = deployment;
     try {
-      await this.table.transactWrite({
-        TransactItems: [
-          {
-            Update: {
-              TableName: tableName,
-              Key: keys.group(application, group),
-              UpdateExpression: 'SET activeDeploymentId = :id ADD queueLength :minus',
-              ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(activeDeploymentId)',
-              ExpressionAttributeValues: { ':id': deploymentId, ':minus': -1 },
-            },
-          },
-          {
-            Update: {
-              TableName: tableName,
-              Key: keys.deployment(deploymentId),
-              UpdateExpression: 'SET #status = :created, dequeuedAt = :now',
-              ConditionExpression: '#status = :queued AND attribute_not_exists(stopRequested)',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':created': 'Created', ':queued': 'Queued', ':now': now },
-            },
-          },
-          { Delete: { TableName: tableName, Key: keys.queueEntry(application, group, createdAt, deploymentId), ConditionExpression: 'attribute_exists(PK)' } },
-        ],
+      await this.leaveQueue(deployment, {
+        group: { set: 'activeDeploymentId = :id', condition: 'attribute_exists(PK) AND attribute_not_exists(activeDeploymentId)', values: { ':id': deployment.deploymentId } },
+        deployment: {
+          set: '#status = :created, dequeuedAt = :now',
+          condition: '#status = :queued AND attribute_not_exists(stopRequested)',
+          names: { '#status': 'status' },
+          values: { ':created': 'Created', ':queued': 'Queued', ':now': now },
+        },
+        entryCondition: 'attribute_exists(PK)',
       });
       return 'started';
     } catch (error) {
@@ -162,38 +146,69 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
 
   /** Ends a deployment while it is still queued (a stop): it leaves the queue and never takes its group. False when it was no longer queued. */
   async endQueued(deployment: Deployment, outcome: { status: 'Stopped'; error: { code: string; message: string }; now: string }): Promise<boolean> {
-    const { tableName } = this.table;
-    const { application, group, deploymentId, createdAt } = deployment;
     try {
-      await this.table.transactWrite({
-        TransactItems: [
-          {
-            Update: {
-              TableName: tableName,
-              Key: keys.deployment(deploymentId),
-              UpdateExpression: 'SET #status = :status, completedAt = :now, #error = :error',
-              ConditionExpression: '#status = :queued',
-              ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
-              ExpressionAttributeValues: { ':status': outcome.status, ':now': outcome.now, ':error': outcome.error, ':queued': 'Queued' },
-            },
-          },
-          { Delete: { TableName: tableName, Key: keys.queueEntry(application, group, createdAt, deploymentId) } },
-          {
-            Update: {
-              TableName: tableName,
-              Key: keys.group(application, group),
-              UpdateExpression: 'ADD queueLength :minus',
-              ConditionExpression: 'attribute_exists(PK)',
-              ExpressionAttributeValues: { ':minus': -1 },
-            },
-          },
-        ],
+      await this.leaveQueue(deployment, {
+        group: { condition: 'attribute_exists(PK)' },
+        deployment: {
+          set: '#status = :status, completedAt = :now, #error = :error',
+          condition: '#status = :queued',
+          names: { '#status': 'status', '#error': 'error' },
+          values: { ':status': outcome.status, ':now': outcome.now, ':error': outcome.error, ':queued': 'Queued' },
+        },
       });
       return true;
     } catch (error) {
-      if (cancellationReasons(error)?.[0] === 'ConditionalCheckFailed') return false;
+      if (cancellationReasons(error)?.[1] === 'ConditionalCheckFailed') return false;
       throw error;
     }
+  }
+
+  /**
+   * A queued deployment leaves its group's queue, in one transaction of three
+   * (their cancellation reasons in this order): the group's queue length goes
+   * down (with `group.set` written), the deployment moves on from Queued as
+   * `deployment` says, and its queue entry is deleted.
+   */
+  private leaveQueue(
+    deployment: Deployment,
+    change: {
+      group: { set?: string; condition: string; values?: Item };
+      deployment: { set: string; condition: string; names: Record<string, string>; values: Item };
+      entryCondition?: string;
+    },
+  ): Promise<void> {
+    const { tableName } = this.table;
+    const { application, group, deploymentId, createdAt } = deployment;
+    return this.table.transactWrite({
+      TransactItems: [
+        {
+          Update: {
+            TableName: tableName,
+            Key: keys.group(application, group),
+            UpdateExpression: `${change.group.set ? `SET ${change.group.set} ` : ''}ADD queueLength :minus`,
+            ConditionExpression: change.group.condition,
+            ExpressionAttributeValues: { ...change.group.values, ':minus': -1 },
+          },
+        },
+        {
+          Update: {
+            TableName: tableName,
+            Key: keys.deployment(deploymentId),
+            UpdateExpression: `SET ${change.deployment.set}`,
+            ConditionExpression: change.deployment.condition,
+            ExpressionAttributeNames: change.deployment.names,
+            ExpressionAttributeValues: change.deployment.values,
+          },
+        },
+        {
+          Delete: {
+            TableName: tableName,
+            Key: keys.queueEntry(application, group, createdAt, deploymentId),
+            ...(change.entryCondition ? { ConditionExpression: change.entryCondition } : {}),
+          },
+        },
+      ],
+    });
   }
 
   /** The new deployment with whatever `before` claims for it (the group's slot or its queue), its listings and its token, in one transaction. */
