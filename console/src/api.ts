@@ -30,8 +30,9 @@ export async function call<K extends OperationId>(operation: K, params: Params<K
   }
   const response = await fetch(`..${path}${query.size > 0 ? `?${query}` : ''}`, {
     method,
+    // The local API refuses a write without a JSON content type (a page elsewhere could forge it), even with no body.
     headers: { accept: 'application/json', ...(method === 'GET' ? {} : { 'content-type': 'application/json' }) },
-    ...(method === 'GET' ? {} : { body: JSON.stringify(body[0] ?? {}) }),
+    ...(body.length > 0 ? { body: JSON.stringify(body[0]) } : {}),
   });
   const answer = response.status === 204 ? undefined : await response.json().catch(() => undefined);
   if (!response.ok) {

@@ -3,6 +3,7 @@ import { deploymentScreen, isActive } from './deployment.js';
 import { h } from './dom.js';
 import { fleetScreen } from './fleet.js';
 import { hostLogScreen } from './host-log.js';
+import { executionActive, executionScreen, pipelinesScreen } from './pipelines.js';
 
 /** How often a screen showing something still moving is read again. */
 const REFRESH_MS = 2000;
@@ -21,7 +22,34 @@ async function screenFor(route: string, turn: number): Promise<{ node: Node; ref
     const status = (node as HTMLElement).querySelector('h1 .badge')?.textContent ?? '';
     return { node, refresh: isActive({ status } as Parameters<typeof isActive>[0]) };
   }
+  const execution = /^\/executions\/([^/]+)$/.exec(route);
+  if (execution) {
+    const node = await executionScreen(decodeURIComponent(execution[1]!), render);
+    return { node, refresh: executionActive((node as HTMLElement).querySelector('h1 .badge')?.textContent ?? '') };
+  }
+  if (route === '/pipelines') return { node: await pipelinesScreen(), refresh: true };
   return { node: await fleetScreen(), refresh: true };
+}
+
+/**
+ * What a person was doing on the screen a refresh replaces: text typed (a
+ * comment, a filter) with its caret, the focus, and the hosts they opened.
+ * Returns what puts it back on the new screen.
+ */
+function keepInput(): () => void {
+  const fields = [...main.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>('input[id], textarea[id]')].map((f) => ({ id: f.id, value: f.value, start: f.selectionStart, end: f.selectionEnd }));
+  const opened = [...main.querySelectorAll<HTMLElement>('[data-instance]:has(> details[open])')].map((e) => e.dataset.instance);
+  const focused = document.activeElement?.id;
+  return () => {
+    for (const field of fields) {
+      const now = document.getElementById(field.id) as HTMLInputElement | HTMLTextAreaElement | null;
+      if (!now || field.value === '') continue;
+      now.value = field.value;
+      if (field.start !== null) now.setSelectionRange(field.start, field.end);
+    }
+    for (const id of opened) main.querySelector<HTMLDetailsElement>(`[data-instance="${CSS.escape(id ?? '')}"] > details`)?.setAttribute('open', '');
+    if (focused) document.getElementById(focused)?.focus();
+  };
 }
 
 /** Draws the screen the address names, and reads it again while what it shows can still change. */
@@ -32,9 +60,9 @@ async function render(): Promise<void> {
   try {
     const { node, refresh } = await screenFor(route, turn);
     if (turn !== shown) return;
-    const focused = document.activeElement?.id;
+    const kept = keepInput();
     main.replaceChildren(node);
-    if (focused) document.getElementById(focused)?.focus();
+    kept();
     main.setAttribute('aria-busy', 'false');
     if (refresh) timer = setTimeout(() => void refreshInPlace(turn), REFRESH_MS);
   } catch (error) {

@@ -120,6 +120,43 @@ describe.skipIf(!hasChromium)('the web console', () => {
     await waitForDeploymentEnd(retryId, async () => (await api.call('GET', `/deployments/${retryId}`)).body, { timeoutMs: 90_000 });
   }, 120_000);
 
+  it('follows a pipeline: its deploy action links the deployment, and the approval is answered with a comment that the execution keeps', async () => {
+    await api.call('PUT', '/applications/shop/groups/stage', { body: { targets: { onPremisesTagSet: [[{ key: 'console', value: 'web', type: 'KEY_AND_VALUE' }]] } } });
+    const put = await api.call('PUT', '/pipelines/shop-release', {
+      body: {
+        source: { bucket: Bucket, prefix: 'shop/releases/' },
+        stages: [
+          { name: 'Stage', actions: [{ type: 'deploy', name: 'DeployStage', application: 'shop', group: 'stage' }] },
+          { name: 'Gate', actions: [{ type: 'approval', name: 'ReleaseApproval' }] },
+        ],
+      },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBeLessThan(300);
+    const Key = 'shop/releases/release-8.zip';
+    await api.s3.send(new PutObjectCommand({ Bucket, Key, Body: await zipBundle([{ path: 'appspec.yml', content: 'version: 0.0\nos: linux\n' }]) }));
+    const started = await api.call('POST', '/pipelines/shop-release/executions', { body: { revision: { bucket: Bucket, key: Key } } });
+    expect(started.status, JSON.stringify(started.body)).toBeLessThan(300);
+    const executionId = started.body.executionId as string;
+
+    await page.goto(`${server.url}/console/#/pipelines`);
+    await page.getByRole('link', { name: executionId }).click();
+    const approval = page.locator('[data-action="ReleaseApproval"]');
+    // The screen reads the execution again until the deploy succeeds and the approval waits.
+    await approval.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 90_000 });
+    expect(await page.locator('[data-stage="Stage"]').innerText()).toMatch(/Stage\s+Succeeded[\s\S]*DeployStage \(deploy\)\s+Succeeded[\s\S]*Deployment d-/);
+    const comment = approval.getByLabel('Comment on ReleaseApproval');
+    await comment.fill('smoke tests green');
+    // The screen is read again every few seconds while the execution runs: what was typed survives it.
+    await comment.evaluate((field) => Object.assign(field, { typedHere: true }));
+    await expect.poll(() => comment.evaluate((field) => 'typedHere' in field), { timeout: 15_000 }).toBe(false);
+    expect(await comment.inputValue()).toBe('smoke tests green');
+    await approval.getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => page.locator('h1 .badge').innerText(), { timeout: 30_000 }).toBe('Succeeded');
+    expect(await page.locator('[data-action="ReleaseApproval"] .decision').innerText()).toBe(`Approved by ${SAMPLE_ADMIN_ROLE}: “smoke tests green”`);
+    const recorded = await api.call('GET', `/executions/${executionId}`);
+    expect(recorded.body.stages[1].actions[0].decision).toMatchObject({ approved: true, comment: 'smoke tests green', by: SAMPLE_ADMIN_ROLE });
+  }, 150_000);
+
   it('fits a phone\'s width without sideways scrolling', async () => {
     const phone = await browser!.newPage({ viewport: { width: 375, height: 800 }, extraHTTPHeaders: { [PRINCIPAL_HEADER]: SAMPLE_ADMIN_ROLE } });
     try {
