@@ -329,7 +329,8 @@ export interface ExecutionsRepository {
   create(execution: Execution): Promise<boolean>;
   /** Records an execution that could not start, already ended (never on the active list); false when the ID exists. */
   recordFailedStart(execution: Execution): Promise<boolean>;
-  get(executionId: string): Promise<Execution | undefined>;
+  /** `consistent`: a strongly consistent read, which sees every write that succeeded before it. */
+  get(executionId: string, options?: { consistent?: boolean }): Promise<Execution | undefined>;
   listByPipeline(pipeline: string, page: PageRequest): Promise<Page<Execution>>;
   /**
    * Writes the execution if nobody changed it since it was read (ConflictError otherwise);

@@ -14,7 +14,8 @@ function runningAction(ex: Execution): { stage: number; action: number; state: A
 /**
  * Records the decision on the approval the execution is waiting on (the
  * approver and comment are kept); the worker moves the execution on from the
- * record. A retried request whose decision was recorded gets the same answer.
+ * record. A retried request whose decision was recorded gets the same answer,
+ * whether it finds it recorded when it reads the execution or when it writes.
  */
 export async function decideApproval(
   executionId: string,
@@ -48,7 +49,16 @@ export async function decideApproval(
     decision: { ...decision, at: now },
     ...(decision.approved ? {} : { error: `Rejected by ${decision.by}${decision.comment ? `: ${decision.comment}` : ''}` }),
   };
-  return deps.executions.save({ ...ex, stages: withAction(ex, running, changes), updatedAt: now }); // ConflictError if it changed meanwhile: the caller retries
+  try {
+    return await deps.executions.save({ ...ex, stages: withAction(ex, running, changes), updatedAt: now });
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+    // It changed meanwhile. A retry whose first attempt is still in flight, or that read the execution from before
+    // that attempt's write, finds the same decision recorded: it gets that answer. Anything else is a conflict to retry.
+    const current = await deps.executions.get(executionId, { consistent: true });
+    if (current && decidedAlready(current, decision)) return current;
+    throw error;
+  }
 }
 
 function withAction(ex: Execution, at: { stage: number; action: number }, changes: Partial<ActionState>): Execution['stages'] {

@@ -63,8 +63,8 @@ export class DynamoExecutionsRepository implements ExecutionsRepository {
     }
   }
 
-  async get(executionId: string): Promise<Execution | undefined> {
-    const item = await this.table.get(keys.execution(executionId));
+  async get(executionId: string, options: { consistent?: boolean } = {}): Promise<Execution | undefined> {
+    const item = await this.table.get(keys.execution(executionId), options.consistent);
     return item && withoutKeys<Execution>(item);
   }
 

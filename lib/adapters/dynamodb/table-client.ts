@@ -25,8 +25,8 @@ export class TableClient {
     readonly tableName: string,
   ) {}
 
-  async get(key: TableKey): Promise<Item | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key }));
+  async get(key: TableKey, consistent = false): Promise<Item | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ...(consistent ? { ConsistentRead: true } : {}) }));
     return out.Item;
   }
 
