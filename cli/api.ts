@@ -134,11 +134,14 @@ export class FleetlineApi {
     }
   }
 
-  private async send(method: string, path: string, body?: unknown, query: Record<string, string | undefined> = {}): Promise<unknown> {
+  /**
+   * One request to the API as the caller: signed with SigV4 against AWS. The
+   * console's proxy (cli/console-server.ts) sends the browser's requests through it.
+   */
+  async request(method: string, path: string, query: URLSearchParams, payload?: string): Promise<Response> {
     const base = new URL(this.target.apiUrl);
     const url = new URL(`${base.pathname.replace(/\/$/, '')}${path}`, base);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    for (const [k, v] of query) if (v !== '') url.searchParams.set(k, v);
     // POST and PUT say JSON even with no body (the API refuses them otherwise).
     const json = payload !== undefined || method === 'POST' || method === 'PUT';
     let headers: Record<string, string> = { host: url.host, ...(json ? { 'content-type': 'application/json' } : {}) };
@@ -156,12 +159,16 @@ export class FleetlineApi {
       headers = signed.headers as Record<string, string>;
     }
     const { host: _host, ...sent } = headers;
-    let response: Response;
     try {
-      response = await fetch(url, { method, headers: sent, ...(payload !== undefined ? { body: payload } : {}), signal: AbortSignal.timeout(60_000) });
+      return await fetch(url, { method, headers: sent, ...(payload !== undefined ? { body: payload } : {}), signal: AbortSignal.timeout(60_000) });
     } catch (error) {
       throw new ApiError(0, 'Unreachable', `Cannot reach the Fleetline API at ${this.target.apiUrl}: ${(error as Error).cause ?? (error as Error).message}`);
     }
+  }
+
+  private async send(method: string, path: string, body?: unknown, query: Record<string, string | undefined> = {}): Promise<unknown> {
+    const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined));
+    const response = await this.request(method, path, params, body === undefined ? undefined : JSON.stringify(body));
     const text = await response.text();
     let parsed: unknown;
     try {

@@ -7,6 +7,7 @@ import { agentStateText, agentVersionText } from './agent-status.js';
 import type { Answer, Body } from '../lib/api/operation-types.js';
 import { ApiError, FleetlineApi, UsageError, resolveTarget } from './api.js';
 import { completionScript } from './completion.js';
+import { startConsoleServer } from './console-server.js';
 import { followLog } from './follow-log.js';
 import { type OutputFormat, fields, print, table, tags } from './output.js';
 import { type DeploymentView, agentWaitText, explainFailure, followRollback, watchDeployment, watchOutput } from './progress.js';
@@ -647,6 +648,25 @@ program
   .option('-f, --follow', 'keep printing new events until interrupted (Ctrl-C)')
   .action(async (o) => {
     await printEvents(client(), out(), o);
+  });
+
+// ---- the web console ----
+program
+  .command('console')
+  .description('serve the web console on 127.0.0.1; it calls the API through this command, which signs each call with your AWS credentials (none reach the browser)')
+  .option('--port <port>', 'the local port (0: any free one)', '8787')
+  .addHelpText('after', '\nExample:\n  fleetline --api https://abc123.execute-api.eu-west-1.amazonaws.com console --port 8787\n')
+  .action(async (o: { port: string }) => {
+    const port = Number(o.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a TCP port number (0 for any free one), not "${o.port}"`);
+    const api = client();
+    const server = await startConsoleServer(api, port);
+    console.log(`Fleetline console on ${server.url}/console/ for ${api.target.apiUrl}\nStop with Ctrl-C.`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await server.stop();
   });
 
 // ---- installing the agent ----

@@ -1,0 +1,88 @@
+import { type IncomingMessage, type Server, createServer } from 'node:http';
+import { operations } from '../lib/api/operations.js';
+import { BUILT_CONSOLE_DIR, serveConsole } from '../local/console-files.js';
+import { refuseNonLocal } from '../local/request-guard.js';
+import { ApiError, type FleetlineApi } from './api.js';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The operations a person's console may call: the whole API but the agents' routes. */
+const ROUTES = Object.values(operations)
+  .filter((o) => o.tag !== 'Agent')
+  .map((o) => ({ method: o.method, pattern: new RegExp(`^${o.path.replace(/\{\w+\}/g, '[^/]+')}$`) }));
+
+const isOperation = (method: string, path: string) => ROUTES.some((r) => r.method === method && r.pattern.test(path));
+
+export interface ConsoleServer {
+  url: string;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new ApiError(413, 'PayloadTooLargeError', 'Request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return size > 0 ? Buffer.concat(chunks).toString('utf8') : undefined;
+}
+
+/**
+ * `fleetline console`: the web console on 127.0.0.1, and beside it the API's
+ * operations passed on as the person running it (SigV4 from their AWS
+ * credentials, added here), so no credential reaches the browser and nothing
+ * new is deployed. Like the local dev server, it answers only requests for its
+ * own host and origin with JSON writes: another page in the same browser cannot
+ * use the person's credentials through it.
+ */
+export async function startConsoleServer(api: FleetlineApi, port: number, consoleDir = BUILT_CONSOLE_DIR): Promise<ConsoleServer> {
+  let boundPort = port;
+  const server = createServer((req, res) => {
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const answer = (status: number, code: string, message: string) =>
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ error: { code, message } }));
+    const refusal = refuseNonLocal(method, req.headers, boundPort);
+    if (refusal) {
+      req.resume();
+      answer(refusal.status, refusal.code, refusal.message);
+      return;
+    }
+    void (async () => {
+      if (await serveConsole(method, url.pathname, res, consoleDir)) return req.resume();
+      if (!isOperation(method, url.pathname)) {
+        req.resume();
+        return answer(404, 'NotFoundError', `${method} ${url.pathname} is not an operation of the Fleetline API`);
+      }
+      const response = await api.request(method, url.pathname, url.searchParams, await readBody(req));
+      res.writeHead(response.status, {
+        'content-type': response.headers.get('content-type') ?? 'application/json',
+        'cache-control': 'no-store',
+      });
+      res.end(Buffer.from(await response.arrayBuffer()));
+    })().catch((error: Error) => {
+      if (res.headersSent) return res.destroy();
+      if (error instanceof ApiError) return answer(error.status || 502, error.code, error.message);
+      // The person reads this in their terminal: it names the cause (credentials, network).
+      console.error(`fleetline console: ${error.message}`);
+      answer(502, 'BadGatewayError', error.name === 'CredentialsError' ? error.message : 'The request could not be passed on to the Fleetline API (see the terminal running fleetline console)');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  boundPort = typeof address === 'object' && address ? address.port : port;
+  return {
+    url: `http://127.0.0.1:${boundPort}`,
+    server,
+    stop: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
