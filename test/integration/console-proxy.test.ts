@@ -117,7 +117,7 @@ describe('fleetline console against an API in AWS', () => {
     try {
       const res = await fetch(`${bare.url}/applications`);
       expect(res.status).toBe(502);
-      expect((await res.json()).error.message).toMatch(/No AWS credentials to sign requests to .* AWS_ACCESS_KEY_ID/);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/No AWS credentials to sign requests to .* AWS_ACCESS_KEY_ID/);
       expect(received).toEqual([]);
     } finally {
       await bare.stop();
