@@ -21,7 +21,8 @@ afterAll(() => s3?.destroy());
  * SDK's retries, the adapters' own, the stream's and the clients' must still
  * bring every scenario to the same end, with the engine's invariants intact.
  * (The same scenarios, and more, run under random faults on the in-memory
- * fakes: test/fakes/engine-faults.test.ts.)
+ * fakes: test/fakes/engine-faults.test.ts.) Each case has a table and clients
+ * of its own, so the cases run side by side.
  */
 describe('under random transaction conflicts, throttling and timeouts', () => {
   const cases: [string, number, Scenario<any>][] = [
@@ -35,7 +36,7 @@ describe('under random transaction conflicts, throttling and timeouts', () => {
     ['a pipeline still deploys to staging, then prod', 17, pipelineAdvance],
   ];
 
-  it.each(cases)('%s (seed %i)', async (_name, seed, scenario) => {
+  it.concurrent.each(cases)('%s (seed %i)', async (_name, seed, scenario) => {
     const faults = await runWithFaults(scenario, seed, lab);
     // The first call that can take each kind of fault takes it (test/support/faulty-dynamodb.ts): no seed skips one.
     expect(Object.keys(faults).filter((kind) => !(faults[kind]! > 0))).toEqual([]);

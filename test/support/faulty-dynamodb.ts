@@ -1,4 +1,5 @@
 import { DynamoDBClient, ThrottlingException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { inject } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../local/dynamodb-local.js';
 import { EngineCrashed } from '../fakes/store.js';
@@ -6,13 +7,24 @@ import { EngineCrashed } from '../fakes/store.js';
 
 const WRITES = /^(PutItem|UpdateItem|DeleteItem|TransactWriteItems|BatchWriteItem)Command$/;
 
-function localClient(maxAttempts?: number): DynamoDBClient {
+function localClient(maxAttempts?: number, retryStrategy?: ConfiguredRetryStrategy): DynamoDBClient {
   return new DynamoDBClient({
     endpoint: inject('dynamoDbEndpoint'),
     region: 'us-east-1',
     credentials: LOCAL_CREDENTIALS,
     ...(maxAttempts ? { maxAttempts } : {}),
+    ...(retryStrategy ? { retryStrategy } : {}),
   });
+}
+
+/**
+ * The SDK's standard retries (the same errors retried, the same attempts and
+ * retry quota) with backoffs of milliseconds: a throttle injected here waits
+ * out no real capacity, and at the SDK's own backoff (up to a second on the
+ * first retry of a throttle) the injected faults made most of a run's time.
+ */
+function quickRetries(maxAttempts: number): ConfiguredRetryStrategy {
+  return new ConfiguredRetryStrategy(maxAttempts, (attempt) => 5 * 2 ** attempt);
 }
 
 /**
@@ -101,7 +113,7 @@ export function flakyClient(
   seed: number,
   { rate = 0.15, unprocessedRate = rate }: { rate?: number; unprocessedRate?: number } = {},
 ): { client: DynamoDBClient; faults: InjectedFaults } {
-  const client = localClient(6);
+  const client = localClient(6, quickRetries(6));
   const faults: InjectedFaults = { conflicts: 0, throttles: 0, timeouts: 0, unprocessed: 0 };
   const random = xorshift(seed);
   // Its own sequence, so the other faults fall where they always did for a seed.
