@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { WakeReason } from '../../lib/domain/agent-channel.js';
 import { locateAppspec, normaliseEntryPath } from '../../lib/domain/appspec-location.js';
 import type { IssuedCredentials } from '../../lib/domain/credentials.js';
+import { ForbiddenError } from '../../lib/errors.js';
 import type { Revision } from '../../lib/domain/deployment.js';
 import { type TagSet, matchesTagSet } from '../../lib/domain/tags.js';
 import type { AppspecRead, AppspecSource, AssumeRoleInput, BundleUrls, CredentialIssuer, Ec2TargetLookup, InstanceNotifier, RevisionObject } from '../../lib/ports.js';
@@ -91,13 +92,22 @@ export class FakeNotifier implements InstanceNotifier {
   }
 }
 
-/** STS: credentials for any role asked for, an hour long; every request kept. */
+/**
+ * STS: credentials for any role asked for, an hour long, but a role named
+ * refused-… (whose trust policy leaves Fleetline out), refused as the adapter
+ * reports STS's AccessDenied; every request kept.
+ */
 export class FakeIssuer implements CredentialIssuer {
   readonly requests: AssumeRoleInput[] = [];
 
   async assumeRole(input: AssumeRoleInput): Promise<IssuedCredentials> {
     this.requests.push(input);
     const [, , , , account, resource] = input.roleArn.split(':');
+    if (String(resource).split('/').pop()?.startsWith('refused-')) {
+      throw Object.assign(new ForbiddenError(`STS refused to let Fleetline assume ${input.roleArn}: the role's trust policy must allow Fleetline's API role (with the ExternalId, if the rule sets one)`), {
+        cause: `AccessDenied: User is not authorized to perform: sts:AssumeRole on resource: ${input.roleArn}`,
+      });
+    }
     return {
       accessKeyId: 'ASIAFAKE',
       secretAccessKey: 'fake-secret',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CRASH_SCENARIOS, countWrites, crashAt } from '../support/crash-matrix.js';
+import { CRASH_SCENARIOS, FAKES_ONLY_CRASH_SCENARIOS, countWrites, crashAt } from '../support/crash-matrix.js';
 import { SCENARIO_BUNDLES } from '../support/engine-scenarios.js';
 import { fakeLab } from '../support/fake-lab.js';
 import { PIPELINE_BUNDLES } from '../support/pipeline-scenarios.js';
@@ -17,7 +17,7 @@ const lab = fakeLab([...SCENARIO_BUNDLES, ...PIPELINE_BUNDLES]);
  * crash points runs on DynamoDB Local (test/integration/engine-crashes.test.ts).
  */
 describe('the engine, crashed after any single write, finishes the same way', () => {
-  it.each(CRASH_SCENARIOS)('%s', async (_name, scenario, minimumWrites) => {
+  it.each([...CRASH_SCENARIOS, ...FAKES_ONLY_CRASH_SCENARIOS])('%s', async (_name, scenario, minimumWrites) => {
     const { writes, kinds } = await countWrites(scenario, lab);
     expect(writes).toBeGreaterThan(minimumWrites);
     await crashAt(scenario, Array.from({ length: writes }, (_, i) => i + 1), kinds, lab, { lanes: 1 });

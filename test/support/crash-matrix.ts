@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { type Lab, type Scenario, runWithCrash } from './engine-lab.js';
-import { failAndRollBack, pipelineAdvance, queueWhileBusy, stopMidway, stoppedWhileFreezing, wideStop } from './engine-scenarios.js';
+import { failAndRollBack, hookCredentialsRefused, pipelineAdvance, queueWhileBusy, stopMidway, stoppedWhileFreezing, wideStop } from './engine-scenarios.js';
 import {
   approvedToProd,
   queuedInOrder,
@@ -29,6 +29,15 @@ export const CRASH_SCENARIOS: [name: string, scenario: Scenario<any>, minimumWri
   ['a failed stage retried: its second deployment succeeds and the stage is entered twice', retriedAfterFailure, 20],
   ['an execution stopped at a gate: the build waiting for the gate goes next', stoppedWhileOthersWait, 5],
   ['an execution stopped mid-deployment: its deployment stops, the running hook is killed', stoppedMidDeployment, 15],
+];
+
+/**
+ * Scenarios the exhaustive matrix on the fakes runs besides those: their AWS
+ * answer (an STS refusal) is one the fakes give at will and DynamoDB Local's
+ * lab, whose STS is the real client, cannot.
+ */
+export const FAKES_ONLY_CRASH_SCENARIOS: typeof CRASH_SCENARIOS = [
+  ['hook credentials refused by STS: each host\'s instance fails naming the role, its work withdrawn in the same write', hookCredentialsRefused, 4],
 ];
 
 /** Runs the scenario once without a crash: how many writes it makes, and what each is. */

@@ -184,6 +184,34 @@ export const failAndRollBack: Scenario<DeployContext> = {
   },
 };
 
+/** A hook role STS refuses (the in-memory STS refuses every role named refused-…). */
+export const REFUSED_HOOK_ROLE = 'arn:aws:iam::111122223333:role/fleetline/refused-hooks';
+
+/**
+ * The group's hook role cannot be assumed: each host's poll fails its instance
+ * at once, naming the role and STS's answer, and withdraws the work in the same
+ * write (no lease is taken for work that cannot start). The deployment fails;
+ * no instance is left running or waiting on a lease.
+ */
+export const hookCredentialsRefused: Scenario<DeployContext> = {
+  async setup(run) {
+    return { agents: await registerFleet(run, 'shop', 'prod', 2, { hookRoleArn: REFUSED_HOOK_ROLE, deploymentConfig: 'AllAtOnce' }) };
+  },
+  steps: [createStep('shop'), worker, agent(0), agent(1), worker, agent(0), agent(1), worker],
+  check(state, c) {
+    const [deployment] = deploymentsOf(state);
+    expect(deploymentsOf(state)).toHaveLength(1);
+    expect(deployment).toMatchObject({ deploymentId: c.deploymentId, status: 'Failed', counts: { inProgress: 0, pending: 0, succeeded: 0 } });
+    expect(deployment?.error?.message).toContain(REFUSED_HOOK_ROLE);
+    const instances = state.instances.get(c.deploymentId ?? '') ?? [];
+    expect(instances.length).toBe(2);
+    for (const instance of instances) {
+      expect(['Failed', 'Skipped']).toContain(instance.status);
+      if (instance.status === 'Failed') expect(JSON.stringify(instance.events)).toContain('STS answered AccessDenied');
+    }
+  },
+};
+
 type QueueContext = { ids: Record<string, string>; agents: LabAgent[] };
 
 /** A request to a QUEUE group (its client retries it with the same token): 201 Created or Queued, 200 on a retry that took effect. */
