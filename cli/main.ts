@@ -63,9 +63,9 @@ async function getIfExists<T>(read: () => Promise<T>): Promise<T | undefined> {
 
 /** A group as the API shows it, back into the body PUT takes (only the settings; what the API records itself left out). */
 function groupBody(group: Answer<'getGroup'>): Body<'putGroup'> {
-  const { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, hookRoleArn, busyBehavior } = group;
+  const { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, hookRoleArn, busyBehavior, outdatedInstancesStrategy } = group;
   // hookRoleArn is sent back only when set: naming a hook role needs a grant a caller changing --config may not hold.
-  return { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, busyBehavior, ...(hookRoleArn ? { hookRoleArn } : {}) };
+  return { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, busyBehavior, outdatedInstancesStrategy, ...(hookRoleArn ? { hookRoleArn } : {}) };
 }
 
 // ---- applications ----
@@ -124,6 +124,7 @@ groups
   .option('--auto-rollback [events]', `roll a failed deployment back to the last successful revision (events, comma-separated: ${ROLLBACK_EVENTS.join(', ')}; default DEPLOYMENT_FAILURE)`)
   .option('--no-auto-rollback', 'turn automatic rollback off')
   .addOption(new Option('--busy-behavior <behavior>', 'a deployment to a group that already has one running: REJECT refuses it (409), QUEUE queues it to start when the group frees').choices(['REJECT', 'QUEUE']))
+  .addOption(new Option('--outdated-instances <strategy>', 'an instance that starts matching the group after its last success: UPDATE deploys that revision to it alone, IGNORE leaves it').choices(['UPDATE', 'IGNORE']))
   .action(async (app, group, o) => {
     const api = client();
     let body: Body<'putGroup'>;
@@ -140,6 +141,7 @@ groups
     if (o.config) body.deploymentConfig = o.config;
     if (o.fileExists) body.fileExistsBehavior = o.fileExists;
     if (o.busyBehavior) body.busyBehavior = o.busyBehavior;
+    if (o.outdatedInstances) body.outdatedInstancesStrategy = o.outdatedInstances;
     if (o.autoRollback === false) body.autoRollback = { enabled: false, events: [] };
     else if (o.autoRollback !== undefined) {
       // Events as given: the API names any it does not know.

@@ -4,7 +4,7 @@ import { ROLLBACK_EVENTS } from '../domain/deployment-group.js';
 import { PRESET_CONFIGS } from '../domain/deployment-config.js';
 import { BUNDLE_TYPES } from '../domain/deployment.js';
 import { FILE_EXISTS_BEHAVIORS } from '../domain/file-exists-behavior.js';
-import { BUSY_BEHAVIORS } from '../domain/deployment-group.js';
+import { BUSY_BEHAVIORS, OUTDATED_INSTANCES_STRATEGIES } from '../domain/deployment-group.js';
 import { DEPLOYMENT_STATUSES, ERROR_CODES, EVENT_STATUSES, INSTANCE_STATUSES } from '../domain/lifecycle.js';
 import { DETAIL_TYPES, EVENT_SOURCES } from '../domain/state-events.js';
 import { EXECUTION_MODES, EXECUTION_STATUSES, STAGE_STATUSES } from '../domain/pipeline.js';
@@ -106,6 +106,7 @@ export const deploymentGroupSchema = /* @__PURE__ */ schema(() => model('Deploym
   hookRoleArn: z.string().nullable(),
   hookRoleSetBy: z.string().nullable().describe('Who set hookRoleArn; null without one'),
   busyBehavior: z.enum(BUSY_BEHAVIORS).describe('A deployment to the group while it is busy: refused (409) or queued'),
+  outdatedInstancesStrategy: z.enum(OUTDATED_INSTANCES_STRATEGIES).describe('An instance that starts matching the group after its last success: UPDATE deploys that revision to it alone, IGNORE does nothing'),
   createdAt: time,
   updatedAt: time,
 })));

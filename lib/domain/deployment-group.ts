@@ -20,6 +20,13 @@ export interface Targets {
 export const BUSY_BEHAVIORS = ['REJECT', 'QUEUE'] as const;
 export type BusyBehavior = (typeof BUSY_BEHAVIORS)[number];
 
+/**
+ * What happens to an instance that starts matching the group after its last successful deployment
+ * (CodeDeploy's outdatedInstancesStrategy): UPDATE deploys that revision to it alone, IGNORE leaves it be.
+ */
+export const OUTDATED_INSTANCES_STRATEGIES = ['UPDATE', 'IGNORE'] as const;
+export type OutdatedInstancesStrategy = (typeof OUTDATED_INSTANCES_STRATEGIES)[number];
+
 export interface AutoRollback {
   enabled: boolean;
   events: RollbackEvent[];
@@ -34,6 +41,7 @@ export interface DeploymentGroupSettings {
   ignoreApplicationStopFailures: boolean;
   hookRoleArn: string | null;
   busyBehavior: BusyBehavior;
+  outdatedInstancesStrategy: OutdatedInstancesStrategy;
 }
 
 /** What a write stores: the client's settings and who set the hook role (credential audit entries name them). */
@@ -80,6 +88,7 @@ export const deploymentGroupBodySchema = /* @__PURE__ */ schema(() => z.strictOb
   ignoreApplicationStopFailures: z.boolean({ error: 'must be true or false' }).default(false),
   hookRoleArn: roleArnSchema.nullable().default(null),
   busyBehavior: z.enum(BUSY_BEHAVIORS, { error: `must be one of ${BUSY_BEHAVIORS.join(', ')}` }).default('REJECT'),
+  outdatedInstancesStrategy: z.enum(OUTDATED_INSTANCES_STRATEGIES, { error: `must be one of ${OUTDATED_INSTANCES_STRATEGIES.join(', ')}` }).default('UPDATE'),
 }));
 
 /** Turns a shape-valid body into settings, rejecting meanings we cannot honour (422). */

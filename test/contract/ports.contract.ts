@@ -54,6 +54,7 @@ const groupSettings = (): DeploymentGroupSettings & { hookRoleSetBy: string | nu
   hookRoleArn: null,
   hookRoleSetBy: null,
   busyBehavior: 'QUEUE',
+  outdatedInstancesStrategy: 'IGNORE',
 });
 
 let serial = 0;
@@ -162,7 +163,7 @@ export function portContract(open: () => Promise<Ports>): void {
       const ports = await open();
       await ports.applications.put('web', { description: '', revisionSources: [] }, NOW);
       await ports.groups.put('web', 'prod', groupSettings(), NOW, () => 'g1');
-      expect((await ports.groups.get('web', 'prod'))?.busyBehavior).toBe('QUEUE');
+      expect(await ports.groups.get('web', 'prod')).toMatchObject({ busyBehavior: 'QUEUE', outdatedInstancesStrategy: 'IGNORE' });
       const a = deploymentOf();
       await ports.deployments.create(a, { lockGroup: true });
       const [b, c] = [deploymentOf({ status: 'Queued' }), deploymentOf({ status: 'Queued' })];

@@ -74,6 +74,7 @@ function toGroup(stored: DeploymentGroup): DeploymentGroup {
     hookRoleArn: stored.hookRoleArn ?? null,
     hookRoleSetBy: stored.hookRoleSetBy ?? null,
     busyBehavior: stored.busyBehavior ?? 'REJECT',
+    outdatedInstancesStrategy: stored.outdatedInstancesStrategy ?? 'UPDATE',
     createdAt: stored.createdAt,
     updatedAt: stored.updatedAt,
   });

@@ -16,6 +16,7 @@ const valid = {
   ignoreApplicationStopFailures: false,
   hookRoleArn: null,
   busyBehavior: 'QUEUE',
+  outdatedInstancesStrategy: 'IGNORE',
 };
 
 function settingsOf(body: unknown) {
@@ -46,6 +47,7 @@ describe('deployment group body', () => {
       ignoreApplicationStopFailures: false,
       hookRoleArn: null,
       busyBehavior: 'REJECT',
+      outdatedInstancesStrategy: 'UPDATE',
     });
   });
 
@@ -57,6 +59,12 @@ describe('deployment group body', () => {
 
   const rejected: { name: string; body: unknown; status: number; expected: { path: string; message: RegExp }[] }[] = [
     { name: 'missing targets', body: {}, status: 400, expected: [{ path: '$.targets', message: /expected object/ }] },
+    {
+      name: 'an outdated-instances strategy CodeDeploy does not have',
+      body: { targets: {}, outdatedInstancesStrategy: 'update' },
+      status: 400,
+      expected: [{ path: '$.outdatedInstancesStrategy', message: /must be one of UPDATE, IGNORE/ }],
+    },
     {
       name: 'an unknown field at any depth',
       body: { ...valid, colour: 'blue', targets: { ...valid.targets, zone: 'a' } },

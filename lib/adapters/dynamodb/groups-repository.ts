@@ -23,6 +23,8 @@ function toGroup(item: Item): DeploymentGroup {
     hookRoleSetBy: item.hookRoleSetBy ?? null,
     // Groups written before the setting refuse, as they always did.
     busyBehavior: item.busyBehavior ?? 'REJECT',
+    // Groups written before the setting update outdated instances, CodeDeploy's default.
+    outdatedInstancesStrategy: item.outdatedInstancesStrategy ?? 'UPDATE',
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,
   };
