@@ -90,6 +90,9 @@ export type CreateResult =
   /** `requestFingerprint`: what the token was first used for (absent on tokens written before fingerprints). */
   | { kind: 'existing'; deploymentId: string; requestFingerprint?: string | undefined };
 
+/** What a queued catch-up deploys instead when its group succeeded with something newer while it waited (set as it leaves the queue). */
+export type QueuedChanges = Pick<Deployment, 'revision' | 'catchUp' | 'description'>;
+
 export interface DeploymentsRepository {
   /**
    * Writes a new deployment. With `lockGroup`, atomically takes the group's
@@ -106,7 +109,7 @@ export interface DeploymentsRepository {
   /** The IDs of the group's queued deployments, oldest first (consistent read). */
   queued(application: string, group: string, limit: number): Promise<string[]>;
   /** Queued → Created with the group's slot taken and its queue entry gone, in one transaction: 'busy' when the slot is taken, 'notQueued' when it is no longer queued or a stop was asked for. */
-  dequeue(deployment: Deployment, now: string): Promise<'started' | 'busy' | 'notQueued'>;
+  dequeue(deployment: Deployment, now: string, changes?: QueuedChanges): Promise<'started' | 'busy' | 'notQueued'>;
   /** Ends a deployment that is still queued (it leaves the queue, never takes the group); false when it was no longer queued. */
   endQueued(deployment: Deployment, outcome: { status: 'Stopped'; error: { code: string; message: string }; now: string }): Promise<boolean>;
   get(deploymentId: string): Promise<Deployment | undefined>;

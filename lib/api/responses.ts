@@ -181,6 +181,8 @@ export const deploymentSchema = /* @__PURE__ */ schema(() => model('Deployment',
   redeployOf: z.string().optional(),
   retryOf: z.string().optional(),
   targetInstances: z.object({ instanceIds: z.array(z.string()) }).optional().describe('Exactly the instances deployed to, when the request named them'),
+  catchUp: z.object({ instanceId: z.string(), revisionOf: z.string() }).optional()
+    .describe("Set when Fleetline created it for an instance that started matching the group after its last success: the instance, and the deployment whose revision it gets"),
   queuedAt: time.optional().describe('When it was queued for its busy group'),
   dequeuedAt: time.optional().describe('When it left the queue and took the group'),
   rolledBackBy: z.string().optional(),

@@ -11,6 +11,7 @@ import { checkTargetInstances } from './resolve-targets.js';
 import { logger } from '../logger.js';
 import type { EngineDeps } from './engine-deps.js';
 import { notFound } from '../domain/not-found.js';
+import type { CatchUp } from '../domain/catch-up.js';
 
 export type CreateDeploymentInput = z.output<typeof createDeploymentBodySchema>;
 
@@ -89,6 +90,8 @@ export async function createDeployment(
     whenBusy?: BusyBehavior;
     /** Takes the group ahead of its queue (a rollback restores the last good revision before anything queued). */
     aheadOfQueue?: boolean;
+    /** An instance catching up to the group's last success (lib/deployments/catch-up.ts). */
+    catchUp?: CatchUp;
   },
   creator: string,
   deps: EngineDeps,
@@ -129,6 +132,7 @@ export async function createDeployment(
     ...(input.redeployOf ? { redeployOf: input.redeployOf } : {}),
     ...(input.retryOf ? { retryOf: input.retryOf } : {}),
     ...(input.targetInstances ? { targetInstances: { instanceIds: input.targetInstances.instanceIds } } : {}),
+    ...(input.catchUp ? { catchUp: input.catchUp } : {}),
     ...(input.pipelineAction ? { pipelineAction: input.pipelineAction } : {}),
     hookRoleArn: group.hookRoleArn,
     hookRoleSetBy: group.hookRoleSetBy,

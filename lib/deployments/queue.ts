@@ -1,6 +1,7 @@
 import { type Deployment, stoppedByRequest } from '../domain/deployment.js';
 import { logger } from '../logger.js';
 import type { EngineDeps } from './engine-deps.js';
+import { refreshCatchUp } from './catch-up.js';
 
 /** Queued deployments looked at per pass: those stopped while queued are ended on the way to the first that can start. */
 const QUEUE_LOOKAHEAD = 10;
@@ -22,7 +23,13 @@ export async function startNextQueued(application: string, group: string, deps: 
       await endStoppedWhileQueued(deployment, deps);
       continue;
     }
-    const outcome = await deps.deployments.dequeue(deployment, deps.clock.now().toISOString());
+    // A catch-up takes what its group has now: the deployment it waited for may have succeeded with something newer.
+    const refreshed = await refreshCatchUp(deployment, deps);
+    if (refreshed === 'notNeeded') {
+      await endNotNeeded(deployment, deps);
+      continue;
+    }
+    const outcome = await deps.deployments.dequeue(deployment, deps.clock.now().toISOString(), refreshed);
     if (outcome === 'busy') return undefined;
     if (outcome === 'started') {
       logger.info('Queued deployment started', { deploymentId: id, application, group });
@@ -41,5 +48,14 @@ export async function endStoppedWhileQueued(deployment: Deployment, deps: Engine
   const stop = deployment.stopRequested as NonNullable<Deployment['stopRequested']>;
   if (await deps.deployments.endQueued(deployment, { ...stoppedByRequest(stop), now: deps.clock.now().toISOString() })) {
     logger.info('Queued deployment stopped', { deploymentId: deployment.deploymentId });
+  }
+}
+
+/** A queued catch-up whose instance succeeded in what its group deployed since: it ends Stopped, never taking the group. */
+async function endNotNeeded(deployment: Deployment, deps: EngineDeps): Promise<void> {
+  const { instanceId } = deployment.catchUp as NonNullable<Deployment['catchUp']>;
+  const message = `Not needed: ${instanceId} succeeded in the deployment its group made while this one was queued`;
+  if (await deps.deployments.endQueued(deployment, { status: 'Stopped', error: { code: 'CatchUpNotNeeded', message }, now: deps.clock.now().toISOString() })) {
+    logger.info('Queued catch-up not needed', { deploymentId: deployment.deploymentId, instanceId });
   }
 }

@@ -9,6 +9,7 @@ import { nameSchema } from './names.js';
 import type { DeploymentError } from './failure-cause.js';
 import type { FreezeLease } from './freeze-lease.js';
 import { schema } from './schema.js';
+import type { CatchUp } from './catch-up.js';
 
 export const BUNDLE_TYPES = ['zip', 'tar', 'tgz'] as const;
 export type BundleType = (typeof BUNDLE_TYPES)[number];
@@ -119,6 +120,8 @@ export interface Deployment {
   redeployOf?: string | undefined;
   /** The deployment whose failed, skipped or lost instances this one deploys to again (POST /deployments/{id}/retry). */
   retryOf?: string | undefined;
+  /** Set on a deployment of the group's last successful revision to one instance that started matching the group since (domain/catch-up.ts). */
+  catchUp?: CatchUp | undefined;
   /** Exactly the instances deployed to, when the request named them (else the group's targets when it starts). */
   targetInstances?: { instanceIds: string[] } | undefined;
   rolledBackBy?: string | undefined;

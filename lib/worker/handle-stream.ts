@@ -5,7 +5,9 @@ import { advanceExecutionAndWaiters } from '../pipelines/execution-engine.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
 import { advanceDeployment } from './advance-deployment.js';
 import { type DeploymentCache, recordEvents } from './record-events.js';
-import { deploymentIdOf, executionIdOf, liveFollowOf } from './stream-records.js';
+import { deploymentIdOf, executionIdOf, instanceTagsChangeOf, liveFollowOf } from './stream-records.js';
+import { allGroups, catchUpRegistered } from '../deployments/catch-up.js';
+import type { DeploymentGroup } from '../domain/deployment-group.js';
 
 /** Events published in one go (PutEvents takes 10). */
 const PUBLISH_BATCH = 10;
@@ -19,6 +21,7 @@ const failure = (record: DynamoDBRecord): DynamoDBBatchResponse => ({ batchItemF
  * one pass over the current state covers them all). An event newly written to the feed is
  * published (EventBridge in AWS) from its own record: a publish that fails is that record's
  * failure, and it is published again when the stream hands it back (at least once).
+ * A registered instance whose tags changed catches up with each group it now matches (lib/deployments/catch-up.ts).
  * On a failure, the failed record is reported (ReportBatchItemFailures) and the stream
  * hands it, and what follows it, back later; records before it are not replayed.
  */
@@ -27,6 +30,8 @@ export function createStreamHandler(deps: PipelineDeps) {
     const done = new Set<string>();
     const deployments: DeploymentCache = new Map();
     const unpublished: { event: FleetEvent; record: DynamoDBRecord }[] = [];
+    /** Every deployment group, read once per batch and only when an instance's tags changed. */
+    let groups: Promise<DeploymentGroup[]> | undefined;
     /** Publishes what is waiting; the first of them, on a failure, is the record the stream hands back. */
     const publish = async (): Promise<DynamoDBRecord | undefined> => {
       const waiting = unpublished.splice(0);
@@ -61,6 +66,17 @@ export function createStreamHandler(deps: PipelineDeps) {
       }
       const failed = await publish();
       if (failed) return failure(failed);
+      const tagged = instanceTagsChangeOf(record);
+      if (tagged) {
+        // An instance that now matches a group after its last success catches up (lib/deployments/catch-up.ts).
+        try {
+          await catchUpRegistered(tagged, await (groups ??= allGroups(deps)), deps);
+        } catch (error) {
+          logger.error('Could not catch an instance up; the stream will retry', { instanceId: tagged.instanceId, error: error as Error });
+          return failure(record);
+        }
+        continue;
+      }
       const deploymentId = deploymentIdOf(record);
       const executionId = deploymentId ? undefined : executionIdOf(record);
       const id = deploymentId ?? executionId;

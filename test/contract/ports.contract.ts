@@ -189,6 +189,18 @@ export function portContract(open: () => Promise<Ports>): void {
       // The queue is empty: a new deployment takes the free group, and the group can go.
       expect((await ports.deployments.create(deploymentOf(), { lockGroup: true })).kind).toBe('created');
     });
+
+    it('starts a queued catch-up with the revision its group has now, recorded in the same write that takes the group', async () => {
+      const ports = await open();
+      await ports.applications.put('web', { description: '', revisionSources: [] }, NOW);
+      await ports.groups.put('web', 'prod', groupSettings(), NOW, () => 'g1');
+      const queued = deploymentOf({ status: 'Queued', catchUp: { instanceId: 'late-1', revisionOf: 'd-OLDER0001' }, targetInstances: { instanceIds: ['late-1'] } });
+      await ports.deployments.enqueue({ ...queued, queuedAt: queued.createdAt }, {});
+      const newer = { revision: { bucket: 'fleetline-artifacts', key: 'web/app-9.zip', bundleType: 'zip' as const }, catchUp: { instanceId: 'late-1', revisionOf: 'd-NEWER0001' }, description: 'caught up to d-NEWER0001' };
+      expect(await ports.deployments.dequeue(queued, LATER, newer)).toBe('started');
+      expect(await ports.deployments.get(queued.deploymentId)).toMatchObject({ status: 'Created', dequeuedAt: LATER, ...newer, targetInstances: { instanceIds: ['late-1'] } });
+      expect(await ports.deployments.queued('web', 'prod', 10)).toEqual([]);
+    });
   });
 
   describe('deployment groups', () => {

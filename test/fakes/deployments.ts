@@ -4,7 +4,7 @@ import type { ScopedToken } from '../../lib/domain/engine-tokens.js';
 import type { FreezeLease } from '../../lib/domain/freeze-lease.js';
 import { notFound } from '../../lib/domain/not-found.js';
 import { GroupBusyError } from '../../lib/errors.js';
-import type { CreateResult, DeploymentFilter, DeploymentsRepository, Page, PageRequest } from '../../lib/ports.js';
+import type { CreateResult, DeploymentFilter, DeploymentsRepository, Page, PageRequest, QueuedChanges } from '../../lib/ports.js';
 import { type FleetStore, expiry, groupKey } from './state.js';
 import { type Change, type Meter, Refused, byKey, clone, pageOf } from './store.js';
 
@@ -88,7 +88,7 @@ export class FakeDeployments implements DeploymentsRepository {
     return byKey([...queue.entries()].map(([key, id]) => ({ key, value: id }))).map((e) => e.value).slice(0, limit);
   }
 
-  async dequeue(deployment: Deployment, now: string): Promise<'started' | 'busy' | 'notQueued'> {
+  async dequeue(deployment: Deployment, now: string, changes?: QueuedChanges): Promise<'started' | 'busy' | 'notQueued'> {
     const { application, group, deploymentId } = deployment;
     return this.store.write(this.meter, 'deployments.dequeue', (record) => {
       const key = groupKey(application, group);
@@ -98,7 +98,7 @@ export class FakeDeployments implements DeploymentsRepository {
       const entry = queueKey(deployment);
       if (!stored || stored.deployment.status !== 'Queued' || stored.deployment.stopRequested || !groupRecord.queue?.has(entry)) throw new Refused('notQueued');
       const before = clone(stored.deployment);
-      Object.assign(stored.deployment, { status: 'Created', dequeuedAt: now });
+      Object.assign(stored.deployment, { status: 'Created', dequeuedAt: now, ...clone(changes ?? {}) });
       groupRecord.queue.delete(entry);
       groupRecord.activeDeploymentId = deploymentId;
       record({ type: 'DeploymentGroup', id: key, old: { activeDeploymentId: undefined }, new: { activeDeploymentId: deploymentId } });

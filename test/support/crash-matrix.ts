@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { type Lab, type Scenario, runWithCrash } from './engine-lab.js';
-import { failAndRollBack, hookCredentialsRefused, pipelineAdvance, queueWhileBusy, stopMidway, stoppedWhileFreezing, wideStop } from './engine-scenarios.js';
+import { catchUpWhileBusy, failAndRollBack, hookCredentialsRefused, pipelineAdvance, queueWhileBusy, stopMidway, stoppedWhileFreezing, wideStop } from './engine-scenarios.js';
 import {
   approvedToProd,
   queuedInOrder,
@@ -21,6 +21,7 @@ export const CRASH_SCENARIOS: [name: string, scenario: Scenario<any>, minimumWri
   ['a deployment of sixty hosts stopped mid-way: the freeze, the dispatch and the stop each cross their pages', wideStop, 8],
   ['a deployment whose host fails, rolled back to the last good revision', failAndRollBack, 15],
   ['QUEUE group: deployments queued behind a running one start in creation order as the group frees; one stopped while queued never starts', queueWhileBusy, 20],
+  ['an instance joining a busy group after its last success: caught up once, to what the group has when it frees', catchUpWhileBusy, 15],
   ['a pipeline deploying to staging, then to prod', pipelineAdvance, 20],
   ['an approval granted after a crash: the build reaches prod once, the decision is recorded once', approvedToProd, 10],
   ['an approval rejected: the execution fails at the gate and prod is never deployed', rejectedAtGate, 3],

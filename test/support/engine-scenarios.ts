@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import type { Deployment } from '../../lib/domain/deployment.js';
+import { CATCH_UP_CREATOR } from '../../lib/domain/catch-up.js';
 import { startPipelinesFor } from '../../lib/artifacts/start-pipelines.js';
 import { advanceDeployment } from '../../lib/worker/advance-deployment.js';
 import { reconcileAll } from '../../lib/worker/reconcile-all.js';
@@ -171,6 +172,8 @@ export const stoppedWhileFreezing: Scenario<DeployContext> = {
 export const failAndRollBack: Scenario<DeployContext> = {
   async setup(run) {
     const agents = await registerFleet(run, 'shop', 'prod', 1, { autoRollback: { enabled: true, events: ['DEPLOYMENT_FAILURE'] } }, { failAt: 'Install' });
+    // The host joined before that success (an instance joining after it would catch up to it).
+    await settleStream(run);
     await rememberSuccess(run, 'shop', 'prod');
     return { agents };
   },
@@ -261,6 +264,57 @@ export const queueWhileBusy: Scenario<QueueContext> = {
     expect(String(d?.startedAt) >= String(b?.completedAt)).toBe(true);
     expect(cc).toMatchObject({ status: 'Stopped', error: { code: 'StoppedByRequest' }, fleetSize: 0 });
     expect(cc?.dequeuedAt).toBeUndefined();
+  },
+};
+
+type CatchUpContext = DeployContext & { late: LabAgent };
+
+/**
+ * An instance joins a group that has succeeded before while the group is busy
+ * with a newer revision: its catch-up is queued and, once the running deployment
+ * has succeeded, deploys that newer revision to it alone. Whatever crashed where,
+ * the new instance ends with the group's last successful revision, deployed to it
+ * once: by its catch-up, or (a crash cut the running deployment's freeze short, so
+ * the worker that took it over found the new instance) by the running deployment,
+ * the catch-up then ending unneeded.
+ */
+export const catchUpWhileBusy: Scenario<CatchUpContext> = {
+  async setup(run) {
+    const agents = await registerFleet(run, 'shop', 'prod', 1, {});
+    // The host joined before that success; the late one joins after it.
+    await settleStream(run);
+    await rememberSuccess(run, 'shop', 'prod');
+    return { agents, late: new LabAgent('late-host') };
+  },
+  steps: [
+    createStep('shop'),
+    worker,
+    async (engine, c, run) => {
+      if (!run.agents.includes(c.late)) run.agents.push(c.late);
+      await ok(engine, engine.send('PUT', `/instances/${c.late.instanceId}`, { body: { tags: [{ key: 'fleet', value: 'shop-prod' }] } }), [200, 201]);
+    },
+    worker,
+    agent(0),
+    worker,
+    async (engine, c) => void (await c.late.work(engine)),
+    worker,
+  ],
+  check(state, c) {
+    const [running, ...rest] = deploymentsOf(state);
+    expect(running).toMatchObject({ deploymentId: c.deploymentId, status: 'Succeeded', revision: { key: 'web/app-2.zip' } });
+    expect(rest).toHaveLength(1);
+    const catchUp = rest[0] as Deployment;
+    expect(catchUp).toMatchObject({ creator: CATCH_UP_CREATOR, targetInstances: { instanceIds: ['late-host'] }, catchUp: { instanceId: 'late-host' } });
+    // The group's last success, on the new instance, once.
+    const succeeded = [running, catchUp].filter((d) => state.instances.get(d!.deploymentId)?.some((i) => i.instanceId === 'late-host' && i.status === 'Succeeded'));
+    expect(succeeded).toHaveLength(1);
+    if (catchUp.status === 'Succeeded') {
+      expect(catchUp).toMatchObject({ revision: { key: 'web/app-2.zip' }, catchUp: { revisionOf: c.deploymentId }, counts: { succeeded: 1 } });
+    } else {
+      expect(catchUp).toMatchObject({ status: 'Stopped', error: { code: 'CatchUpNotNeeded' }, fleetSize: 0 });
+      expect(succeeded[0]?.deploymentId).toBe(c.deploymentId);
+    }
+    expect(state.lastSuccessful.get('shop/prod')).toBe(catchUp.status === 'Succeeded' ? catchUp.deploymentId : c.deploymentId);
   },
 };
 

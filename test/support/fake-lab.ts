@@ -22,12 +22,16 @@ function xorshift(seed: number): () => number {
  */
 function streamRecord(change: { type: string; id: string; old?: unknown; new?: unknown }, sequence: number): DynamoDBRecord {
   const id = change.type === 'Deployment' ? { deploymentId: change.id } : change.type === 'Execution' ? { executionId: change.id } : {};
+  // An instance's record carries its tags, old and new: the worker reads what it starts matching from them.
+  const image = (item: unknown) =>
+    marshall(change.type === 'Instance' ? { type: change.type, instanceId: change.id, tags: (item as { tags?: unknown }).tags ?? [] } : { type: change.type, ...id }) as never;
   return {
     eventName: change.new === undefined ? 'REMOVE' : change.old === undefined ? 'INSERT' : 'MODIFY',
     eventSource: 'aws:dynamodb',
     dynamodb: {
       SequenceNumber: String(sequence).padStart(21, '0'),
-      ...(change.new === undefined ? {} : { NewImage: marshall({ type: change.type, ...id }) as never }),
+      ...(change.new === undefined ? {} : { NewImage: image(change.new) }),
+      ...(change.old === undefined || change.type !== 'Instance' ? {} : { OldImage: image(change.old) }),
     },
   };
 }

@@ -65,6 +65,13 @@ describe("the worker's stream filter (build/worker-stream-filter.cjs)", () => {
     }
   });
 
+  it('passes every write of a registered instance (one whose tags changed may catch up with a group), and never its removal', () => {
+    const registered = (tags: unknown[]) => ({ type: 'Instance', instanceId: 'rack-1', tags, iamArn: null });
+    expect(passes(undefined, registered([{ key: 'fleet', value: 'web' }]))).toBe(true);
+    expect(passes(registered([]), registered([{ key: 'fleet', value: 'web' }]))).toBe(true);
+    expect(passes(registered([]), undefined)).toBe(false);
+  });
+
   it("stays within Lambda's default of five patterns per event source mapping", () => {
     expect(patterns.length).toBeLessThanOrEqual(5);
   });

@@ -4,7 +4,7 @@ import type { FreezeLease } from '../../domain/freeze-lease.js';
 import type { InstanceCounts } from '../../domain/minimum-healthy.js';
 import { GroupBusyError } from '../../errors.js';
 import type { ScopedToken } from '../../domain/engine-tokens.js';
-import type { CreateResult, DeploymentFilter, DeploymentsRepository, Page, PageRequest } from '../../ports.js';
+import type { CreateResult, DeploymentFilter, DeploymentsRepository, Page, PageRequest, QueuedChanges } from '../../ports.js';
 import { cancellationReasons, cancelledItem, isConditionalCheckFailed } from './conditions.js';
 import { keys, listingPartitions } from './keys.js';
 import { TTL_DAYS, expiresAt } from './ttl.js';
@@ -122,15 +122,17 @@ export class DynamoDeploymentsRepository implements DeploymentsRepository {
    * Starts a queued deployment: it takes the group's slot (if free), leaves the
    * queue and becomes Created, in one transaction conditional on each.
    */
-  async dequeue(deployment: Deployment, now: string): Promise<'started' | 'busy' | 'notQueued'> {
+  async dequeue(deployment: Deployment, now: string, changes?: QueuedChanges): Promise<'started' | 'busy' | 'notQueued'> {
+    // A queued catch-up whose group succeeded since deploys the newer revision: set in the write that starts it.
+    const changed = changes ? { ':revision': changes.revision, ':catchUp': changes.catchUp, ':description': changes.description } : {};
     try {
       await this.leaveQueue(deployment, {
         group: { set: 'activeDeploymentId = :id', condition: 'attribute_exists(PK) AND attribute_not_exists(activeDeploymentId)', values: { ':id': deployment.deploymentId } },
         deployment: {
-          set: '#status = :created, dequeuedAt = :now',
+          set: `#status = :created, dequeuedAt = :now${changes ? ', revision = :revision, catchUp = :catchUp, description = :description' : ''}`,
           condition: '#status = :queued AND attribute_not_exists(stopRequested)',
           names: { '#status': 'status' },
-          values: { ':created': 'Created', ':queued': 'Queued', ':now': now },
+          values: { ':created': 'Created', ':queued': 'Queued', ':now': now, ...changed },
         },
         entryCondition: 'attribute_exists(PK)',
       });
