@@ -2,9 +2,9 @@ import { createAwsClients } from '../lib/adapters/aws/clients.js';
 import { buildPipelineDeps } from '../lib/wiring/build-deps.js';
 import { loadConfig } from '../lib/config.js';
 import { createReconcileHandler } from '../lib/worker/reconcile-handler.js';
-import { workerAdapters } from '../lib/wiring/worker-adapters.js';
+import { buildService, workerAdapters } from '../lib/wiring/worker-adapters.js';
 
 const config = loadConfig();
 const clients = createAwsClients(config);
 
-export const handler = createReconcileHandler(buildPipelineDeps(config, clients, workerAdapters(config, clients)));
+export const handler = createReconcileHandler({ ...buildPipelineDeps(config, clients, workerAdapters(config, clients)), builds: buildService() });

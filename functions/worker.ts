@@ -5,14 +5,21 @@ import { createAwsClients } from '../lib/adapters/aws/clients.js';
 import { buildPipelineDeps } from '../lib/wiring/build-deps.js';
 import { loadConfig } from '../lib/config.js';
 import { logger } from '../lib/logger.js';
-import { eventPublisher, workerAdapters } from '../lib/wiring/worker-adapters.js';
+import { buildService, eventPublisher, workerAdapters } from '../lib/wiring/worker-adapters.js';
+import { type BuildStateChangeEvent, createBuildEventHandler } from '../lib/worker/handle-build-event.js';
 import { createStreamHandler } from '../lib/worker/handle-stream.js';
 
 const config = loadConfig();
 const clients = createAwsClients(config);
-const handle = createStreamHandler({ ...buildPipelineDeps(config, clients, workerAdapters(config, clients)), publisher: eventPublisher(config) });
+const deps = { ...buildPipelineDeps(config, clients, workerAdapters(config, clients)), publisher: eventPublisher(config), builds: buildService() };
+const handle = createStreamHandler(deps);
+const handleBuildEvent = createBuildEventHandler(deps);
 
-/** The table's stream: does the work requests recorded (lib/worker). */
-export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+/** The table's stream: does the work requests recorded (lib/worker); and CodeBuild's build state changes (EventBridge). */
+export const handler = middy<DynamoDBStreamEvent | BuildStateChangeEvent, DynamoDBBatchResponse | undefined>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler((event) => handle(event));
+  .handler(async (event) => {
+    if ('Records' in event) return handle(event);
+    await handleBuildEvent(event);
+    return undefined;
+  });

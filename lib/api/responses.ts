@@ -3,6 +3,7 @@ import { AGENT_CHANNELS } from '../domain/agent-presence.js';
 import { ROLLBACK_EVENTS } from '../domain/deployment-group.js';
 import { PRESET_CONFIGS } from '../domain/deployment-config.js';
 import { BUNDLE_TYPES } from '../domain/deployment.js';
+import { BUILD_VARIABLE_TYPES } from '../domain/build.js';
 import { FILE_EXISTS_BEHAVIORS } from '../domain/file-exists-behavior.js';
 import { BUSY_BEHAVIORS, OUTDATED_INSTANCES_STRATEGIES } from '../domain/deployment-group.js';
 import { DEPLOYMENT_STATUSES, ERROR_CODES, EVENT_STATUSES, INSTANCE_STATUSES } from '../domain/lifecycle.js';
@@ -241,8 +242,15 @@ export const instanceTargetDetailSchema = /* @__PURE__ */ schema(() => model('In
 })));
 
 const actionDefinitionSchema = /* @__PURE__ */ schema(() => model('PipelineAction', "A pipeline stage's action.", z.discriminatedUnion('type', [
-  z.object({ type: z.literal('deploy'), name: z.string(), application: z.string(), group: z.string() }),
+  z.object({ type: z.literal('deploy'), name: z.string(), application: z.string(), group: z.string(), input: z.string().optional().describe("The build action whose output it deploys (by default the latest build of an earlier stage, else the source)") }),
   z.object({ type: z.literal('approval'), name: z.string(), timeoutMinutes: z.number().int() }),
+  z.object({
+    type: z.literal('build'),
+    name: z.string(),
+    project: z.string().describe('The CodeBuild project (locally: the name the built-in runner reports)'),
+    environmentVariables: z.array(z.object({ name: z.string(), value: z.string(), type: z.enum(BUILD_VARIABLE_TYPES).optional() })).optional(),
+    buildspec: z.string().optional().describe("A buildspec in place of the source's buildspec.yml"),
+  }),
 ])));
 
 const stageDefinitionSchema = /* @__PURE__ */ schema(() => model('PipelineStage', 'A pipeline stage.', z.object({ name: z.string(), actions: z.array(actionDefinitionSchema) })));
@@ -259,7 +267,7 @@ export const pipelineSchema = /* @__PURE__ */ schema(() => model('Pipeline', 'A 
 
 const actionStateSchema = /* @__PURE__ */ schema(() => model('ActionState', "An execution's action.", z.object({
   name: z.string(),
-  type: z.enum(['deploy', 'approval']),
+  type: z.enum(['deploy', 'approval', 'build']),
   status: z.enum(STAGE_STATUSES),
   startedAt: time.optional(),
   endedAt: time.optional(),
@@ -269,6 +277,11 @@ const actionStateSchema = /* @__PURE__ */ schema(() => model('ActionState', "An 
   error: z.string().optional(),
   waitingForGroup: z.boolean().optional(),
   attempt: z.number().int().optional(),
+  buildId: z.string().optional().describe('Build actions: the build of this attempt'),
+  output: z.object({ bucket: z.string(), key: z.string(), version: z.string().optional(), eTag: z.string().optional() }).optional()
+    .describe("Build actions: the output artifact, deployable by this execution's deploy actions alone"),
+  logLink: z.string().optional().describe("Build actions: the build's full log"),
+  input: z.string().optional().describe('Deploy actions: the build action whose output they deploy (absent: the source)'),
 })));
 
 const stageStateSchema = /* @__PURE__ */ schema(() => model('StageState', "An execution's stage.", z.object({

@@ -73,6 +73,8 @@ export async function catchUpInstance(group: DeploymentGroup, instanceId: string
     idempotencyToken: catchUpToken(last.deploymentId, instanceId),
     targetInstances: { instanceIds: [instanceId] },
     catchUp,
+    // The last success may be a pipeline's build output: it was deployed to this group, so its newcomers get it too.
+    revisionScope: { kind: 'lastSuccess' as const },
   };
   try {
     try {

@@ -6,7 +6,7 @@ import { ConflictError, type ErrorDetail, GroupBusyError } from '../errors.js';
 import type { BusyBehavior } from '../domain/deployment-group.js';
 import { requestFingerprint } from '../domain/idempotency.js';
 import { scopedToken } from '../domain/engine-tokens.js';
-import { assertRevisionAllowed } from './revision-scope.js';
+import { type RevisionScopeException, assertRevisionAllowed } from './revision-scope.js';
 import { checkTargetInstances } from './resolve-targets.js';
 import { logger } from '../logger.js';
 import type { EngineDeps } from './engine-deps.js';
@@ -92,6 +92,8 @@ export async function createDeployment(
     aheadOfQueue?: boolean;
     /** An instance catching up to the group's last success (lib/deployments/catch-up.ts). */
     catchUp?: CatchUp;
+    /** The engine's own way past the reserved build prefix (revision-scope.ts); never a request's. */
+    revisionScope?: RevisionScopeException;
   },
   creator: string,
   deps: EngineDeps,
@@ -105,7 +107,7 @@ export async function createDeployment(
     throw notFound.group(input.application, input.group);
   }
   // Before S3 is even asked: the revision is where the application takes revisions from.
-  await assertRevisionAllowed(input.application, input.revision, deps);
+  await assertRevisionAllowed(input.application, input.revision, deps, input.revisionScope);
   // An explicit target list lies within the group (bounded: a lookup of the listed instances only).
   if (input.targetInstances) await checkTargetInstances(group, input.targetInstances.instanceIds, deps);
   const checked = verifyRevision ? await verifyRevision(withBundleType(input.revision)) : { revision: withBundleType(input.revision), warnings: input.warnings ?? [] };

@@ -44,6 +44,8 @@ export async function rollBack(deployment: Deployment, deps: EngineDeps): Promis
         description: `Rollback of ${deployment.deploymentId} to ${last.deploymentId}`,
         idempotencyToken,
         rollbackOf: deployment.deploymentId,
+        // The last good revision may be a pipeline's build output: it was deployed here, so it may go back.
+        revisionScope: { kind: 'lastSuccess' },
         // The last good revision goes back before anything queued for the group starts.
         whenBusy: 'REJECT',
         aheadOfQueue: true,

@@ -97,3 +97,26 @@ export function buildSeenFromEvent(detail: unknown): (BuildSeen & { project: str
     variables,
   };
 }
+
+/**
+ * The detail of a "CodeBuild Build State Change" event for a build, in
+ * CodeBuild's shape (what buildSeenFromEvent reads back): the local runner
+ * sends it for its builds, as CodeBuild sends it through EventBridge.
+ */
+export function buildStateChangeDetail(
+  seen: BuildSeen,
+  build: { project: string; arn: string; variables: readonly BuildVariable[] },
+): Record<string, unknown> {
+  const phases = seen.failedPhase ? [{ 'phase-type': seen.failedPhase, 'phase-status': 'FAILED', 'phase-context': [seen.failedPhaseMessage ?? ''] }] : [];
+  return {
+    'build-status': seen.status,
+    'project-name': build.project,
+    'build-id': build.arn,
+    'additional-information': {
+      phases,
+      ...(seen.logLink ? { logs: { 'deep-link': seen.logLink } } : {}),
+      environment: { 'environment-variables': build.variables.map((v) => ({ name: v.name, value: v.value, type: v.type ?? 'PLAINTEXT' })) },
+      ...(seen.exportedVariables ? { 'exported-environment-variables': Object.entries(seen.exportedVariables).map(([name, value]) => ({ name, value })) } : {}),
+    },
+  };
+}

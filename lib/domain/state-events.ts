@@ -190,6 +190,7 @@ const ACTION_STATES: Partial<Record<ActionState['status'], string>> = {
 const ACTION_TYPES: Record<ActionState['type'], { owner: string; category: string; provider: string; version: string }> = {
   deploy: { owner: 'AWS', category: 'Deploy', provider: 'CodeDeploy', version: '1' },
   approval: { owner: 'AWS', category: 'Approval', provider: 'Manual', version: '1' },
+  build: { owner: 'AWS', category: 'Build', provider: 'CodeBuild', version: '1' },
 };
 
 /** A failed execution or stage that runs again (a retry) is RESUMED, not STARTED. */

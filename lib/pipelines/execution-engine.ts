@@ -11,11 +11,12 @@ import {
 } from '../domain/pipeline.js';
 import { stopDeployment } from '../deployments/stop-deployment.js';
 import { createDeployment } from '../deployments/create-deployment.js';
-import { type DeploymentSeen, type PipelineStep, decidePipelineStep, deployOutcome } from '../domain/pipeline-step.js';
+import { type DeploymentSeen, type PipelineStep, decidePipelineStep, deployInput, deployOutcome, deploysSource } from '../domain/pipeline-step.js';
+import { type BuildSeen, buildIdempotencyToken, buildOutputPath } from '../domain/build.js';
 import { checkRevision, inspectRevision } from '../revisions/check-revision.js';
 import { ConflictError, FleetlineError, GroupBusyError } from '../errors.js';
 import { logger } from '../logger.js';
-import { deployAuthority } from './pipeline-authority.js';
+import { assertBuildAuthority, deployAuthority } from './pipeline-authority.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { notFound } from '../domain/not-found.js';
 
@@ -65,7 +66,7 @@ type Step = 'continue' | 'stop';
  * order, end the stage, end the execution. Every write is conditional on the
  * version read, so reports, approvals and the reconciler may all call it at once.
  */
-export async function advanceExecution(executionId: string, deps: PipelineDeps): Promise<Execution | undefined> {
+export async function advanceExecution(executionId: string, deps: PipelineDeps, seen?: { build?: BuildSeen }): Promise<Execution | undefined> {
   for (let round = 0; round < 50; round++) {
     const ex = await deps.executions.get(executionId);
     if (!ex || ex.status !== 'InProgress') {
@@ -77,7 +78,7 @@ export async function advanceExecution(executionId: string, deps: PipelineDeps):
       return ex;
     }
     try {
-      if ((await advanceOnce(ex, deps)) === 'stop') return deps.executions.get(executionId);
+      if ((await advanceOnce(ex, deps, undefined, seen?.build)) === 'stop') return deps.executions.get(executionId);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error; // someone else moved it: look again
     }
@@ -86,10 +87,10 @@ export async function advanceExecution(executionId: string, deps: PipelineDeps):
 }
 
 /** Carries out the domain's decision for the execution's next step (lib/domain/pipeline-step.ts). */
-async function advanceOnce(ex: Execution, deps: PipelineDeps, seen?: DeploymentSeen): Promise<Step> {
+async function advanceOnce(ex: Execution, deps: PipelineDeps, seen?: DeploymentSeen, build?: BuildSeen): Promise<Step> {
   const now = deps.clock.now().toISOString();
   const i = ex.stageIndex;
-  const decision = decidePipelineStep(ex, now, seen);
+  const decision = decidePipelineStep(ex, now, seen, build);
   switch (decision.kind) {
     case 'succeed':
       await deps.executions.save({ ...ex, status: 'Succeeded', endedAt: now, updatedAt: now, waiting: false });
@@ -121,6 +122,17 @@ async function advanceOnce(ex: Execution, deps: PipelineDeps, seen?: DeploymentS
     }
     case 'startDeploy':
       return startDeployAction(ex, decision, deps, now);
+    case 'startBuild':
+      return startBuildAction(ex, decision, deps, now);
+    case 'readBuild': {
+      // Normally the build's end comes with CodeBuild's state-change event; this is the backstop.
+      const current = await deps.builds?.get(decision.buildId);
+      if (!current) {
+        await saveAction(ex, decision.at.stage, decision.at.action, { status: 'Failed', endedAt: now, error: `Build ${decision.buildId} no longer exists (${deps.builds ? 'the build service does not know it' : 'no build service is configured'})` }, deps);
+        return 'continue';
+      }
+      return advanceOnce(ex, deps, undefined, current);
+    }
     case 'wait':
       return 'stop';
   }
@@ -136,10 +148,16 @@ async function startDeployAction(
   const definition = { application: decision.application, group: decision.group };
   const action = ex.stages[i]?.actions[a] as ActionState;
   const attempt = decision.attempt;
+  const input = deployInput(ex, i, decision.input);
+  if ('problem' in input) {
+    await saveAction(ex, i, a, { status: 'Failed', endedAt: now, error: `Nothing to deploy: ${input.problem}` }, deps);
+    return 'continue';
+  }
   try {
     const creator = await deployAuthority(ex, definition, deps);
+    // A build's output is checked like any revision: it exists, and its appspec.yml is valid.
     const checked = await checkRevision(
-      withBundleType({ bucket: ex.revision.bucket, key: ex.revision.key, version: ex.revision.version, eTag: ex.revision.eTag }),
+      withBundleType({ bucket: input.revision.bucket, key: input.revision.key, version: input.revision.version, eTag: input.revision.eTag }),
       deps,
     );
     const result = await createDeployment(
@@ -151,6 +169,8 @@ async function startDeployAction(
         description: `Pipeline ${ex.pipeline}, execution ${ex.executionId}, stage ${ex.stages[i]?.name}`,
         idempotencyToken: pipelineActionToken(ex.executionId, i, a, attempt),
         pipelineAction: { executionId: ex.executionId, stageIndex: i, actionIndex: a },
+        // Only this execution's deploy actions may deploy its builds' outputs (revision-scope.ts).
+        ...(input.kind === 'build' ? { revisionScope: { kind: 'buildOutput' as const, pipeline: ex.pipeline, executionId: ex.executionId } } : {}),
         // A deploy action waits for a busy group its own way (below), whatever the group's busyBehavior.
         whenBusy: 'REJECT',
       },
@@ -167,6 +187,7 @@ async function startDeployAction(
         deploymentId: result.deploymentId,
         startedAt: action.startedAt ?? now,
         waitingForGroup: false,
+        ...(input.kind === 'build' ? { input: input.action } : {}),
         ...(finished ? deployOutcome({ deploymentId: result.deploymentId, status: result.status, message: deployment?.error?.message }, now) : { status: 'InProgress' }),
       },
       deps,
@@ -184,6 +205,58 @@ async function startDeployAction(
       await saveAction(ex, i, a, { status: 'Failed', endedAt: now, error: error.message }, deps);
       return 'continue';
     }
+    throw error;
+  }
+}
+
+/** The variables every build gets beside its own: which execution and action it serves (the state-change event carries them back). */
+export const BUILD_CONTEXT_VARIABLES = { execution: 'FLEETLINE_EXECUTION_ID', pipeline: 'FLEETLINE_PIPELINE', action: 'FLEETLINE_ACTION' } as const;
+/** The name of a build action's output zip inside its folder. */
+export const BUILD_OUTPUT_NAME = 'output.zip';
+
+/**
+ * Starts a build action's build with the execution's authority, on the
+ * execution's revision, its output going to a folder of its own under the
+ * reserved build prefix. The idempotency token is the execution's, stage's,
+ * action's and attempt's, so a replay after a crash between the start and the
+ * write finds the same build. A cause that lasts (no such project, refused,
+ * not allowed) fails the action naming it; anything else is tried again.
+ */
+async function startBuildAction(ex: Execution, decision: Extract<PipelineStep, { kind: 'startBuild' }>, deps: PipelineDeps, now: string): Promise<Step> {
+  const { stage: i, action: a } = decision.at;
+  const action = ex.stages[i]?.actions[a] as ActionState;
+  const definition = ex.definition[i]?.actions[a];
+  if (definition?.type !== 'build') return 'stop';
+  const fail = async (error: string) => {
+    await saveAction(ex, i, a, { status: 'Failed', startedAt: action.startedAt ?? now, endedAt: now, error }, deps);
+    return 'continue' as const;
+  };
+  if (!deps.builds) return fail(`Build action ${action.name}: no build service is configured here, so project ${decision.project} cannot run`);
+  const path = buildOutputPath(ex.pipeline, ex.executionId, action.name, decision.attempt);
+  try {
+    await assertBuildAuthority(ex, decision.project, deps);
+    const { buildId } = await deps.builds.start({
+      project: decision.project,
+      source: { bucket: ex.revision.bucket, key: ex.revision.key, version: ex.revision.version },
+      output: { bucket: deps.artifactBucket, path, name: BUILD_OUTPUT_NAME },
+      environmentVariables: [
+        ...(definition.environmentVariables ?? []),
+        { name: BUILD_CONTEXT_VARIABLES.execution, value: ex.executionId },
+        { name: BUILD_CONTEXT_VARIABLES.pipeline, value: ex.pipeline },
+        { name: BUILD_CONTEXT_VARIABLES.action, value: action.name },
+      ],
+      buildspec: definition.buildspec,
+      idempotencyToken: buildIdempotencyToken(ex.executionId, i, a, decision.attempt),
+    });
+    await saveAction(ex, i, a, {
+      status: 'InProgress',
+      startedAt: action.startedAt ?? now,
+      buildId,
+      output: { bucket: deps.artifactBucket, key: `${path}/${BUILD_OUTPUT_NAME}` },
+    }, deps);
+    return 'continue';
+  } catch (error) {
+    if (error instanceof FleetlineError && error.statusCode < 500) return fail(`Build action ${action.name} could not start: ${error.message}`);
     throw error;
   }
 }
@@ -275,7 +348,8 @@ async function failExecution(ex: Execution, reason: string, deps: PipelineDeps):
  * before any instance is touched.
  */
 async function preflight(ex: Execution, deps: PipelineDeps, now: string): Promise<Step> {
-  const { problems } = await inspectRevision(withBundleType(ex.revision), deps);
+  // A source only built from (never deployed itself) need not be a bundle: it must exist; its builds' outputs are checked when deployed.
+  const { problems } = deploysSource(ex.definition) ? await inspectRevision(withBundleType(ex.revision), deps) : await sourceExists(ex.revision, deps);
   if (problems.length === 0) {
     await deps.executions.save({ ...ex, preflight: { ok: true, problems }, updatedAt: now });
     return 'continue';
@@ -293,6 +367,11 @@ async function preflight(ex: Execution, deps: PipelineDeps, now: string): Promis
   return 'stop';
 }
 
+async function sourceExists(revision: ExecutionRevision, deps: PipelineDeps): Promise<{ problems: { path: string; message: string }[] }> {
+  const head = await deps.appspecs.head(withBundleType(revision));
+  return { problems: 'problem' in head ? [{ path: '$.revision', message: head.problem }] : [] };
+}
+
 /**
  * What the worker does for an execution's stream record: moves it on, then
  * lets the next execution waiting for the stage it left last in (its own step
@@ -301,8 +380,8 @@ async function preflight(ex: Execution, deps: PipelineDeps, now: string): Promis
  * them leaves nothing stuck for longer than the stream takes to deliver it;
  * replayed, it changes nothing.
  */
-export async function advanceExecutionAndWaiters(executionId: string, deps: PipelineDeps): Promise<void> {
-  const ex = await advanceExecution(executionId, deps);
+export async function advanceExecutionAndWaiters(executionId: string, deps: PipelineDeps, seen?: { build?: BuildSeen }): Promise<void> {
+  const ex = await advanceExecution(executionId, deps, seen);
   if (!ex) return;
   const left = ex.status === 'InProgress' ? ex.stageIndex - 1 : Math.min(ex.stageIndex, ex.stages.length - 1);
   if (ex.status === 'Stopped') await afterStop(ex, left, deps);
@@ -311,12 +390,13 @@ export async function advanceExecutionAndWaiters(executionId: string, deps: Pipe
 
 /**
  * What follows a stop the request recorded: the stage's running deployments
- * are asked to stop, and a slot the execution took without having entered
+ * and builds are asked to stop, and a slot the execution took without having entered
  * the stage (its stop could not release it with the stop) is released.
  */
 async function afterStop(ex: Execution, stage: number, deps: PipelineDeps): Promise<void> {
   const by = ex.stoppedBy ?? 'fleetline';
   for (const action of ex.stages[stage]?.actions ?? []) {
+    if (action.status === 'Stopped' && action.buildId) await deps.builds?.stop(action.buildId);
     if (action.status !== 'Stopped' || !action.deploymentId) continue;
     await stopDeployment(action.deploymentId, { by }, deps).catch((error) => {
       if (!(error instanceof ConflictError)) throw error; // it has ended, or is stopping already

@@ -8,28 +8,59 @@ export interface AuthorityDeps {
 
 export const DEPLOY_ACTION = 'deployments:create';
 export const groupResource = (application: string, group: string) => `application/${application}/group/${group}`;
+/** Running a build is starting a CodeBuild project with the pipeline's variables and buildspec: a right of its own. */
+export const BUILD_ACTION = 'builds:start';
+export const buildProjectResource = (project: string) => `build-project/${project}`;
+
+type ActionOfStage = { type: 'deploy'; application: string; group: string } | { type: 'approval' } | { type: 'build'; project: string };
+
+/** The right an action needs of its author, and on what (approvals need none). */
+function neededRight(action: ActionOfStage): { right: string; resource: string } | undefined {
+  if (action.type === 'deploy') return { right: DEPLOY_ACTION, resource: groupResource(action.application, action.group) };
+  if (action.type === 'build') return { right: BUILD_ACTION, resource: buildProjectResource(action.project) };
+  return undefined;
+}
 
 /**
- * Saving a pipeline is deciding what it will deploy where: the author must hold
- * deployments:create on every group its deploy actions target. Every refused
- * group is named, with the action's JSON path.
+ * Saving a pipeline is deciding what it will deploy where and build with what:
+ * the author must hold deployments:create on every group its deploy actions
+ * target and builds:start on every project its build actions run. Every
+ * refused action is named, with its JSON path.
  */
 export async function assertMayDeployEverywhere(
   principal: string,
-  stages: readonly { actions: readonly ({ type: 'deploy'; application: string; group: string } | { type: 'approval' })[] }[],
+  stages: readonly { actions: readonly ActionOfStage[] }[],
   deps: AuthorityDeps,
 ): Promise<void> {
   const denied: ErrorDetail[] = [];
   for (const [s, stage] of stages.entries()) {
     for (const [a, action] of stage.actions.entries()) {
-      if (action.type !== 'deploy') continue;
-      const resource = groupResource(action.application, action.group);
-      const decision = await deps.authorizer.decide(principal, DEPLOY_ACTION, resource);
-      if (!decision.allowed) denied.push({ path: `$.stages[${s}].actions[${a}]`, message: `${DEPLOY_ACTION} on ${resource} is not allowed` });
+      const needed = neededRight(action);
+      if (!needed) continue;
+      const decision = await deps.authorizer.decide(principal, needed.right, needed.resource);
+      if (!decision.allowed) denied.push({ path: `$.stages[${s}].actions[${a}]`, message: `${needed.right} on ${needed.resource} is not allowed` });
     }
   }
   if (denied.length > 0) {
     throw new ForbiddenError(`${principal} may not save a pipeline that deploys where it may not deploy itself`, denied);
+  }
+}
+
+/**
+ * A build action runs with its execution's authority too, checked again when it
+ * starts: an author who lost builds:start on the project since saving builds nothing.
+ */
+export async function assertBuildAuthority(execution: { pipeline: string; authority?: string | undefined }, project: string, deps: AuthorityDeps): Promise<void> {
+  const { authority } = execution;
+  const resource = buildProjectResource(project);
+  if (!authority) {
+    throw new ForbiddenError(`Pipeline "${execution.pipeline}" has no recorded author to build as; save the pipeline again (as a principal allowed ${BUILD_ACTION} on ${resource})`);
+  }
+  const decision = await deps.authorizer.decide(authority, BUILD_ACTION, resource);
+  if (!decision.allowed) {
+    throw new ForbiddenError(
+      `Pipeline "${execution.pipeline}" builds as its author ${authority}, who may no longer ${BUILD_ACTION} on ${resource}; restore the grant or have an allowed principal save the pipeline again`,
+    );
   }
 }
 

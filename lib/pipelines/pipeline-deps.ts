@@ -1,5 +1,5 @@
 import type { EngineDeps } from '../deployments/engine-deps.js';
-import type { AppspecSource, EventFeed, EventPublisher, ExecutionsRepository, PipelinesRepository } from '../ports.js';
+import type { AppspecSource, BuildService, EventFeed, EventPublisher, ExecutionsRepository, PipelinesRepository } from '../ports.js';
 import type { AuthorityDeps } from './pipeline-authority.js';
 
 export interface PipelineDeps extends EngineDeps, AuthorityDeps {
@@ -10,4 +10,6 @@ export interface PipelineDeps extends EngineDeps, AuthorityDeps {
   events: EventFeed;
   /** EventBridge in AWS; locally none, and the table is the feed. */
   publisher?: EventPublisher | undefined;
+  /** Runs build actions: CodeBuild in AWS, the built-in buildspec runner locally; without one a build action fails, saying so. */
+  builds?: BuildService | undefined;
 }

@@ -6,7 +6,8 @@ import { DynamoAgentConnectionsRepository } from '../adapters/dynamodb/connectio
 import { TableClient } from '../adapters/dynamodb/table-client.js';
 import type { RoleAdapters } from './build-deps.js';
 import type { Config } from '../config.js';
-import type { EventPublisher } from '../ports.js';
+import type { BuildService, EventPublisher } from '../ports.js';
+import { localBuildService } from './local-builds.js';
 
 /**
  * The adapters of the functions that start deployments and push to agents
@@ -31,5 +32,16 @@ export function eventPublisher(config: Pick<Config, 'eventBus'>): EventPublisher
   return lazyPort(async () => {
     const [{ EventBridgeClient }, { EventBusPublisher }] = await Promise.all([import('@aws-sdk/client-eventbridge'), import('../adapters/aws/event-bus-publisher.js')]);
     return new EventBusPublisher(new EventBridgeClient({}), bus);
+  });
+}
+
+/**
+ * What runs build actions for the worker and the reconciler: the local stack's
+ * runner when it provided one, else CodeBuild, its client imported on first use.
+ */
+export function buildService(): BuildService {
+  return localBuildService() ?? lazyPort(async () => {
+    const [{ CodeBuildClient }, { CodeBuildService }] = await Promise.all([import('@aws-sdk/client-codebuild'), import('../adapters/aws/codebuild-builds.js')]);
+    return new CodeBuildService(new CodeBuildClient({}));
   });
 }

@@ -5,7 +5,10 @@ import type { IssuedCredentials } from '../../lib/domain/credentials.js';
 import { ForbiddenError } from '../../lib/errors.js';
 import type { Revision } from '../../lib/domain/deployment.js';
 import { type TagSet, matchesTagSet } from '../../lib/domain/tags.js';
-import type { AppspecRead, AppspecSource, AssumeRoleInput, BundleUrls, CredentialIssuer, Ec2TargetLookup, InstanceNotifier, RevisionObject } from '../../lib/ports.js';
+import { type BuildSeen, type BuildStatus, buildStateChangeDetail } from '../../lib/domain/build.js';
+import { UnprocessableError } from '../../lib/errors.js';
+import type { AppspecRead, AppspecSource, AssumeRoleInput, BuildService, BuildStart, BundleUrls, CredentialIssuer, Ec2TargetLookup, InstanceNotifier, RevisionObject } from '../../lib/ports.js';
+import type { BuildStateChangeEvent } from '../../lib/worker/handle-build-event.js';
 
 /** The AWS services behind the other ports, in memory: S3's bundles, EC2's instances, STS, the agents' channel. */
 
@@ -116,4 +119,89 @@ export class FakeIssuer implements CredentialIssuer {
       assumedRoleArn: `arn:aws:sts::${account}:assumed-role/${String(resource).split('/').pop()}/${input.sessionName}`,
     };
   }
+}
+
+/** A fake build, as CodeBuild keeps it. */
+export interface FakeBuild {
+  id: string;
+  request: BuildStart;
+  status: BuildStatus;
+  failedPhase?: string | undefined;
+  stopRequests: number;
+}
+
+/**
+ * CodeBuild in memory: StartBuild (the same idempotency token finds the same
+ * build), BatchGetBuilds and StopBuild; a build ends when the test says
+ * (`finish`), uploading its output as CodeBuild does (also after a failed
+ * BUILD phase). Only the projects in `projects` exist.
+ */
+export class FakeBuilds implements BuildService {
+  readonly builds: FakeBuild[] = [];
+  readonly projects = new Set(['web-build']);
+  /** StartBuild calls, answered or not. */
+  startCalls = 0;
+
+  constructor(private readonly bundles: FakeBundles) {}
+
+  async start(request: BuildStart): Promise<{ buildId: string }> {
+    this.startCalls++;
+    if (!this.projects.has(request.project)) {
+      throw new UnprocessableError(`CodeBuild StartBuild: project ${request.project} does not exist in Fleetline's region (ResourceNotFoundException: Project cannot be found)`);
+    }
+    const earlier = this.builds.find((b) => b.request.idempotencyToken === request.idempotencyToken);
+    if (earlier) return { buildId: earlier.id };
+    const build: FakeBuild = { id: `${request.project}:${String(this.builds.length + 1).padStart(8, '0')}`, request: structuredClone(request), status: 'IN_PROGRESS', stopRequests: 0 };
+    this.builds.push(build);
+    return { buildId: build.id };
+  }
+
+  async get(buildId: string): Promise<BuildSeen | undefined> {
+    const build = this.builds.find((b) => b.id === buildId);
+    return build && this.seen(build);
+  }
+
+  async stop(buildId: string): Promise<void> {
+    const build = this.builds.find((b) => b.id === buildId);
+    if (!build) throw new UnprocessableError(`CodeBuild StopBuild: no build ${buildId}`);
+    build.stopRequests++;
+    if (build.status === 'IN_PROGRESS') Object.assign(build, { status: 'STOPPED', failedPhase: 'BUILD' });
+  }
+
+  /** What BatchGetBuilds (or the state-change event) says of a build. */
+  seen(build: FakeBuild): BuildSeen {
+    return {
+      buildId: build.id,
+      status: build.status,
+      failedPhase: build.failedPhase,
+      failedPhaseMessage: build.failedPhase ? 'COMMAND_EXECUTION_ERROR: Error while executing command: make. Reason: exit status 2' : undefined,
+      logLink: `https://console.aws.amazon.com/cloudwatch/home#logEvent:group=/aws/codebuild/${build.request.project};stream=${build.id.split(':')[1]}`,
+    };
+  }
+
+  /**
+   * The build ends with `status` (a first end only: a build ends once). Its
+   * output is uploaded when it succeeded or failed no earlier than BUILD, as
+   * CodeBuild runs UPLOAD_ARTIFACTS then. Returns the state-change event.
+   */
+  finish(buildId: string, status: Exclude<BuildStatus, 'IN_PROGRESS'>, failedPhase?: string): BuildStateChangeEvent {
+    const build = this.builds.find((b) => b.id === buildId);
+    if (!build) throw new Error(`No build ${buildId}`);
+    if (build.status === 'IN_PROGRESS') {
+      Object.assign(build, { status, failedPhase: status === 'SUCCEEDED' ? undefined : failedPhase });
+      const uploads = status === 'SUCCEEDED' || ['BUILD', 'POST_BUILD'].includes(failedPhase ?? '');
+      const { output, source } = build.request;
+      if (uploads) this.bundles.put(output.bucket, `${output.path}/${output.name}`, { 'appspec.yml': 'version: 0.0\nos: linux\n', 'built.txt': `built from ${source.key}` });
+    }
+    return buildStateChange(this.seen(build), build.request);
+  }
+}
+
+/** EventBridge's "CodeBuild Build State Change" event for a build, as CodeBuild sends it. */
+export function buildStateChange(seen: BuildSeen, request: Pick<BuildStart, 'project' | 'environmentVariables'>): BuildStateChangeEvent {
+  return {
+    source: 'aws.codebuild',
+    'detail-type': 'CodeBuild Build State Change',
+    detail: buildStateChangeDetail(seen, { project: request.project, arn: `arn:aws:codebuild:eu-west-1:111122223333:build/${seen.buildId}`, variables: request.environmentVariables }),
+  };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CRASH_SCENARIOS, FAKES_ONLY_CRASH_SCENARIOS, countWrites, crashAt } from '../support/crash-matrix.js';
 import { SCENARIO_BUNDLES } from '../support/engine-scenarios.js';
+import { BUILD_CRASH_SCENARIOS } from '../support/build-scenarios.js';
 import { fakeLab } from '../support/fake-lab.js';
 import { PIPELINE_BUNDLES } from '../support/pipeline-scenarios.js';
 
@@ -18,6 +19,14 @@ const lab = fakeLab([...SCENARIO_BUNDLES, ...PIPELINE_BUNDLES]);
  */
 describe('the engine, crashed after any single write, finishes the same way', () => {
   it.each([...CRASH_SCENARIOS, ...FAKES_ONLY_CRASH_SCENARIOS])('%s', async (_name, scenario, minimumWrites) => {
+    const { writes, kinds } = await countWrites(scenario, lab);
+    expect(writes).toBeGreaterThan(minimumWrites);
+    await crashAt(scenario, Array.from({ length: writes }, (_, i) => i + 1), kinds, lab, { lanes: 1 });
+  }, 120_000);
+});
+
+describe('a pipeline with a build action, crashed after any single write, finishes the same way', () => {
+  it.each(BUILD_CRASH_SCENARIOS)('%s', async (_name, scenario, minimumWrites) => {
     const { writes, kinds } = await countWrites(scenario, lab);
     expect(writes).toBeGreaterThan(minimumWrites);
     await crashAt(scenario, Array.from({ length: writes }, (_, i) => i + 1), kinds, lab, { lanes: 1 });

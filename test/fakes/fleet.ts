@@ -3,7 +3,7 @@ import { Authorizer } from '../../lib/access/authorizer.js';
 import type { ApiDeps } from '../../lib/api/deps.js';
 import { loadConfig } from '../../lib/config.js';
 import type { Clock, EventFeed } from '../../lib/ports.js';
-import { FakeBundles, FakeEc2, FakeIssuer, FakeNotifier } from './aws.js';
+import { FakeBuilds, FakeBundles, FakeEc2, FakeIssuer, FakeNotifier } from './aws.js';
 import { fakeRepositories } from './repositories.js';
 import { type FleetStore, createFleetStore } from './state.js';
 import { Meter } from './store.js';
@@ -18,10 +18,12 @@ export interface FakeFleet {
   ec2: FakeEc2;
   notifier: FakeNotifier;
   issuer: FakeIssuer;
+  builds: FakeBuilds;
 }
 
 export function createFakeFleet(): FakeFleet {
-  return { store: createFleetStore(), bundles: new FakeBundles(), ec2: new FakeEc2(), notifier: new FakeNotifier(), issuer: new FakeIssuer() };
+  const bundles = new FakeBundles();
+  return { store: createFleetStore(), bundles, ec2: new FakeEc2(), notifier: new FakeNotifier(), issuer: new FakeIssuer(), builds: new FakeBuilds(bundles) };
 }
 
 /**
@@ -61,6 +63,7 @@ export function fakeApiDeps(fleet: FakeFleet, clock: Clock, meter: Meter = new M
     notifier: fleet.notifier,
     authorizer: new Authorizer(repositories.accessRules, config.adminPrincipals),
     appspecs: fleet.bundles,
+    builds: fleet.builds,
     events: NO_EVENT_FEED,
     newId: randomUUID,
     region: config.region,

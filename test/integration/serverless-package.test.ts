@@ -213,8 +213,26 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
   });
 
   it('runs the reconciler every minute', () => {
-    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
+    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression).filter(Boolean);
     expect(rules).toEqual(['rate(1 minute)']);
+  });
+
+  it("sends CodeBuild's build ends (and nothing else) to the worker, on the default bus where CodeBuild puts them", () => {
+    const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
+    expect(rules).toHaveLength(1);
+    const [, rule] = rules[0]!;
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.codebuild'],
+      'detail-type': ['CodeBuild Build State Change'],
+      detail: { 'build-status': ['SUCCEEDED', 'FAILED', 'FAULT', 'TIMED_OUT', 'STOPPED'] },
+    });
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    expect(JSON.stringify(rule.Properties.Targets)).toContain('WorkerLambdaFunction');
+    const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'events.amazonaws.com');
+    expect(permissions.map(([, p]) => JSON.stringify(p.Properties.FunctionName)).sort()).toEqual([
+      expect.stringContaining('ReconcileLambdaFunction'),
+      expect.stringContaining('WorkerLambdaFunction'),
+    ]);
   });
 
   it('gives each function least privilege: no wildcard actions, resource * only where AWS requires it', () => {

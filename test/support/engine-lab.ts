@@ -4,7 +4,9 @@ import type { Execution } from '../../lib/domain/pipeline.js';
 import type { ApiDeps } from '../../lib/api/deps.js';
 import { createApiHandler } from '../../lib/api/handler.js';
 import type { Page } from '../../lib/ports.js';
+import { type BuildStateChangeEvent, createBuildEventHandler } from '../../lib/worker/handle-build-event.js';
 import { createStreamHandler } from '../../lib/worker/handle-stream.js';
+import type { FakeBuilds } from '../fakes/aws.js';
 import { reconcileAll } from '../../lib/worker/reconcile-all.js';
 import type { StreamHandler } from '../../local/stream-poller.js';
 import { apiClient } from './api-events.js';
@@ -28,6 +30,8 @@ export interface Engine {
   deps: ApiDeps;
   send: ReturnType<typeof apiClient>;
   worker: StreamHandler;
+  /** The worker's handler of CodeBuild's build state changes (EventBridge's rule, in AWS). */
+  buildEvents: (event: BuildStateChangeEvent) => Promise<void>;
   /** True once this engine's process has died (a crashing client fired). */
   dead: () => boolean;
   /** Whether its storage fails at random: a 5xx is then something the caller retries. */
@@ -35,7 +39,7 @@ export interface Engine {
 }
 
 export function engineOf(deps: ApiDeps, options: { dead?: () => boolean; flaky?: boolean } = {}): Engine {
-  return { deps, send: apiClient(createApiHandler(deps)), worker: createStreamHandler(deps), dead: options.dead ?? (() => false), flaky: options.flaky ?? false };
+  return { deps, send: apiClient(createApiHandler(deps)), worker: createStreamHandler(deps), buildEvents: createBuildEventHandler(deps), dead: options.dead ?? (() => false), flaky: options.flaky ?? false };
 }
 
 /** An engine that dies right after its `crashAfter`-th write, or (`faultSeed`) fails at random, seeded. */
@@ -66,6 +70,8 @@ export interface LabBackend {
   deliver(handler: StreamHandler): Promise<{ outcome: 'settled' | 'failed'; handled: number }>;
   /** What an earlier successful deployment leaves on its group: the revision a rollback returns to. */
   rememberSuccess(application: string, group: string, last: { deploymentId: string; revision: Deployment['revision'] }): Promise<void>;
+  /** CodeBuild, where the backend has one (the fakes'). */
+  readonly builds?: FakeBuilds | undefined;
   /** A bundle's ETag, as its upload gave it. */
   eTagOf(key: string): string;
   /** Invariants only this backend's storage can show (the DynamoDB adapters' stored offline counter). */

@@ -50,6 +50,7 @@ export function fakeLab(bundleKeys: readonly string[]): Lab {
     return {
       name: 'fakes',
       changes: fleet.store.changes,
+      builds: fleet.builds,
       healthy: (clock) => engineOf(fakeApiDeps(fleet, clock)),
       engine(clock, { crashAfter, faultSeed }) {
         const meter = new Meter(crashAfter ?? Infinity, faultSeed === undefined ? undefined : xorshift(faultSeed));

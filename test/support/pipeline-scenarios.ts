@@ -14,7 +14,7 @@ import { BUCKET, deploymentsOf, ok, registerFleet } from './engine-scenarios.js'
  * Each upload is a build of its own (a, b, c, d); executions are named after them.
  */
 
-type Build = 'a' | 'b' | 'c' | 'd';
+export type Build = 'a' | 'b' | 'c' | 'd';
 const BUILDS: Build[] = ['a', 'b', 'c', 'd'];
 
 /** The bundles the pipeline scenarios' builds upload. */
@@ -42,15 +42,15 @@ export const executionOf = (build: Build): string => {
   return executionIdFor('web', { bucket: u.bucket, key: u.key, version: u.versionId ?? undefined });
 };
 
-interface PipelineContext {
+export interface PipelineContext {
   agents: LabAgent[];
 }
 
-type Stage = { name: string; actions: Record<string, unknown>[] };
+export type Stage = { name: string; actions: Record<string, unknown>[] };
 const gate: Stage = { name: 'Gate', actions: [{ type: 'approval', timeoutMinutes: 1440 }] };
 const deployTo = (group: string): Stage => ({ name: group, actions: [{ type: 'deploy', application: 'web', group }] });
 
-async function savePipeline(run: LabRun, stages: Stage[], executionMode: 'SUPERSEDED' | 'QUEUED' = 'SUPERSEDED') {
+export async function savePipeline(run: LabRun, stages: Stage[], executionMode: 'SUPERSEDED' | 'QUEUED' = 'SUPERSEDED') {
   const body = { source: { bucket: BUCKET, prefix: 'web/pipe/', suffix: '.zip' }, executionMode, stages };
   await ok(run.healthy, run.healthy.send('PUT', '/pipelines/web', { body }), [201]);
 }
@@ -64,12 +64,12 @@ const recorded = (action: Step<PipelineContext>): Step<PipelineContext> => async
   await settleStream(run, engine);
 };
 /** S3 notifies an upload of `build` (a moment after the previous one: well within a running hook's lease). */
-const upload = (build: Build): Step<PipelineContext> => recorded(async (engine, _c, run) => {
+export const upload = (build: Build): Step<PipelineContext> => recorded(async (engine, _c, run) => {
   run.clock.advance(1);
   await startPipelinesFor(uploadOf(build, run), engine.deps);
 });
-const worker: Step<PipelineContext> = async (engine, _c, run) => void (await settleStream(run, engine));
-const agent = (i: number): Step<PipelineContext> => async (engine, c) => void (await c.agents[i]!.work(engine));
+export const worker: Step<PipelineContext> = async (engine, _c, run) => void (await settleStream(run, engine));
+export const agent = (i: number): Step<PipelineContext> => async (engine, c) => void (await c.agents[i]!.work(engine));
 /**
  * A reviewer decides (a moment after what came before: each stage entered has a time of its own). On
  * storage that loses answers, the decision's write may take effect and its replay be refused: the
@@ -80,16 +80,16 @@ const decide = (build: Build, verb: 'approve' | 'reject', comment: string): Step
     run.clock.advance(1);
     await ok(engine, engine.send('POST', `/executions/${executionOf(build)}/${verb}`, { body: { comment } }), engine.flaky ? [200, 409] : [200]);
   });
-const stop = (build: Build): Step<PipelineContext> =>
+export const stop = (build: Build): Step<PipelineContext> =>
   recorded(async (engine) => void (await ok(engine, engine.send('POST', `/executions/${executionOf(build)}/stop`), [200])));
 /** A retry whose first attempt took effect is refused (the execution is no longer failed); the engine carries on. */
-const retry = (build: Build): Step<PipelineContext> =>
+export const retry = (build: Build): Step<PipelineContext> =>
   recorded(async (engine) => void (await ok(engine, engine.send('POST', `/executions/${executionOf(build)}/retry`), [200, 409])));
 
-const executionsOf = (state: LabState) => new Map(state.executions.map((e) => [e.executionId, e]));
+export const executionsOf = (state: LabState) => new Map(state.executions.map((e) => [e.executionId, e]));
 
 /** Each execution's end, by build. */
-function expectEnds(state: LabState, ends: Partial<Record<Build, string>>): void {
+export function expectEnds(state: LabState, ends: Partial<Record<Build, string>>): void {
   const executions = executionsOf(state);
   expect(executions.size, 'executions').toBe(Object.keys(ends).length);
   for (const [build, status] of Object.entries(ends)) {
@@ -99,7 +99,7 @@ function expectEnds(state: LabState, ends: Partial<Record<Build, string>>): void
 }
 
 /** How often each build's execution took each stage's slot (every one taken was released: checkInvariants). */
-function expectStageEntries(run: LabRun, entries: Partial<Record<Build, number[]>>): void {
+export function expectStageEntries(run: LabRun, entries: Partial<Record<Build, number[]>>): void {
   const seen = stageEntries(run);
   for (const [build, perStage] of Object.entries(entries)) {
     perStage.forEach((n, stage) => expect(seen.get(`${executionOf(build as Build)} ${stage}`)?.taken ?? 0, `build ${build} entered stage ${stage}`).toBe(n));
