@@ -518,7 +518,7 @@ function showExecution(e: ExecutionView): string {
   for (const s of e.stages ?? []) {
     lines.push(`  ${s.name.padEnd(12)} ${s.status}`);
     for (const a of s.actions ?? []) {
-      const what = a.deploymentId ? `deploy ${a.deploymentId}` : a.type ?? a.name ?? '';
+      const what = a.deploymentId ? `deploy ${a.deploymentId}` : a.buildId ? `build ${a.buildId}` : a.type ?? a.name ?? '';
       const decided = a.decision ? ` (${a.decision.approved ? 'approved' : 'rejected'} by ${a.decision.by}${a.decision.comment ? `: ${a.decision.comment}` : ''})` : '';
       // A rejection's error says what its decision already shows.
       const error = a.error && !(a.decision && !a.decision.approved) ? `: ${a.error}` : '';

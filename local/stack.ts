@@ -1,5 +1,10 @@
 import type { Context, DynamoDBStreamEvent, S3Event, ScheduledEvent } from 'aws-lambda';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { LOCAL_EMULATOR_CREDENTIALS } from '../lib/adapters/aws/local-emulators.js';
+import { provideLocalBuildService } from '../lib/wiring/local-builds.js';
+import type { BuildStateChangeEvent } from '../lib/worker/handle-build-event.js';
+import { LocalBuildService } from './build/local-build-service.js';
 import { CHANNEL_PATH, type ChannelHandler, type LocalChannel, createLocalChannel } from './channel-server.js';
 import { BUILT_CONSOLE_DIR } from './console-files.js';
 import { type ApiHandler, type DevServer, LOCAL_ACCOUNT, LOCAL_ADMIN_ARN, startDevServer } from './dev-server.js';
@@ -102,16 +107,32 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // keep the user's own credential chain, so /credentials and ec2TagSet groups reach AWS.
     process.env.AWS_REGION ??= process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 
+    // Build actions run here with the built-in buildspec runner; their ends reach the worker as CodeBuild's events would.
+    let worker: Handler<DynamoDBStreamEvent | BuildStateChangeEvent> | undefined;
+    const builds = new LocalBuildService({
+      s3: new S3Client({ endpoint: s3Endpoint, region: process.env.AWS_REGION ?? 'us-east-1', forcePathStyle: true, credentials: LOCAL_EMULATOR_CREDENTIALS }),
+      onEnded: async (event) => {
+        await worker?.(event, lambdaContext('worker', 120_000));
+      },
+      region: process.env.AWS_REGION,
+      log,
+    });
+    provideLocalBuildService(builds);
+    stops.push(async () => {
+      await builds.close();
+      provideLocalBuildService(undefined);
+    });
+
     const artifacts = (await import('../functions/artifacts.js')).handler as Handler<S3Event>;
     const reconcileHandler = (await import('../functions/reconcile.js')).handler as Handler<ScheduledEvent>;
-    const worker = (await import('../functions/worker.js')).handler as Handler<DynamoDBStreamEvent>;
+    worker = (await import('../functions/worker.js')).handler as Handler<DynamoDBStreamEvent | BuildStateChangeEvent>;
 
     // The worker is fed by DynamoDB Local's own stream, as Lambda's event source mapping feeds it in AWS.
     const stream = await startStreamPoller({
       client: dynamo.client,
       tableName,
       startingPosition: options.persist ? 'LATEST' : 'TRIM_HORIZON',
-      handler: async (event) => (await worker(event, lambdaContext('worker', 120_000))) as never,
+      handler: async (event) => (await worker!(event, lambdaContext('worker', 120_000))) as never,
       onGiveUp: (record, error) => log(`worker gave up on stream record ${record.dynamodb?.SequenceNumber ?? '?'}: ${String(error)}`),
     });
     stops.push(stream.stop);
