@@ -663,7 +663,7 @@ program
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a TCP port number (0 for any free one), not "${o.port}"`);
     const api = client();
     const server = await startConsoleServer(api, port);
-    console.log(`Fleetline console on ${server.url}/console/ for ${api.target.apiUrl}\nStop with Ctrl-C.`);
+    console.log(`Fleetline console for ${api.target.apiUrl}: open ${server.pageUrl}\n(the address holds this run's token: keep it to yourself)\nStop with Ctrl-C.`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

@@ -2,6 +2,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { CONSOLE_OPERATIONS } from '../lib/api/console-operations.js';
 import { operations } from '../lib/api/operations.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -9,7 +10,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** `npm run build:console` (run on install): the console's static files, dist/console/. */
 export async function buildConsole(outdir = join(root, 'dist', 'console')): Promise<string> {
   // The browser needs only each operation's method and path, not its schemas.
-  const routes = Object.fromEntries(Object.values(operations).map((o) => [o.operationId, [o.method, o.path]]));
+  const routes = Object.fromEntries(CONSOLE_OPERATIONS.map((id) => [id, [operations[id].method, operations[id].path]]));
   await mkdir(outdir, { recursive: true });
   await build({
     entryPoints: [join(root, 'console', 'src', 'main.ts')],

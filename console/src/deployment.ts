@@ -1,6 +1,7 @@
 import type { Answer, Item } from '../../lib/api/operation-types.js';
 import { describeFailure } from '../../lib/domain/failure-cause.js';
-import { ApiError, all, call } from './api.js';
+import { actionButton } from './action-button.js';
+import { all, call } from './api.js';
 import { badge, h, time } from './dom.js';
 
 type Deployment = Answer<'getDeployment'>;
@@ -67,29 +68,20 @@ function hostCard(target: Target, detail: Detail | undefined, deploymentId: stri
 }
 
 function actions(d: Deployment, rerender: () => void): Node {
-  const status = h('p', { role: 'status', class: 'action-status' });
-  const act = (label: string, run: () => Promise<{ deploymentId?: string } | undefined>) =>
-    h('button', {
-      type: 'button',
-      onclick: async () => {
-        status.textContent = `${label}…`;
-        try {
-          const answer = await run();
-          if (answer?.deploymentId && answer.deploymentId !== d.deploymentId) location.hash = `#/deployments/${encodeURIComponent(answer.deploymentId)}`;
-          else rerender();
-        } catch (error) {
-          status.textContent = error instanceof ApiError ? `${label} refused: ${error.message}` : `${label} failed: ${String(error)}`;
-        }
-      },
-    }, label);
   const id = { id: d.deploymentId };
+  // One token per screen drawn: a second click, or a retried request, finds the deployment the first one made.
+  const idempotencyToken = `console-${crypto.randomUUID()}`;
+  const goTo = (answer: unknown) => {
+    const created = (answer as { deploymentId?: string } | undefined)?.deploymentId;
+    if (created && created !== d.deploymentId) location.hash = `#/deployments/${encodeURIComponent(created)}`;
+    else rerender();
+  };
   return h(
     'div',
     { class: 'actions' },
-    isActive(d) ? act('Stop', () => call('stopDeployment', id, {})) : null,
-    !isActive(d) ? act('Redeploy', () => call('redeployDeployment', id, {})) : null,
-    d.status === 'Failed' || d.status === 'Stopped' ? act('Retry failed hosts', () => call('retryDeployment', id, { failedOnly: true })) : null,
-    status,
+    isActive(d) ? actionButton('Stop', () => call('stopDeployment', id, {}), goTo) : null,
+    !isActive(d) ? actionButton('Redeploy', () => call('redeployDeployment', id, { idempotencyToken }), goTo) : null,
+    d.status === 'Failed' || d.status === 'Stopped' ? actionButton('Retry failed hosts', () => call('retryDeployment', id, { failedOnly: true, idempotencyToken }), goTo) : null,
   );
 }
 

@@ -1,5 +1,5 @@
 import type { Item } from '../../lib/api/operation-types.js';
-import { all, call } from './api.js';
+import { ApiError, all, first } from './api.js';
 import { badge, h, table, time } from './dom.js';
 
 type Deployment = Item<'listDeployments'>;
@@ -10,21 +10,30 @@ interface GroupRow {
   group: string;
   last: Deployment | undefined;
   current: Deployment | undefined;
+  /** Why its deployments could not be read (a principal that may see the group but not its deployments). */
+  problem?: string;
 }
 
 const deploymentLink = (d: Deployment | undefined) => (d ? h('a', { href: `#/deployments/${encodeURIComponent(d.deploymentId)}` }, d.deploymentId) : '—');
-const revisionText = (d: Deployment | undefined) => (d ? `s3://${d.revision.bucket}/${d.revision.key}` : 'none deployed yet');
+const revisionText = (row: GroupRow) => (row.problem ? row.problem : row.current ? `s3://${row.current.revision.bucket}/${row.current.revision.key}` : 'none deployed yet');
+
+async function groupRow(application: string, group: string): Promise<GroupRow> {
+  const scope = { application, group, limit: 1 };
+  try {
+    const [last, current] = await Promise.all([first('listDeployments', scope), first('listDeployments', { ...scope, status: 'Succeeded' })]);
+    return { application, group, last, current };
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status >= 500 || error.status === 0 || error.status === 429) throw error;
+    return { application, group, last: undefined, current: undefined, problem: `deployments not shown: ${error.message}` };
+  }
+}
 
 async function groupRows(): Promise<GroupRow[]> {
-  const rows: GroupRow[] = [];
+  const rows: Promise<GroupRow>[] = [];
   for (const application of await all('listApplications', {})) {
-    for (const group of await all('listGroups', { app: application.name })) {
-      const scope = { application: application.name, group: group.name, limit: 1 };
-      const [last, current] = await Promise.all([call('listDeployments', scope), call('listDeployments', { ...scope, status: 'Succeeded' })]);
-      rows.push({ application: application.name, group: group.name, last: last.items[0], current: current.items[0] });
-    }
+    for (const group of await all('listGroups', { app: application.name })) rows.push(groupRow(application.name, group.name));
   }
-  return rows;
+  return Promise.all(rows);
 }
 
 function agentText(agent: Instance['agent']): string {
@@ -43,7 +52,7 @@ export async function fleetScreen(): Promise<Node> {
     table(
       'Deployment groups',
       ['Application', 'Group', 'Current revision', 'Last deployment', 'Status', 'Created'],
-      groups.map((g) => [g.application, g.group, revisionText(g.current), deploymentLink(g.last), g.last ? badge(g.last.status) : '—', time(g.last?.createdAt)]),
+      groups.map((g) => [g.application, g.group, revisionText(g), deploymentLink(g.last), g.last ? badge(g.last.status) : '—', time(g.last?.createdAt)]),
     ),
     h('p', { class: 'summary', 'data-testid': 'agent-summary' }, `${instances.length} instances: ${online} online, ${instances.length - online} offline`),
     table(

@@ -1,5 +1,6 @@
 import type { Answer, Item } from '../../lib/api/operation-types.js';
-import { ApiError, all, call } from './api.js';
+import { actionButton } from './action-button.js';
+import { all, call } from './api.js';
 import { badge, h, table, time } from './dom.js';
 
 type Execution = Answer<'getExecution'>;
@@ -37,24 +38,17 @@ function decisionText(action: Action): string | undefined {
 function approvalForm(execution: Execution, action: Action, rerender: () => void): Node {
   const id = `comment-${action.name.replace(/\W/g, '-')}`;
   const comment = h('textarea', { id, rows: 2, maxlength: 1024 });
-  const status = h('p', { role: 'status' });
-  const answer = (approve: boolean) => async () => {
-    try {
-      const body = { comment: comment.value };
-      await (approve ? call('approveExecution', { id: execution.executionId }, body) : call('rejectExecution', { id: execution.executionId }, body));
-      rerender();
-    } catch (error) {
-      status.textContent = error instanceof ApiError ? `Refused: ${error.message}` : String(error);
-    }
+  const answer = (approve: boolean) => () => {
+    const body = { comment: comment.value };
+    return approve ? call('approveExecution', { id: execution.executionId }, body) : call('rejectExecution', { id: execution.executionId }, body);
   };
   return h(
     'div',
     { class: 'approval' },
     h('label', { for: id }, `Comment on ${action.name}`),
     comment,
-    h('button', { type: 'button', onclick: answer(true) }, 'Approve'),
-    h('button', { type: 'button', onclick: answer(false) }, 'Reject'),
-    status,
+    actionButton('Approve', answer(true), rerender),
+    actionButton('Reject', answer(false), rerender),
   );
 }
 
@@ -74,26 +68,12 @@ function actionCard(execution: Execution, action: Action, rerender: () => void):
 }
 
 function controls(execution: Execution, rerender: () => void): Node {
-  const status = h('p', { role: 'status' });
-  const act = (label: string, run: () => Promise<unknown>) =>
-    h('button', {
-      type: 'button',
-      onclick: async () => {
-        try {
-          await run();
-          rerender();
-        } catch (error) {
-          status.textContent = error instanceof ApiError ? `${label} refused: ${error.message}` : String(error);
-        }
-      },
-    }, label);
   const id = { id: execution.executionId };
   return h(
     'div',
     { class: 'actions' },
-    execution.status === 'InProgress' ? act('Stop execution', () => call('stopExecution', id)) : null,
-    execution.status === 'Failed' ? act('Retry failed stage', () => call('retryExecution', id)) : null,
-    status,
+    execution.status === 'InProgress' ? actionButton('Stop execution', () => call('stopExecution', id), rerender) : null,
+    execution.status === 'Failed' ? actionButton('Retry failed stage', () => call('retryExecution', id), rerender) : null,
   );
 }
 
