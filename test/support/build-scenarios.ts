@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import type { BuildStatus } from '../../lib/domain/build.js';
 import type { Execution } from '../../lib/domain/pipeline.js';
 import { reconcileAll } from '../../lib/worker/reconcile-all.js';
-import type { FakeBuild, FakeBuilds } from '../fakes/aws.js';
+import { type FakeBuild, type FakeBuilds, buildStateChange } from '../fakes/aws.js';
 import { type LabRun, type LabState, type Scenario, type Step, settleStream } from './engine-lab.js';
 import { BUCKET, deploymentsOf, registerFleet } from './engine-scenarios.js';
 import {
@@ -163,10 +163,47 @@ export const unknownProject: Scenario<PipelineContext> = {
   },
 };
 
+/**
+ * Anyone who may start builds of the project can make CodeBuild send a state change naming
+ * the execution: an event about another build records nothing (the action's own build is
+ * read instead), so a forged failure fails nothing and a forged success deploys nothing.
+ */
+export const forgedBuildEvents: Scenario<PipelineContext> = {
+  async setup(run) {
+    const agents = await registerFleet(run, 'web', 'staging', 1, {});
+    await savePipeline(run, [compile(), deployStaging]);
+    return { agents };
+  },
+  steps: [
+    upload('a'),
+    worker,
+    async (engine, _c, run) => {
+      const forged = (status: 'FAILED' | 'SUCCEEDED') => buildStateChange(
+        { buildId: `web-build:forged-${status}`, status, failedPhase: status === 'FAILED' ? 'BUILD' : undefined },
+        { project: 'web-build', environmentVariables: [{ name: 'FLEETLINE_EXECUTION_ID', value: executionOf('a') }] },
+      );
+      await engine.buildEvents(forged('FAILED'));
+      await engine.buildEvents(forged('SUCCEEDED'));
+      await settleStream(run, engine);
+    },
+    buildEnds('a', 'SUCCEEDED'),
+    worker,
+    agent(0),
+    worker,
+  ],
+  check(state, _c, run) {
+    expectEnds(state, { a: 'Succeeded' });
+    const [started] = buildsOf(run, 'a');
+    expect(executionOfBuild(state, 'a')?.stages[0]?.actions[0]).toMatchObject({ status: 'Succeeded', buildId: started?.id });
+    expect(deploymentsOf(state).map((d) => `${d.status}:${d.revision.key}`)).toEqual([`Succeeded:fleetline-builds/web/${executionOf('a')}/compile/0/output.zip`]);
+  },
+};
+
 /** Build scenarios for the crash matrix on the fakes, with the fewest writes each must make. */
 export const BUILD_CRASH_SCENARIOS: [name: string, scenario: Scenario<any>, minimumWrites: number][] = [
   ['source → build → deploy: one build, its output (not the source) deployed', builtThenDeployed, 15],
   ['the build fails in BUILD: the action fails naming build, status, phase and log; the deploy action never starts', buildFailed, 5],
   ['the execution is stopped mid-build: the build is stopped, nothing deployed', stoppedMidBuild, 4],
   ['a build of a project CodeBuild does not have: the action fails naming it, nothing deployed', unknownProject, 3],
+  ['state changes of builds the action did not start (forged) record nothing; its own build decides', forgedBuildEvents, 15],
 ];
