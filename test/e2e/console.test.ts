@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type Browser, type Page, chromium } from 'playwright-core';
@@ -32,6 +33,9 @@ let agent: ReturnType<typeof startAgent> | undefined;
 let browser: Browser | undefined;
 let page: Page;
 let failedId: string;
+/** Each screen as the test run saw it, for the README (docs/console/). */
+const SCREENSHOTS = fileURLToPath(new URL('../../docs/console/', import.meta.url));
+const screenshot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 /** Errors the page threw (none may). */
 const pageErrors: string[] = [];
 
@@ -87,6 +91,7 @@ describe.skipIf(!hasChromium)('the web console', () => {
     const instances = page.locator('table', { has: page.locator('caption', { hasText: 'Instances' }) });
     expect(await instances.locator('tbody tr', { hasText: 'con-idle' }).innerText()).toContain('never seen');
     expect(await instances.locator('tbody tr', { hasText: 'con-1' }).innerText()).toMatch(/online \((push|poll)\w*\)/);
+    await screenshot('fleet');
   });
 
   it('opens the failed deployment from the fleet with the keyboard and explains the first failure in one line', async () => {
@@ -102,6 +107,7 @@ describe.skipIf(!hasChromium)('the web console', () => {
     const host = page.locator('[data-instance="con-1"]');
     expect(await host.locator('.event-validateservice, .event-failed').last().innerText()).toMatch(/ValidateService\s+Failed.*exit code 3/s);
     expect(await page.locator('label[for="healthy"]').innerText()).toBe('Healthy hosts: 0 of 1 (minimum 0)');
+    await screenshot('deployment');
   });
 
   it('shows the host\'s output, filtered as you type', async () => {
@@ -110,6 +116,7 @@ describe.skipIf(!hasChromium)('the web console', () => {
     const log = page.getByTestId('log');
     await expect.poll(() => log.innerText(), { timeout: 15_000 }).toContain('health check failed: 503');
     expect(await log.innerText()).toContain('checking the shop on port 8080');
+    await screenshot('host-log');
     await page.getByLabel('Find in log').fill('503');
     await expect.poll(() => log.innerText()).toBe('health check failed: 503');
   });
@@ -149,6 +156,7 @@ describe.skipIf(!hasChromium)('the web console', () => {
     // The screen reads the execution again until the deploy succeeds and the approval waits.
     await approval.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 90_000 });
     expect(await page.locator('[data-stage="Stage"]').innerText()).toMatch(/Stage\s+Succeeded[\s\S]*DeployStage \(deploy\)\s+Succeeded[\s\S]*Deployment d-/);
+    await screenshot('execution');
     const comment = approval.getByLabel('Comment on ReleaseApproval');
     await comment.fill('smoke tests green');
     // The screen is read again every few seconds while the execution runs: what was typed survives the next reads.
@@ -159,6 +167,33 @@ describe.skipIf(!hasChromium)('the web console', () => {
     expect(await page.locator('[data-action="ReleaseApproval"] .decision').innerText()).toBe(`Approved by ${SAMPLE_ADMIN_ROLE}: “smoke tests green”`);
     const recorded = await api.call('GET', `/executions/${executionId}`);
     expect(recorded.body.stages[1].actions[0].decision).toMatchObject({ approved: true, comment: 'smoke tests green', by: SAMPLE_ADMIN_ROLE });
+  }, 150_000);
+
+  it('follows a running deployment without reloading, and stops it with a click', async () => {
+    // The hook waits for a file the test writes: the deployment runs until then, or until it is stopped.
+    const gate = join(work, `gate-${Date.now()}`);
+    const Key = 'shop/release-9.zip';
+    await api.s3.send(new PutObjectCommand({
+      Bucket,
+      Key,
+      Body: await zipBundle([
+        { path: 'appspec.yml', content: 'version: 0.0\nos: linux\nhooks:\n  ApplicationStart:\n    - location: start.sh\n      timeout: 120\n' },
+        { path: 'start.sh', mode: 0o755, content: script(`echo starting\nwhile [ ! -e ${gate} ]; do sleep 0.2; done`) },
+      ]),
+    }));
+    const created = await api.call('POST', '/deployments', { body: { application: 'shop', group: 'web', revision: { bucket: Bucket, key: Key } } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.deploymentId as string;
+    await page.goto(`${server.url}/console/#/deployments/${id}`);
+    const status = page.locator('h1 .badge');
+    // Read again by the page itself (no reload): the host gets to ApplicationStart.
+    await expect.poll(() => page.locator('[data-instance="con-1"] summary').innerText(), { timeout: 60_000 }).toMatch(/InProgress ApplicationStart/);
+    expect(await status.innerText()).toBe('InProgress');
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(() => status.innerText(), { timeout: 60_000 }).toBe('Stopped');
+    expect(await page.getByTestId('failure').innerText()).toBe(`Stopped by ${SAMPLE_ADMIN_ROLE}`);
+    const stopped = await api.call('GET', `/deployments/${id}`);
+    expect(stopped.body).toMatchObject({ status: 'Stopped', stopRequested: { by: SAMPLE_ADMIN_ROLE } });
   }, 150_000);
 
   it('shows a group\'s current revision once a deployment to it has succeeded', async () => {
