@@ -49,8 +49,19 @@ export class StreamTap {
     return new StreamTap(streams, streamArn);
   }
 
-  /** Reads whatever was written since the last read into the backlog. */
+  /**
+   * Reads whatever was written since the last read into the backlog. The
+   * stream is described again only while no shard is known or once a known
+   * one has closed: a stream's new shard begins only where an old one ends,
+   * so while every known shard is open there is none to find (the lab reads
+   * its stream some thirty times a run).
+   */
   private async read(): Promise<void> {
+    if (this.iterators.size === 0 || [...this.iterators.values()].includes(undefined)) await this.discoverShards();
+    await this.readShards();
+  }
+
+  private async discoverShards(): Promise<void> {
     const out = await this.streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn }));
     for (const shard of out.StreamDescription?.Shards ?? []) {
       if (!shard.ShardId || this.iterators.has(shard.ShardId)) continue;
@@ -59,6 +70,9 @@ export class StreamTap {
       );
       this.iterators.set(shard.ShardId, it.ShardIterator);
     }
+  }
+
+  private async readShards(): Promise<void> {
     for (const [shardId, iterator] of this.iterators) {
       let next = iterator;
       while (next) {
