@@ -14,6 +14,7 @@ const VARIABLE_OF = {
   assumableRolePath: 'ASSUMABLE_ROLE_PATH',
   agentRoleNames: 'AGENT_ROLE_NAMES',
   eventBus: 'EVENT_BUS',
+  triggerTopicArns: 'TRIGGER_TOPIC_ARNS',
 };
 
 /** The parameters only the stack reads. */

@@ -15,6 +15,7 @@ import { type ArtifactStore, type UploadedRevision, artifactStore, removeBundle,
 import { validateBundle } from './bundle.js';
 import { printEvents } from './events.js';
 import { ROLLBACK_EVENTS, type RollbackEvent } from '../lib/domain/deployment-group.js';
+import { MAX_TRIGGERS, TRIGGER_EVENTS, type TriggerEvent } from '../lib/domain/triggers.js';
 
 /** Exit codes: 0 success, 1 failed (a deployment, a check, an API refusal), 2 usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -51,6 +52,21 @@ const parseTags = (list: string[]) =>
     return { key: pair.slice(0, at), value: pair.slice(at + 1) };
   });
 
+/**
+ * A --trigger NAME:TOPIC_ARN:EVENT[,EVENT…]: the name up to the first colon, the events after
+ * the last (a topic ARN holds colons, a name and event names none). Events are sent as given:
+ * the API names any it does not know, and any topic it may not publish to.
+ */
+export function parseTrigger(spec: string): NonNullable<Body<'putGroup'>['triggerConfigurations']>[number] {
+  const first = spec.indexOf(':');
+  const last = spec.lastIndexOf(':');
+  const events = spec.slice(last + 1).split(',').map((e) => e.trim()).filter(Boolean);
+  if (first < 1 || !spec.startsWith('arn:', first + 1) || last <= first + 1 || events.length === 0) {
+    throw new UsageError(`--trigger "${spec}" is not NAME:TOPIC_ARN:EVENT[,EVENT...] (e.g. ops:arn:aws:sns:eu-west-1:111122223333:deploys:DeploymentFailure,DeploymentStop)`);
+  }
+  return { triggerName: spec.slice(0, first), triggerTargetArn: spec.slice(first + 1, last), triggerEvents: events as TriggerEvent[] };
+}
+
 /** The item, or undefined when the API answers 404. */
 async function getIfExists<T>(read: () => Promise<T>): Promise<T | undefined> {
   try {
@@ -63,9 +79,9 @@ async function getIfExists<T>(read: () => Promise<T>): Promise<T | undefined> {
 
 /** A group as the API shows it, back into the body PUT takes (only the settings; what the API records itself left out). */
 function groupBody(group: Answer<'getGroup'>): Body<'putGroup'> {
-  const { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, hookRoleArn, busyBehavior, outdatedInstancesStrategy } = group;
+  const { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, hookRoleArn, busyBehavior, outdatedInstancesStrategy, triggerConfigurations } = group;
   // hookRoleArn is sent back only when set: naming a hook role needs a grant a caller changing --config may not hold.
-  return { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, busyBehavior, outdatedInstancesStrategy, ...(hookRoleArn ? { hookRoleArn } : {}) };
+  return { targets, deploymentConfig, autoRollback, fileExistsBehavior, ignoreApplicationStopFailures, busyBehavior, outdatedInstancesStrategy, triggerConfigurations, ...(hookRoleArn ? { hookRoleArn } : {}) };
 }
 
 // ---- applications ----
@@ -125,6 +141,8 @@ groups
   .option('--no-auto-rollback', 'turn automatic rollback off')
   .addOption(new Option('--busy-behavior <behavior>', 'a deployment to a group that already has one running: REJECT refuses it (409), QUEUE queues it to start when the group frees').choices(['REJECT', 'QUEUE']))
   .addOption(new Option('--outdated-instances <strategy>', 'an instance that starts matching the group after its last success: UPDATE deploys that revision to it alone, IGNORE leaves it').choices(['UPDATE', 'IGNORE']))
+  .option('--trigger <name:topic-arn:events>', `notify an SNS topic of the group's events, as CodeDeploy's triggers (repeatable, at most ${MAX_TRIGGERS}; replaces the group's triggers; events comma-separated: ${TRIGGER_EVENTS.join(', ')})`, collect)
+  .option('--no-triggers', "remove the group's triggers")
   .action(async (app, group, o) => {
     const api = client();
     let body: Body<'putGroup'>;
@@ -142,6 +160,8 @@ groups
     if (o.fileExists) body.fileExistsBehavior = o.fileExists;
     if (o.busyBehavior) body.busyBehavior = o.busyBehavior;
     if (o.outdatedInstances) body.outdatedInstancesStrategy = o.outdatedInstances;
+    if (o.triggers === false) body.triggerConfigurations = [];
+    else if (o.trigger) body.triggerConfigurations = (o.trigger as string[]).map(parseTrigger);
     if (o.autoRollback === false) body.autoRollback = { enabled: false, events: [] };
     else if (o.autoRollback !== undefined) {
       // Events as given: the API names any it does not know.

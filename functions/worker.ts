@@ -5,13 +5,13 @@ import { createAwsClients } from '../lib/adapters/aws/clients.js';
 import { buildPipelineDeps } from '../lib/wiring/build-deps.js';
 import { loadConfig } from '../lib/config.js';
 import { logger } from '../lib/logger.js';
-import { buildService, eventPublisher, workerAdapters } from '../lib/wiring/worker-adapters.js';
+import { buildService, eventPublisher, triggerPublisher, workerAdapters } from '../lib/wiring/worker-adapters.js';
 import { type BuildStateChangeEvent, createBuildEventHandler } from '../lib/worker/handle-build-event.js';
 import { createStreamHandler } from '../lib/worker/handle-stream.js';
 
 const config = loadConfig();
 const clients = createAwsClients(config);
-const deps = { ...buildPipelineDeps(config, clients, workerAdapters(config, clients)), publisher: eventPublisher(config), builds: buildService() };
+const deps = { ...buildPipelineDeps(config, clients, workerAdapters(config, clients)), publisher: eventPublisher(config), triggers: triggerPublisher(config), builds: buildService() };
 const handle = createStreamHandler(deps);
 const handleBuildEvent = createBuildEventHandler(deps);
 

@@ -12,6 +12,8 @@ z.config(en());
 
 /** A comma-separated list whose every entry (spaces around commas allowed) matches `entry`. */
 const listOf = (entry: string) => new RegExp(`^\\s*(${entry}(\\s*,\\s*${entry})*)?\\s*$`);
+/** One entry of triggerTopicArns: an SNS topic ARN in one account, the region and the name may hold `*`. */
+const TOPIC_PATTERN = 'arn:aws[a-z-]*:sns:([a-z0-9-]+|\\*):\\d{12}:[A-Za-z0-9_*.-]{1,256}';
 const accounts = z._default(z.string().check(z.regex(listOf('\\d{12}'), 'must be comma-separated 12-digit AWS account IDs')), '');
 const seconds = (min: number, max: number, fallback: number) =>
   z._default(z.pipe(z.coerce.number(), z.int().check(z.gte(min), z.lte(max))), fallback);
@@ -41,9 +43,18 @@ const configSchema = z.object({
   ASSUMABLE_ROLE_PATH: z._default(z.string().check(z.regex(/^\/([\w+=,.@-]+\/)*$/, 'must be an IAM path such as /fleetline/')), '/fleetline/'),
   /** The EventBridge bus the worker publishes state-change events to (deploy parameter eventBus); unset locally, where the table is the feed. */
   EVENT_BUS: z.optional(z.string().check(z.regex(/^[\w.\-/]{1,256}$/, 'must be an EventBridge bus name such as default (letters, digits, . _ - /)'))),
-  /** The agents' control channel (the WebSocket API's stage URL), told to agents in every poll answer. */
+  /**
+   * The SNS topics deployment groups' triggers may publish to (deploy parameter triggerTopicArns):
+   * comma-separated topic ARNs, `*` for any run of characters in the region or the topic name;
+   * empty, none (the worker's IAM then denies sns:Publish outright).
+   */
+  TRIGGER_TOPIC_ARNS: z._default(
+    z.string().check(z.regex(listOf(TOPIC_PATTERN), 'must be comma-separated SNS topic ARNs (arn:aws:sns:<region or *>:<12-digit account>:<topic name, * allowed>)')),
+    '',
+  ),
   /** Set only in local mode (npm start): the S3 emulator, which GET /config names for the CLI. */
   AWS_ENDPOINT_URL_S3: z.optional(z.string()),
+  /** The agents' control channel (the WebSocket API's stage URL), told to agents in every poll answer. */
   CHANNEL_URL: z.optional(z.string().check(z.refine((url) => channelUrlProblem(url) === undefined, 'must be a wss:// URL (ws:// only to a loopback host)'))),
 });
 
@@ -67,6 +78,8 @@ export interface Config {
   localS3Endpoint?: string | undefined;
   /** The EventBridge bus events are published to; none locally. */
   eventBus?: string | undefined;
+  /** The SNS topic ARN patterns groups' triggers may name; none when empty. */
+  triggerTopicArns: string[];
 }
 
 const splitList = (text: string) => text.split(',').map((n) => n.trim()).filter(Boolean);
@@ -116,6 +129,7 @@ function toConfig(data: z.output<typeof configSchema>): Config {
     region: data.AWS_REGION,
     localS3Endpoint: emulatorCredentials(data.AWS_ENDPOINT_URL_S3).credentials ? data.AWS_ENDPOINT_URL_S3 : undefined,
     eventBus: data.EVENT_BUS,
+    triggerTopicArns: splitList(data.TRIGGER_TOPIC_ARNS),
     timings: {
       leaseSeconds: data.AGENT_LEASE_SECONDS,
       startTimeoutSeconds: data.AGENT_START_TIMEOUT_SECONDS,

@@ -15,6 +15,7 @@ import type { DeploymentStatus } from './domain/lifecycle.js';
 import type { Execution, Pipeline } from './domain/pipeline.js';
 import type { Tag, TagSet } from './domain/tags.js';
 import type { DetailType, FleetEvent } from './domain/state-events.js';
+import type { TriggerNotification } from './domain/triggers.js';
 import type { DynamoDBRecord } from 'aws-lambda';
 
 /** Interfaces the use cases depend on; lib/adapters implements them. */
@@ -456,6 +457,12 @@ export interface EventFeed {
   record(entries: { event: FleetEvent; position: string }[]): Promise<void>;
   /** Oldest first, from `since` on. */
   list(filter: EventFilter, page: PageRequest<FleetEvent>): Promise<Page<FleetEvent>>;
+}
+
+/** Where deployment groups' triggers send their notifications (SNS in AWS; the dev server's log locally). */
+export interface TriggerPublisher {
+  /** Publishes one notification to its topic, or throws saying why not. */
+  publish(notification: TriggerNotification): Promise<void>;
 }
 
 /** Where events are published besides the feed (EventBridge in AWS; nothing locally). */

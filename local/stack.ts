@@ -102,6 +102,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AGENT_ACCOUNTS: process.env.AGENT_ACCOUNTS ?? LOCAL_ACCOUNT,
       // Local agents poll often so a deployment starts at once; AWS keeps the production default.
       AGENT_POLL_INTERVAL_SECONDS: process.env.AGENT_POLL_INTERVAL_SECONDS ?? '1',
+      // Locally no notification leaves the machine (the log shows each): a trigger may name any topic of the local account.
+      TRIGGER_TOPIC_ARNS: process.env.TRIGGER_TOPIC_ARNS ?? `arn:aws:sns:*:${LOCAL_ACCOUNT}:*`,
     });
     // Only the emulators' clients get local keys (their endpoints are loopback); STS and EC2
     // keep the user's own credential chain, so /credentials and ec2TagSet groups reach AWS.

@@ -1,5 +1,6 @@
 import { toDeploymentGroupSettings } from '../domain/deployment-group.js';
 import { roleOutOfScope } from '../domain/role-arn.js';
+import { type TriggerConfiguration, topicsOutside } from '../domain/triggers.js';
 import { notFound } from '../domain/not-found.js';
 import { roleScopeOf } from '../deployments/engine-deps.js';
 import { ForbiddenError, UnprocessableError } from '../errors.js';
@@ -20,11 +21,24 @@ async function requireHookRoleGrant(principal: string, roleArn: string, deps: Ap
   }
 }
 
+/** Triggers publish only to the topics the stack's deploy parameter triggerTopicArns allows (the worker's IAM allows those alone). */
+function requireAllowedTopics(triggers: TriggerConfiguration[], deps: ApiDeps): void {
+  const allowed = deps.triggerTopicArns ?? [];
+  const outside = topicsOutside(triggers, allowed);
+  if (outside.length === 0) return;
+  const scope = allowed.length === 0 ? 'allows no topic (it is empty)' : `allows only ${allowed.join(', ')}`;
+  throw new UnprocessableError(
+    `Fleetline may not publish to ${outside.map((o) => o.arn).join(', ')}: the deploy parameter triggerTopicArns ${scope}; redeploy with the topic added to triggerTopicArns`,
+    outside.map(({ index, arn }) => ({ path: `$.triggerConfigurations[${index}].triggerTargetArn`, message: `${arn} is not allowed by the deploy parameter triggerTopicArns` })),
+  );
+}
+
 export const groupRoutes = [
   route(operations.putGroup, {
     access: { action: 'groups:put', resource: groupResource },
     async handle({ params, body, deps, principal }) {
       const settings = toDeploymentGroupSettings(body);
+      requireAllowedTopics(settings.triggerConfigurations, deps);
       // A hook role is a credential handed to the group's hooks: setting it takes the grant POST /credentials takes.
       if (settings.hookRoleArn) await requireHookRoleGrant(principal, settings.hookRoleArn, deps);
       const roles: [string, string | null | undefined][] = [

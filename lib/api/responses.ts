@@ -10,6 +10,7 @@ import { DEPLOYMENT_STATUSES, ERROR_CODES, EVENT_STATUSES, INSTANCE_STATUSES } f
 import { DETAIL_TYPES, EVENT_SOURCES } from '../domain/state-events.js';
 import { EXECUTION_MODES, EXECUTION_STATUSES, STAGE_STATUSES } from '../domain/pipeline.js';
 import { TAG_FILTER_TYPES } from '../domain/tags.js';
+import { TRIGGER_EVENTS } from '../domain/triggers.js';
 import { schema } from '../domain/schema.js';
 import { API_ERROR_CODES } from '../errors.js';
 
@@ -90,6 +91,12 @@ const deploymentConfigSchema = /* @__PURE__ */ schema(() => model('DeploymentCon
   z.object({ minimumHealthyHosts: z.object({ type: z.enum(['HOST_COUNT', 'FLEET_PERCENT']), value: z.number().int() }) }),
 ])));
 
+const triggerConfigurationSchema = /* @__PURE__ */ schema(() => model('TriggerConfiguration', "A CodeDeploy-style trigger: the group's events it notifies, published to an SNS topic.", z.object({
+  triggerName: z.string(),
+  triggerTargetArn: z.string().describe('The SNS topic, one the deploy parameter triggerTopicArns allows'),
+  triggerEvents: z.array(z.enum(TRIGGER_EVENTS)),
+})));
+
 export const deploymentGroupSchema = /* @__PURE__ */ schema(() => model('DeploymentGroup', "A deployment group: an application's targets and how it deploys to them.", z.object({
   application: z.string(),
   name: z.string(),
@@ -108,6 +115,7 @@ export const deploymentGroupSchema = /* @__PURE__ */ schema(() => model('Deploym
   hookRoleSetBy: z.string().nullable().describe('Who set hookRoleArn; null without one'),
   busyBehavior: z.enum(BUSY_BEHAVIORS).describe('A deployment to the group while it is busy: refused (409) or queued'),
   outdatedInstancesStrategy: z.enum(OUTDATED_INSTANCES_STRATEGIES).describe('An instance that starts matching the group after its last success: UPDATE deploys that revision to it alone, IGNORE does nothing'),
+  triggerConfigurations: z.array(triggerConfigurationSchema).describe("SNS notifications of the group's deployment and instance events, as CodeDeploy's triggers"),
   createdAt: time,
   updatedAt: time,
 })));

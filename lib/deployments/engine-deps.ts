@@ -62,6 +62,8 @@ export interface EngineDeps {
   minimumAgentVersion: string;
   /** The agents' control channel, told to them in every poll answer (none: they poll). */
   channelUrl?: string | undefined;
+  /** The SNS topic ARN patterns groups' triggers may name (deploy parameter triggerTopicArns); none when absent or empty. */
+  triggerTopicArns?: readonly string[] | undefined;
 }
 
 /** The one rule every role Fleetline assumes must pass (lib/domain/role-arn.ts). */

@@ -5,6 +5,7 @@ import { type TagSet, tagSetSchema } from './tags.js';
 import { schema } from './schema.js';
 
 import { type FileExistsBehavior, fileExistsBehaviorSchema } from './file-exists-behavior.js';
+import { type TriggerConfiguration, triggerConfigurationsSchema } from './triggers.js';
 
 export const ROLLBACK_EVENTS = ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST'] as const;
 export type RollbackEvent = (typeof ROLLBACK_EVENTS)[number];
@@ -42,6 +43,8 @@ export interface DeploymentGroupSettings {
   hookRoleArn: string | null;
   busyBehavior: BusyBehavior;
   outdatedInstancesStrategy: OutdatedInstancesStrategy;
+  /** SNS notifications of the group's deployment and instance events, as CodeDeploy's triggers (lib/domain/triggers.ts). */
+  triggerConfigurations: TriggerConfiguration[];
 }
 
 /** What a write stores: the client's settings and who set the hook role (credential audit entries name them). */
@@ -89,6 +92,7 @@ export const deploymentGroupBodySchema = /* @__PURE__ */ schema(() => z.strictOb
   hookRoleArn: roleArnSchema.nullable().default(null),
   busyBehavior: z.enum(BUSY_BEHAVIORS, { error: `must be one of ${BUSY_BEHAVIORS.join(', ')}` }).default('REJECT'),
   outdatedInstancesStrategy: z.enum(OUTDATED_INSTANCES_STRATEGIES, { error: `must be one of ${OUTDATED_INSTANCES_STRATEGIES.join(', ')}` }).default('UPDATE'),
+  triggerConfigurations: triggerConfigurationsSchema.default([]),
 }));
 
 /** Turns a shape-valid body into settings, rejecting meanings we cannot honour (422). */

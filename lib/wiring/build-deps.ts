@@ -60,6 +60,7 @@ export function buildEngineDeps(config: Config, clients: AwsClients, adapters: P
     partition: config.partition,
     audit: new DynamoCredentialAuditLog(table),
     channelUrl: config.channelUrl,
+    triggerTopicArns: config.triggerTopicArns,
     ...unwired,
     ...adapters,
   };

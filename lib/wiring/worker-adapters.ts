@@ -6,7 +6,7 @@ import { DynamoAgentConnectionsRepository } from '../adapters/dynamodb/connectio
 import { TableClient } from '../adapters/dynamodb/table-client.js';
 import type { RoleAdapters } from './build-deps.js';
 import type { Config } from '../config.js';
-import type { BuildService, EventPublisher } from '../ports.js';
+import type { BuildService, EventPublisher, TriggerPublisher } from '../ports.js';
 import { localBuildService } from './local-builds.js';
 
 /**
@@ -43,5 +43,19 @@ export function buildService(): BuildService {
   return localBuildService() ?? lazyPort(async () => {
     const [{ CodeBuildClient }, { CodeBuildService }] = await Promise.all([import('@aws-sdk/client-codebuild'), import('../adapters/aws/codebuild-builds.js')]);
     return new CodeBuildService(new CodeBuildClient({}));
+  });
+}
+
+/**
+ * Where groups' triggers send their notifications: SNS in AWS (its client imported on first
+ * use); locally, where there is no SNS, the local stack's log, which shows each one.
+ */
+export function triggerPublisher(config: Pick<Config, 'localS3Endpoint'>): TriggerPublisher {
+  if (config.localS3Endpoint) {
+    return lazyPort(async () => new (await import('../adapters/aws/sns-trigger-publisher.js')).LoggedTriggerPublisher((line) => process.stdout.write(`  ${line}\n`)));
+  }
+  return lazyPort(async () => {
+    const [{ SNSClient }, { SnsTriggerPublisher }] = await Promise.all([import('@aws-sdk/client-sns'), import('../adapters/aws/sns-trigger-publisher.js')]);
+    return new SnsTriggerPublisher(new SNSClient({}));
   });
 }

@@ -4,6 +4,7 @@ import { logger } from '../logger.js';
 import { advanceExecutionAndWaiters } from '../pipelines/execution-engine.js';
 import type { PipelineDeps } from '../pipelines/pipeline-deps.js';
 import { advanceDeployment } from './advance-deployment.js';
+import { type GroupCache, notifyTriggers } from './notify-triggers.js';
 import { type DeploymentCache, recordEvents } from './record-events.js';
 import { deploymentIdOf, executionIdOf, instanceTagsChangeOf, liveFollowOf } from './stream-records.js';
 import { allGroups, catchUpRegistered } from '../deployments/catch-up.js';
@@ -21,6 +22,9 @@ const failure = (record: DynamoDBRecord): DynamoDBBatchResponse => ({ batchItemF
  * one pass over the current state covers them all). An event newly written to the feed is
  * published (EventBridge in AWS) from its own record: a publish that fails is that record's
  * failure, and it is published again when the stream hands it back (at least once).
+ * Once published, the group's triggers that chose it send their notifications (SNS): a
+ * notification that fails is logged and counted, never a record's failure, so the engine
+ * goes on; one sent may be sent again only if the worker dies before the stream moves on.
  * A registered instance whose tags changed catches up with each group it now matches (lib/deployments/catch-up.ts).
  * On a failure, the failed record is reported (ReportBatchItemFailures) and the stream
  * hands it, and what follows it, back later; records before it are not replayed.
@@ -29,20 +33,25 @@ export function createStreamHandler(deps: PipelineDeps) {
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const done = new Set<string>();
     const deployments: DeploymentCache = new Map();
+    const triggerGroups: GroupCache = new Map();
     const unpublished: { event: FleetEvent; record: DynamoDBRecord }[] = [];
     /** Every deployment group, read once per batch and only when an instance's tags changed. */
     let groups: Promise<DeploymentGroup[]> | undefined;
     /** Publishes what is waiting; the first of them, on a failure, is the record the stream hands back. */
     const publish = async (): Promise<DynamoDBRecord | undefined> => {
       const waiting = unpublished.splice(0);
-      if (waiting.length === 0 || !deps.publisher) return undefined;
-      try {
-        await deps.publisher.publish(waiting.map((w) => w.event));
-        return undefined;
-      } catch (error) {
-        logger.error('Could not publish events; the stream will hand them back', { count: waiting.length, error: error as Error });
-        return waiting[0]?.record;
+      if (waiting.length === 0) return undefined;
+      if (deps.publisher) {
+        try {
+          await deps.publisher.publish(waiting.map((w) => w.event));
+        } catch (error) {
+          logger.error('Could not publish events; the stream will hand them back', { count: waiting.length, error: error as Error });
+          return waiting[0]?.record;
+        }
       }
+      // Notified only once on the bus: a record handed back for the bus notifies on its next pass, not twice.
+      await notifyTriggers(waiting.map((w) => w.event), deps, triggerGroups);
+      return undefined;
     };
     for (const record of event.Records ?? []) {
       const follow = liveFollowOf(record);
@@ -59,7 +68,7 @@ export function createStreamHandler(deps: PipelineDeps) {
         return failure(record);
       }
       if (recorded?.change.kind === 'event') {
-        if (deps.publisher) unpublished.push({ event: recorded.change.event, record });
+        if (deps.publisher || deps.triggers) unpublished.push({ event: recorded.change.event, record });
         const failed = unpublished.length >= PUBLISH_BATCH ? await publish() : undefined;
         if (failed) return failure(failed);
         continue;

@@ -55,6 +55,7 @@ const groupSettings = (): DeploymentGroupSettings & { hookRoleSetBy: string | nu
   hookRoleSetBy: null,
   busyBehavior: 'QUEUE',
   outdatedInstancesStrategy: 'IGNORE',
+  triggerConfigurations: [],
 });
 
 let serial = 0;

@@ -75,6 +75,7 @@ function toGroup(stored: DeploymentGroup): DeploymentGroup {
     hookRoleSetBy: stored.hookRoleSetBy ?? null,
     busyBehavior: stored.busyBehavior ?? 'REJECT',
     outdatedInstancesStrategy: stored.outdatedInstancesStrategy ?? 'UPDATE',
+    triggerConfigurations: stored.triggerConfigurations ?? [],
     createdAt: stored.createdAt,
     updatedAt: stored.updatedAt,
   });

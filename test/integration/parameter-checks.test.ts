@@ -38,6 +38,8 @@ describe('deploy parameters are checked before anything is packaged', () => {
   it('takes the parameters a deployment needs', () => {
     expect(problemsOf(REQUIRED_PARAMS)).toEqual([]);
     expect(problemsOf({ ...REQUIRED_PARAMS, agentRoleNames: 'fleetline-prod-agent, legacy-agent', credentialAccounts: '444455556666' })).toEqual([]);
+    expect(problemsOf({ ...REQUIRED_PARAMS, triggerTopicArns: '' })).toEqual([]);
+    expect(problemsOf({ ...REQUIRED_PARAMS, triggerTopicArns: 'arn:aws:sns:eu-west-1:111122223333:deploys, arn:aws:sns:*:111122223333:team-*,arn:aws:sns:eu-west-1:111122223333:d.fifo' })).toEqual([]);
   });
 
   it('names the parameter for each malformed value, the rule being the functions\' own', () => {
@@ -52,6 +54,10 @@ describe('deploy parameters are checked before anything is packaged', () => {
       [{ assumableRolePath: 'fleetline' }, 'parameter assumableRolePath (ASSUMABLE_ROLE_PATH)'],
       [{ hookLogRetentionDays: '0' }, 'parameter hookLogRetentionDays must be a whole number of days'],
       [{ createAgentRole: '' }, 'parameter createAgentRole must be true or false'],
+      [{ triggerTopicArns: '*' }, 'parameter triggerTopicArns (TRIGGER_TOPIC_ARNS) must be comma-separated SNS topic ARNs'],
+      [{ triggerTopicArns: 'arn:aws:sns:eu-west-1:*:deploys' }, 'parameter triggerTopicArns (TRIGGER_TOPIC_ARNS)'],
+      [{ triggerTopicArns: 'arn:aws:sqs:eu-west-1:111122223333:deploys' }, 'parameter triggerTopicArns (TRIGGER_TOPIC_ARNS)'],
+      [{ triggerTopicArns: 'arn:aws:sns:eu-west-1:111122223333:a,' }, 'parameter triggerTopicArns (TRIGGER_TOPIC_ARNS)'],
     ];
     for (const [params, expected] of cases) {
       const problems = problemsOf({ ...REQUIRED_PARAMS, ...params });

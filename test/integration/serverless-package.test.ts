@@ -212,6 +212,20 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
     expect(stack.template.Resources.WorkerLambdaFunction?.Properties.Environment.Variables.EVENT_BUS).toBe('default');
   });
 
+  it('lets only the worker publish trigger notifications, and to no topic at all while triggerTopicArns is empty (the default)', () => {
+    const statements = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
+      (r.Properties.Policies as { PolicyDocument: { Statement: { Effect: string; Action: string[]; Resource: unknown }[] } }[]).flatMap((p) =>
+        p.PolicyDocument.Statement.map((st) => ({ role, ...st })),
+      ),
+    );
+    const sns = statements.filter((st) => st.Action.some((a) => a.startsWith('sns:')));
+    expect(sns.map((st) => [st.role, st.Effect, st.Action, st.Resource])).toEqual([
+      ['WorkerRole', 'Deny', ['sns:Publish'], { 'Fn::Sub': 'arn:${AWS::Partition}:sns:*:*:*' }],
+    ]);
+    // Every function reads the same list: the API refuses a trigger on a topic the worker may not publish to.
+    for (const fn of ['ApiLambdaFunction', 'WorkerLambdaFunction']) expect(stack.template.Resources[fn]?.Properties.Environment.Variables.TRIGGER_TOPIC_ARNS).toBe('');
+  });
+
   it('runs the reconciler every minute', () => {
     const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression).filter(Boolean);
     expect(rules).toEqual(['rate(1 minute)']);

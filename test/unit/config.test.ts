@@ -17,7 +17,19 @@ describe('configuration at cold start', () => {
       adminPrincipals: [],
       assumableRolePath: '/fleetline/',
       minimumAgentVersion: '0.2.0',
+      triggerTopicArns: [],
     });
+  });
+
+  it('takes the SNS topics triggers may publish to, none by default, and refuses anything but topic ARNs in one account', () => {
+    const base = { TABLE_NAME: 't', ARTIFACT_BUCKET: 'bucket' };
+    expect(loadConfig({ ...base, TRIGGER_TOPIC_ARNS: 'arn:aws:sns:eu-west-1:111122223333:deploys, arn:aws:sns:*:111122223333:team-*' }).triggerTopicArns).toEqual([
+      'arn:aws:sns:eu-west-1:111122223333:deploys',
+      'arn:aws:sns:*:111122223333:team-*',
+    ]);
+    for (const bad of ['*', 'arn:aws:sns:*:*:*', 'arn:aws:sqs:eu-west-1:111122223333:q', 'arn:aws:sns:eu-west-1:111122223333:a/b']) {
+      expect(() => loadConfig({ ...base, TRIGGER_TOPIC_ARNS: bad }), bad).toThrow(/TRIGGER_TOPIC_ARNS: must be comma-separated SNS topic ARNs/);
+    }
   });
 
   it('refuses to run the API without an administrator or without the accounts whose agents it trusts', () => {

@@ -17,6 +17,9 @@ const valid = {
   hookRoleArn: null,
   busyBehavior: 'QUEUE',
   outdatedInstancesStrategy: 'IGNORE',
+  triggerConfigurations: [
+    { triggerName: 'deploy-failed', triggerTargetArn: 'arn:aws:sns:eu-west-1:111122223333:deploy-alerts', triggerEvents: ['DeploymentFailure', 'DeploymentStop'] },
+  ],
 };
 
 function settingsOf(body: unknown) {
@@ -48,6 +51,7 @@ describe('deployment group body', () => {
       hookRoleArn: null,
       busyBehavior: 'REJECT',
       outdatedInstancesStrategy: 'UPDATE',
+      triggerConfigurations: [],
     });
   });
 

@@ -25,6 +25,8 @@ function toGroup(item: Item): DeploymentGroup {
     busyBehavior: item.busyBehavior ?? 'REJECT',
     // Groups written before the setting update outdated instances, CodeDeploy's default.
     outdatedInstancesStrategy: item.outdatedInstancesStrategy ?? 'UPDATE',
+    // Groups written before triggers have none.
+    triggerConfigurations: item.triggerConfigurations ?? [],
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,
   };
