@@ -49,11 +49,22 @@ export interface EventsOptions {
   follow?: boolean | undefined;
 }
 
+/** Waits, or less when `stop` comes first. */
+function pause(ms: number, stop: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    stop?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
 /**
  * Prints the feed (one event a line; with -o json one JSON event a line), then, with
- * --follow, what comes after, until interrupted.
+ * --follow, what comes after, until `stop` (Ctrl-C), which is its normal end.
  */
-export async function printEvents(api: FleetlineApi, format: OutputFormat, o: EventsOptions): Promise<void> {
+export async function printEvents(api: FleetlineApi, format: OutputFormat, o: EventsOptions, stop?: AbortSignal): Promise<void> {
   const query = { type: o.type, application: o.app };
   let since = o.since === undefined ? undefined : sinceTime(o.since);
   const seen = new Map<string, string>();
@@ -64,11 +75,12 @@ export async function printEvents(api: FleetlineApi, format: OutputFormat, o: Ev
       seen.set(event.id, event.time);
       write(format, event);
     }
-    if (!o.follow) return;
+    if (!o.follow || stop?.aborted) return;
     const newest = [...seen.values()].reduce((a, b) => (a > b ? a : b), since ?? new Date(Date.now() - FOLLOW_OVERLAP_MS).toISOString());
     since = new Date(Date.parse(newest) - FOLLOW_OVERLAP_MS).toISOString();
     // Forget what the next requests cannot return again.
     for (const [id, time] of seen) if (time < since) seen.delete(id);
-    await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
+    await pause(FOLLOW_INTERVAL_MS, stop);
+    if (stop?.aborted) return;
   }
 }

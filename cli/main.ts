@@ -427,12 +427,24 @@ deployments
 program
   .command('logs <deployment> [instance]')
   .description('the full hook log of one instance, or of every instance (exit 1 when one has no full log yet); --follow shows one running instance\'s output as it is written')
-  .option('-f, --follow', 'with an instance: show its hooks\' output as they write it, until the instance ends (exit 0 when it succeeded, else 1)')
+  .option('-f, --follow', 'with an instance: show its hooks\' output as they write it, until the instance ends (exit 0 when it succeeded, else 1; Ctrl-C stops following, not the instance: 130)')
   .action(async (id, instance, o: { follow?: boolean }) => {
     const api = client();
     if (o.follow) {
       if (!instance) throw new UsageError('--follow needs an instance: fleetline logs <deployment> <instance> --follow');
-      const { status, streamed } = await followLog(api, id, instance, (text) => process.stdout.write(text), (line) => console.error(line));
+      // Ctrl-C stops following, as it stops a --wait watch: the instance runs on.
+      const onInterrupt = () => {
+        console.error(`\nStopped following; ${instance} in ${id} keeps running. Its full log once it ends: fleetline logs ${id} ${instance}`);
+        process.exit(130);
+      };
+      process.once('SIGINT', onInterrupt);
+      let followed: Awaited<ReturnType<typeof followLog>>;
+      try {
+        followed = await followLog(api, id, instance, (text) => process.stdout.write(text), (line) => console.error(line));
+      } finally {
+        process.removeListener('SIGINT', onInterrupt);
+      }
+      const { status, streamed } = followed;
       // Nothing came live (it had ended already): the full log, as without --follow.
       if (!streamed) await printFullLog(api, id, instance);
       if (status === 'Succeeded') {
@@ -667,9 +679,17 @@ program
   .option('--since <time>', 'from this time on: ISO 8601, or a duration back from now (10m, 2h, 1d)')
   .option('--type <type>', 'only one kind: deployment, instance, execution, stage or action')
   .option('--app <app>', "only this application's (CodeDeploy) events")
-  .option('-f, --follow', 'keep printing new events until interrupted (Ctrl-C)')
+  .option('-f, --follow', 'keep printing new events until interrupted (Ctrl-C, which exits 0)')
   .action(async (o) => {
-    await printEvents(client(), out(), o);
+    // Following ends with Ctrl-C: its normal end, so it exits 0 once what it was printing is printed.
+    const stop = new AbortController();
+    const onInterrupt = () => stop.abort();
+    if (o.follow) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, onInterrupt);
+    try {
+      await printEvents(client(), out(), o, stop.signal);
+    } finally {
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeListener(signal, onInterrupt);
+    }
   });
 
 // ---- the web console ----

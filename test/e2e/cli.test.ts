@@ -157,6 +157,44 @@ describe('the fleetline CLI against the local stack', () => {
     expect(ended.stdout).toContain(`${id} Stopped`);
   }, 240_000);
 
+  it.skipIf(!hasTmux)('in a real terminal, from a folder outside the repository, Ctrl-C ends events --follow (exit 0) and logs --follow (130, the instance runs on) at once', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'fleetline-follow-'));
+    expect((await fleetline('apps', 'put', 'follow')).code).toBe(0);
+    expect((await fleetline('groups', 'put', 'follow', 'all', '--tag', 'fleet=local', '--config', 'AllAtOnce', '--file-exists', 'OVERWRITE')).code).toBe(0);
+    const started = await fleetline('-o', 'json', 'deploy', '--app', 'follow', '--group', 'all', '--bundle', bundleDir('chatty', 'echo warming-up; sleep 120'));
+    expect(started.code, started.stderr).toBe(0);
+    const id = JSON.parse(started.stdout).deploymentId as string;
+    const terminal = startTerminal({ FLEETLINE_STATE_DIR: stateDir, FLEETLINE_API: '' });
+    const run = (label: string, args: string) => terminal.type(`${shellQuote(process.execPath)} ${shellQuote(cli!.file)} ${args}; echo "${label}-exit=$?"`);
+    try {
+      terminal.type(`cd ${shellQuote(elsewhere)} && pwd`);
+      run('events', 'events --app follow --type deployment --follow');
+      await terminal.waitForScreen('events --follow to print the deployment’s start', new RegExp(`Deployment  START +${id} follow/all`), 30_000);
+      terminal.press('C-c');
+      // Ctrl-C is how following ends: exit 0.
+      await terminal.waitForScreen('Ctrl-C to end events --follow', /events-exit=0/, 10_000);
+
+      run('logs', `logs ${id} local-1 --follow`);
+      await terminal.waitForScreen('logs --follow to show the running hook', /\[stdout\]warming-up/, 60_000);
+      terminal.press('C-c');
+      // It stops following, not the instance, and says so, as Ctrl-C in a --wait watch does.
+      await terminal.waitForScreen('Ctrl-C to end logs --follow', /logs-exit=130/, 10_000);
+      expect(terminal.screen()).toContain(`Stopped following; local-1 in ${id} keeps running. Its full log once it ends: fleetline logs ${id} local-1`);
+
+      // The terminal is as it was: what is typed is echoed and runs.
+      terminal.type('echo "still $((40 + 2))"');
+      await terminal.waitForScreen('the shell to take commands again', /^still 42$/m, 10_000);
+      expect(terminal.screen()).not.toMatch(/Error|at .*\.m?js:\d+/);
+    } finally {
+      terminal.stop();
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+    // Following ended; the deployment did not.
+    expect(JSON.parse((await fleetline('deployments', 'get', id, '-o', 'json')).stdout).status).toBe('InProgress');
+    expect((await fleetline('deployments', 'stop', id)).code).toBe(0);
+    expect((await fleetline('deployments', 'get', id, '--wait')).stdout).toContain(`${id} Stopped`);
+  }, 240_000);
+
   it('a pipeline waits for approval; approve from the CLI and it deploys', async () => {
     writeFileSync(join(work, 'pipeline.yml'), [
       'source: { bucket: fleetline-artifacts, prefix: "cli/deploy/" }',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eventLine, sinceTime } from '../../cli/events.js';
+import type { FleetlineApi } from '../../cli/api.js';
+import { eventLine, printEvents, sinceTime } from '../../cli/events.js';
 
 describe('fleetline events', () => {
   const now = Date.parse('2026-06-30T22:00:00.000Z');
@@ -26,5 +27,16 @@ describe('fleetline events', () => {
       time: '2026-06-30T22:06:31Z', source: 'aws.codepipeline', 'detail-type': 'CodePipeline Pipeline Execution State Change',
       detail: { state: 'SUCCEEDED', 'execution-id': 'e-0123456789abcdef', pipeline: 'shop', version: 1 },
     })).toBe('2026-06-30T22:06:31Z  Pipeline    SUCCEEDED   e-0123456789abcdef shop');
+  });
+
+  it('--follow ends when stopped (Ctrl-C), during its wait between requests, without asking again', async () => {
+    const stop = new AbortController();
+    let requests = 0;
+    const api = { all: async () => (++requests === 1 && setTimeout(() => stop.abort(), 50), []) } as unknown as FleetlineApi;
+    const started = Date.now();
+    await printEvents(api, 'table', { follow: true }, stop.signal);
+    expect(requests).toBe(1);
+    // Well within the 2 s it waits between requests.
+    expect(Date.now() - started).toBeLessThan(1500);
   });
 });
