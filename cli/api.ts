@@ -37,6 +37,8 @@ export interface Target {
   /** Set when the API is the local stack (npm start): no signing, and its S3 for uploads. */
   local?: StackInfo | undefined;
   region?: string | undefined;
+  /** The local stack only: the principal to act as (its identity switch, X-Fleetline-Principal). */
+  principal?: string | undefined;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -86,6 +88,7 @@ export class FleetlineApi {
   constructor(readonly target: Target) {
     const url = new URL(target.apiUrl);
     if (!LOOPBACK.has(url.hostname)) {
+      if (target.principal) throw new UsageError('--as works against the local stack only: against AWS you act as your AWS credentials');
       if (!target.region) throw new UsageError('Cannot tell the API\'s region for SigV4: pass --region or set AWS_REGION');
       this.signer = new SignatureV4({ service: 'execute-api', region: target.region, credentials: defaultProvider(), sha256: Sha256 });
     }
@@ -144,7 +147,11 @@ export class FleetlineApi {
     for (const [k, v] of query) if (v !== '') url.searchParams.set(k, v);
     // POST and PUT say JSON even with no body (the API refuses them otherwise).
     const json = payload !== undefined || method === 'POST' || method === 'PUT';
-    let headers: Record<string, string> = { host: url.host, ...(json ? { 'content-type': 'application/json' } : {}) };
+    let headers: Record<string, string> = {
+      host: url.host,
+      ...(json ? { 'content-type': 'application/json' } : {}),
+      ...(!this.signer && this.target.principal ? { 'x-fleetline-principal': this.target.principal } : {}),
+    };
     if (this.signer) {
       const signed = await this.sign({
         method,

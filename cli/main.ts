@@ -697,11 +697,12 @@ program
   .command('console')
   .description('serve the web console on 127.0.0.1; it calls the API through this command, which signs each call with your AWS credentials (none reach the browser)')
   .option('--port <port>', 'the local port (0: any free one)', '8787')
-  .addHelpText('after', '\nExample:\n  fleetline --api https://abc123.execute-api.eu-west-1.amazonaws.com console --port 8787\n')
-  .action(async (o: { port: string }) => {
+  .option('--as <principal>', 'the local stack only: act as this IAM or STS principal ARN (as X-Fleetline-Principal does)')
+  .addHelpText('after', '\nExamples:\n  fleetline --api https://abc123.execute-api.eu-west-1.amazonaws.com console --port 8787\n  fleetline console --as arn:aws:iam::000000000000:role/viewer\n')
+  .action(async (o: { port: string; as?: string }) => {
     const port = Number(o.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a TCP port number (0 for any free one), not "${o.port}"`);
-    const api = client();
+    const api = new FleetlineApi({ ...resolveTarget(globals().api, globals().region), principal: o.as });
     const server = await startConsoleServer(api, port);
     console.log(`Fleetline console for ${api.target.apiUrl}: open ${server.pageUrl}\n(the address holds this run's token: keep it to yourself)\nStop with Ctrl-C.`);
     await new Promise<void>((resolve) => {

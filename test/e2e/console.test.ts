@@ -8,6 +8,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../console/build.js';
+import { FleetlineApi } from '../../cli/api.js';
+import { startConsoleServer } from '../../cli/console-server.js';
 import { createApiHandler } from '../../lib/api/handler.js';
 import { type DevServer, PRINCIPAL_HEADER, startDevServer } from '../../local/dev-server.js';
 import { SAMPLE_ADMIN_ROLE, useApi } from '../support/api-harness.js';
@@ -200,6 +202,34 @@ describe.skipIf(!hasChromium)('the web console', () => {
     await page.goto(`${server.url}/console/#/`);
     const row = page.locator('table', { has: page.locator('caption', { hasText: 'Deployment groups' }) }).locator('tbody tr', { hasText: 'stage' });
     await expect.poll(async () => (await row.locator('td').allInnerTexts()).slice(0, 3), { timeout: 15_000 }).toEqual(['shop', 'stage', `s3://${Bucket}/shop/releases/release-8.zip`]);
+  });
+
+  it('through fleetline console --as a principal who may only read, Redeploy is shown as refused on the same screen, not as an error page', async () => {
+    const viewer = 'arn:aws:iam::111122223333:role/console-viewer';
+    const rule = await api.call('PUT', '/access-rules/console-viewer', {
+      body: { effect: 'Allow', principals: [viewer], actions: ['deployments:get'], resources: ['application/shop/group/*'] },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const proxy = await startConsoleServer(new FleetlineApi({ apiUrl: server.url, principal: viewer }), 0, join(work, 'console'));
+    const asViewer = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
+    asViewer.on('pageerror', (error) => pageErrors.push(error.message));
+    try {
+      const address = new URL(proxy.pageUrl);
+      address.hash = `#/deployments/${failedId}`;
+      await asViewer.goto(address.toString());
+      await asViewer.getByTestId('failure').waitFor({ timeout: 15_000 });
+      await asViewer.getByRole('button', { name: 'Redeploy' }).click();
+      const status = asViewer.locator('#action-status');
+      await expect.poll(() => status.innerText(), { timeout: 15_000 }).toMatch(/^Redeploy refused: /);
+      // Still the deployment's screen, still showing it.
+      expect(await asViewer.locator('h1').innerText()).toContain(failedId);
+      await expect.poll(() => asViewer.evaluate<string>('location.hash')).toBe(`#/deployments/${failedId}`);
+      // The page's address lost its token (kept for the tab only).
+      expect(await asViewer.evaluate<string>('location.search')).toBe('');
+    } finally {
+      await asViewer.close();
+      await proxy.stop();
+    }
   });
 
   it('fits a phone\'s width without sideways scrolling', async () => {
