@@ -6,13 +6,15 @@ import type { Tag } from '../domain/tags.js';
 import { GroupBusyError, UnprocessableError } from '../errors.js';
 import { logger } from '../logger.js';
 import { createDeployment } from './create-deployment.js';
+import { resolveTargets } from './resolve-targets.js';
 import type { EngineDeps } from './engine-deps.js';
 
 /**
  * Instances catching up (docs/engine.md): an instance that starts matching a
  * deployment group after the group's last successful deployment gets that
  * deployment's revision, alone, in a deployment of its own. The worker calls
- * this when a registered instance's tags change (its stream record). Each step is a read or one
+ * this when a registered instance's tags change (its stream record) and when an
+ * EC2 instance enters `running` (EventBridge). Each step is a read or one
  * conditional write, and the deployment's idempotency token is derived from the
  * instance and the successful deployment, so a replay creates nothing twice.
  */
@@ -48,6 +50,25 @@ export async function catchUpRegistered(
   const outcomes: CatchUpOutcome[] = [];
   for (const group of groups) {
     if (startsMatching(group, change.before, change.after)) outcomes.push(await catchUpInstance(group, change.instanceId, deps));
+  }
+  return outcomes;
+}
+
+/** An EC2 instance entered `running`: each group whose EC2 tag set it matches (asked of EC2, for this instance only) catches it up. */
+export async function catchUpEc2(instanceId: string, groups: readonly DeploymentGroup[], deps: EngineDeps): Promise<CatchUpOutcome[]> {
+  const outcomes: CatchUpOutcome[] = [];
+  for (const group of groups) {
+    if (group.outdatedInstancesStrategy !== 'UPDATE' || group.targets.ec2TagSet.length === 0) continue;
+    let members;
+    try {
+      members = await resolveTargets({ ...group, targets: { ...group.targets, onPremisesTagSet: [] } }, deps, [instanceId]);
+    } catch (error) {
+      // A group whose EC2 targets cannot be looked up (its target role: a 4xx of ours) is that group's problem, not the instance's.
+      if (!(error instanceof UnprocessableError)) throw error;
+      logger.warn("Catch-up skipped: the group's EC2 targets cannot be looked up", { instanceId, application: group.application, group: group.name, error });
+      continue;
+    }
+    if (members.some((m) => m.instanceId === instanceId)) outcomes.push(await catchUpInstance(group, instanceId, deps));
   }
   return outcomes;
 }

@@ -1,5 +1,6 @@
 import type { Deployment } from './deployment.js';
 import type { DeploymentGroup } from './deployment-group.js';
+import { isEc2InstanceId } from './identity.js';
 import { type Tag, matchesTagSet } from './tags.js';
 
 /**
@@ -37,3 +38,15 @@ export function catchUpDescription({ instanceId, revisionOf }: CatchUp): string 
 /** Whether the instance is one of the deployment's explicit targets. */
 export const namesInstance = (deployment: Pick<Deployment, 'targetInstances'>, instanceId: string) =>
   deployment.targetInstances?.instanceIds.includes(instanceId) ?? false;
+
+/**
+ * The instance an EventBridge "EC2 Instance State-change Notification" says entered
+ * `running`, when the event is one (anything else, or a malformed ID: undefined).
+ */
+export function runningEc2InstanceOf(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const { source, 'detail-type': detailType, detail } = event as { source?: unknown; 'detail-type'?: unknown; detail?: { 'instance-id'?: unknown; state?: unknown } };
+  if (source !== 'aws.ec2' || detailType !== 'EC2 Instance State-change Notification' || detail?.state !== 'running') return undefined;
+  const instanceId = detail['instance-id'];
+  return typeof instanceId === 'string' && isEc2InstanceId(instanceId) ? instanceId : undefined;
+}

@@ -1,9 +1,14 @@
+import { DescribeInstancesCommand, EC2Client, type Filter } from '@aws-sdk/client-ec2';
+import { STSClient } from '@aws-sdk/client-sts';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { Ec2TargetLookupAdapter } from '../../lib/adapters/aws/ec2-targets.js';
+import { createInstanceRunningHandler } from '../../lib/worker/instance-running.js';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CATCH_UP_CREATOR } from '../../lib/domain/catch-up.js';
 import type { Deployment } from '../../lib/domain/deployment.js';
-import { BUCKET, SCENARIO_BUNDLES, ok, registerFleet } from '../support/engine-scenarios.js';
+import { BUCKET, EARLIER_SUCCESS, SCENARIO_BUNDLES, ok, registerFleet } from '../support/engine-scenarios.js';
 import { LabAgent, LabClock, type LabRun, settleStream } from '../support/engine-lab.js';
 import { fakeLab } from '../support/fake-lab.js';
 import { reconcileAll } from '../../lib/worker/reconcile-all.js';
@@ -219,5 +224,77 @@ describe('what never triggers a catch-up', () => {
     expect(registered.body).toMatchObject({ tags: [], requestedTags: [GROUP_TAG] });
     await settleStream(run);
     expect(await deployments(run)).toHaveLength(1);
+  });
+});
+
+describe('an EC2 instance entering running (EventBridge)', () => {
+  const ec2 = mockClient(EC2Client);
+  afterEach(() => ec2.reset());
+  const LAUNCHED = 'i-0abcd1234ef567890';
+
+  /** EC2 as DescribeInstances answers: these instances, all running, narrowed by the instance-id filter. */
+  function ec2Holds(instances: Record<string, Record<string, string>>) {
+    ec2.on(DescribeInstancesCommand).callsFake((input: { Filters?: Filter[] }) => {
+      const only = input.Filters?.find((f) => f.Name === 'instance-id')?.Values;
+      const ids = Object.keys(instances).filter((id) => !only || only.includes(id));
+      return { Reservations: [{ Instances: ids.map((id) => ({ InstanceId: id, Tags: Object.entries(instances[id]!).map(([Key, Value]) => ({ Key, Value })) })) }] };
+    });
+  }
+
+  /** A group targeting EC2 instances tagged fleet=shop-web, with a last success; the worker looks EC2 up through the real adapter. */
+  async function ec2Group(settings: Record<string, unknown> = {}) {
+    const run = await openRun();
+    await ok(run.healthy, run.healthy.send('PUT', '/applications/shop', { body: { revisionSources: [{ bucket: BUCKET, prefix: 'web/' }] } }), [201]);
+    const targets = { ec2TagSet: [[{ key: 'fleet', value: 'shop-web', type: 'KEY_AND_VALUE' }]] };
+    await ok(run.healthy, run.healthy.send('PUT', '/applications/shop/groups/web', { body: { targets, ...settings } }), [201]);
+    await run.backend.rememberSuccess('shop', 'web', EARLIER_SUCCESS);
+    run.healthy.deps.ec2 = new Ec2TargetLookupAdapter(new STSClient({}), 'us-east-1');
+    return { run, running: createInstanceRunningHandler(run.healthy.deps) };
+  }
+
+  const runningEvent = (instanceId: string, state = 'running') => ({
+    version: '0', id: 'e1', 'detail-type': 'EC2 Instance State-change Notification', source: 'aws.ec2', account: '123456789012',
+    time: '2026-11-11T21:29:54Z', region: 'us-east-1', resources: [], detail: { 'instance-id': instanceId, state },
+  });
+
+  it('launched into the tag set, gets the last successful revision alone, however often the event comes; EC2 is asked about that instance only', async () => {
+    const { run, running } = await ec2Group();
+    ec2Holds({ [LAUNCHED]: { fleet: 'shop-web' }, 'i-0fff0000aaaa11112': { fleet: 'shop-web' } });
+    expect(await running(runningEvent(LAUNCHED))).toEqual({ instanceId: LAUNCHED, outcomes: ['created'] });
+    expect(await running(runningEvent(LAUNCHED))).toEqual({ instanceId: LAUNCHED, outcomes: ['existing'] });
+    const all = await deployments(run);
+    expect(all).toHaveLength(1);
+    expect(all[0]).toMatchObject({
+      application: 'shop', group: 'web', creator: CATCH_UP_CREATOR, revision: { key: EARLIER_SUCCESS.revision.key },
+      targetInstances: { instanceIds: [LAUNCHED] }, catchUp: { instanceId: LAUNCHED, revisionOf: EARLIER_SUCCESS.deploymentId },
+    });
+    for (const call of ec2.commandCalls(DescribeInstancesCommand)) {
+      expect(call.args[0].input.Filters).toContainEqual({ Name: 'instance-id', Values: [LAUNCHED] });
+    }
+  });
+
+  it('an instance EC2 does not know, one whose tags do not match, and a group with IGNORE get nothing', async () => {
+    const { run, running } = await ec2Group();
+    ec2Holds({ 'i-0fff0000aaaa11112': { fleet: 'other' } });
+    expect(await running(runningEvent(LAUNCHED))).toEqual({ instanceId: LAUNCHED, outcomes: [] });
+    expect(await running(runningEvent('i-0fff0000aaaa11112'))).toEqual({ instanceId: 'i-0fff0000aaaa11112', outcomes: [] });
+    expect(await deployments(run)).toHaveLength(0);
+
+    const ignoring = await ec2Group({ outdatedInstancesStrategy: 'IGNORE' });
+    ec2.reset();
+    ec2Holds({ [LAUNCHED]: { fleet: 'shop-web' } });
+    expect(await ignoring.running(runningEvent(LAUNCHED))).toEqual({ instanceId: LAUNCHED, outcomes: [] });
+    expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+    expect(await deployments(ignoring.run)).toHaveLength(0);
+  });
+
+  it('ignores what is not an instance entering running: another state, another source, a malformed ID', async () => {
+    const { run, running } = await ec2Group();
+    ec2Holds({ [LAUNCHED]: { fleet: 'shop-web' } });
+    for (const event of [runningEvent(LAUNCHED, 'stopped'), { ...runningEvent(LAUNCHED), source: 'my.app' }, runningEvent('i-../../x'), runningEvent('local-1'), null, 'running']) {
+      expect(await running(event)).toEqual({ outcomes: [] });
+    }
+    expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+    expect(await deployments(run)).toHaveLength(0);
   });
 });

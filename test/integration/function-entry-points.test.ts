@@ -64,6 +64,12 @@ describe('function entry points', () => {
     expect(await handler(loadEvent('dynamodb-stream-deployment.json'), lambdaContext('worker'))).toEqual({ batchItemFailures: [] });
   });
 
+  it('worker: takes an EC2 instance entering running (EventBridge) and, with no group to catch it up with, does nothing', async () => {
+    configure();
+    const { handler } = await import('../../functions/worker.js');
+    expect(await handler(loadEvent('ec2-instance-running.json'), lambdaContext('worker'))).toEqual({ instanceId: 'i-0abcd1234ef567890', outcomes: [] });
+  });
+
   it('worker: a record whose deployment it cannot move on is reported alone, for the stream to retry', async () => {
     configure();
     vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', 'http://127.0.0.1:9'); // nothing listens: every read fails

@@ -80,6 +80,23 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
     expect(patterns.length).toBeLessThanOrEqual(5);
   });
 
+  it('sends EC2 instances entering running to the worker (a catch-up), through a rule on the default bus and nothing else', () => {
+    // The other rules are the reconciler's schedule and CodeBuild's build ends (below).
+    const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern?.source?.includes('aws.ec2'));
+    expect(rules).toHaveLength(1);
+    const [, rule] = rules[0]!;
+    expect(rule.Properties.EventPattern).toEqual({ source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'], detail: { state: ['running'] } });
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    expect(rule.Properties.Targets.map((t: { Arn: unknown }) => t.Arn)).toEqual([{ 'Fn::GetAtt': ['WorkerLambdaFunction', 'Arn'] }]);
+    // EventBridge may invoke the worker for its rules alone.
+    const worker = { 'Fn::GetAtt': ['WorkerLambdaFunction', 'Arn'] };
+    const invokers = ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'events.amazonaws.com' && JSON.stringify(p.Properties.FunctionName) === JSON.stringify(worker));
+    // One per rule of the worker's (this one and CodeBuild's), each scoped to a rule of the stack's (an ARN osls builds with Fn::Join).
+    expect(invokers).toHaveLength(2);
+    for (const [, p] of invokers) expect(JSON.stringify(p.Properties.SourceArn)).toMatch(/"events".*rule/);
+    expect(Object.values(stack.template.Resources).filter((r) => String(r.Type).startsWith('Custom::'))).toEqual([]);
+  });
+
   it('creates a versioned, encrypted, private artifact bucket that notifies the artifacts function', () => {
     const [, bucket] = ofType('AWS::S3::Bucket').find(([id]) => id !== 'ServerlessDeploymentBucket') ?? [];
     expect(bucket?.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
@@ -232,7 +249,7 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
   });
 
   it("sends CodeBuild's build ends (and nothing else) to the worker, on the default bus where CodeBuild puts them", () => {
-    const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
+    const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern?.source?.includes('aws.codebuild'));
     expect(rules).toHaveLength(1);
     const [, rule] = rules[0]!;
     expect(rule.Properties.EventPattern).toEqual({
@@ -243,8 +260,10 @@ describe('the packaged CloudFormation stack (osls package, offline)', () => {
     expect(rule.Properties.EventBusName).toBeUndefined();
     expect(JSON.stringify(rule.Properties.Targets)).toContain('WorkerLambdaFunction');
     const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'events.amazonaws.com');
+    // The reconciler's schedule, and the worker's two rules (build ends, EC2 instances entering running).
     expect(permissions.map(([, p]) => JSON.stringify(p.Properties.FunctionName)).sort()).toEqual([
       expect.stringContaining('ReconcileLambdaFunction'),
+      expect.stringContaining('WorkerLambdaFunction'),
       expect.stringContaining('WorkerLambdaFunction'),
     ]);
   });
