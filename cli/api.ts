@@ -5,6 +5,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { type OperationId, operations } from '../lib/api/operations.js';
 import type { Answer, Body, Item, Params } from '../lib/api/operation-types.js';
+import { ApiError } from '../lib/api/client-error.js';
 import { type StackInfo, readStackInfo } from '../local/state-dir.js';
 
 type ListOperation = { [K in OperationId]: Answer<K> extends { items: unknown[] } ? K : never }[OperationId];
@@ -14,18 +15,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** The API said no: its status, code, message and every detail. */
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details: { path: string; message: string }[] = [],
-  ) {
-    super(message);
-  }
-}
+export { ApiError };
 
 /** No AWS credentials to sign with: says where the CLI looked and how to give it some. */
 export class CredentialsError extends Error {

@@ -3,6 +3,7 @@ import { type IncomingMessage, type Server, createServer } from 'node:http';
 import { CONSOLE_OPERATIONS, CONSOLE_TOKEN_HEADER } from '../lib/api/console-operations.js';
 import { operations } from '../lib/api/operations.js';
 import { BUILT_CONSOLE_DIR, serveConsole } from '../local/console-files.js';
+import { listenOnLoopback } from '../local/loopback-server.js';
 import { refuseNonLocal } from '../local/request-guard.js';
 import { ApiError, type FleetlineApi } from './api.js';
 
@@ -89,19 +90,12 @@ export async function startConsoleServer(api: FleetlineApi, port: number, consol
       answer(502, 'BadGatewayError', error.name === 'CredentialsError' ? error.message : 'The request could not be passed on to the Fleetline API (see the terminal running fleetline console)');
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  boundPort = typeof address === 'object' && address ? address.port : port;
+  const listening = await listenOnLoopback(server, port);
+  boundPort = listening.port;
   return {
     url: `http://127.0.0.1:${boundPort}`,
     pageUrl: `http://127.0.0.1:${boundPort}/console/?token=${token}`,
     server,
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    stop: listening.stop,
   };
 }

@@ -55,7 +55,7 @@ export const layerRules = [
     rules: {
       'no-restricted-imports': restrict(
         { group: ['**/lib/*', '!**/lib/domain', '!**/lib/api'], message: 'the console shares only lib/domain and the API contract\'s types with the server' },
-        { group: ['**/lib/api/*', '!**/lib/api/console-operations.js'], message: 'the console takes only types from the API contract (its schemas stay on the server); console-operations.js is the data it shares with its proxy', allowTypeImports: true },
+        { group: ['**/lib/api/*', '!**/lib/api/console-operations.js', '!**/lib/api/client-error.js'], message: 'the console takes only types from the API contract (its schemas stay on the server); it shares with the CLI and its proxy only console-operations.js and client-error.js', allowTypeImports: true },
         { group: ['node:*', '@aws-sdk/*', '@smithy/*'], message: 'the console runs in a browser' },
       ),
     },

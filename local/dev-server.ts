@@ -3,6 +3,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { CHANNEL_PATH, type LocalChannel } from './channel-server.js';
 import { serveConsole } from './console-files.js';
+import { listenOnLoopback } from './loopback-server.js';
 import { lambdaContext } from './lambda-context.js';
 import { refuseNonLocal } from './request-guard.js';
 
@@ -71,22 +72,17 @@ export async function startDevServer(handler: ApiHandler, port: number, channel?
     }
     channel.handleUpgrade(req, socket, head, principal ?? LOCAL_ADMIN_ARN);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  boundPort = typeof address === 'object' && address ? address.port : port;
+  const listening = await listenOnLoopback(server, port);
+  boundPort = listening.port;
   return {
     url: `http://127.0.0.1:${boundPort}`,
     server,
     requestsByPrincipal,
     requestsByRoute,
-    stop: () => new Promise<void>((resolve) => {
+    stop: () => {
       channel?.close();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+      return listening.stop();
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Answer, Body, Item, Params } from '../../lib/api/operation-types.js';
+import { ApiError } from '../../lib/api/client-error.js';
 import { CONSOLE_TOKEN_HEADER, type ConsoleOperation } from '../../lib/api/console-operations.js';
 
 /** Each operation's method and path template, from the contract (injected by console/build.ts). */
@@ -18,17 +19,7 @@ const token = (() => {
   return given ?? sessionStorage.getItem('fleetline-console-token');
 })();
 
-/** The API said no: its status, code and message (the message is for the person). */
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ApiError };
 
 /**
  * Calls one operation of the API the console is served beside (same origin: the
