@@ -2,6 +2,7 @@ import { ApiError } from './api.js';
 import { deploymentScreen, isActive } from './deployment.js';
 import { h } from './dom.js';
 import { fleetScreen } from './fleet.js';
+import { historyScreen } from './history.js';
 import { hostLogScreen } from './host-log.js';
 import { executionActive, executionScreen, pipelinesScreen } from './pipelines.js';
 
@@ -32,6 +33,7 @@ async function screenFor(route: string, turn: number): Promise<{ node: Node; ref
     return { node, refresh: executionActive((node as HTMLElement).querySelector('h1 .badge')?.textContent ?? '') };
   }
   if (route === '/pipelines') return { node: await pipelinesScreen(), refresh: true };
+  if (route === '/history' || route.startsWith('/history?')) return { node: await historyScreen(route.slice('/history'.length).replace(/^\?/, '')), refresh: true };
   return { node: await fleetScreen(), refresh: true };
 }
 

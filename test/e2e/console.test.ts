@@ -232,6 +232,25 @@ describe.skipIf(!hasChromium)('the web console', () => {
     }
   });
 
+  it('lists the history of deployments and executions, filtered by status from its form', async () => {
+    await page.goto(`${server.url}/console/#/history?status=Failed`);
+    const deployments = page.locator('table', { has: page.locator('caption', { hasText: 'Deployments' }) });
+    await expect.poll(() => deployments.locator('tbody').innerText(), { timeout: 15_000 }).toContain(failedId);
+    const statuses = await deployments.locator('tbody tr td:nth-child(3)').allInnerTexts();
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(new Set(statuses)).toEqual(new Set(['Failed']));
+    await page.getByLabel('Status').selectOption('Stopped');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(() => page.evaluate<string>('location.hash')).toBe('#/history?status=Stopped');
+    await expect.poll(async () => new Set(await deployments.locator('tbody tr td:nth-child(3)').allInnerTexts()), { timeout: 15_000 }).toEqual(new Set(['Stopped']));
+    expect(await deployments.locator('tbody').innerText()).toContain('shop/release-9.zip');
+    await page.getByLabel('Status').selectOption('Succeeded');
+    await page.getByRole('button', { name: 'Show' }).click();
+    const executions = page.locator('table', { has: page.locator('caption', { hasText: 'Pipeline executions' }) });
+    await expect.poll(() => executions.locator('tbody').innerText(), { timeout: 15_000 }).toMatch(/shop-release\s+Succeeded/);
+    await screenshot('history');
+  });
+
   it('fits a phone\'s width without sideways scrolling', async () => {
     const phone = await browser!.newPage({ viewport: { width: 375, height: 800 }, extraHTTPHeaders: { [PRINCIPAL_HEADER]: SAMPLE_ADMIN_ROLE } });
     try {
