@@ -51,17 +51,7 @@ export async function assertMayDeployEverywhere(
  * starts: an author who lost builds:start on the project since saving builds nothing.
  */
 export async function assertBuildAuthority(execution: { pipeline: string; authority?: string | undefined }, project: string, deps: AuthorityDeps): Promise<void> {
-  const { authority } = execution;
-  const resource = buildProjectResource(project);
-  if (!authority) {
-    throw new ForbiddenError(`Pipeline "${execution.pipeline}" has no recorded author to build as; save the pipeline again (as a principal allowed ${BUILD_ACTION} on ${resource})`);
-  }
-  const decision = await deps.authorizer.decide(authority, BUILD_ACTION, resource);
-  if (!decision.allowed) {
-    throw new ForbiddenError(
-      `Pipeline "${execution.pipeline}" builds as its author ${authority}, who may no longer ${BUILD_ACTION} on ${resource}; restore the grant or have an allowed principal save the pipeline again`,
-    );
-  }
+  await actAsAuthor(execution, 'build', BUILD_ACTION, buildProjectResource(project), deps);
 }
 
 /**
@@ -69,20 +59,30 @@ export async function assertBuildAuthority(execution: { pipeline: string; author
  * checked again when the action starts: an author who lost the grant since
  * saving deploys nothing. Returns the principal the deployment is created as.
  */
-export async function deployAuthority(
+export function deployAuthority(
   execution: { pipeline: string; authority?: string | undefined },
   target: { application: string; group: string },
   deps: AuthorityDeps,
 ): Promise<string> {
+  return actAsAuthor(execution, 'deploy', DEPLOY_ACTION, groupResource(target.application, target.group), deps);
+}
+
+/** The execution's author, if it still holds `action` on `resource`; else why not, and what to do. */
+async function actAsAuthor(
+  execution: { pipeline: string; authority?: string | undefined },
+  verb: 'deploy' | 'build',
+  action: string,
+  resource: string,
+  deps: AuthorityDeps,
+): Promise<string> {
   const { authority } = execution;
-  const resource = groupResource(target.application, target.group);
   if (!authority) {
-    throw new ForbiddenError(`Pipeline "${execution.pipeline}" has no recorded author to deploy as; save the pipeline again (as a principal allowed ${DEPLOY_ACTION} on ${resource})`);
+    throw new ForbiddenError(`Pipeline "${execution.pipeline}" has no recorded author to ${verb} as; save the pipeline again (as a principal allowed ${action} on ${resource})`);
   }
-  const decision = await deps.authorizer.decide(authority, DEPLOY_ACTION, resource);
+  const decision = await deps.authorizer.decide(authority, action, resource);
   if (!decision.allowed) {
     throw new ForbiddenError(
-      `Pipeline "${execution.pipeline}" deploys as its author ${authority}, who may no longer ${DEPLOY_ACTION} on ${resource}; restore the grant or have an allowed principal save the pipeline again`,
+      `Pipeline "${execution.pipeline}" ${verb}s as its author ${authority}, who may no longer ${action} on ${resource}; restore the grant or have an allowed principal save the pipeline again`,
     );
   }
   return authority;
