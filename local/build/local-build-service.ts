@@ -95,6 +95,7 @@ export class LocalBuildService implements BuildService {
     const { request } = build;
     const work = await mkdtemp(join(tmpdir(), 'fleetline-local-build-'));
     const lines: string[] = [];
+    let ended: LocalBuildResult | undefined;
     const log = (line: string) => {
       lines.push(line);
       // The commands' own output: the runner's [Container] lines say what the failure message says already.
@@ -110,8 +111,7 @@ export class LocalBuildService implements BuildService {
         sourceVersion ||= (object.ETag ?? '').replace(/"/g, '');
         await writeFile(sourceZip, await object.Body!.transformToByteArray());
       } catch (error) {
-        build.status = 'FAULT';
-        build.result = {
+        ended = {
           buildId: build.id,
           status: 'FAULT',
           phases: [{ phase: 'DOWNLOAD_SOURCE', status: 'CLIENT_ERROR', message: `s3://${request.source.bucket}/${request.source.key} could not be read: ${(error as Error).name}` }],
@@ -139,12 +139,13 @@ export class LocalBuildService implements BuildService {
       if (result.artifact) {
         await s3.send(new PutObjectCommand({ Bucket: request.output.bucket, Key: `${request.output.path}/${request.output.name}`, Body: await readFile(outputZip) }));
       }
-      build.result = result;
-      build.status = result.status;
+      ended = result;
     } finally {
       await rm(work, { recursive: true, force: true });
+      // The end is shown only with its log in place: whoever reads the build then (the event, the reconciler) sees both.
       build.logLink = await this.uploadLog(build, lines).catch(() => undefined);
-      if (build.status === 'IN_PROGRESS') build.status = 'FAULT';
+      build.result = ended;
+      build.status = ended?.status ?? 'FAULT';
       await this.options.onEnded({
         source: 'aws.codebuild',
         'detail-type': 'CodeBuild Build State Change',
